@@ -1,0 +1,15 @@
+// CUDA runtime wrappers the engine's storage uses: device memory and copies. Plain pointers;
+// nothing here knows the engine. Errors throw std::runtime_error with the CUDA error string.
+#pragma once
+
+#include <cstddef>
+
+namespace pa::cuda {
+
+int device_count();  // 0 when no GPU or no driver
+void* device_malloc(size_t bytes, int device);
+void device_free(void* pointer, int device);
+// Copies between host (false) and device (true) memory, synchronously.
+void copy(void* dst, bool dst_on_device, const void* src, bool src_on_device, size_t bytes);
+
+}  // namespace pa::cuda

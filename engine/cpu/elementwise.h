@@ -1,0 +1,28 @@
+// CPU elementwise kernels: unary maps with their derivatives, and broadcasting binary ops.
+// Plain pointers and shapes; nothing here knows Tensor or autograd.
+#pragma once
+
+#include <cstdint>
+
+namespace pa::cpu {
+
+enum class UnaryKind { Neg, Pow, Exp, Log, Sqrt, Tanh, Sigmoid, Relu, GeluTanh, GeluErf };
+enum class BinaryKind { Add, Sub, Mul, Div };
+
+// y[i] = f(x[i]); `scalar` is the exponent for Pow.
+void unary_forward(UnaryKind kind, const float* x, float* y, int64_t n, float scalar);
+// dx[i] = dy[i] * f'(x[i]); `y` is the forward output (used where cheaper, e.g. Exp).
+void unary_backward(UnaryKind kind, const float* x, const float* y, const float* dy, float* dx,
+                    int64_t n, float scalar);
+
+// out = a (op) b over `shape` (ndim dims, row-major contiguous output); a and b are read
+// through their own strides (0 on broadcast dims).
+void binary_forward(BinaryKind kind, const float* a, const int64_t* a_strides, const float* b,
+                    const int64_t* b_strides, float* out, const int64_t* shape, int ndim);
+
+// out[i] = condition[i] ? a[i] : b[i], all three read through strides (0 = broadcast).
+void where_forward(const float* condition, const int64_t* condition_strides, const float* a,
+                   const int64_t* a_strides, const float* b, const int64_t* b_strides,
+                   float* out, const int64_t* shape, int ndim);
+
+}  // namespace pa::cpu

@@ -1,0 +1,176 @@
+// CPU row-wise kernels. Accumulations run in double where a long row would lose bits in float
+// (sums, means, variances); the rest is float32.
+#include "engine/cpu/nn_kernels.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+namespace pa::cpu {
+
+void sum_rows(const float* x, float* out, int64_t rows, int64_t D) {
+#pragma omp parallel for schedule(static) if (rows * D >= (1 << 16))
+  for (int64_t r = 0; r < rows; ++r) {
+    double total = 0.0;
+    const float* row = x + r * D;
+    for (int64_t i = 0; i < D; ++i) total += row[i];
+    out[r] = static_cast<float>(total);
+  }
+}
+
+void max_along(const float* x, float* values, int64_t* indices, int64_t outer, int64_t D,
+               int64_t inner) {
+  for (int64_t o = 0; o < outer; ++o) {
+    for (int64_t j = 0; j < inner; ++j) {
+      const float* line = x + o * D * inner + j;  // stride inner
+      int64_t best = 0;
+      for (int64_t d = 1; d < D; ++d) {
+        if (line[d * inner] > line[best * inner] || std::isnan(line[d * inner])) {
+          best = d;
+          if (std::isnan(line[d * inner])) break;
+        }
+      }
+      values[o * inner + j] = line[best * inner];
+      indices[o * inner + j] = best;
+    }
+  }
+}
+
+void max_along_backward(const float* dy, const int64_t* indices, float* dx, int64_t outer,
+                        int64_t D, int64_t inner) {
+  std::memset(dx, 0, sizeof(float) * outer * D * inner);
+  for (int64_t o = 0; o < outer; ++o) {
+    for (int64_t j = 0; j < inner; ++j) {
+      dx[(o * D + indices[o * inner + j]) * inner + j] = dy[o * inner + j];
+    }
+  }
+}
+
+void softmax_forward(const float* x, float* y, int64_t outer, int64_t D, int64_t inner,
+                     bool log) {
+#pragma omp parallel for collapse(2) schedule(static) if (outer * D * inner >= (1 << 16))
+  for (int64_t o = 0; o < outer; ++o) {
+    for (int64_t j = 0; j < inner; ++j) {
+      const float* in = x + o * D * inner + j;
+      float* out = y + o * D * inner + j;
+      float max_value = -INFINITY;
+      for (int64_t d = 0; d < D; ++d) max_value = std::max(max_value, in[d * inner]);
+      double total = 0.0;
+      for (int64_t d = 0; d < D; ++d) total += std::exp(in[d * inner] - max_value);
+      if (log) {
+        const float log_total = static_cast<float>(std::log(total));
+        for (int64_t d = 0; d < D; ++d) out[d * inner] = in[d * inner] - max_value - log_total;
+      } else {
+        const float scale = static_cast<float>(1.0 / total);
+        for (int64_t d = 0; d < D; ++d) out[d * inner] = std::exp(in[d * inner] - max_value) * scale;
+      }
+    }
+  }
+}
+
+void softmax_backward(const float* y, const float* dy, float* dx, int64_t outer, int64_t D,
+                      int64_t inner, bool log) {
+#pragma omp parallel for collapse(2) schedule(static) if (outer * D * inner >= (1 << 16))
+  for (int64_t o = 0; o < outer; ++o) {
+    for (int64_t j = 0; j < inner; ++j) {
+      const int64_t base = o * D * inner + j;
+      double dot = 0.0;
+      for (int64_t d = 0; d < D; ++d) {
+        const int64_t i = base + d * inner;
+        dot += log ? dy[i] : dy[i] * y[i];
+      }
+      const float total = static_cast<float>(dot);
+      for (int64_t d = 0; d < D; ++d) {
+        const int64_t i = base + d * inner;
+        dx[i] = log ? dy[i] - std::exp(y[i]) * total : y[i] * (dy[i] - total);
+      }
+    }
+  }
+}
+
+void layer_norm_forward(const float* x, const float* gamma, const float* beta, float* y,
+                        float* mean, float* rstd, int64_t rows, int64_t D, float eps) {
+#pragma omp parallel for schedule(static) if (rows * D >= (1 << 16))
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* row = x + r * D;  // (D)
+    double total = 0.0;
+    for (int64_t i = 0; i < D; ++i) total += row[i];
+    const double row_mean = total / D;
+    double squares = 0.0;
+    for (int64_t i = 0; i < D; ++i) squares += (row[i] - row_mean) * (row[i] - row_mean);
+    const float row_rstd = static_cast<float>(1.0 / std::sqrt(squares / D + eps));
+    const float m = static_cast<float>(row_mean);
+    float* out = y + r * D;
+    for (int64_t i = 0; i < D; ++i) out[i] = (row[i] - m) * row_rstd * gamma[i] + beta[i];
+    mean[r] = m;
+    rstd[r] = row_rstd;
+  }
+}
+
+void layer_norm_backward(const float* x, const float* gamma, const float* mean,
+                         const float* rstd, const float* dy, float* dx, float* dgamma,
+                         float* dbeta, int64_t rows, int64_t D) {
+  std::fill(dgamma, dgamma + D, 0.0f);
+  std::fill(dbeta, dbeta + D, 0.0f);
+  // dx = rstd * (g - mean(g) - xhat * mean(g * xhat)), g = dy * gamma.
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* row = x + r * D;
+    const float* grad = dy + r * D;
+    double g_mean = 0.0;
+    double gx_mean = 0.0;
+    for (int64_t i = 0; i < D; ++i) {
+      const float xhat = (row[i] - mean[r]) * rstd[r];
+      const float g = grad[i] * gamma[i];
+      g_mean += g;
+      gx_mean += g * xhat;
+      dgamma[i] += grad[i] * xhat;
+      dbeta[i] += grad[i];
+    }
+    g_mean /= D;
+    gx_mean /= D;
+    float* out = dx + r * D;
+    for (int64_t i = 0; i < D; ++i) {
+      const float xhat = (row[i] - mean[r]) * rstd[r];
+      out[i] = rstd[r] * (grad[i] * gamma[i] - static_cast<float>(g_mean) -
+                          xhat * static_cast<float>(gx_mean));
+    }
+  }
+}
+
+float cross_entropy_forward(const float* logits, const int64_t* targets, float* log_probs,
+                            int64_t N, int64_t C) {
+  softmax_forward(logits, log_probs, N, C, 1, /*log=*/true);
+  double total = 0.0;
+  for (int64_t n = 0; n < N; ++n) total -= log_probs[n * C + targets[n]];
+  return static_cast<float>(total / N);
+}
+
+void cross_entropy_backward(const float* log_probs, const int64_t* targets, float dloss,
+                            float* dlogits, int64_t N, int64_t C) {
+  const float scale = dloss / static_cast<float>(N);
+  for (int64_t n = 0; n < N; ++n) {
+    for (int64_t c = 0; c < C; ++c) {
+      const float onehot = c == targets[n] ? 1.0f : 0.0f;
+      dlogits[n * C + c] = (std::exp(log_probs[n * C + c]) - onehot) * scale;
+    }
+  }
+}
+
+void embedding_forward(const float* weight, const int64_t* indices, float* out, int64_t count,
+                       int64_t E) {
+  for (int64_t i = 0; i < count; ++i) {
+    std::memcpy(out + i * E, weight + indices[i] * E, sizeof(float) * E);
+  }
+}
+
+void embedding_backward(const float* dy, const int64_t* indices, float* dweight, int64_t count,
+                        int64_t V, int64_t E) {
+  std::memset(dweight, 0, sizeof(float) * V * E);
+  for (int64_t i = 0; i < count; ++i) {
+    float* row = dweight + indices[i] * E;
+    const float* grad = dy + i * E;
+    for (int64_t e = 0; e < E; ++e) row[e] += grad[e];
+  }
+}
+
+}  // namespace pa::cpu

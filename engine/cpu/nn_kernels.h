@@ -1,0 +1,49 @@
+// CPU kernels for the row-wise ops: reductions, softmax, layer norm, losses, dropout,
+// embedding. Data is contiguous; a "row" layout (outer, D, inner) means the op runs along the
+// middle dim of size D for each of the outer * inner independent lines.
+#pragma once
+
+#include <cstdint>
+
+namespace pa::cpu {
+
+// out (rows) = sum over each contiguous row of length D of x (rows, D).
+void sum_rows(const float* x, float* out, int64_t rows, int64_t D);
+
+// Max along the middle dim of x (outer, D, inner): values and the first argmax.
+void max_along(const float* x, float* values, int64_t* indices, int64_t outer, int64_t D,
+               int64_t inner);
+// dx (outer, D, inner) = 0 except dx[argmax] = dy.
+void max_along_backward(const float* dy, const int64_t* indices, float* dx, int64_t outer,
+                        int64_t D, int64_t inner);
+
+// Softmax / log-softmax along the middle dim of (outer, D, inner).
+void softmax_forward(const float* x, float* y, int64_t outer, int64_t D, int64_t inner, bool log);
+// Given y (the forward output) and dy: softmax dx = y (dy - sum(dy y));
+// log-softmax dx = dy - exp(y) sum(dy).
+void softmax_backward(const float* y, const float* dy, float* dx, int64_t outer, int64_t D,
+                      int64_t inner, bool log);
+
+// LayerNorm over the last D elements of each of `rows` rows; saves mean and rstd (rows).
+void layer_norm_forward(const float* x, const float* gamma, const float* beta, float* y,
+                        float* mean, float* rstd, int64_t rows, int64_t D, float eps);
+// dgamma, dbeta (D) are overwritten.
+void layer_norm_backward(const float* x, const float* gamma, const float* mean,
+                         const float* rstd, const float* dy, float* dx, float* dgamma,
+                         float* dbeta, int64_t rows, int64_t D);
+
+// Cross-entropy from logits (N, C) and targets (N): mean loss; saves log-probs (N, C).
+float cross_entropy_forward(const float* logits, const int64_t* targets, float* log_probs,
+                            int64_t N, int64_t C);
+// dlogits = (softmax - onehot) * dloss / N.
+void cross_entropy_backward(const float* log_probs, const int64_t* targets, float dloss,
+                            float* dlogits, int64_t N, int64_t C);
+
+// out (count, E) = weight[indices[i]] (V, E) rows.
+void embedding_forward(const float* weight, const int64_t* indices, float* out, int64_t count,
+                       int64_t E);
+// dweight (V, E) is overwritten with the scatter-add of dy rows.
+void embedding_backward(const float* dy, const int64_t* indices, float* dweight, int64_t count,
+                        int64_t V, int64_t E);
+
+}  // namespace pa::cpu

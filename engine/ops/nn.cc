@@ -1,0 +1,247 @@
+// Row-wise and model-level ops: softmax, log_softmax, layer_norm (one fused op saving mean and
+// rstd), mse_loss, cross_entropy, dropout, embedding and scaled_dot_product_attention (one op,
+// so that fused kernels can replace its CPU implementation without touching callers).
+#include <cmath>
+
+#include "engine/cpu/attention.h"
+#include "engine/cpu/nn_kernels.h"
+#include "engine/ops/internal.h"
+#include "engine/ops/ops.h"
+
+namespace pa {
+
+using autograd::record;
+using ops_internal::check_inputs;
+using ops_internal::no_cuda_kernel;
+
+namespace {
+
+void split_around(const Shape& shape, int64_t dim, int64_t& outer, int64_t& D, int64_t& inner) {
+  outer = 1;
+  inner = 1;
+  for (int64_t d = 0; d < dim; ++d) outer *= shape[d];
+  D = shape[dim];
+  for (size_t d = dim + 1; d < shape.size(); ++d) inner *= shape[d];
+}
+
+Tensor softmax_op(const char* name, const Tensor& x_in, int64_t dim, bool log) {
+  check_inputs(name, {x_in}, {"x"});
+  if (!x_in.device().is_cpu()) no_cuda_kernel(name, {x_in});
+  const int64_t d = normalize_dim(name, dim, x_in.dim() == 0 ? 1 : x_in.dim());
+  int64_t outer, D, inner;
+  split_around(x_in.dim() == 0 ? Shape{1} : x_in.shape(), d, outer, D, inner);
+  const Tensor x = contiguous(x_in).detach();
+  Tensor y = empty(x.shape());
+  cpu::softmax_forward(x.data<float>(), y.data<float>(), outer, D, inner, log);
+  return record(y, name, {x_in},
+                [y = y.detach(), outer, D, inner, log](const Tensor& grad_in) {
+                  const Tensor grad = contiguous(grad_in);
+                  Tensor dx = empty(y.shape());
+                  cpu::softmax_backward(y.data<float>(), grad.data<float>(), dx.data<float>(),
+                                        outer, D, inner, log);
+                  return std::vector<Tensor>{dx};
+                });
+}
+
+}  // namespace
+
+Tensor softmax(const Tensor& x, int64_t dim) { return softmax_op("softmax", x, dim, false); }
+Tensor log_softmax(const Tensor& x, int64_t dim) {
+  return softmax_op("log_softmax", x, dim, true);
+}
+
+Tensor layer_norm(const Tensor& x_in, const Tensor& weight, const Tensor& bias, float eps) {
+  check_inputs("layer_norm", {x_in, weight, bias}, {"x", "weight", "bias"});
+  const std::vector<std::string> names = {"x", "weight", "bias"};
+  PA_CHECK(weight.shape() == bias.shape() && weight.dim() >= 1 && weight.dim() <= x_in.dim(),
+           "layer_norm", "bad parameter shapes: " << ops_internal::describe({x_in, weight, bias},
+                                                                            names),
+           "weight and bias must both have the shape of x's trailing normalised dims");
+  const int64_t lead = x_in.dim() - weight.dim();
+  for (int64_t i = 0; i < weight.dim(); ++i) {
+    PA_CHECK(x_in.shape()[lead + i] == weight.shape()[i], "layer_norm",
+             "x's trailing dims do not match weight: "
+                 << ops_internal::describe({x_in, weight, bias}, names),
+             "normalized_shape must equal the last dims of x");
+  }
+  if (!x_in.device().is_cpu()) no_cuda_kernel("layer_norm", {x_in, weight, bias});
+  const int64_t D = weight.numel();
+  const int64_t rows = D > 0 ? x_in.numel() / D : 0;
+  const Tensor x = contiguous(x_in).detach();          // (rows, D)
+  const Tensor gamma = contiguous(weight).detach();    // (D)
+  const Tensor beta = contiguous(bias).detach();       // (D)
+  Tensor y = empty(x.shape());
+  Tensor mean = empty({rows});
+  Tensor rstd = empty({rows});
+  cpu::layer_norm_forward(x.data<float>(), gamma.data<float>(), beta.data<float>(),
+                          y.data<float>(), mean.data<float>(), rstd.data<float>(), rows, D, eps);
+  return record(y, "layer_norm", {x_in, weight, bias},
+                [x, gamma, mean, rstd, rows, D](const Tensor& grad_in) {
+                  const Tensor grad = contiguous(grad_in);
+                  Tensor dx = empty(x.shape());
+                  Tensor dgamma = empty(gamma.shape());
+                  Tensor dbeta = empty(gamma.shape());
+                  cpu::layer_norm_backward(x.data<float>(), gamma.data<float>(),
+                                           mean.data<float>(), rstd.data<float>(),
+                                           grad.data<float>(), dx.data<float>(),
+                                           dgamma.data<float>(), dbeta.data<float>(), rows, D);
+                  return std::vector<Tensor>{dx, dgamma, dbeta};
+                });
+}
+
+Tensor mse_loss(const Tensor& input, const Tensor& target) {
+  check_inputs("mse_loss", {input, target}, {"input", "target"});
+  PA_CHECK(input.shape() == target.shape(), "mse_loss",
+           "input " << shape_str(input.shape()) << " and target " << shape_str(target.shape())
+                    << " differ",
+           "give the target the prediction's shape (no broadcasting in losses)");
+  if (!input.device().is_cpu()) no_cuda_kernel("mse_loss", {input, target});
+  const Tensor a = contiguous(input).detach();
+  const Tensor b = contiguous(target).detach();
+  const int64_t n = a.numel();
+  double total = 0.0;
+  for (int64_t i = 0; i < n; ++i) {
+    const double diff = a.data<float>()[i] - b.data<float>()[i];
+    total += diff * diff;
+  }
+  Tensor out = full({}, n > 0 ? static_cast<float>(total / n) : NAN);
+  return record(out, "mse_loss", {input, target}, [a, b, n](const Tensor& grad) {
+    const float scale = 2.0f * grad.item() / static_cast<float>(n);
+    Tensor da = empty(a.shape());
+    for (int64_t i = 0; i < n; ++i) {
+      da.data<float>()[i] = scale * (a.data<float>()[i] - b.data<float>()[i]);
+    }
+    return std::vector<Tensor>{da, neg(da)};
+  });
+}
+
+Tensor cross_entropy(const Tensor& logits_in, const Tensor& targets_in) {
+  check_inputs("cross_entropy", {logits_in}, {"logits"});
+  ops_internal::check_index("cross_entropy", targets_in, logits_in);
+  PA_CHECK(logits_in.dim() == 2 && targets_in.dim() == 1 &&
+               targets_in.size(0) == logits_in.size(0),
+           "cross_entropy",
+           "expects logits (N, C) and targets (N), got logits "
+               << shape_str(logits_in.shape()) << " and targets "
+               << shape_str(targets_in.shape()),
+           "flatten (B, T, C) logits to (B*T, C) and targets to (B*T)");
+  if (!logits_in.device().is_cpu()) no_cuda_kernel("cross_entropy", {logits_in});
+  const int64_t N = logits_in.size(0), C = logits_in.size(1);
+  PA_CHECK(N > 0, "cross_entropy", "empty batch (N = 0)", "pass at least one example");
+  const Tensor targets = contiguous_copy(targets_in);
+  for (int64_t n = 0; n < N; ++n) {
+    const int64_t t = targets.data<int64_t>()[n];
+    PA_CHECK(t >= 0 && t < C, "cross_entropy",
+             "target " << t << " at position " << n << " is outside [0, " << C << ")",
+             "class indices must be in [0, C) for logits (N, C) = " << shape_str(logits_in.shape()));
+  }
+  const Tensor logits = contiguous(logits_in).detach();
+  Tensor log_probs = empty({N, C});
+  const float loss = cpu::cross_entropy_forward(logits.data<float>(), targets.data<int64_t>(),
+                                                log_probs.data<float>(), N, C);
+  return record(full({}, loss), "cross_entropy", {logits_in},
+                [log_probs, targets, N, C](const Tensor& grad) {
+                  Tensor dlogits = empty({N, C});
+                  cpu::cross_entropy_backward(log_probs.data<float>(), targets.data<int64_t>(),
+                                              grad.item(), dlogits.data<float>(), N, C);
+                  return std::vector<Tensor>{dlogits};
+                });
+}
+
+Tensor dropout(const Tensor& x, float p, bool training, Generator& generator) {
+  check_inputs("dropout", {x}, {"x"});
+  PA_CHECK(p >= 0.0f && p <= 1.0f, "dropout", "probability p = " << p << " is outside [0, 1]",
+           "p is the chance of zeroing an element");
+  if (!training || p == 0.0f) return x;
+  // mask holds 0 (dropped) or 1 / (1 - p) (kept); p = 1 drops everything.
+  const float keep_scale = p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
+  Tensor mask = empty(x.shape());
+  float* m = mask.data<float>();
+  for (int64_t i = 0; i < mask.numel(); ++i) m[i] = generator.uniform() < p ? 0.0f : keep_scale;
+  return mul(x, to_device(mask, x.device()));
+}
+
+Tensor embedding(const Tensor& weight, const Tensor& indices_in) {
+  check_inputs("embedding", {weight}, {"weight"});
+  ops_internal::check_index("embedding", indices_in, weight);
+  PA_CHECK(weight.dim() == 2, "embedding",
+           "weight must be (V, E), got " << shape_str(weight.shape()),
+           "an embedding table has one row per token id");
+  if (!weight.device().is_cpu()) no_cuda_kernel("embedding", {weight});
+  const int64_t V = weight.size(0), E = weight.size(1);
+  const Tensor indices = contiguous_copy(indices_in);
+  const int64_t count = indices.numel();
+  for (int64_t i = 0; i < count; ++i) {
+    const int64_t id = indices.data<int64_t>()[i];
+    PA_CHECK(id >= 0 && id < V, "embedding",
+             "index " << id << " at position " << i << " is outside [0, " << V << ")",
+             "token ids must be smaller than the vocabulary size V = " << V);
+  }
+  const Tensor table = contiguous(weight).detach();
+  Shape out_shape = indices.shape();
+  out_shape.push_back(E);
+  Tensor out = empty(out_shape);  // S + (E)
+  cpu::embedding_forward(table.data<float>(), indices.data<int64_t>(), out.data<float>(), count,
+                         E);
+  return record(out, "embedding", {weight}, [indices, V, E, count](const Tensor& grad_in) {
+    const Tensor grad = contiguous(grad_in);
+    Tensor dweight = empty({V, E});
+    cpu::embedding_backward(grad.data<float>(), indices.data<int64_t>(), dweight.data<float>(),
+                            count, V, E);
+    return std::vector<Tensor>{dweight};
+  });
+}
+
+Tensor scaled_dot_product_attention(const Tensor& q_in, const Tensor& k_in, const Tensor& v_in,
+                                    bool causal, const Tensor& key_padding_mask, float scale) {
+  const std::vector<std::string> names = {"q", "k", "v"};
+  check_inputs("scaled_dot_product_attention", {q_in, k_in, v_in}, names);
+  const std::string shapes = ops_internal::describe({q_in, k_in, v_in}, names);
+  PA_CHECK(q_in.dim() == 4 && k_in.dim() == 4 && v_in.dim() == 4, "scaled_dot_product_attention",
+           "q, k, v must be 4-D (B, H, N, D), got " << shapes,
+           "split heads first: (B, N, H*D) -> reshape (B, N, H, D) -> transpose(1, 2)");
+  const int64_t B = q_in.size(0), H = q_in.size(1), Nq = q_in.size(2), D = q_in.size(3);
+  const int64_t Nk = k_in.size(2), Dv = v_in.size(3);
+  PA_CHECK(k_in.size(0) == B && v_in.size(0) == B && k_in.size(1) == H && v_in.size(1) == H &&
+               k_in.size(3) == D && v_in.size(2) == Nk,
+           "scaled_dot_product_attention", "mismatched shapes: " << shapes,
+           "q (B, H, Nq, D), k (B, H, Nk, D), v (B, H, Nk, Dv)");
+  PA_CHECK(!causal || Nq == Nk, "scaled_dot_product_attention",
+           "causal masking needs Nq == Nk, got " << shapes,
+           "pass equal query and key lengths or causal = false");
+  Tensor padding;
+  if (key_padding_mask.defined()) {
+    check_inputs("scaled_dot_product_attention", {q_in, key_padding_mask},
+                 {"q", "key_padding_mask"});
+    PA_CHECK(key_padding_mask.shape() == (Shape{B, Nk}), "scaled_dot_product_attention",
+             "key_padding_mask " << shape_str(key_padding_mask.shape()) << " must be (B, Nk) = "
+                                 << shape_str({B, Nk}),
+             "1 marks a padded key position of each sequence");
+    padding = contiguous_copy(key_padding_mask);
+  }
+  if (!q_in.device().is_cpu()) no_cuda_kernel("scaled_dot_product_attention", {q_in, k_in, v_in});
+  const float used_scale = scale > 0.0f ? scale : 1.0f / std::sqrt(static_cast<float>(D));
+  const Tensor q = contiguous(q_in).detach();  // (B, H, Nq, D)
+  const Tensor k = contiguous(k_in).detach();  // (B, H, Nk, D)
+  const Tensor v = contiguous(v_in).detach();  // (B, H, Nk, Dv)
+  const cpu::AttentionShape shape{B, H, Nq, Nk, D, Dv};
+  Tensor out = empty({B, H, Nq, Dv});
+  Tensor probs = empty({B, H, Nq, Nk});
+  cpu::attention_forward(shape, q.data<float>(), k.data<float>(), v.data<float>(),
+                         padding.defined() ? padding.data<float>() : nullptr, causal, used_scale,
+                         out.data<float>(), probs.data<float>());
+  return record(out, "scaled_dot_product_attention", {q_in, k_in, v_in},
+                [q, k, v, probs, shape, used_scale](const Tensor& grad_in) {
+                  const Tensor grad = contiguous(grad_in);
+                  Tensor dq = empty(q.shape());
+                  Tensor dk = empty(k.shape());
+                  Tensor dv = empty(v.shape());
+                  cpu::attention_backward(shape, q.data<float>(), k.data<float>(),
+                                          v.data<float>(), probs.data<float>(), grad.data<float>(),
+                                          used_scale, dq.data<float>(), dk.data<float>(),
+                                          dv.data<float>());
+                  return std::vector<Tensor>{dq, dk, dv};
+                });
+}
+
+}  // namespace pa

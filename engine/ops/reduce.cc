@@ -1,0 +1,139 @@
+// Reductions: sum, mean, max, var and sum_to (the adjoint of broadcasting).
+#include <limits>
+
+#include "engine/cpu/nn_kernels.h"
+#include "engine/ops/internal.h"
+#include "engine/ops/ops.h"
+
+namespace pa {
+
+using autograd::record;
+using ops_internal::check_inputs;
+using ops_internal::reduction_dims;
+
+namespace {
+
+// The shape `x` reduces to over `dims`, with size-1 entries kept when keepdim.
+Shape reduced_shape(const Shape& shape, const std::vector<int64_t>& dims, bool keepdim) {
+  Shape out;
+  size_t next = 0;
+  for (int64_t d = 0; d < static_cast<int64_t>(shape.size()); ++d) {
+    const bool reduced = next < dims.size() && dims[next] == d;
+    if (reduced) ++next;
+    if (!reduced) out.push_back(shape[d]);
+    if (reduced && keepdim) out.push_back(1);
+  }
+  return out;
+}
+
+// (outer, D, inner) around one dim of a shape.
+void split_around(const Shape& shape, int64_t dim, int64_t& outer, int64_t& D, int64_t& inner) {
+  outer = 1;
+  inner = 1;
+  for (int64_t d = 0; d < dim; ++d) outer *= shape[d];
+  D = shape[dim];
+  for (size_t d = dim + 1; d < shape.size(); ++d) inner *= shape[d];
+}
+
+}  // namespace
+
+Tensor sum(const Tensor& x, const std::vector<int64_t>& dims_in, bool keepdim) {
+  check_inputs("sum", {x}, {"x"});
+  if (!x.device().is_cpu()) ops_internal::no_cuda_kernel("sum", {x});
+  const std::vector<int64_t> dims = reduction_dims("sum", dims_in, x.dim());
+  // Move the reduced dims last, so each output element sums one contiguous row.
+  std::vector<int64_t> order;
+  int64_t rows = 1;
+  int64_t row_length = 1;
+  for (int64_t d = 0; d < x.dim(); ++d) {
+    if (!std::binary_search(dims.begin(), dims.end(), d)) {
+      order.push_back(d);
+      rows *= x.shape()[d];
+    }
+  }
+  for (int64_t d : dims) {
+    order.push_back(d);
+    row_length *= x.shape()[d];
+  }
+  Tensor packed;
+  {
+    autograd::NoGradGuard no_grad;
+    packed = contiguous(permute(x, order));
+  }
+  const Shape out_shape = reduced_shape(x.shape(), dims, keepdim);
+  Tensor out = empty(out_shape);
+  cpu::sum_rows(packed.data<float>(), out.data<float>(), rows, row_length);
+  return record(out, "sum", {x}, [input_shape = x.shape(), dims](const Tensor& grad) {
+    const Tensor kept = reshape(grad, reduced_shape(input_shape, dims, true));
+    return std::vector<Tensor>{contiguous(expand(kept, input_shape))};
+  });
+}
+
+Tensor mean(const Tensor& x, const std::vector<int64_t>& dims_in, bool keepdim) {
+  check_inputs("mean", {x}, {"x"});
+  int64_t count = 1;
+  for (int64_t d : reduction_dims("mean", dims_in, x.dim())) count *= x.shape()[d];
+  const float scale = count > 0 ? 1.0f / static_cast<float>(count)
+                                : std::numeric_limits<float>::quiet_NaN();
+  return mul(sum(x, dims_in, keepdim), scale);
+}
+
+Tensor max(const Tensor& x, int64_t dim, bool keepdim) {
+  check_inputs("max", {x}, {"x"});
+  if (!x.device().is_cpu()) ops_internal::no_cuda_kernel("max", {x});
+  const int64_t d = normalize_dim("max", dim, x.dim());
+  PA_CHECK(x.shape()[d] > 0, "max", "dim " << d << " of " << shape_str(x.shape()) << " is empty",
+           "max needs at least one element along the dim");
+  int64_t outer, D, inner;
+  split_around(x.shape(), d, outer, D, inner);
+  const Tensor packed = contiguous(x).detach();
+  const Shape out_shape = reduced_shape(x.shape(), {d}, keepdim);
+  Tensor values = empty(out_shape);
+  Tensor indices = empty(out_shape, TensorOptions().with_dtype(DType::Int64));
+  cpu::max_along(packed.data<float>(), values.data<float>(), indices.data<int64_t>(), outer, D,
+                 inner);
+  return record(values, "max", {x},
+                [indices, input_shape = x.shape(), outer, D, inner](const Tensor& grad_in) {
+                  const Tensor grad = contiguous(grad_in);
+                  Tensor dx = empty(input_shape);
+                  cpu::max_along_backward(grad.data<float>(), indices.data<int64_t>(),
+                                          dx.data<float>(), outer, D, inner);
+                  return std::vector<Tensor>{dx};
+                });
+}
+
+Tensor var(const Tensor& x, const std::vector<int64_t>& dims_in, int64_t correction,
+           bool keepdim) {
+  check_inputs("var", {x}, {"x"});
+  int64_t count = 1;
+  for (int64_t d : reduction_dims("var", dims_in, x.dim())) count *= x.shape()[d];
+  PA_CHECK(correction >= 0, "var", "correction " << correction, "use 0 (biased) or 1 (unbiased)");
+  const Tensor centered = sub(x, mean(x, dims_in, true));
+  const Tensor squares = sum(mul(centered, centered), dims_in, keepdim);
+  const float divisor = static_cast<float>(count - correction);
+  return mul(squares, divisor > 0 ? 1.0f / divisor : std::numeric_limits<float>::quiet_NaN());
+}
+
+Tensor sum_to(const Tensor& x, const Shape& shape) {
+  if (x.shape() == shape) return x;
+  PA_CHECK(x.shape().size() >= shape.size(), "sum_to",
+           "cannot sum " << shape_str(x.shape()) << " down to " << shape_str(shape),
+           "the target must have no more dims");
+  const size_t lead = x.shape().size() - shape.size();
+  std::vector<int64_t> dims;
+  for (size_t d = 0; d < x.shape().size(); ++d) {
+    if (d < lead) {
+      dims.push_back(static_cast<int64_t>(d));
+      continue;
+    }
+    const int64_t target = shape[d - lead];
+    PA_CHECK(target == x.shape()[d] || target == 1, "sum_to",
+             "cannot sum " << shape_str(x.shape()) << " down to " << shape_str(shape),
+             "the target's dims must match or be 1");
+    if (target == 1 && x.shape()[d] != 1) dims.push_back(static_cast<int64_t>(d));
+  }
+  if (dims.empty()) return reshape(x, shape);
+  return reshape(sum(x, dims, true), shape);
+}
+
+}  // namespace pa

@@ -1,0 +1,264 @@
+// Shape and view ops: transpose, permute, reshape, slice, expand (views sharing storage) and
+// concat, split, stack, contiguous, to_device.
+#include <algorithm>
+#include <numeric>
+
+#include "engine/ops/internal.h"
+#include "engine/ops/ops.h"
+
+namespace pa {
+
+using autograd::record;
+
+namespace {
+
+void check_defined(const char* op, const Tensor& x) {
+  PA_CHECK(x.defined(), op, "input is undefined", "pass a tensor created by a factory or an op");
+}
+
+// Copies src into dst (same shape; dst may be a strided view). CPU only.
+void copy_into(const char* op, const Tensor& dst, const Tensor& src) {
+  if (!dst.device().is_cpu()) ops_internal::no_cuda_kernel(op, {dst, src});
+  const Tensor packed = src.is_contiguous() ? src : contiguous_copy(src);
+  const float* in = packed.data<float>();
+  float* base = dst.data<float>();
+  const Shape& shape = dst.shape();
+  const int64_t count = dst.numel();
+  std::vector<int64_t> index(shape.size(), 0);
+  for (int64_t i = 0; i < count; ++i) {
+    int64_t position = 0;
+    for (size_t d = 0; d < shape.size(); ++d) position += index[d] * dst.strides()[d];
+    base[position] = in[i];
+    for (size_t d = shape.size(); d-- > 0;) {
+      if (++index[d] < shape[d]) break;
+      index[d] = 0;
+    }
+  }
+}
+
+}  // namespace
+
+Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1) {
+  check_defined("transpose", x);
+  const int64_t d0 = normalize_dim("transpose", dim0, x.dim());
+  const int64_t d1 = normalize_dim("transpose", dim1, x.dim());
+  Shape shape = x.shape();
+  Shape strides = x.strides();
+  std::swap(shape[d0], shape[d1]);
+  std::swap(strides[d0], strides[d1]);
+  Tensor out = make_view(x, shape, strides, x.offset());
+  return record(out, "transpose", {x}, [d0, d1](const Tensor& grad) {
+    return std::vector<Tensor>{transpose(grad, d0, d1)};
+  });
+}
+
+Tensor permute(const Tensor& x, const std::vector<int64_t>& dims) {
+  check_defined("permute", x);
+  PA_CHECK(static_cast<int64_t>(dims.size()) == x.dim(), "permute",
+           dims.size() << " dims given for a tensor " << shape_str(x.shape()),
+           "give one entry per dim, a permutation of 0.." << x.dim() - 1);
+  std::vector<int64_t> order(dims.size());
+  std::vector<int64_t> inverse(dims.size(), -1);
+  Shape shape(dims.size());
+  Shape strides(dims.size());
+  for (size_t i = 0; i < dims.size(); ++i) {
+    order[i] = normalize_dim("permute", dims[i], x.dim());
+    PA_CHECK(inverse[order[i]] == -1, "permute", "dim " << order[i] << " appears twice",
+             "give a permutation of 0.." << x.dim() - 1);
+    inverse[order[i]] = static_cast<int64_t>(i);
+    shape[i] = x.shape()[order[i]];
+    strides[i] = x.strides()[order[i]];
+  }
+  Tensor out = make_view(x, shape, strides, x.offset());
+  return record(out, "permute", {x}, [inverse](const Tensor& grad) {
+    return std::vector<Tensor>{permute(grad, inverse)};
+  });
+}
+
+Tensor reshape(const Tensor& x, const Shape& requested) {
+  check_defined("reshape", x);
+  Shape shape = requested;
+  int64_t known = 1;
+  int64_t inferred = -1;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (shape[i] == -1) {
+      PA_CHECK(inferred < 0, "reshape", "more than one -1 in " << shape_str(requested),
+               "at most one size may be inferred");
+      inferred = static_cast<int64_t>(i);
+    } else {
+      PA_CHECK(shape[i] >= 0, "reshape", "negative size in " << shape_str(requested),
+               "sizes must be >= 0 or a single -1");
+      known *= shape[i];
+    }
+  }
+  if (inferred >= 0) {
+    PA_CHECK(known != 0 && x.numel() % known == 0, "reshape",
+             "cannot infer -1 in " << shape_str(requested) << " for " << x.numel()
+                                   << " elements " << shape_str(x.shape()),
+             "the known sizes must divide the element count");
+    shape[inferred] = x.numel() / known;
+  }
+  PA_CHECK(shape_numel(shape) == x.numel(), "reshape",
+           "cannot view " << shape_str(x.shape()) << " (" << x.numel() << " elements) as "
+                          << shape_str(shape) << " (" << shape_numel(shape) << " elements)",
+           "the element count must stay the same");
+  const Tensor source = x.is_contiguous() ? x : contiguous_copy(x);
+  Tensor out = make_view(source, shape, contiguous_strides(shape), source.offset());
+  return record(out, "reshape", {x}, [input_shape = x.shape()](const Tensor& grad) {
+    return std::vector<Tensor>{reshape(grad, input_shape)};
+  });
+}
+
+Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end) {
+  check_defined("slice", x);
+  const int64_t d = normalize_dim("slice", dim, x.dim());
+  const int64_t size = x.shape()[d];
+  auto clamp = [size](int64_t i) { return std::clamp(i < 0 ? i + size : i, int64_t{0}, size); };
+  const int64_t begin = clamp(start);
+  const int64_t stop = std::max(begin, clamp(end));
+  Shape shape = x.shape();
+  shape[d] = stop - begin;
+  Tensor out = make_view(x, shape, x.strides(), x.offset() + begin * x.strides()[d]);
+  return record(out, "slice", {x}, [input_shape = x.shape(), d, begin](const Tensor& grad) {
+    Tensor full_grad = zeros(input_shape, TensorOptions().with_device(grad.device()));
+    Shape region = input_shape;
+    region[d] = grad.shape()[d];
+    const Tensor window = make_view(full_grad, region, full_grad.strides(),
+                                    begin * full_grad.strides()[d]);
+    copy_into("slice", window, grad);
+    return std::vector<Tensor>{full_grad};
+  });
+}
+
+Tensor expand(const Tensor& x, const Shape& requested) {
+  check_defined("expand", x);
+  PA_CHECK(requested.size() >= x.shape().size(), "expand",
+           "cannot expand " << shape_str(x.shape()) << " to fewer dims " << shape_str(requested),
+           "the target needs at least as many dims");
+  const size_t lead = requested.size() - x.shape().size();
+  Shape shape = requested;
+  Shape strides(requested.size(), 0);
+  for (size_t i = 0; i < requested.size(); ++i) {
+    if (i < lead) {
+      PA_CHECK(requested[i] >= 0, "expand", "new leading dim " << i << " is " << requested[i],
+               "-1 is only allowed for existing dims");
+      continue;
+    }
+    const int64_t have = x.shape()[i - lead];
+    if (requested[i] == -1) shape[i] = have;
+    PA_CHECK(have == shape[i] || have == 1, "expand",
+             "cannot expand " << shape_str(x.shape()) << " to " << shape_str(requested),
+             "only size-1 dims can grow");
+    strides[i] = have == shape[i] ? x.strides()[i - lead] : 0;
+  }
+  Tensor out = make_view(x, shape, strides, x.offset());
+  return record(out, "expand", {x}, [input_shape = x.shape()](const Tensor& grad) {
+    return std::vector<Tensor>{sum_to(grad, input_shape)};
+  });
+}
+
+Tensor concat(const std::vector<Tensor>& xs, int64_t dim) {
+  PA_CHECK(!xs.empty(), "concat", "no tensors given", "pass at least one tensor");
+  std::vector<std::string> names;
+  for (size_t i = 0; i < xs.size(); ++i) names.push_back("xs[" + std::to_string(i) + "]");
+  ops_internal::check_inputs("concat", xs, names);
+  const int64_t d = normalize_dim("concat", dim, xs[0].dim());
+  Shape shape = xs[0].shape();
+  shape[d] = 0;
+  for (const Tensor& x : xs) {
+    bool same = x.dim() == xs[0].dim();
+    for (int64_t i = 0; same && i < x.dim(); ++i) {
+      same = i == d || x.shape()[i] == xs[0].shape()[i];
+    }
+    PA_CHECK(same, "concat",
+             "shapes differ outside dim " << d << ": " << ops_internal::describe(xs, names),
+             "all sizes except the concat dim must match");
+    shape[d] += x.shape()[d];
+  }
+  if (!xs[0].device().is_cpu()) ops_internal::no_cuda_kernel("concat", xs);
+  Tensor out = empty(shape);
+  std::vector<int64_t> sizes;
+  int64_t offset = 0;
+  for (const Tensor& x : xs) {
+    Shape region = shape;
+    region[d] = x.shape()[d];
+    copy_into("concat", make_view(out, region, out.strides(), offset * out.strides()[d]), x);
+    offset += x.shape()[d];
+    sizes.push_back(x.shape()[d]);
+  }
+  return record(out, "concat", xs, [sizes, d](const Tensor& grad) { return split(grad, sizes, d); });
+}
+
+std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, int64_t dim) {
+  check_defined("split", x);
+  const int64_t d = normalize_dim("split", dim, x.dim());
+  int64_t total = 0;
+  for (int64_t s : sizes) {
+    PA_CHECK(s >= 0, "split", "negative piece size " << s, "sizes must be >= 0");
+    total += s;
+  }
+  PA_CHECK(total == x.shape()[d], "split",
+           "piece sizes sum to " << total << " but dim " << d << " of " << shape_str(x.shape())
+                                 << " is " << x.shape()[d],
+           "the sizes must add up to the dim's size");
+  std::vector<Tensor> pieces;
+  int64_t start = 0;
+  for (int64_t s : sizes) {
+    pieces.push_back(slice(x, d, start, start + s));
+    start += s;
+  }
+  return pieces;
+}
+
+std::vector<Tensor> split(const Tensor& x, int64_t chunk, int64_t dim) {
+  check_defined("split", x);
+  PA_CHECK(chunk > 0, "split", "chunk size " << chunk, "use a positive chunk size");
+  const int64_t size = x.shape()[normalize_dim("split", dim, x.dim())];
+  std::vector<int64_t> sizes;
+  for (int64_t start = 0; start < size; start += chunk) sizes.push_back(std::min(chunk, size - start));
+  return split(x, sizes, dim);
+}
+
+Tensor stack(const std::vector<Tensor>& xs, int64_t dim) {
+  PA_CHECK(!xs.empty(), "stack", "no tensors given", "pass at least one tensor");
+  const int64_t d = normalize_dim("stack", dim, xs[0].dim() + 1);
+  std::vector<Tensor> expanded;
+  for (const Tensor& x : xs) {
+    check_defined("stack", x);
+    PA_CHECK(x.shape() == xs[0].shape(), "stack",
+             "shapes differ: " << shape_str(xs[0].shape()) << " vs " << shape_str(x.shape()),
+             "stacked tensors must all have one shape");
+    Shape shape = x.shape();
+    shape.insert(shape.begin() + d, 1);
+    expanded.push_back(reshape(x, shape));
+  }
+  return concat(expanded, d);
+}
+
+Tensor contiguous(const Tensor& x) {
+  check_defined("contiguous", x);
+  if (x.is_contiguous()) return x;
+  return record(contiguous_copy(x), "contiguous", {x},
+                [](const Tensor& grad) { return std::vector<Tensor>{grad}; });
+}
+
+Tensor to_device(const Tensor& x, Device device) {
+  check_defined("to", x);
+  if (x.device() == device) return x;
+  Tensor out = copy_to_device(x, device);
+  return record(out, "to", {x}, [source = x.device()](const Tensor& grad) {
+    return std::vector<Tensor>{to_device(grad, source)};
+  });
+}
+
+// ---- Tensor member sugar ----
+Tensor Tensor::contiguous() const { return pa::contiguous(*this); }
+Tensor Tensor::to(Device device) const { return to_device(*this, device); }
+Tensor Tensor::reshape(const Shape& shape) const { return pa::reshape(*this, shape); }
+Tensor Tensor::transpose(int64_t dim0, int64_t dim1) const {
+  return pa::transpose(*this, dim0, dim1);
+}
+Tensor Tensor::sum() const { return pa::sum(*this); }
+Tensor Tensor::mean() const { return pa::mean(*this); }
+
+}  // namespace pa
