@@ -1,0 +1,127 @@
+// Oracle comparison helpers for the op sweep.
+#include "engine/tests/oracle_check.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <sstream>
+
+namespace pa::testing {
+
+Input random_input(const Shape& shape, std::mt19937_64& rng, double low, double high,
+                   bool differentiable) {
+  std::uniform_real_distribution<double> uniform(low, high);
+  std::vector<float> values(shape_numel(shape));
+  for (float& v : values) v = static_cast<float>(uniform(rng));
+  Input input;
+  input.tensor = from_vector(values, shape);
+  if (differentiable) input.tensor.set_requires_grad(true);
+  input.array = to_array(input.tensor);
+  input.differentiable = differentiable;
+  return input;
+}
+
+Input random_mask(const Shape& shape, std::mt19937_64& rng, double ones_fraction) {
+  std::bernoulli_distribution bit(ones_fraction);
+  std::vector<float> values(shape_numel(shape));
+  for (float& v : values) v = bit(rng) ? 1.0f : 0.0f;
+  Input input;
+  input.tensor = from_vector(values, shape);
+  input.array = to_array(input.tensor);
+  input.differentiable = false;
+  return input;
+}
+
+ref::Array to_array(const Tensor& tensor) {
+  ref::Array array;
+  array.shape = tensor.shape();
+  for (float v : tensor.to_vector()) array.data.push_back(v);
+  return array;
+}
+
+Tensor to_tensor(const ref::Array& array) {
+  std::vector<float> values(array.data.begin(), array.data.end());
+  return from_vector(values, array.shape);
+}
+
+std::string compare(const std::string& what, const Tensor& actual, const ref::Array& expected,
+                    const Tolerance& tolerance) {
+  std::ostringstream out;
+  if (!actual.defined()) return what + ": no tensor (gradient missing?)";
+  if (actual.shape() != expected.shape) {
+    out << what << ": shape " << shape_str(actual.shape()) << " but the reference has "
+        << shape_str(expected.shape);
+    return out.str();
+  }
+  const std::vector<float> values = actual.to_vector();
+  double worst_excess = 0.0;
+  int64_t worst = -1;
+  for (size_t i = 0; i < values.size(); ++i) {
+    const double error = std::abs(values[i] - expected.data[i]);
+    const double allowed = tolerance.atol + tolerance.rtol * std::abs(expected.data[i]);
+    const bool bad = !(error <= allowed);  // NaN fails
+    if (bad && (worst < 0 || !(error - allowed <= worst_excess))) {
+      worst = static_cast<int64_t>(i);
+      worst_excess = error - allowed;
+    }
+  }
+  if (worst < 0) return "";
+  out << what << ": worst element at flat index " << worst << " of " << shape_str(expected.shape)
+      << ": engine " << values[worst] << " vs reference " << expected.data[worst]
+      << " (|diff| = " << std::abs(values[worst] - expected.data[worst])
+      << ", atol " << tolerance.atol << ", rtol " << tolerance.rtol << ")";
+  return out.str();
+}
+
+void check_op(const std::string& name, const std::vector<Input>& inputs, const EngineFn& engine,
+              const ReferenceFn& reference, const ReferenceBackwardFn& reference_backward,
+              std::mt19937_64& rng, const Tolerance& tolerance) {
+  SCOPED_TRACE(name);
+  std::vector<Tensor> tensors;
+  std::vector<ref::Array> arrays;
+  for (const Input& input : inputs) {
+    tensors.push_back(input.tensor);
+    arrays.push_back(input.array);
+  }
+  const std::vector<Tensor> outputs = engine(tensors);
+  const std::vector<ref::Array> expected = reference(arrays);
+  ASSERT_EQ(outputs.size(), expected.size());
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const std::string message =
+        compare(name + " forward output " + std::to_string(i), outputs[i], expected[i], tolerance);
+    EXPECT_TRUE(message.empty()) << message;
+  }
+  if (!reference_backward) return;
+
+  // L = sum_i sum(out_i * W_i): every output element carries its own weight.
+  std::vector<ref::Array> weights;
+  Tensor loss;
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const Input weight = random_input(outputs[i].shape(), rng, -1.0, 1.0, false);
+    weights.push_back(weight.array);
+    const Tensor term = sum(mul(outputs[i], weight.tensor));
+    loss = loss.defined() ? add(loss, term) : term;
+  }
+  for (const Tensor& t : tensors) {
+    if (t.requires_grad()) t.impl()->grad.reset();
+  }
+  loss.backward();
+  const std::vector<ref::Array> grads = reference_backward(arrays, weights);
+  size_t next = 0;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (!inputs[i].differentiable) continue;
+    ASSERT_LT(next, grads.size()) << "reference returned too few gradients";
+    const std::string message = compare(name + " gradient of input " + std::to_string(i),
+                                        tensors[i].grad(), grads[next++], tolerance);
+    EXPECT_TRUE(message.empty()) << message;
+  }
+}
+
+uint64_t case_seed(const std::string& case_name) {
+  uint64_t base = 0x9a7e5eedULL;
+  if (const char* text = std::getenv("PA_TEST_SEED")) base = std::strtoull(text, nullptr, 10);
+  return base ^ std::hash<std::string>{}(case_name);
+}
+
+}  // namespace pa::testing

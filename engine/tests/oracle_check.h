@@ -1,0 +1,58 @@
+// Test support: run an engine op and its Eigen reference on the same random inputs and compare
+// outputs and input gradients element by element (atol + rtol * |ref|), printing the worst
+// element on failure.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "engine/pa.h"
+#include "reference/eigen/reference.h"
+
+namespace pa::testing {
+
+struct Tolerance {
+  double atol = 1e-5;
+  double rtol = 1e-4;
+};
+
+// An input drawn once and handed to both sides: the engine tensor and its double copy.
+struct Input {
+  Tensor tensor;
+  ref::Array array;
+  bool differentiable = true;
+};
+
+// Uniform in [low, high); never all zeros. requires_grad when differentiable.
+Input random_input(const Shape& shape, std::mt19937_64& rng, double low = -1.0,
+                   double high = 1.0, bool differentiable = true);
+// A 0/1 mask input (float), not differentiable.
+Input random_mask(const Shape& shape, std::mt19937_64& rng, double ones_fraction = 0.3);
+
+ref::Array to_array(const Tensor& tensor);
+Tensor to_tensor(const ref::Array& array);
+
+// Compares an engine tensor with a reference array; returns "" or a failure message naming
+// the worst element.
+std::string compare(const std::string& what, const Tensor& actual, const ref::Array& expected,
+                    const Tolerance& tolerance);
+
+using EngineFn = std::function<std::vector<Tensor>(const std::vector<Tensor>&)>;
+using ReferenceFn = std::function<std::vector<ref::Array>(const std::vector<ref::Array>&)>;
+// (inputs, grad_outs) -> one gradient per differentiable input, in order.
+using ReferenceBackwardFn = std::function<std::vector<ref::Array>(
+    const std::vector<ref::Array>&, const std::vector<ref::Array>&)>;
+
+// Runs forward on both sides, then backward of L = sum_i sum(out_i * W_i) with random W_i on
+// the engine and the reference backward with grad_outs W_i. Uses gtest assertions.
+void check_op(const std::string& name, const std::vector<Input>& inputs, const EngineFn& engine,
+              const ReferenceFn& reference, const ReferenceBackwardFn& reference_backward,
+              std::mt19937_64& rng, const Tolerance& tolerance = {});
+
+// A distinct, reproducible seed per case (override the base with PA_TEST_SEED=<n>).
+uint64_t case_seed(const std::string& case_name);
+
+}  // namespace pa::testing
