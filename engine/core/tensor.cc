@@ -197,7 +197,10 @@ Tensor& Tensor::set_requires_grad(bool value) {
 
 Tensor Tensor::grad() const { return checked().grad ? Tensor(impl_->grad) : Tensor(); }
 
-void Tensor::zero_grad() { checked(), impl_->grad.reset(); }
+void Tensor::zero_grad() {
+  checked();
+  impl_->grad.reset();
+}
 
 Tensor Tensor::detach() const {
   const TensorImpl& self = checked();

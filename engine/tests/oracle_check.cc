@@ -76,12 +76,17 @@ std::string compare(const std::string& what, const Tensor& actual, const ref::Ar
 
 void check_op(const std::string& name, const std::vector<Input>& inputs, const EngineFn& engine,
               const ReferenceFn& reference, const ReferenceBackwardFn& reference_backward,
-              std::mt19937_64& rng, const Tolerance& tolerance) {
-  SCOPED_TRACE(name);
+              std::mt19937_64& rng, const Tolerance& tolerance, Device device) {
+  SCOPED_TRACE(name + " on " + device.str());
   std::vector<Tensor> tensors;
   std::vector<ref::Array> arrays;
   for (const Input& input : inputs) {
-    tensors.push_back(input.tensor);
+    Tensor tensor = input.tensor;
+    if (device != tensor.device()) {
+      tensor = input.tensor.detach().to(device);
+      if (input.differentiable) tensor.set_requires_grad(true);
+    }
+    tensors.push_back(tensor);
     arrays.push_back(input.array);
   }
   const std::vector<Tensor> outputs = engine(tensors);
@@ -96,17 +101,24 @@ void check_op(const std::string& name, const std::vector<Input>& inputs, const E
 
   // L = sum_i sum(out_i * W_i): every output element carries its own weight.
   std::vector<ref::Array> weights;
-  Tensor loss;
-  for (size_t i = 0; i < outputs.size(); ++i) {
-    const Input weight = random_input(outputs[i].shape(), rng, -1.0, 1.0, false);
+  std::vector<Tensor> weight_tensors;
+  for (const Tensor& output : outputs) {
+    const Input weight = random_input(output.shape(), rng, -1.0, 1.0, false);
     weights.push_back(weight.array);
-    const Tensor term = sum(mul(outputs[i], weight.tensor));
-    loss = loss.defined() ? add(loss, term) : term;
+    weight_tensors.push_back(weight.tensor.to(device));
   }
-  for (const Tensor& t : tensors) {
-    if (t.requires_grad()) t.impl()->grad.reset();
+  for (Tensor& t : tensors) {
+    if (t.requires_grad()) t.zero_grad();
   }
-  loss.backward();
+  if (outputs.size() == 1) {
+    outputs[0].backward(weight_tensors[0]);
+  } else {
+    Tensor loss = sum(mul(outputs[0], weight_tensors[0]));
+    for (size_t i = 1; i < outputs.size(); ++i) {
+      loss = add(loss, sum(mul(outputs[i], weight_tensors[i])));
+    }
+    loss.backward();
+  }
   const std::vector<ref::Array> grads = reference_backward(arrays, weights);
   size_t next = 0;
   for (size_t i = 0; i < inputs.size(); ++i) {

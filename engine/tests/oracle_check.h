@@ -46,11 +46,14 @@ using ReferenceFn = std::function<std::vector<ref::Array>(const std::vector<ref:
 using ReferenceBackwardFn = std::function<std::vector<ref::Array>(
     const std::vector<ref::Array>&, const std::vector<ref::Array>&)>;
 
-// Runs forward on both sides, then backward of L = sum_i sum(out_i * W_i) with random W_i on
-// the engine and the reference backward with grad_outs W_i. Uses gtest assertions.
+// Runs forward on both sides, then the engine backward of L = sum_i sum(out_i * W_i) with
+// random W_i (a single output is seeded with W directly) and the reference backward with
+// grad_outs W_i. The engine side runs on `device`: inputs are copied there as new leaves.
+// Uses gtest assertions.
 void check_op(const std::string& name, const std::vector<Input>& inputs, const EngineFn& engine,
               const ReferenceFn& reference, const ReferenceBackwardFn& reference_backward,
-              std::mt19937_64& rng, const Tolerance& tolerance = {});
+              std::mt19937_64& rng, const Tolerance& tolerance = {},
+              Device device = Device::cpu());
 
 // A distinct, reproducible seed per case (override the base with PA_TEST_SEED=<n>).
 uint64_t case_seed(const std::string& case_name);

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs every Debian package PureAttention needs to build and test (Debian 12).
+# Idempotent: packages already present are skipped, `apt-get update` runs at most once, and a
+# second run installs nothing. Run as root (or with sudo available).
+set -euo pipefail
+
+packages=(
+  bazel-bootstrap    # Bazel 4.2.3, offline
+  g++                # C++17 compiler
+  libeigen3-dev      # Eigen 3.4: the reference oracle
+  libgtest-dev       # GoogleTest
+  libbenchmark-dev   # Google Benchmark
+  nlohmann-json3-dev # JSON (metrics, safetensors headers)
+  libcli11-dev       # command-line flags
+  libomp-dev         # OpenMP runtime headers (GCC's libgomp ships with g++)
+  clang-format       # style check
+  python3-numpy      # CPU baselines and analysis
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$package")
+  fi
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "install_deps: all ${#packages[@]} packages already installed"
+else
+  echo "install_deps: installing ${missing[*]}"
+  sudo_cmd=()
+  [[ $(id -u) -ne 0 ]] && sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}"
+fi
+
+if [[ -x /usr/local/cuda/bin/nvcc ]]; then
+  echo "install_deps: CUDA toolkit found: $(/usr/local/cuda/bin/nvcc --version | tail -n 1)"
+else
+  echo "install_deps: no CUDA toolkit at /usr/local/cuda: --config=cuda builds will fail" \
+    "(CPU builds and tests are unaffected)"
+fi
