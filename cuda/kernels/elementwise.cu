@@ -51,8 +51,7 @@ __device__ __forceinline__ float unary_value(UnaryKind kind, float x, float scal
   return 0.0f;
 }
 
-__device__ __forceinline__ float unary_derivative(UnaryKind kind, float x, float y,
-                                                  float scalar) {
+__device__ __forceinline__ float unary_derivative(UnaryKind kind, float x, float y, float scalar) {
   switch (kind) {
     case UnaryKind::Neg:
       return -1.0f;
@@ -144,8 +143,8 @@ int blocks_for(int64_t n) {
 
 void unary_forward(UnaryKind kind, const float* x, float* y, int64_t n, float scalar) {
   if (n == 0) return;
-  const bool aligned = (reinterpret_cast<uintptr_t>(x) % 16 == 0) &&
-                       (reinterpret_cast<uintptr_t>(y) % 16 == 0);
+  const bool aligned =
+      (reinterpret_cast<uintptr_t>(x) % 16 == 0) && (reinterpret_cast<uintptr_t>(y) % 16 == 0);
   int64_t done = 0;
   if (aligned && n >= 4) {
     const int64_t n4 = n / 4;
@@ -156,7 +155,7 @@ void unary_forward(UnaryKind kind, const float* x, float* y, int64_t n, float sc
   }
   if (done < n) {
     unary_forward_kernel<<<blocks_for(n - done), kThreads>>>(kind, x + done, y + done, n - done,
-                                                              scalar);
+                                                             scalar);
     PA_CUDA_CHECK_LAUNCH();
   }
 }

@@ -1,6 +1,8 @@
 // GPU test (tag `gpu`, --config=cuda only) of the raw elementwise kernels: outputs are poisoned
 // with NaN before each launch and every element must be written, for sizes around the float4
 // path and for misaligned pointers (which take the scalar path).
+#include "cuda/kernels/elementwise.h"
+
 #include <cuda_runtime.h>
 #include <gtest/gtest.h>
 
@@ -10,7 +12,6 @@
 
 #include "cuda/common/check.h"
 #include "cuda/common/runtime.h"
-#include "cuda/kernels/elementwise.h"
 
 namespace pa::cuda {
 namespace {
@@ -50,8 +51,8 @@ TEST_F(ElementwiseKernels, EveryElementWrittenAtAnyAlignment) {
 
 TEST_F(ElementwiseKernels, BroadcastWritesEveryElement) {
   const int64_t shape[3] = {3, 4, 5};
-  const int64_t a_strides[3] = {5, 0, 1};   // a (3, 1, 5)
-  const int64_t b_strides[3] = {0, 1, 0};   // b (4, 1)
+  const int64_t a_strides[3] = {5, 0, 1};  // a (3, 1, 5)
+  const int64_t b_strides[3] = {0, 1, 0};  // b (4, 1)
   std::vector<float> a(15), b(4);
   for (int i = 0; i < 15; ++i) a[i] = 1.0f + i;
   for (int i = 0; i < 4; ++i) b[i] = 0.5f * (i + 1);

@@ -86,8 +86,8 @@ void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph)
     const Tensor grad = found->second;
     if (impl->grad_fn == nullptr) {
       // A leaf: accumulate into .grad.
-      impl->grad = impl->grad ? add(Tensor(impl->grad), grad).impl_ptr()
-                              : contiguous_copy(grad).impl_ptr();
+      impl->grad =
+          impl->grad ? add(Tensor(impl->grad), grad).impl_ptr() : contiguous_copy(grad).impl_ptr();
       continue;
     }
     const Node& node = *impl->grad_fn;

@@ -33,9 +33,7 @@ std::string dtype_name(DType dtype) {
   return "?";
 }
 
-std::string Device::str() const {
-  return is_cpu() ? "cpu" : "cuda:" + std::to_string(index);
-}
+std::string Device::str() const { return is_cpu() ? "cpu" : "cuda:" + std::to_string(index); }
 
 Device parse_device(const std::string& text) {
   if (text == "cpu") return Device::cpu();

@@ -26,14 +26,14 @@ std::string shape_str(const std::vector<int64_t>& shape);
 
 // Throws pa::Error unless `cond`; `what` and `hint` are stream expressions:
 //   PA_CHECK(n > 0, "split", "chunk size " << n, "use a positive chunk size");
-#define PA_CHECK(cond, op, what, hint)                                  \
-  do {                                                                  \
-    if (!(cond)) {                                                      \
-      std::ostringstream pa_check_what_, pa_check_hint_;                \
-      pa_check_what_ << what;                                           \
-      pa_check_hint_ << hint;                                           \
+#define PA_CHECK(cond, op, what, hint)                                     \
+  do {                                                                     \
+    if (!(cond)) {                                                         \
+      std::ostringstream pa_check_what_, pa_check_hint_;                   \
+      pa_check_what_ << what;                                              \
+      pa_check_hint_ << hint;                                              \
       throw ::pa::Error((op), pa_check_what_.str(), pa_check_hint_.str()); \
-    }                                                                   \
+    }                                                                      \
   } while (0)
 
 }  // namespace pa

@@ -48,8 +48,7 @@ Storage::~Storage() {
 #endif
 }
 
-void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device,
-                size_t bytes) {
+void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes) {
   if (bytes == 0) return;
   if (dst_device.is_cpu() && src_device.is_cpu()) {
     std::memcpy(dst, src, bytes);

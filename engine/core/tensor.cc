@@ -95,8 +95,8 @@ T* Tensor::data() const {
                     std::is_same_v<std::remove_const_t<T>, int64_t> ||
                     std::is_same_v<std::remove_const_t<T>, uint16_t>,
                 "unsupported element type");
-  constexpr DType expected = std::is_same_v<std::remove_const_t<T>, float>    ? DType::Float32
-                             : std::is_same_v<std::remove_const_t<T>, double> ? DType::Float64
+  constexpr DType expected = std::is_same_v<std::remove_const_t<T>, float>     ? DType::Float32
+                             : std::is_same_v<std::remove_const_t<T>, double>  ? DType::Float64
                              : std::is_same_v<std::remove_const_t<T>, int64_t> ? DType::Int64
                                                                                : DType::BFloat16;
   check_dtype(*this, expected, "data");
@@ -112,8 +112,9 @@ template uint16_t* Tensor::data<uint16_t>() const;
 // ---- values ----
 
 float Tensor::item() const {
-  PA_CHECK(numel() == 1, "item", "tensor of shape " << shape_str(shape()) << " has " << numel()
-                                                    << " elements, item() needs exactly one",
+  PA_CHECK(numel() == 1, "item",
+           "tensor of shape " << shape_str(shape()) << " has " << numel()
+                              << " elements, item() needs exactly one",
            "reduce it first, e.g. with sum() or mean()");
   return to_vector()[0];
 }
@@ -243,8 +244,7 @@ int64_t normalize_dim(const std::string& op, int64_t dim, int64_t ndim) {
 
 Tensor empty(const Shape& shape, const TensorOptions& options) {
   for (int64_t s : shape) {
-    PA_CHECK(s >= 0, "empty", "negative size in shape " << shape_str(shape),
-             "sizes must be >= 0");
+    PA_CHECK(s >= 0, "empty", "negative size in shape " << shape_str(shape), "sizes must be >= 0");
   }
   auto impl = std::make_shared<TensorImpl>();
   impl->storage =
@@ -281,7 +281,8 @@ Tensor copy_to_device(const Tensor& tensor, Device device) {
   Tensor packed = empty(tensor.shape(), TensorOptions().with_dtype(tensor.dtype()));
   gather_host(host, packed.storage()->data());
   if (device.is_cpu()) return packed;
-  Tensor out = empty(tensor.shape(), TensorOptions().with_dtype(tensor.dtype()).with_device(device));
+  Tensor out =
+      empty(tensor.shape(), TensorOptions().with_dtype(tensor.dtype()).with_device(device));
   copy_bytes(out.storage()->data(), device, packed.storage()->data(), Device::cpu(),
              packed.numel() * dtype_size(packed.dtype()));
   return out;

@@ -33,8 +33,8 @@ struct TensorImpl {
   int64_t offset = 0;  // in elements
   DType dtype = DType::Float32;
   bool requires_grad = false;
-  std::shared_ptr<TensorImpl> grad;              // leaves only
-  std::shared_ptr<autograd::Node> grad_fn;       // null for leaves
+  std::shared_ptr<TensorImpl> grad;         // leaves only
+  std::shared_ptr<autograd::Node> grad_fn;  // null for leaves
 };
 
 struct TensorOptions {
@@ -42,9 +42,18 @@ struct TensorOptions {
   Device device = Device::cpu();
   bool requires_grad = false;
 
-  TensorOptions& with_dtype(DType value) { dtype = value; return *this; }
-  TensorOptions& with_device(Device value) { device = value; return *this; }
-  TensorOptions& with_requires_grad(bool value) { requires_grad = value; return *this; }
+  TensorOptions& with_dtype(DType value) {
+    dtype = value;
+    return *this;
+  }
+  TensorOptions& with_device(Device value) {
+    device = value;
+    return *this;
+  }
+  TensorOptions& with_requires_grad(bool value) {
+    requires_grad = value;
+    return *this;
+  }
 };
 
 class Tensor {
@@ -73,8 +82,8 @@ class Tensor {
   T* data() const;
 
   // ---- values (copy to host) ----
-  float item() const;                      // numel must be 1
-  std::vector<float> to_vector() const;    // float32, row-major order
+  float item() const;                          // numel must be 1
+  std::vector<float> to_vector() const;        // float32, row-major order
   std::vector<int64_t> to_int_vector() const;  // int64, row-major order
   std::string str() const;
 

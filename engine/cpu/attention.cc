@@ -21,9 +21,9 @@ void transpose_into(const float* src, float* dst, int64_t rows, int64_t cols) {
 }
 }  // namespace
 
-void attention_forward(const AttentionShape& shape, const float* q, const float* k,
-                       const float* v, const float* key_padding, bool causal, float scale,
-                       float* out, float* probs) {
+void attention_forward(const AttentionShape& shape, const float* q, const float* k, const float* v,
+                       const float* key_padding, bool causal, float scale, float* out,
+                       float* probs) {
   const auto [B, H, Nq, Nk, D, Dv] = shape;
 #pragma omp parallel for schedule(dynamic)
   for (int64_t s = 0; s < B * H; ++s) {
@@ -56,9 +56,9 @@ void attention_forward(const AttentionShape& shape, const float* q, const float*
   }
 }
 
-void attention_backward(const AttentionShape& shape, const float* q, const float* k,
-                        const float* v, const float* probs, const float* dout, float scale,
-                        float* dq, float* dk, float* dv) {
+void attention_backward(const AttentionShape& shape, const float* q, const float* k, const float* v,
+                        const float* probs, const float* dout, float scale, float* dq, float* dk,
+                        float* dv) {
   const auto [B, H, Nq, Nk, D, Dv] = shape;
 #pragma omp parallel for schedule(dynamic)
   for (int64_t s = 0; s < B * H; ++s) {

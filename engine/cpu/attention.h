@@ -13,13 +13,13 @@ struct AttentionShape {
 };
 
 // out (BH, Nq, Dv); probs (BH, Nq, Nk) keeps the softmax for the backward.
-void attention_forward(const AttentionShape& shape, const float* q, const float* k,
-                       const float* v, const float* key_padding, bool causal, float scale,
-                       float* out, float* probs);
+void attention_forward(const AttentionShape& shape, const float* q, const float* k, const float* v,
+                       const float* key_padding, bool causal, float scale, float* out,
+                       float* probs);
 
 // dq, dk, dv are overwritten.
-void attention_backward(const AttentionShape& shape, const float* q, const float* k,
-                        const float* v, const float* probs, const float* dout, float scale,
-                        float* dq, float* dk, float* dv);
+void attention_backward(const AttentionShape& shape, const float* q, const float* k, const float* v,
+                        const float* probs, const float* dout, float scale, float* dq, float* dk,
+                        float* dv);
 
 }  // namespace pa::cpu

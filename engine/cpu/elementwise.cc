@@ -147,8 +147,8 @@ void binary_forward(BinaryKind kind, const float* a, const int64_t* a_strides, c
 }
 
 void where_forward(const float* condition, const int64_t* condition_strides, const float* a,
-                   const int64_t* a_strides, const float* b, const int64_t* b_strides,
-                   float* out, const int64_t* shape, int ndim) {
+                   const int64_t* a_strides, const float* b, const int64_t* b_strides, float* out,
+                   const int64_t* shape, int ndim) {
   int64_t n = 1;
   for (int d = 0; d < ndim; ++d) n *= shape[d];
 #pragma omp parallel for schedule(static) if (n >= kParallelMin)

@@ -22,7 +22,7 @@ void binary_forward(BinaryKind kind, const float* a, const int64_t* a_strides, c
 
 // out[i] = condition[i] ? a[i] : b[i], all three read through strides (0 = broadcast).
 void where_forward(const float* condition, const int64_t* condition_strides, const float* a,
-                   const int64_t* a_strides, const float* b, const int64_t* b_strides,
-                   float* out, const int64_t* shape, int ndim);
+                   const int64_t* a_strides, const float* b, const int64_t* b_strides, float* out,
+                   const int64_t* shape, int ndim);
 
 }  // namespace pa::cpu

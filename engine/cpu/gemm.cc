@@ -6,8 +6,8 @@
 
 namespace pa::cpu {
 
-void gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
-          int64_t ldb, float* C, int64_t ldc, bool accumulate) {
+void gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb,
+          float* C, int64_t ldc, bool accumulate) {
   constexpr int64_t kBlockK = 256;  // a K-slice of B rows stays in L2 across the rows of C
   const bool parallel = M * N * K >= (1 << 18);
 #pragma omp parallel for schedule(static) if (parallel)

@@ -8,7 +8,7 @@
 namespace pa::cpu {
 
 // accumulate = false: C = A B; true: C += A B.
-void gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
-          int64_t ldb, float* C, int64_t ldc, bool accumulate);
+void gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb,
+          float* C, int64_t ldc, bool accumulate);
 
 }  // namespace pa::cpu

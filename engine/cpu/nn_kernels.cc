@@ -46,8 +46,7 @@ void max_along_backward(const float* dy, const int64_t* indices, float* dx, int6
   }
 }
 
-void softmax_forward(const float* x, float* y, int64_t outer, int64_t D, int64_t inner,
-                     bool log) {
+void softmax_forward(const float* x, float* y, int64_t outer, int64_t D, int64_t inner, bool log) {
 #pragma omp parallel for collapse(2) schedule(static) if (outer * D * inner >= (1 << 16))
   for (int64_t o = 0; o < outer; ++o) {
     for (int64_t j = 0; j < inner; ++j) {
@@ -62,7 +61,8 @@ void softmax_forward(const float* x, float* y, int64_t outer, int64_t D, int64_t
         for (int64_t d = 0; d < D; ++d) out[d * inner] = in[d * inner] - max_value - log_total;
       } else {
         const float scale = static_cast<float>(1.0 / total);
-        for (int64_t d = 0; d < D; ++d) out[d * inner] = std::exp(in[d * inner] - max_value) * scale;
+        for (int64_t d = 0; d < D; ++d)
+          out[d * inner] = std::exp(in[d * inner] - max_value) * scale;
       }
     }
   }
@@ -107,9 +107,9 @@ void layer_norm_forward(const float* x, const float* gamma, const float* beta, f
   }
 }
 
-void layer_norm_backward(const float* x, const float* gamma, const float* mean,
-                         const float* rstd, const float* dy, float* dx, float* dgamma,
-                         float* dbeta, int64_t rows, int64_t D) {
+void layer_norm_backward(const float* x, const float* gamma, const float* mean, const float* rstd,
+                         const float* dy, float* dx, float* dgamma, float* dbeta, int64_t rows,
+                         int64_t D) {
   std::fill(dgamma, dgamma + D, 0.0f);
   std::fill(dbeta, dbeta + D, 0.0f);
   // dx = rstd * (g - mean(g) - xhat * mean(g * xhat)), g = dy * gamma.

@@ -28,9 +28,9 @@ void softmax_backward(const float* y, const float* dy, float* dx, int64_t outer,
 void layer_norm_forward(const float* x, const float* gamma, const float* beta, float* y,
                         float* mean, float* rstd, int64_t rows, int64_t D, float eps);
 // dgamma, dbeta (D) are overwritten.
-void layer_norm_backward(const float* x, const float* gamma, const float* mean,
-                         const float* rstd, const float* dy, float* dx, float* dgamma,
-                         float* dbeta, int64_t rows, int64_t D);
+void layer_norm_backward(const float* x, const float* gamma, const float* mean, const float* rstd,
+                         const float* dy, float* dx, float* dgamma, float* dbeta, int64_t rows,
+                         int64_t D);
 
 // Cross-entropy from logits (N, C) and targets (N): mean loss; saves log-probs (N, C).
 float cross_entropy_forward(const float* logits, const int64_t* targets, float* log_probs,

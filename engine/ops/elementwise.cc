@@ -1,9 +1,10 @@
 // Elementwise ops: unary maps, broadcasting binary ops, where / masked_fill.
 // Forward runs the CPU or CUDA kernel; backward is written with ops (under no-grad), so it runs
 // wherever the forward ran.
+#include "engine/cpu/elementwise.h"
+
 #include <cmath>
 
-#include "engine/cpu/elementwise.h"
 #include "engine/ops/internal.h"
 #include "engine/ops/ops.h"
 
@@ -27,7 +28,7 @@ namespace {
 #ifdef PA_WITH_CUDA
 cuda::UnaryKind to_cuda(cpu::UnaryKind kind) {
   switch (kind) {
-#define PA_CASE(name)          \
+#define PA_CASE(name)        \
   case cpu::UnaryKind::name: \
     return cuda::UnaryKind::name;
     PA_UNARY_KINDS(PA_CASE)
@@ -57,8 +58,8 @@ Tensor unary_backward_kernel(cpu::UnaryKind kind, const Tensor& x, const Tensor&
   const Tensor dy = contiguous(dy_in);
   Tensor dx = empty(x.shape(), TensorOptions().with_device(x.device()));
   if (x.device().is_cpu()) {
-    cpu::unary_backward(kind, x.data<float>(), y.data<float>(), dy.data<float>(),
-                        dx.data<float>(), x.numel(), scalar);
+    cpu::unary_backward(kind, x.data<float>(), y.data<float>(), dy.data<float>(), dx.data<float>(),
+                        x.numel(), scalar);
   } else {
 #ifdef PA_WITH_CUDA
     cuda::unary_backward(to_cuda(kind), x.data<float>(), y.data<float>(), dy.data<float>(),
@@ -94,12 +95,11 @@ Tensor binary_kernel(const char* name, cpu::BinaryKind kind, const Tensor& a, co
   Tensor out = empty(shape, TensorOptions().with_device(a.device()));
   const int ndim = static_cast<int>(shape.size());
   if (a.device().is_cpu()) {
-    cpu::binary_forward(kind, a.data<float>(), a_strides.data(), b.data<float>(),
-                        b_strides.data(), out.data<float>(), shape.data(), ndim);
+    cpu::binary_forward(kind, a.data<float>(), a_strides.data(), b.data<float>(), b_strides.data(),
+                        out.data<float>(), shape.data(), ndim);
   } else {
 #ifdef PA_WITH_CUDA
-    PA_CHECK(ndim <= cuda::kMaxDims, name, "CUDA elementwise ops take at most 8 dims, got "
-                                               << ndim,
+    PA_CHECK(ndim <= cuda::kMaxDims, name, "CUDA elementwise ops take at most 8 dims, got " << ndim,
              "reshape to fewer dims");
     cuda::binary_forward(to_cuda(kind), a.data<float>(), a_strides.data(), b.data<float>(),
                          b_strides.data(), out.data<float>(), shape.data(), ndim);
@@ -194,9 +194,9 @@ Tensor where_kernel(const char* name, const Tensor& condition, const Tensor& a, 
   const Shape a_strides = broadcast_strides(a, shape);
   const Shape b_strides = broadcast_strides(b, shape);
   Tensor out = empty(shape);
-  cpu::where_forward(condition.data<float>(), c_strides.data(), a.data<float>(),
-                     a_strides.data(), b.data<float>(), b_strides.data(), out.data<float>(),
-                     shape.data(), static_cast<int>(shape.size()));
+  cpu::where_forward(condition.data<float>(), c_strides.data(), a.data<float>(), a_strides.data(),
+                     b.data<float>(), b_strides.data(), out.data<float>(), shape.data(),
+                     static_cast<int>(shape.size()));
   return out;
 }
 }  // namespace

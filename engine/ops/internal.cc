@@ -52,8 +52,8 @@ Shape broadcast_shapes(const std::string& op, const Shape& a, const Shape& b) {
     const int64_t sa = i < ndim - a.size() ? 1 : a[i - (ndim - a.size())];
     const int64_t sb = i < ndim - b.size() ? 1 : b[i - (ndim - b.size())];
     PA_CHECK(sa == sb || sa == 1 || sb == 1, op,
-             "shapes " << shape_str(a) << " and " << shape_str(b)
-                       << " do not broadcast (dim " << i << ": " << sa << " vs " << sb << ")",
+             "shapes " << shape_str(a) << " and " << shape_str(b) << " do not broadcast (dim " << i
+                       << ": " << sa << " vs " << sb << ")",
              "sizes must match or be 1, aligned from the right");
     out[i] = sa == 1 ? sb : sa;
   }

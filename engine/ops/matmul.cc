@@ -44,8 +44,8 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
       a_matrix += index * a_strides[d];
       b_matrix += index * b_strides[d];
     }
-    cpu::gemm(M, N, K, ap.data<float>() + a_matrix * M * K, K,
-              bp.data<float>() + b_matrix * K * N, N, out.data<float>() + i * M * N, N, false);
+    cpu::gemm(M, N, K, ap.data<float>() + a_matrix * M * K, K, bp.data<float>() + b_matrix * K * N,
+              N, out.data<float>() + i * M * N, N, false);
   }
   return record(out, "matmul", {a, b}, [ap, bp](const Tensor& grad) {
     const Tensor grad_a = matmul(grad, transpose(bp, -1, -2));  // (..., M, K)

@@ -33,57 +33,53 @@ Tensor softmax_op(const char* name, const Tensor& x_in, int64_t dim, bool log) {
   const Tensor x = contiguous(x_in).detach();
   Tensor y = empty(x.shape());
   cpu::softmax_forward(x.data<float>(), y.data<float>(), outer, D, inner, log);
-  return record(y, name, {x_in},
-                [y = y.detach(), outer, D, inner, log](const Tensor& grad_in) {
-                  const Tensor grad = contiguous(grad_in);
-                  Tensor dx = empty(y.shape());
-                  cpu::softmax_backward(y.data<float>(), grad.data<float>(), dx.data<float>(),
-                                        outer, D, inner, log);
-                  return std::vector<Tensor>{dx};
-                });
+  return record(y, name, {x_in}, [y = y.detach(), outer, D, inner, log](const Tensor& grad_in) {
+    const Tensor grad = contiguous(grad_in);
+    Tensor dx = empty(y.shape());
+    cpu::softmax_backward(y.data<float>(), grad.data<float>(), dx.data<float>(), outer, D, inner,
+                          log);
+    return std::vector<Tensor>{dx};
+  });
 }
 
 }  // namespace
 
 Tensor softmax(const Tensor& x, int64_t dim) { return softmax_op("softmax", x, dim, false); }
-Tensor log_softmax(const Tensor& x, int64_t dim) {
-  return softmax_op("log_softmax", x, dim, true);
-}
+Tensor log_softmax(const Tensor& x, int64_t dim) { return softmax_op("log_softmax", x, dim, true); }
 
 Tensor layer_norm(const Tensor& x_in, const Tensor& weight, const Tensor& bias, float eps) {
   check_inputs("layer_norm", {x_in, weight, bias}, {"x", "weight", "bias"});
   const std::vector<std::string> names = {"x", "weight", "bias"};
   PA_CHECK(weight.shape() == bias.shape() && weight.dim() >= 1 && weight.dim() <= x_in.dim(),
-           "layer_norm", "bad parameter shapes: " << ops_internal::describe({x_in, weight, bias},
-                                                                            names),
+           "layer_norm",
+           "bad parameter shapes: " << ops_internal::describe({x_in, weight, bias}, names),
            "weight and bias must both have the shape of x's trailing normalised dims");
   const int64_t lead = x_in.dim() - weight.dim();
   for (int64_t i = 0; i < weight.dim(); ++i) {
     PA_CHECK(x_in.shape()[lead + i] == weight.shape()[i], "layer_norm",
-             "x's trailing dims do not match weight: "
-                 << ops_internal::describe({x_in, weight, bias}, names),
+             "x's trailing dims do not match weight: " << ops_internal::describe(
+                 {x_in, weight, bias}, names),
              "normalized_shape must equal the last dims of x");
   }
   if (!x_in.device().is_cpu()) no_cuda_kernel("layer_norm", {x_in, weight, bias});
   const int64_t D = weight.numel();
   const int64_t rows = D > 0 ? x_in.numel() / D : 0;
-  const Tensor x = contiguous(x_in).detach();          // (rows, D)
-  const Tensor gamma = contiguous(weight).detach();    // (D)
-  const Tensor beta = contiguous(bias).detach();       // (D)
+  const Tensor x = contiguous(x_in).detach();        // (rows, D)
+  const Tensor gamma = contiguous(weight).detach();  // (D)
+  const Tensor beta = contiguous(bias).detach();     // (D)
   Tensor y = empty(x.shape());
   Tensor mean = empty({rows});
   Tensor rstd = empty({rows});
-  cpu::layer_norm_forward(x.data<float>(), gamma.data<float>(), beta.data<float>(),
-                          y.data<float>(), mean.data<float>(), rstd.data<float>(), rows, D, eps);
+  cpu::layer_norm_forward(x.data<float>(), gamma.data<float>(), beta.data<float>(), y.data<float>(),
+                          mean.data<float>(), rstd.data<float>(), rows, D, eps);
   return record(y, "layer_norm", {x_in, weight, bias},
                 [x, gamma, mean, rstd, rows, D](const Tensor& grad_in) {
                   const Tensor grad = contiguous(grad_in);
                   Tensor dx = empty(x.shape());
                   Tensor dgamma = empty(gamma.shape());
                   Tensor dbeta = empty(gamma.shape());
-                  cpu::layer_norm_backward(x.data<float>(), gamma.data<float>(),
-                                           mean.data<float>(), rstd.data<float>(),
-                                           grad.data<float>(), dx.data<float>(),
+                  cpu::layer_norm_backward(x.data<float>(), gamma.data<float>(), mean.data<float>(),
+                                           rstd.data<float>(), grad.data<float>(), dx.data<float>(),
                                            dgamma.data<float>(), dbeta.data<float>(), rows, D);
                   return std::vector<Tensor>{dx, dgamma, dbeta};
                 });
@@ -118,12 +114,10 @@ Tensor mse_loss(const Tensor& input, const Tensor& target) {
 Tensor cross_entropy(const Tensor& logits_in, const Tensor& targets_in) {
   check_inputs("cross_entropy", {logits_in}, {"logits"});
   ops_internal::check_index("cross_entropy", targets_in, logits_in);
-  PA_CHECK(logits_in.dim() == 2 && targets_in.dim() == 1 &&
-               targets_in.size(0) == logits_in.size(0),
+  PA_CHECK(logits_in.dim() == 2 && targets_in.dim() == 1 && targets_in.size(0) == logits_in.size(0),
            "cross_entropy",
            "expects logits (N, C) and targets (N), got logits "
-               << shape_str(logits_in.shape()) << " and targets "
-               << shape_str(targets_in.shape()),
+               << shape_str(logits_in.shape()) << " and targets " << shape_str(targets_in.shape()),
            "flatten (B, T, C) logits to (B*T, C) and targets to (B*T)");
   if (!logits_in.device().is_cpu()) no_cuda_kernel("cross_entropy", {logits_in});
   const int64_t N = logits_in.size(0), C = logits_in.size(1);
@@ -131,9 +125,10 @@ Tensor cross_entropy(const Tensor& logits_in, const Tensor& targets_in) {
   const Tensor targets = contiguous_copy(targets_in);
   for (int64_t n = 0; n < N; ++n) {
     const int64_t t = targets.data<int64_t>()[n];
-    PA_CHECK(t >= 0 && t < C, "cross_entropy",
-             "target " << t << " at position " << n << " is outside [0, " << C << ")",
-             "class indices must be in [0, C) for logits (N, C) = " << shape_str(logits_in.shape()));
+    PA_CHECK(
+        t >= 0 && t < C, "cross_entropy",
+        "target " << t << " at position " << n << " is outside [0, " << C << ")",
+        "class indices must be in [0, C) for logits (N, C) = " << shape_str(logits_in.shape()));
   }
   const Tensor logits = contiguous(logits_in).detach();
   Tensor log_probs = empty({N, C});
@@ -181,8 +176,7 @@ Tensor embedding(const Tensor& weight, const Tensor& indices_in) {
   Shape out_shape = indices.shape();
   out_shape.push_back(E);
   Tensor out = empty(out_shape);  // S + (E)
-  cpu::embedding_forward(table.data<float>(), indices.data<int64_t>(), out.data<float>(), count,
-                         E);
+  cpu::embedding_forward(table.data<float>(), indices.data<int64_t>(), out.data<float>(), count, E);
   return record(out, "embedding", {weight}, [indices, V, E, count](const Tensor& grad_in) {
     const Tensor grad = contiguous(grad_in);
     Tensor dweight = empty({V, E});
@@ -214,8 +208,8 @@ Tensor scaled_dot_product_attention(const Tensor& q_in, const Tensor& k_in, cons
     check_inputs("scaled_dot_product_attention", {q_in, key_padding_mask},
                  {"q", "key_padding_mask"});
     PA_CHECK(key_padding_mask.shape() == (Shape{B, Nk}), "scaled_dot_product_attention",
-             "key_padding_mask " << shape_str(key_padding_mask.shape()) << " must be (B, Nk) = "
-                                 << shape_str({B, Nk}),
+             "key_padding_mask " << shape_str(key_padding_mask.shape())
+                                 << " must be (B, Nk) = " << shape_str({B, Nk}),
              "1 marks a padded key position of each sequence");
     padding = contiguous_copy(key_padding_mask);
   }
@@ -236,10 +230,9 @@ Tensor scaled_dot_product_attention(const Tensor& q_in, const Tensor& k_in, cons
                   Tensor dq = empty(q.shape());
                   Tensor dk = empty(k.shape());
                   Tensor dv = empty(v.shape());
-                  cpu::attention_backward(shape, q.data<float>(), k.data<float>(),
-                                          v.data<float>(), probs.data<float>(), grad.data<float>(),
-                                          used_scale, dq.data<float>(), dk.data<float>(),
-                                          dv.data<float>());
+                  cpu::attention_backward(shape, q.data<float>(), k.data<float>(), v.data<float>(),
+                                          probs.data<float>(), grad.data<float>(), used_scale,
+                                          dq.data<float>(), dk.data<float>(), dv.data<float>());
                   return std::vector<Tensor>{dq, dk, dv};
                 });
 }

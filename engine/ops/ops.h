@@ -45,7 +45,7 @@ Tensor operator*(float a, const Tensor& b);
 Tensor matmul(const Tensor& a, const Tensor& b);
 
 // ---- shape and view ops ----
-Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1);  // view
+Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1);      // view
 Tensor permute(const Tensor& x, const std::vector<int64_t>& dims);  // view
 // A view when x is contiguous, else a copy. One entry may be -1 (inferred).
 Tensor reshape(const Tensor& x, const Shape& shape);
@@ -57,7 +57,7 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t dim);
 std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, int64_t dim);
 std::vector<Tensor> split(const Tensor& x, int64_t chunk, int64_t dim);  // equal chunks
 Tensor stack(const std::vector<Tensor>& xs, int64_t dim);
-Tensor contiguous(const Tensor& x);        // x itself when already contiguous
+Tensor contiguous(const Tensor& x);                // x itself when already contiguous
 Tensor to_device(const Tensor& x, Device device);  // x itself when already there
 
 // ---- reductions; empty dims = all dims ----
@@ -97,8 +97,7 @@ Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b);
 // or undefined for none. scale defaults to 1/sqrt(D) when <= 0. A query row with every key
 // hidden outputs zeros.
 Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
-                                    bool causal = false,
-                                    const Tensor& key_padding_mask = Tensor(),
+                                    bool causal = false, const Tensor& key_padding_mask = Tensor(),
                                     float scale = 0.0f);
 
 }  // namespace pa

@@ -73,8 +73,8 @@ Tensor mean(const Tensor& x, const std::vector<int64_t>& dims_in, bool keepdim) 
   check_inputs("mean", {x}, {"x"});
   int64_t count = 1;
   for (int64_t d : reduction_dims("mean", dims_in, x.dim())) count *= x.shape()[d];
-  const float scale = count > 0 ? 1.0f / static_cast<float>(count)
-                                : std::numeric_limits<float>::quiet_NaN();
+  const float scale =
+      count > 0 ? 1.0f / static_cast<float>(count) : std::numeric_limits<float>::quiet_NaN();
   return mul(sum(x, dims_in, keepdim), scale);
 }
 
@@ -102,8 +102,7 @@ Tensor max(const Tensor& x, int64_t dim, bool keepdim) {
                 });
 }
 
-Tensor var(const Tensor& x, const std::vector<int64_t>& dims_in, int64_t correction,
-           bool keepdim) {
+Tensor var(const Tensor& x, const std::vector<int64_t>& dims_in, int64_t correction, bool keepdim) {
   check_inputs("var", {x}, {"x"});
   int64_t count = 1;
   for (int64_t d : reduction_dims("var", dims_in, x.dim())) count *= x.shape()[d];

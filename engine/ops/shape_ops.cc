@@ -93,8 +93,8 @@ Tensor reshape(const Tensor& x, const Shape& requested) {
   }
   if (inferred >= 0) {
     PA_CHECK(known != 0 && x.numel() % known == 0, "reshape",
-             "cannot infer -1 in " << shape_str(requested) << " for " << x.numel()
-                                   << " elements " << shape_str(x.shape()),
+             "cannot infer -1 in " << shape_str(requested) << " for " << x.numel() << " elements "
+                                   << shape_str(x.shape()),
              "the known sizes must divide the element count");
     shape[inferred] = x.numel() / known;
   }
@@ -123,8 +123,8 @@ Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end) {
     Tensor full_grad = zeros(input_shape, TensorOptions().with_device(grad.device()));
     Shape region = input_shape;
     region[d] = grad.shape()[d];
-    const Tensor window = make_view(full_grad, region, full_grad.strides(),
-                                    begin * full_grad.strides()[d]);
+    const Tensor window =
+        make_view(full_grad, region, full_grad.strides(), begin * full_grad.strides()[d]);
     copy_into("slice", window, grad);
     return std::vector<Tensor>{full_grad};
   });
@@ -186,7 +186,8 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t dim) {
     offset += x.shape()[d];
     sizes.push_back(x.shape()[d]);
   }
-  return record(out, "concat", xs, [sizes, d](const Tensor& grad) { return split(grad, sizes, d); });
+  return record(out, "concat", xs,
+                [sizes, d](const Tensor& grad) { return split(grad, sizes, d); });
 }
 
 std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, int64_t dim) {
@@ -215,7 +216,8 @@ std::vector<Tensor> split(const Tensor& x, int64_t chunk, int64_t dim) {
   PA_CHECK(chunk > 0, "split", "chunk size " << chunk, "use a positive chunk size");
   const int64_t size = x.shape()[normalize_dim("split", dim, x.dim())];
   std::vector<int64_t> sizes;
-  for (int64_t start = 0; start < size; start += chunk) sizes.push_back(std::min(chunk, size - start));
+  for (int64_t start = 0; start < size; start += chunk)
+    sizes.push_back(std::min(chunk, size - start));
   return split(x, sizes, dim);
 }
 

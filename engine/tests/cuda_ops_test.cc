@@ -47,28 +47,29 @@ TEST_F(CudaOps, UnaryForwardBackward) {
       {"log", [](const Tensor& x) { return log(x); }, ref::log, ref::log_backward, 0.1, 3},
       {"sqrt", [](const Tensor& x) { return sqrt(x); }, ref::sqrt, ref::sqrt_backward, 0.1, 3},
       {"tanh", [](const Tensor& x) { return tanh(x); }, ref::tanh, ref::tanh_backward, -2, 2},
-      {"sigmoid", [](const Tensor& x) { return sigmoid(x); }, ref::sigmoid,
-       ref::sigmoid_backward, -4, 4},
+      {"sigmoid", [](const Tensor& x) { return sigmoid(x); }, ref::sigmoid, ref::sigmoid_backward,
+       -4, 4},
       {"relu", [](const Tensor& x) { return relu(x); }, ref::relu, ref::relu_backward, -2, 2},
       {"gelu_tanh", [](const Tensor& x) { return gelu(x, GeluApproximation::Tanh); },
        ref::gelu_tanh, ref::gelu_tanh_backward, -4, 4},
-      {"gelu_erf", [](const Tensor& x) { return gelu(x, GeluApproximation::Erf); },
-       ref::gelu_erf, ref::gelu_erf_backward, -4, 4},
+      {"gelu_erf", [](const Tensor& x) { return gelu(x, GeluApproximation::Erf); }, ref::gelu_erf,
+       ref::gelu_erf_backward, -4, 4},
   };
   // Sizes around the float4 path: tails of 1..3, a single element, empty, a large odd size.
   const std::vector<Shape> shapes = {{7, 13}, {1}, {0, 5}, {4, 4}, {3, 1001}, {1 << 20}};
   for (const UnaryCase& c : cases) {
     std::mt19937_64 rng(case_seed("cuda " + c.name));
     for (const Shape& shape : shapes) {
-      check_op(c.name + " " + shape_str(shape), {random_input(shape, rng, c.low, c.high)},
-               [&](const std::vector<Tensor>& t) { return std::vector<Tensor>{c.engine(t[0])}; },
-               [&](const std::vector<ref::Array>& a) {
-                 return std::vector<ref::Array>{c.reference(a[0])};
-               },
-               [&](const std::vector<ref::Array>& a, const std::vector<ref::Array>& g) {
-                 return std::vector<ref::Array>{c.backward(a[0], g[0])};
-               },
-               rng, Tolerance{1e-5, 1e-4}, kGpu);
+      check_op(
+          c.name + " " + shape_str(shape), {random_input(shape, rng, c.low, c.high)},
+          [&](const std::vector<Tensor>& t) { return std::vector<Tensor>{c.engine(t[0])}; },
+          [&](const std::vector<ref::Array>& a) {
+            return std::vector<ref::Array>{c.reference(a[0])};
+          },
+          [&](const std::vector<ref::Array>& a, const std::vector<ref::Array>& g) {
+            return std::vector<ref::Array>{c.backward(a[0], g[0])};
+          },
+          rng, Tolerance{1e-5, 1e-4}, kGpu);
     }
   }
 }
@@ -86,19 +87,20 @@ TEST_F(CudaOps, BinaryForwardBackwardSameShape) {
       {"div", static_cast<Binary>(div), ref::div, ref::div_backward}};
   for (const auto& [name, engine, reference, backward] : cases) {
     for (const Shape& shape : std::vector<Shape>{{7, 13}, {1}, {0, 3}, {3, 5, 1001}}) {
-      check_op(name + " " + shape_str(shape),
-               {random_input(shape, rng), random_input(shape, rng, 0.5, 2.0)},
-               [engine = engine](const std::vector<Tensor>& t) {
-                 return std::vector<Tensor>{engine(t[0], t[1])};
-               },
-               [reference = reference](const std::vector<ref::Array>& a) {
-                 return std::vector<ref::Array>{reference(a[0], a[1])};
-               },
-               [backward = backward](const std::vector<ref::Array>& a,
-                                     const std::vector<ref::Array>& g) {
-                 return backward(a[0], a[1], g[0]);
-               },
-               rng, Tolerance{1e-5, 1e-4}, kGpu);
+      check_op(
+          name + " " + shape_str(shape),
+          {random_input(shape, rng), random_input(shape, rng, 0.5, 2.0)},
+          [engine = engine](const std::vector<Tensor>& t) {
+            return std::vector<Tensor>{engine(t[0], t[1])};
+          },
+          [reference = reference](const std::vector<ref::Array>& a) {
+            return std::vector<ref::Array>{reference(a[0], a[1])};
+          },
+          [backward = backward](const std::vector<ref::Array>& a,
+                                const std::vector<ref::Array>& g) {
+            return backward(a[0], a[1], g[0]);
+          },
+          rng, Tolerance{1e-5, 1e-4}, kGpu);
     }
   }
 }
@@ -110,9 +112,8 @@ TEST_F(CudaOps, BinaryBroadcastForward) {
     const Input a = random_input(sa, rng, -1, 1, false);
     const Input b = random_input(sb, rng, 0.5, 2.0, false);
     const Tensor out = div(a.tensor.to(kGpu), b.tensor.to(kGpu));
-    const std::string message =
-        compare("div " + shape_str(sa) + " / " + shape_str(sb), out,
-                ref::div(a.array, b.array), Tolerance{1e-6, 1e-6});
+    const std::string message = compare("div " + shape_str(sa) + " / " + shape_str(sb), out,
+                                        ref::div(a.array, b.array), Tolerance{1e-6, 1e-6});
     EXPECT_TRUE(message.empty()) << message;
   }
 }

@@ -20,13 +20,13 @@ std::set<std::string>& swept_ops() {
 }
 
 // SWEEP(op) { ... } defines the sweep test of `op` and registers it for the coverage check.
-#define SWEEP(op)                                                          \
-  void sweep_##op(std::mt19937_64& rng);                                   \
-  TEST(OpSweep, op) {                                                      \
-    std::mt19937_64 rng(case_seed(#op));                                   \
-    sweep_##op(rng);                                                       \
-  }                                                                        \
-  const bool registered_##op = swept_ops().insert(#op).second;             \
+#define SWEEP(op)                                              \
+  void sweep_##op(std::mt19937_64& rng);                       \
+  TEST(OpSweep, op) {                                          \
+    std::mt19937_64 rng(case_seed(#op));                       \
+    sweep_##op(rng);                                           \
+  }                                                            \
+  const bool registered_##op = swept_ops().insert(#op).second; \
   void sweep_##op(std::mt19937_64& rng)
 
 TEST(OpSweep, CoversEveryOp) {
@@ -40,25 +40,42 @@ TEST(OpSweep, CoversEveryOp) {
 
 // ---- elementwise binary: same shape, broadcast, size-1, 0-d and empty ----
 const std::vector<std::pair<Shape, Shape>> kBinaryShapes = {
-    {{7, 13}, {7, 13}}, {{3, 1, 5}, {4, 5}}, {{1}, {2, 3}}, {{5, 1}, {1, 6}},
+    {{7, 13}, {7, 13}}, {{3, 1, 5}, {4, 5}}, {{1}, {2, 3}},          {{5, 1}, {1, 6}},
     {{0, 3}, {3}},      {{}, {2, 3}},        {{2, 3, 33}, {1, 3, 1}}};
 
 template <typename Engine, typename Ref, typename RefBackward>
 void sweep_binary(const std::string& name, std::mt19937_64& rng, Engine engine, Ref reference,
                   RefBackward backward, double b_low = -1.0, double b_high = 1.0) {
   for (const auto& [sa, sb] : kBinaryShapes) {
-    check_op(name + " " + shape_str(sa) + " " + shape_str(sb),
-             {random_input(sa, rng), random_input(sb, rng, b_low, b_high)},
-             [&](const Tensors& t) { return Tensors{engine(t[0], t[1])}; },
-             [&](const Arrays& a) { return Arrays{reference(a[0], a[1])}; },
-             [&](const Arrays& a, const Arrays& g) { return backward(a[0], a[1], g[0]); }, rng);
+    check_op(
+        name + " " + shape_str(sa) + " " + shape_str(sb),
+        {random_input(sa, rng), random_input(sb, rng, b_low, b_high)},
+        [&](const Tensors& t) { return Tensors{engine(t[0], t[1])}; },
+        [&](const Arrays& a) { return Arrays{reference(a[0], a[1])}; },
+        [&](const Arrays& a, const Arrays& g) { return backward(a[0], a[1], g[0]); }, rng);
   }
 }
 
-SWEEP(add) { sweep_binary("add", rng, [](const Tensor& a, const Tensor& b) { return pa::add(a, b); }, ref::add, ref::add_backward); }
-SWEEP(sub) { sweep_binary("sub", rng, [](const Tensor& a, const Tensor& b) { return pa::sub(a, b); }, ref::sub, ref::sub_backward); }
-SWEEP(mul) { sweep_binary("mul", rng, [](const Tensor& a, const Tensor& b) { return pa::mul(a, b); }, ref::mul, ref::mul_backward); }
-SWEEP(div) { sweep_binary("div", rng, [](const Tensor& a, const Tensor& b) { return pa::div(a, b); }, ref::div, ref::div_backward, 0.5, 2.0); }
+SWEEP(add) {
+  sweep_binary(
+      "add", rng, [](const Tensor& a, const Tensor& b) { return pa::add(a, b); }, ref::add,
+      ref::add_backward);
+}
+SWEEP(sub) {
+  sweep_binary(
+      "sub", rng, [](const Tensor& a, const Tensor& b) { return pa::sub(a, b); }, ref::sub,
+      ref::sub_backward);
+}
+SWEEP(mul) {
+  sweep_binary(
+      "mul", rng, [](const Tensor& a, const Tensor& b) { return pa::mul(a, b); }, ref::mul,
+      ref::mul_backward);
+}
+SWEEP(div) {
+  sweep_binary(
+      "div", rng, [](const Tensor& a, const Tensor& b) { return pa::div(a, b); }, ref::div,
+      ref::div_backward, 0.5, 2.0);
+}
 
 // ---- elementwise unary ----
 const std::vector<Shape> kUnaryShapes = {{7, 13}, {1}, {2, 3, 37}, {0, 4}, {}};
@@ -67,15 +84,17 @@ template <typename Engine, typename Ref, typename RefBackward>
 void sweep_unary(const std::string& name, std::mt19937_64& rng, Engine engine, Ref reference,
                  RefBackward backward, double low = -2.0, double high = 2.0) {
   for (const Shape& shape : kUnaryShapes) {
-    check_op(name + " " + shape_str(shape), {random_input(shape, rng, low, high)},
-             [&](const Tensors& t) { return Tensors{engine(t[0])}; },
-             [&](const Arrays& a) { return Arrays{reference(a[0])}; },
-             [&](const Arrays& a, const Arrays& g) { return Arrays{backward(a[0], g[0])}; }, rng);
+    check_op(
+        name + " " + shape_str(shape), {random_input(shape, rng, low, high)},
+        [&](const Tensors& t) { return Tensors{engine(t[0])}; },
+        [&](const Arrays& a) { return Arrays{reference(a[0])}; },
+        [&](const Arrays& a, const Arrays& g) { return Arrays{backward(a[0], g[0])}; }, rng);
   }
 }
 
 SWEEP(neg) {
-  sweep_unary("neg", rng, [](const Tensor& x) { return pa::neg(x); }, ref::neg, ref::neg_backward);
+  sweep_unary(
+      "neg", rng, [](const Tensor& x) { return pa::neg(x); }, ref::neg, ref::neg_backward);
 }
 SWEEP(pow) {
   for (double exponent : {2.0, 3.0, 0.5, -1.5}) {
@@ -90,7 +109,8 @@ SWEEP(pow) {
   }
 }
 SWEEP(exp) {
-  sweep_unary("exp", rng, [](const Tensor& x) { return pa::exp(x); }, ref::exp, ref::exp_backward);
+  sweep_unary(
+      "exp", rng, [](const Tensor& x) { return pa::exp(x); }, ref::exp, ref::exp_backward);
 }
 SWEEP(log) {
   sweep_unary(
@@ -99,20 +119,21 @@ SWEEP(log) {
 }
 SWEEP(sqrt) {
   sweep_unary(
-      "sqrt", rng, [](const Tensor& x) { return pa::sqrt(x); }, ref::sqrt, ref::sqrt_backward,
-      0.1, 3.0);
+      "sqrt", rng, [](const Tensor& x) { return pa::sqrt(x); }, ref::sqrt, ref::sqrt_backward, 0.1,
+      3.0);
 }
 SWEEP(tanh) {
-  sweep_unary("tanh", rng, [](const Tensor& x) { return pa::tanh(x); }, ref::tanh,
-              ref::tanh_backward);
+  sweep_unary(
+      "tanh", rng, [](const Tensor& x) { return pa::tanh(x); }, ref::tanh, ref::tanh_backward);
 }
 SWEEP(sigmoid) {
-  sweep_unary("sigmoid", rng, [](const Tensor& x) { return pa::sigmoid(x); }, ref::sigmoid,
-              ref::sigmoid_backward);
+  sweep_unary(
+      "sigmoid", rng, [](const Tensor& x) { return pa::sigmoid(x); }, ref::sigmoid,
+      ref::sigmoid_backward);
 }
 SWEEP(relu) {
-  sweep_unary("relu", rng, [](const Tensor& x) { return pa::relu(x); }, ref::relu,
-              ref::relu_backward);
+  sweep_unary(
+      "relu", rng, [](const Tensor& x) { return pa::relu(x); }, ref::relu, ref::relu_backward);
 }
 SWEEP(gelu_tanh) {
   sweep_unary(
@@ -128,67 +149,80 @@ SWEEP(gelu_erf) {
 // ---- matmul ----
 SWEEP(matmul) {
   const std::vector<std::pair<Shape, Shape>> shapes = {
-      {{7, 13}, {13, 5}},      {{1, 1}, {1, 1}},     {{3, 7, 9}, {9, 11}},
-      {{2, 1, 4, 6}, {3, 6, 5}}, {{4, 0}, {0, 3}},    {{0, 5}, {5, 2}},
-      {{33, 17}, {17, 65}}};
+      {{7, 13}, {13, 5}}, {{1, 1}, {1, 1}}, {{3, 7, 9}, {9, 11}}, {{2, 1, 4, 6}, {3, 6, 5}},
+      {{4, 0}, {0, 3}},   {{0, 5}, {5, 2}}, {{33, 17}, {17, 65}}};
   for (const auto& [sa, sb] : shapes) {
-    check_op("matmul " + shape_str(sa) + " @ " + shape_str(sb),
-             {random_input(sa, rng), random_input(sb, rng)},
-             [](const Tensors& t) { return Tensors{pa::matmul(t[0], t[1])}; },
-             [](const Arrays& a) { return Arrays{ref::matmul(a[0], a[1])}; },
-             [](const Arrays& a, const Arrays& g) { return ref::matmul_backward(a[0], a[1], g[0]); },
-             rng);
+    check_op(
+        "matmul " + shape_str(sa) + " @ " + shape_str(sb),
+        {random_input(sa, rng), random_input(sb, rng)},
+        [](const Tensors& t) { return Tensors{pa::matmul(t[0], t[1])}; },
+        [](const Arrays& a) { return Arrays{ref::matmul(a[0], a[1])}; },
+        [](const Arrays& a, const Arrays& g) { return ref::matmul_backward(a[0], a[1], g[0]); },
+        rng);
   }
   // A transposed (non-contiguous) operand.
-  check_op("matmul transposed operand", {random_input({9, 7}, rng), random_input({9, 5}, rng)},
-           [](const Tensors& t) { return Tensors{pa::matmul(pa::transpose(t[0], 0, 1), t[1])}; },
-           [](const Arrays& a) { return Arrays{ref::matmul(ref::transpose(a[0], 0, 1), a[1])}; },
-           [](const Arrays& a, const Arrays& g) {
-             Arrays grads = ref::matmul_backward(ref::transpose(a[0], 0, 1), a[1], g[0]);
-             grads[0] = ref::transpose(grads[0], 0, 1);
-             return grads;
-           },
-           rng);
+  check_op(
+      "matmul transposed operand", {random_input({9, 7}, rng), random_input({9, 5}, rng)},
+      [](const Tensors& t) { return Tensors{pa::matmul(pa::transpose(t[0], 0, 1), t[1])}; },
+      [](const Arrays& a) { return Arrays{ref::matmul(ref::transpose(a[0], 0, 1), a[1])}; },
+      [](const Arrays& a, const Arrays& g) {
+        Arrays grads = ref::matmul_backward(ref::transpose(a[0], 0, 1), a[1], g[0]);
+        grads[0] = ref::transpose(grads[0], 0, 1);
+        return grads;
+      },
+      rng);
 }
 
 // ---- shape ops ----
 SWEEP(transpose) {
   for (auto [d0, d1] : std::vector<std::pair<int, int>>{{0, 2}, {-1, -2}, {1, 1}}) {
-    check_op("transpose " + std::to_string(d0) + "," + std::to_string(d1),
-             {random_input({3, 5, 7}, rng)},
-             [d0 = d0, d1 = d1](const Tensors& t) { return Tensors{pa::transpose(t[0], d0, d1)}; },
-             [d0 = d0, d1 = d1](const Arrays& a) {
-               return Arrays{ref::transpose(a[0], (d0 + 3) % 3, (d1 + 3) % 3)};
-             },
-             [d0 = d0, d1 = d1](const Arrays&, const Arrays& g) {
-               return Arrays{ref::transpose_backward(g[0], (d0 + 3) % 3, (d1 + 3) % 3)};
-             },
-             rng);
+    check_op(
+        "transpose " + std::to_string(d0) + "," + std::to_string(d1),
+        {random_input({3, 5, 7}, rng)},
+        [d0 = d0, d1 = d1](const Tensors& t) { return Tensors{pa::transpose(t[0], d0, d1)}; },
+        [d0 = d0, d1 = d1](const Arrays& a) {
+          return Arrays{ref::transpose(a[0], (d0 + 3) % 3, (d1 + 3) % 3)};
+        },
+        [d0 = d0, d1 = d1](const Arrays&, const Arrays& g) {
+          return Arrays{ref::transpose_backward(g[0], (d0 + 3) % 3, (d1 + 3) % 3)};
+        },
+        rng);
   }
 }
 
 SWEEP(permute) {
   const std::vector<int> dims = {3, 0, 2, 1};
-  check_op("permute", {random_input({2, 3, 5, 7}, rng)},
-           [](const Tensors& t) { return Tensors{pa::permute(t[0], {3, 0, 2, 1})}; },
-           [&](const Arrays& a) { return Arrays{ref::permute(a[0], dims)}; },
-           [&](const Arrays&, const Arrays& g) { return Arrays{ref::permute_backward(g[0], dims)}; },
-           rng);
+  check_op(
+      "permute", {random_input({2, 3, 5, 7}, rng)},
+      [](const Tensors& t) {
+        return Tensors{pa::permute(t[0], {3, 0, 2, 1})};
+      },
+      [&](const Arrays& a) { return Arrays{ref::permute(a[0], dims)}; },
+      [&](const Arrays&, const Arrays& g) { return Arrays{ref::permute_backward(g[0], dims)}; },
+      rng);
 }
 
 SWEEP(reshape) {
-  check_op("reshape contiguous", {random_input({6, 35}, rng)},
-           [](const Tensors& t) { return Tensors{pa::reshape(t[0], {3, -1, 7})}; },
-           [](const Arrays& a) { return Arrays{ref::reshape(a[0], {3, 10, 7})}; },
-           [](const Arrays&, const Arrays& g) { return Arrays{ref::reshape_backward(g[0], {6, 35})}; },
-           rng);
-  check_op("reshape of a transposed view", {random_input({5, 6}, rng)},
-           [](const Tensors& t) { return Tensors{pa::reshape(pa::transpose(t[0], 0, 1), {30})}; },
-           [](const Arrays& a) { return Arrays{ref::reshape(ref::transpose(a[0], 0, 1), {30})}; },
-           [](const Arrays&, const Arrays& g) {
-             return Arrays{ref::transpose(ref::reshape_backward(g[0], {6, 5}), 0, 1)};
-           },
-           rng);
+  check_op(
+      "reshape contiguous", {random_input({6, 35}, rng)},
+      [](const Tensors& t) {
+        return Tensors{pa::reshape(t[0], {3, -1, 7})};
+      },
+      [](const Arrays& a) {
+        return Arrays{ref::reshape(a[0], {3, 10, 7})};
+      },
+      [](const Arrays&, const Arrays& g) {
+        return Arrays{ref::reshape_backward(g[0], {6, 35})};
+      },
+      rng);
+  check_op(
+      "reshape of a transposed view", {random_input({5, 6}, rng)},
+      [](const Tensors& t) { return Tensors{pa::reshape(pa::transpose(t[0], 0, 1), {30})}; },
+      [](const Arrays& a) { return Arrays{ref::reshape(ref::transpose(a[0], 0, 1), {30})}; },
+      [](const Arrays&, const Arrays& g) {
+        return Arrays{ref::transpose(ref::reshape_backward(g[0], {6, 5}), 0, 1)};
+      },
+      rng);
 }
 
 SWEEP(slice) {
@@ -197,61 +231,79 @@ SWEEP(slice) {
     int64_t start, end, ref_start, ref_end;
   };
   for (const Case& c : {Case{1, 2, 11, 2, 11}, Case{0, -3, 100, 4, 7}, Case{1, 5, 5, 5, 5}}) {
-    check_op("slice", {random_input({7, 13}, rng)},
-             [c](const Tensors& t) { return Tensors{pa::slice(t[0], c.dim, c.start, c.end)}; },
-             [c](const Arrays& a) { return Arrays{ref::slice(a[0], c.dim, c.ref_start, c.ref_end)}; },
-             [c](const Arrays&, const Arrays& g) {
-               return Arrays{ref::slice_backward(g[0], {7, 13}, c.dim, c.ref_start)};
-             },
-             rng);
+    check_op(
+        "slice", {random_input({7, 13}, rng)},
+        [c](const Tensors& t) { return Tensors{pa::slice(t[0], c.dim, c.start, c.end)}; },
+        [c](const Arrays& a) { return Arrays{ref::slice(a[0], c.dim, c.ref_start, c.ref_end)}; },
+        [c](const Arrays&, const Arrays& g) {
+          return Arrays{ref::slice_backward(g[0], {7, 13}, c.dim, c.ref_start)};
+        },
+        rng);
   }
 }
 
 SWEEP(expand) {
-  check_op("expand", {random_input({3, 1, 5}, rng)},
-           [](const Tensors& t) { return Tensors{pa::expand(t[0], {2, 3, 4, -1})}; },
-           [](const Arrays& a) { return Arrays{ref::expand(a[0], {2, 3, 4, 5})}; },
-           [](const Arrays&, const Arrays& g) {
-             return Arrays{ref::expand_backward(g[0], {3, 1, 5})};
-           },
-           rng);
+  check_op(
+      "expand", {random_input({3, 1, 5}, rng)},
+      [](const Tensors& t) {
+        return Tensors{pa::expand(t[0], {2, 3, 4, -1})};
+      },
+      [](const Arrays& a) {
+        return Arrays{ref::expand(a[0], {2, 3, 4, 5})};
+      },
+      [](const Arrays&, const Arrays& g) {
+        return Arrays{ref::expand_backward(g[0], {3, 1, 5})};
+      },
+      rng);
 }
 
 SWEEP(concat) {
-  check_op("concat dim 1", {random_input({2, 3}, rng), random_input({2, 5}, rng),
-                            random_input({2, 1}, rng)},
-           [](const Tensors& t) { return Tensors{pa::concat(t, 1)}; },
-           [](const Arrays& a) { return Arrays{ref::concat(a, 1)}; },
-           [](const Arrays&, const Arrays& g) {
-             return ref::concat_backward({{2, 3}, {2, 5}, {2, 1}}, 1, g[0]);
-           },
-           rng);
-  check_op("concat with an empty piece", {random_input({0, 3}, rng), random_input({4, 3}, rng)},
-           [](const Tensors& t) { return Tensors{pa::concat(t, -2)}; },
-           [](const Arrays& a) { return Arrays{ref::concat(a, 0)}; },
-           [](const Arrays&, const Arrays& g) { return ref::concat_backward({{0, 3}, {4, 3}}, 0, g[0]); },
-           rng);
+  check_op(
+      "concat dim 1",
+      {random_input({2, 3}, rng), random_input({2, 5}, rng), random_input({2, 1}, rng)},
+      [](const Tensors& t) { return Tensors{pa::concat(t, 1)}; },
+      [](const Arrays& a) { return Arrays{ref::concat(a, 1)}; },
+      [](const Arrays&, const Arrays& g) {
+        return ref::concat_backward({{2, 3}, {2, 5}, {2, 1}}, 1, g[0]);
+      },
+      rng);
+  check_op(
+      "concat with an empty piece", {random_input({0, 3}, rng), random_input({4, 3}, rng)},
+      [](const Tensors& t) { return Tensors{pa::concat(t, -2)}; },
+      [](const Arrays& a) { return Arrays{ref::concat(a, 0)}; },
+      [](const Arrays&, const Arrays& g) {
+        return ref::concat_backward({{0, 3}, {4, 3}}, 0, g[0]);
+      },
+      rng);
 }
 
 SWEEP(split) {
-  check_op("split sizes", {random_input({7, 13}, rng)},
-           [](const Tensors& t) { return pa::split(t[0], std::vector<int64_t>{3, 4, 6}, 1); },
-           [](const Arrays& a) { return ref::split(a[0], {3, 4, 6}, 1); },
-           [](const Arrays&, const Arrays& g) { return Arrays{ref::split_backward(g, 1)}; }, rng);
-  check_op("split chunks", {random_input({7, 4}, rng)},
-           [](const Tensors& t) { return pa::split(t[0], int64_t{3}, 0); },
-           [](const Arrays& a) { return ref::split(a[0], {3, 3, 1}, 0); },
-           [](const Arrays&, const Arrays& g) { return Arrays{ref::split_backward(g, 0)}; }, rng);
+  check_op(
+      "split sizes", {random_input({7, 13}, rng)},
+      [](const Tensors& t) {
+        return pa::split(t[0], std::vector<int64_t>{3, 4, 6}, 1);
+      },
+      [](const Arrays& a) {
+        return ref::split(a[0], {3, 4, 6}, 1);
+      },
+      [](const Arrays&, const Arrays& g) { return Arrays{ref::split_backward(g, 1)}; }, rng);
+  check_op(
+      "split chunks", {random_input({7, 4}, rng)},
+      [](const Tensors& t) { return pa::split(t[0], int64_t{3}, 0); },
+      [](const Arrays& a) {
+        return ref::split(a[0], {3, 3, 1}, 0);
+      },
+      [](const Arrays&, const Arrays& g) { return Arrays{ref::split_backward(g, 0)}; }, rng);
 }
 
 SWEEP(stack) {
   for (int dim : {0, 1, 2}) {
-    check_op("stack dim " + std::to_string(dim),
-             {random_input({3, 5}, rng), random_input({3, 5}, rng), random_input({3, 5}, rng)},
-             [dim](const Tensors& t) { return Tensors{pa::stack(t, dim)}; },
-             [dim](const Arrays& a) { return Arrays{ref::stack(a, dim)}; },
-             [dim](const Arrays&, const Arrays& g) { return ref::stack_backward(3, dim, g[0]); },
-             rng);
+    check_op(
+        "stack dim " + std::to_string(dim),
+        {random_input({3, 5}, rng), random_input({3, 5}, rng), random_input({3, 5}, rng)},
+        [dim](const Tensors& t) { return Tensors{pa::stack(t, dim)}; },
+        [dim](const Arrays& a) { return Arrays{ref::stack(a, dim)}; },
+        [dim](const Arrays&, const Arrays& g) { return ref::stack_backward(3, dim, g[0]); }, rng);
   }
 }
 
@@ -262,50 +314,55 @@ struct ReduceCase {
   std::vector<int> ref_dims;  // normalised
   bool keepdim;
 };
-const std::vector<ReduceCase> kReduceCases = {
-    {{3, 5, 7}, {}, {}, false},       {{3, 5, 7}, {1}, {1}, true},
-    {{3, 5, 7}, {0, -1}, {0, 2}, false}, {{0, 4}, {0}, {0}, false},
-    {{1, 33}, {1}, {1}, false}};
+const std::vector<ReduceCase> kReduceCases = {{{3, 5, 7}, {}, {}, false},
+                                              {{3, 5, 7}, {1}, {1}, true},
+                                              {{3, 5, 7}, {0, -1}, {0, 2}, false},
+                                              {{0, 4}, {0}, {0}, false},
+                                              {{1, 33}, {1}, {1}, false}};
 
 SWEEP(sum) {
   for (const ReduceCase& c : kReduceCases) {
-    check_op("sum " + shape_str(c.shape), {random_input(c.shape, rng)},
-             [&](const Tensors& t) { return Tensors{pa::sum(t[0], c.dims, c.keepdim)}; },
-             [&](const Arrays& a) { return Arrays{ref::sum(a[0], c.ref_dims, c.keepdim)}; },
-             [&](const Arrays& a, const Arrays& g) {
-               return Arrays{ref::sum_backward(a[0], c.ref_dims, c.keepdim, g[0])};
-             },
-             rng);
+    check_op(
+        "sum " + shape_str(c.shape), {random_input(c.shape, rng)},
+        [&](const Tensors& t) { return Tensors{pa::sum(t[0], c.dims, c.keepdim)}; },
+        [&](const Arrays& a) { return Arrays{ref::sum(a[0], c.ref_dims, c.keepdim)}; },
+        [&](const Arrays& a, const Arrays& g) {
+          return Arrays{ref::sum_backward(a[0], c.ref_dims, c.keepdim, g[0])};
+        },
+        rng);
   }
 }
 
 SWEEP(mean) {
   for (const ReduceCase& c : kReduceCases) {
     if (c.shape == Shape{0, 4}) continue;  // the mean of nothing is NaN on both sides
-    check_op("mean " + shape_str(c.shape), {random_input(c.shape, rng)},
-             [&](const Tensors& t) { return Tensors{pa::mean(t[0], c.dims, c.keepdim)}; },
-             [&](const Arrays& a) { return Arrays{ref::mean(a[0], c.ref_dims, c.keepdim)}; },
-             [&](const Arrays& a, const Arrays& g) {
-               return Arrays{ref::mean_backward(a[0], c.ref_dims, c.keepdim, g[0])};
-             },
-             rng);
+    check_op(
+        "mean " + shape_str(c.shape), {random_input(c.shape, rng)},
+        [&](const Tensors& t) { return Tensors{pa::mean(t[0], c.dims, c.keepdim)}; },
+        [&](const Arrays& a) { return Arrays{ref::mean(a[0], c.ref_dims, c.keepdim)}; },
+        [&](const Arrays& a, const Arrays& g) {
+          return Arrays{ref::mean_backward(a[0], c.ref_dims, c.keepdim, g[0])};
+        },
+        rng);
   }
 }
 
 SWEEP(max) {
-  for (auto [dim, keepdim] : std::vector<std::pair<int, bool>>{{1, false}, {-1, true}, {0, false}}) {
+  for (auto [dim, keepdim] :
+       std::vector<std::pair<int, bool>>{{1, false}, {-1, true}, {0, false}}) {
     const int ref_dim = (dim + 3) % 3;
-    check_op("max dim " + std::to_string(dim), {random_input({4, 7, 5}, rng)},
-             [dim = dim, keepdim = keepdim](const Tensors& t) {
-               return Tensors{pa::max(t[0], dim, keepdim)};
-             },
-             [ref_dim, keepdim = keepdim](const Arrays& a) {
-               return Arrays{ref::max(a[0], ref_dim, keepdim)};
-             },
-             [ref_dim, keepdim = keepdim](const Arrays& a, const Arrays& g) {
-               return Arrays{ref::max_backward(a[0], ref_dim, keepdim, g[0])};
-             },
-             rng);
+    check_op(
+        "max dim " + std::to_string(dim), {random_input({4, 7, 5}, rng)},
+        [dim = dim, keepdim = keepdim](const Tensors& t) {
+          return Tensors{pa::max(t[0], dim, keepdim)};
+        },
+        [ref_dim, keepdim = keepdim](const Arrays& a) {
+          return Arrays{ref::max(a[0], ref_dim, keepdim)};
+        },
+        [ref_dim, keepdim = keepdim](const Arrays& a, const Arrays& g) {
+          return Arrays{ref::max_backward(a[0], ref_dim, keepdim, g[0])};
+        },
+        rng);
   }
 }
 
@@ -316,17 +373,18 @@ SWEEP(var) {
     int64_t correction;
     bool keepdim;
   };
-  for (const Case& c : {Case{{1}, {1}, 1, false}, Case{{}, {}, 0, false},
-                        Case{{0}, {0}, 1, true}}) {
-    check_op("var", {random_input({5, 7}, rng)},
-             [&](const Tensors& t) { return Tensors{pa::var(t[0], c.dims, c.correction, c.keepdim)}; },
-             [&](const Arrays& a) {
-               return Arrays{ref::var(a[0], c.ref_dims, c.correction, c.keepdim)};
-             },
-             [&](const Arrays& a, const Arrays& g) {
-               return Arrays{ref::var_backward(a[0], c.ref_dims, c.correction, c.keepdim, g[0])};
-             },
-             rng);
+  for (const Case& c :
+       {Case{{1}, {1}, 1, false}, Case{{}, {}, 0, false}, Case{{0}, {0}, 1, true}}) {
+    check_op(
+        "var", {random_input({5, 7}, rng)},
+        [&](const Tensors& t) { return Tensors{pa::var(t[0], c.dims, c.correction, c.keepdim)}; },
+        [&](const Arrays& a) {
+          return Arrays{ref::var(a[0], c.ref_dims, c.correction, c.keepdim)};
+        },
+        [&](const Arrays& a, const Arrays& g) {
+          return Arrays{ref::var_backward(a[0], c.ref_dims, c.correction, c.keepdim, g[0])};
+        },
+        rng);
   }
 }
 
@@ -334,26 +392,28 @@ SWEEP(var) {
 SWEEP(softmax) {
   for (int dim : {1, -1, 0}) {
     const int ref_dim = (dim + 3) % 3;
-    check_op("softmax dim " + std::to_string(dim), {random_input({3, 5, 7}, rng, -3.0, 3.0)},
-             [dim](const Tensors& t) { return Tensors{pa::softmax(t[0], dim)}; },
-             [ref_dim](const Arrays& a) { return Arrays{ref::softmax(a[0], ref_dim)}; },
-             [ref_dim](const Arrays& a, const Arrays& g) {
-               return Arrays{ref::softmax_backward(a[0], ref_dim, g[0])};
-             },
-             rng);
+    check_op(
+        "softmax dim " + std::to_string(dim), {random_input({3, 5, 7}, rng, -3.0, 3.0)},
+        [dim](const Tensors& t) { return Tensors{pa::softmax(t[0], dim)}; },
+        [ref_dim](const Arrays& a) { return Arrays{ref::softmax(a[0], ref_dim)}; },
+        [ref_dim](const Arrays& a, const Arrays& g) {
+          return Arrays{ref::softmax_backward(a[0], ref_dim, g[0])};
+        },
+        rng);
   }
 }
 
 SWEEP(log_softmax) {
   for (int dim : {1, -1}) {
     const int ref_dim = (dim + 3) % 3;
-    check_op("log_softmax dim " + std::to_string(dim), {random_input({3, 5, 7}, rng, -3.0, 3.0)},
-             [dim](const Tensors& t) { return Tensors{pa::log_softmax(t[0], dim)}; },
-             [ref_dim](const Arrays& a) { return Arrays{ref::log_softmax(a[0], ref_dim)}; },
-             [ref_dim](const Arrays& a, const Arrays& g) {
-               return Arrays{ref::log_softmax_backward(a[0], ref_dim, g[0])};
-             },
-             rng);
+    check_op(
+        "log_softmax dim " + std::to_string(dim), {random_input({3, 5, 7}, rng, -3.0, 3.0)},
+        [dim](const Tensors& t) { return Tensors{pa::log_softmax(t[0], dim)}; },
+        [ref_dim](const Arrays& a) { return Arrays{ref::log_softmax(a[0], ref_dim)}; },
+        [ref_dim](const Arrays& a, const Arrays& g) {
+          return Arrays{ref::log_softmax_backward(a[0], ref_dim, g[0])};
+        },
+        rng);
   }
 }
 
@@ -361,24 +421,25 @@ SWEEP(layer_norm) {
   const std::vector<std::pair<Shape, Shape>> shapes = {
       {{4, 7, 13}, {13}}, {{4, 7, 13}, {7, 13}}, {{5, 1}, {1}}, {{3, 65}, {65}}};
   for (const auto& [sx, sw] : shapes) {
-    check_op("layer_norm " + shape_str(sx) + " over " + shape_str(sw),
-             {random_input(sx, rng, -2.0, 2.0), random_input(sw, rng, 0.5, 1.5),
-              random_input(sw, rng)},
-             [](const Tensors& t) { return Tensors{pa::layer_norm(t[0], t[1], t[2], 1e-5f)}; },
-             [](const Arrays& a) { return Arrays{ref::layer_norm(a[0], a[1], a[2], 1e-5)}; },
-             [](const Arrays& a, const Arrays& g) {
-               return ref::layer_norm_backward(a[0], a[1], a[2], 1e-5, g[0]);
-             },
-             rng, Tolerance{1e-4, 1e-4});
+    check_op(
+        "layer_norm " + shape_str(sx) + " over " + shape_str(sw),
+        {random_input(sx, rng, -2.0, 2.0), random_input(sw, rng, 0.5, 1.5), random_input(sw, rng)},
+        [](const Tensors& t) { return Tensors{pa::layer_norm(t[0], t[1], t[2], 1e-5f)}; },
+        [](const Arrays& a) { return Arrays{ref::layer_norm(a[0], a[1], a[2], 1e-5)}; },
+        [](const Arrays& a, const Arrays& g) {
+          return ref::layer_norm_backward(a[0], a[1], a[2], 1e-5, g[0]);
+        },
+        rng, Tolerance{1e-4, 1e-4});
   }
 }
 
 SWEEP(mse_loss) {
-  check_op("mse_loss", {random_input({7, 13}, rng), random_input({7, 13}, rng)},
-           [](const Tensors& t) { return Tensors{pa::mse_loss(t[0], t[1])}; },
-           [](const Arrays& a) { return Arrays{ref::mse_loss(a[0], a[1])}; },
-           [](const Arrays& a, const Arrays& g) { return ref::mse_loss_backward(a[0], a[1], g[0]); },
-           rng);
+  check_op(
+      "mse_loss", {random_input({7, 13}, rng), random_input({7, 13}, rng)},
+      [](const Tensors& t) { return Tensors{pa::mse_loss(t[0], t[1])}; },
+      [](const Arrays& a) { return Arrays{ref::mse_loss(a[0], a[1])}; },
+      [](const Arrays& a, const Arrays& g) { return ref::mse_loss_backward(a[0], a[1], g[0]); },
+      rng);
 }
 
 SWEEP(cross_entropy) {
@@ -387,14 +448,15 @@ SWEEP(cross_entropy) {
     std::vector<int64_t> targets(N);
     for (int64_t& t : targets) t = label(rng);
     const Tensor target_tensor = from_indices(targets, {N});
-    check_op("cross_entropy (" + std::to_string(N) + ", " + std::to_string(C) + ")",
-             {random_input({N, C}, rng, -3.0, 3.0)},
-             [&](const Tensors& t) { return Tensors{pa::cross_entropy(t[0], target_tensor)}; },
-             [&](const Arrays& a) { return Arrays{ref::cross_entropy(a[0], targets)}; },
-             [&](const Arrays& a, const Arrays& g) {
-               return Arrays{ref::cross_entropy_backward(a[0], targets, g[0])};
-             },
-             rng);
+    check_op(
+        "cross_entropy (" + std::to_string(N) + ", " + std::to_string(C) + ")",
+        {random_input({N, C}, rng, -3.0, 3.0)},
+        [&](const Tensors& t) { return Tensors{pa::cross_entropy(t[0], target_tensor)}; },
+        [&](const Arrays& a) { return Arrays{ref::cross_entropy(a[0], targets)}; },
+        [&](const Arrays& a, const Arrays& g) {
+          return Arrays{ref::cross_entropy_backward(a[0], targets, g[0])};
+        },
+        rng);
   }
 }
 
@@ -404,24 +466,25 @@ SWEEP(dropout) {
   Generator generator(case_seed("dropout generator"));
   const Input x = random_input({20, 31}, rng);
   Tensor out;
-  check_op("dropout", {x},
-           [&](const Tensors& t) {
-             out = pa::dropout(t[0], p, true, generator);
-             return Tensors{out};
-           },
-           [&](const Arrays& a) {
-             // The kept positions are the engine's random draw: read them off its output
-             // (inputs are never exactly zero).
-             ref::Array mask = to_array(out.detach());
-             for (double& m : mask.data) m = m != 0.0 ? 1.0 : 0.0;
-             return Arrays{ref::dropout(a[0], mask, p)};
-           },
-           [&](const Arrays&, const Arrays& g) {
-             ref::Array mask = to_array(out.detach());
-             for (double& m : mask.data) m = m != 0.0 ? 1.0 : 0.0;
-             return Arrays{ref::dropout_backward(mask, p, g[0])};
-           },
-           rng);
+  check_op(
+      "dropout", {x},
+      [&](const Tensors& t) {
+        out = pa::dropout(t[0], p, true, generator);
+        return Tensors{out};
+      },
+      [&](const Arrays& a) {
+        // The kept positions are the engine's random draw: read them off its output
+        // (inputs are never exactly zero).
+        ref::Array mask = to_array(out.detach());
+        for (double& m : mask.data) m = m != 0.0 ? 1.0 : 0.0;
+        return Arrays{ref::dropout(a[0], mask, p)};
+      },
+      [&](const Arrays&, const Arrays& g) {
+        ref::Array mask = to_array(out.detach());
+        for (double& m : mask.data) m = m != 0.0 ? 1.0 : 0.0;
+        return Arrays{ref::dropout_backward(mask, p, g[0])};
+      },
+      rng);
   // About p of the elements are dropped; the same seed drops the same ones; eval is identity.
   const std::vector<float> values = out.to_vector();
   const double dropped =
@@ -435,35 +498,40 @@ SWEEP(dropout) {
 SWEEP(embedding) {
   const std::vector<int64_t> ids = {3, 0, 10, 3, 7, 7, 1, 3, 0, 9, 2, 10};
   const Tensor indices = from_indices(ids, {3, 4});
-  check_op("embedding", {random_input({11, 5}, rng)},
-           [&](const Tensors& t) { return Tensors{pa::embedding(t[0], indices)}; },
-           [&](const Arrays& a) { return Arrays{ref::embedding(a[0], ids, {3, 4})}; },
-           [&](const Arrays&, const Arrays& g) {
-             return Arrays{ref::embedding_backward({11, 5}, ids, g[0])};
-           },
-           rng);
+  check_op(
+      "embedding", {random_input({11, 5}, rng)},
+      [&](const Tensors& t) { return Tensors{pa::embedding(t[0], indices)}; },
+      [&](const Arrays& a) {
+        return Arrays{ref::embedding(a[0], ids, {3, 4})};
+      },
+      [&](const Arrays&, const Arrays& g) {
+        return Arrays{ref::embedding_backward({11, 5}, ids, g[0])};
+      },
+      rng);
 }
 
 SWEEP(masked_fill) {
-  for (const auto& [sx, sm] : std::vector<std::pair<Shape, Shape>>{{{4, 7}, {1, 7}},
-                                                                     {{3, 5}, {3, 5}}}) {
-    check_op("masked_fill " + shape_str(sm), {random_input(sx, rng), random_mask(sm, rng)},
-             [](const Tensors& t) { return Tensors{pa::masked_fill(t[0], t[1], -7.5f)}; },
-             [](const Arrays& a) { return Arrays{ref::masked_fill(a[0], a[1], -7.5)}; },
-             [](const Arrays& a, const Arrays& g) {
-               return Arrays{ref::masked_fill_backward(a[0], a[1], g[0])};
-             },
-             rng);
+  for (const auto& [sx, sm] :
+       std::vector<std::pair<Shape, Shape>>{{{4, 7}, {1, 7}}, {{3, 5}, {3, 5}}}) {
+    check_op(
+        "masked_fill " + shape_str(sm), {random_input(sx, rng), random_mask(sm, rng)},
+        [](const Tensors& t) { return Tensors{pa::masked_fill(t[0], t[1], -7.5f)}; },
+        [](const Arrays& a) { return Arrays{ref::masked_fill(a[0], a[1], -7.5)}; },
+        [](const Arrays& a, const Arrays& g) {
+          return Arrays{ref::masked_fill_backward(a[0], a[1], g[0])};
+        },
+        rng);
   }
 }
 
 SWEEP(where) {
-  check_op("where broadcast",
-           {random_mask({4, 1}, rng, 0.5), random_input({4, 7}, rng), random_input({7}, rng)},
-           [](const Tensors& t) { return Tensors{pa::where(t[0], t[1], t[2])}; },
-           [](const Arrays& a) { return Arrays{ref::where(a[0], a[1], a[2])}; },
-           [](const Arrays& a, const Arrays& g) { return ref::where_backward(a[0], a[1], a[2], g[0]); },
-           rng);
+  check_op(
+      "where broadcast",
+      {random_mask({4, 1}, rng, 0.5), random_input({4, 7}, rng), random_input({7}, rng)},
+      [](const Tensors& t) { return Tensors{pa::where(t[0], t[1], t[2])}; },
+      [](const Arrays& a) { return Arrays{ref::where(a[0], a[1], a[2])}; },
+      [](const Arrays& a, const Arrays& g) { return ref::where_backward(a[0], a[1], a[2], g[0]); },
+      rng);
 }
 
 // ---- attention ----
@@ -491,20 +559,20 @@ SWEEP(scaled_dot_product_attention) {
       mask.tensor = to_tensor(mask.array);
     }
     const double scale = 1.0 / std::sqrt(static_cast<double>(c.D));
-    check_op("sdpa B" + std::to_string(c.B) + " Nq" + std::to_string(c.Nq) + " Nk" +
-                 std::to_string(c.Nk) + (c.causal ? " causal" : "") + (c.padded ? " padded" : ""),
-             inputs,
-             [&](const Tensors& t) {
-               return Tensors{pa::scaled_dot_product_attention(t[0], t[1], t[2], c.causal,
-                                                               mask.tensor)};
-             },
-             [&](const Arrays& a) {
-               return Arrays{ref::sdpa(a[0], a[1], a[2], c.causal, mask.array, scale)};
-             },
-             [&](const Arrays& a, const Arrays& g) {
-               return ref::sdpa_backward(a[0], a[1], a[2], c.causal, mask.array, scale, g[0]);
-             },
-             rng, Tolerance{2e-5, 2e-4});
+    check_op(
+        "sdpa B" + std::to_string(c.B) + " Nq" + std::to_string(c.Nq) + " Nk" +
+            std::to_string(c.Nk) + (c.causal ? " causal" : "") + (c.padded ? " padded" : ""),
+        inputs,
+        [&](const Tensors& t) {
+          return Tensors{pa::scaled_dot_product_attention(t[0], t[1], t[2], c.causal, mask.tensor)};
+        },
+        [&](const Arrays& a) {
+          return Arrays{ref::sdpa(a[0], a[1], a[2], c.causal, mask.array, scale)};
+        },
+        [&](const Arrays& a, const Arrays& g) {
+          return ref::sdpa_backward(a[0], a[1], a[2], c.causal, mask.array, scale, g[0]);
+        },
+        rng, Tolerance{2e-5, 2e-4});
   }
 }
 

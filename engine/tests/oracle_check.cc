@@ -69,8 +69,8 @@ std::string compare(const std::string& what, const Tensor& actual, const ref::Ar
   if (worst < 0) return "";
   out << what << ": worst element at flat index " << worst << " of " << shape_str(expected.shape)
       << ": engine " << values[worst] << " vs reference " << expected.data[worst]
-      << " (|diff| = " << std::abs(values[worst] - expected.data[worst])
-      << ", atol " << tolerance.atol << ", rtol " << tolerance.rtol << ")";
+      << " (|diff| = " << std::abs(values[worst] - expected.data[worst]) << ", atol "
+      << tolerance.atol << ", rtol " << tolerance.rtol << ")";
   return out.str();
 }
 

@@ -27,8 +27,8 @@ struct Input {
 };
 
 // Uniform in [low, high); never all zeros. requires_grad when differentiable.
-Input random_input(const Shape& shape, std::mt19937_64& rng, double low = -1.0,
-                   double high = 1.0, bool differentiable = true);
+Input random_input(const Shape& shape, std::mt19937_64& rng, double low = -1.0, double high = 1.0,
+                   bool differentiable = true);
 // A 0/1 mask input (float), not differentiable.
 Input random_mask(const Shape& shape, std::mt19937_64& rng, double ones_fraction = 0.3);
 
@@ -43,8 +43,8 @@ std::string compare(const std::string& what, const Tensor& actual, const ref::Ar
 using EngineFn = std::function<std::vector<Tensor>(const std::vector<Tensor>&)>;
 using ReferenceFn = std::function<std::vector<ref::Array>(const std::vector<ref::Array>&)>;
 // (inputs, grad_outs) -> one gradient per differentiable input, in order.
-using ReferenceBackwardFn = std::function<std::vector<ref::Array>(
-    const std::vector<ref::Array>&, const std::vector<ref::Array>&)>;
+using ReferenceBackwardFn = std::function<std::vector<ref::Array>(const std::vector<ref::Array>&,
+                                                                  const std::vector<ref::Array>&)>;
 
 // Runs forward on both sides, then the engine backward of L = sum_i sum(out_i * W_i) with
 // random W_i (a single output is seeded with W directly) and the reference backward with
@@ -52,8 +52,7 @@ using ReferenceBackwardFn = std::function<std::vector<ref::Array>(
 // Uses gtest assertions.
 void check_op(const std::string& name, const std::vector<Input>& inputs, const EngineFn& engine,
               const ReferenceFn& reference, const ReferenceBackwardFn& reference_backward,
-              std::mt19937_64& rng, const Tolerance& tolerance = {},
-              Device device = Device::cpu());
+              std::mt19937_64& rng, const Tolerance& tolerance = {}, Device device = Device::cpu());
 
 // A distinct, reproducible seed per case (override the base with PA_TEST_SEED=<n>).
 uint64_t case_seed(const std::string& case_name);

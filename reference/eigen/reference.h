@@ -96,8 +96,8 @@ Array max(const Array& x, int dim, bool keepdim);
 Array max_backward(const Array& x, int dim, bool keepdim, const Array& grad_out);
 // Variance over dims with Bessel-style `correction` (divide by count - correction).
 Array var(const Array& x, const std::vector<int>& dims, int64_t correction, bool keepdim);
-Array var_backward(const Array& x, const std::vector<int>& dims, int64_t correction,
-                   bool keepdim, const Array& grad_out);
+Array var_backward(const Array& x, const std::vector<int>& dims, int64_t correction, bool keepdim,
+                   const Array& grad_out);
 
 // ---- normalisation, softmax, losses ----
 Array softmax(const Array& x, int dim);
