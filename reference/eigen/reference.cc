@@ -16,6 +16,7 @@
 #include <utility>
 
 namespace ref {
+
 namespace {
 
 using RowMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
@@ -26,14 +27,6 @@ constexpr double kPi = 3.14159265358979323846;
 
 void require(bool condition, const std::string& message) {
   if (!condition) throw std::invalid_argument("ref: " + message);
-}
-
-std::string shape_string(const Shape& shape) {
-  std::ostringstream out;
-  out << "(";
-  for (std::size_t d = 0; d < shape.size(); ++d) out << (d ? ", " : "") << shape[d];
-  out << ")";
-  return out.str();
 }
 
 void require_shape(const Array& x, const Shape& expected, const std::string& what) {
@@ -263,6 +256,14 @@ double dropout_scale(double p) {
 }
 
 }  // namespace
+
+std::string shape_string(const Shape& shape) {
+  std::ostringstream out;
+  out << "(";
+  for (std::size_t d = 0; d < shape.size(); ++d) out << (d ? ", " : "") << shape[d];
+  out << ")";
+  return out.str();
+}
 
 int64_t numel(const Shape& shape) {
   int64_t count = 1;

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace ref {
@@ -22,6 +23,7 @@ struct Array {
 };
 
 int64_t numel(const Shape& shape);
+std::string shape_string(const Shape& shape);  // "(3, 4)"
 Shape broadcast_shapes(const Shape& a, const Shape& b);
 // Sums `grad` (of shape broadcast(target, ...)) down to `target` shape.
 Array sum_to(const Array& grad, const Shape& target);

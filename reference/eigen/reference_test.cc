@@ -23,14 +23,6 @@ namespace {
 constexpr double kEps = 1e-6;        // finite-difference step
 constexpr double kTolerance = 1e-6;  // on |analytic - numeric| / max(1, |numeric|)
 
-std::string shape_string(const Shape& shape) {
-  std::ostringstream out;
-  out << "(";
-  for (std::size_t d = 0; d < shape.size(); ++d) out << (d ? ", " : "") << shape[d];
-  out << ")";
-  return out.str();
-}
-
 // Uniform in [lo, hi]; the defaults [-1, 1] hit exact zero with probability zero.
 Array random_array(const Shape& shape, uint64_t seed, double lo = -1.0, double hi = 1.0) {
   std::mt19937_64 rng(seed);
