@@ -23,7 +23,7 @@ NVCC_FLAGS = " ".join([
 
 CUDA_ONLY = select({
     "//tools:cuda_enabled": [],
-    "//conditions:default": ["@platforms//:incompatible"],
+    "//conditions:default": ["//tools:incompatible"],
 })
 
 def cuda_library(name, srcs, hdrs = [], nvcc_hdrs = [], deps = [], **kwargs):

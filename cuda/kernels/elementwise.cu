@@ -42,7 +42,7 @@ __device__ __forceinline__ float unary_value(UnaryKind kind, float x, float scal
     case UnaryKind::Sigmoid:
       return 1.0f / (1.0f + expf(-x));
     case UnaryKind::Relu:
-      return x > 0.0f ? x : 0.0f;
+      return x < 0.0f ? 0.0f : x;  // NaN stays NaN
     case UnaryKind::GeluTanh:
       return 0.5f * x * (1.0f + tanhf(kSqrt2OverPi * (x + kGeluCubic * x * x * x)));
     case UnaryKind::GeluErf:

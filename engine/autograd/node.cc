@@ -17,6 +17,27 @@ bool grad_enabled() { return grad_mode; }
 NoGradGuard::NoGradGuard() : previous_(grad_mode) { grad_mode = false; }
 NoGradGuard::~NoGradGuard() { grad_mode = previous_; }
 
+Node::~Node() {
+  // Moves the grad_fn of every input that dies with its consumer into `pending`, so that each
+  // node is destroyed from this loop after its own inputs were unlinked (recursion depth 1).
+  std::vector<std::shared_ptr<Node>> pending;
+  auto unlink_inputs = [&pending](std::vector<Tensor>& inputs) {
+    for (Tensor& input : inputs) {
+      TensorImpl* impl = input.impl();
+      if (impl != nullptr && input.impl_ptr().use_count() == 1 && impl->grad_fn != nullptr &&
+          impl->grad_fn.use_count() == 1) {
+        pending.push_back(std::move(impl->grad_fn));
+      }
+    }
+  };
+  unlink_inputs(inputs_);
+  while (!pending.empty()) {
+    std::shared_ptr<Node> node = std::move(pending.back());
+    pending.pop_back();
+    unlink_inputs(node->inputs_);
+  }
+}
+
 std::vector<Tensor> Node::apply(const Tensor& grad_out) const {
   PA_CHECK(backward_ != nullptr, "backward",
            "the graph through '" << name_ << "' was already freed by an earlier backward",

@@ -20,6 +20,11 @@ class Node {
  public:
   Node(std::string name, std::vector<Tensor> inputs, BackwardFn backward)
       : name_(std::move(name)), inputs_(std::move(inputs)), backward_(std::move(backward)) {}
+  // Frees the part of the graph that only this node keeps alive, iteratively: the implicit
+  // destructor recursed once per node and overflowed the stack on long chains.
+  ~Node();
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
 
   const std::string& name() const { return name_; }
   const std::vector<Tensor>& inputs() const { return inputs_; }

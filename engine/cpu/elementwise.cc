@@ -38,7 +38,7 @@ float unary_value(UnaryKind kind, float x, float scalar) {
     case UnaryKind::Sigmoid:
       return 1.0f / (1.0f + std::exp(-x));
     case UnaryKind::Relu:
-      return x > 0.0f ? x : 0.0f;
+      return x < 0.0f ? 0.0f : x;  // NaN stays NaN
     case UnaryKind::GeluTanh:
       return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * (x + kGeluCubic * x * x * x)));
     case UnaryKind::GeluErf:

@@ -147,8 +147,15 @@ Tensor div(const Tensor& a, const Tensor& b) {
   });
 }
 
-Tensor add(const Tensor& a, float b) { return add(a, scalar_like(a, b)); }
-Tensor mul(const Tensor& a, float b) { return mul(a, scalar_like(a, b)); }
+// Checked before scalar_like reads a's device, so that an undefined `a` names the op.
+Tensor add(const Tensor& a, float b) {
+  check_inputs("add", {a}, {"a"});
+  return add(a, scalar_like(a, b));
+}
+Tensor mul(const Tensor& a, float b) {
+  check_inputs("mul", {a}, {"a"});
+  return mul(a, scalar_like(a, b));
+}
 
 // ---- unary ----
 

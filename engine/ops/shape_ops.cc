@@ -145,6 +145,9 @@ Tensor expand(const Tensor& x, const Shape& requested) {
       continue;
     }
     const int64_t have = x.shape()[i - lead];
+    PA_CHECK(requested[i] >= -1, "expand",
+             "size " << requested[i] << " at dim " << i << " in " << shape_str(requested),
+             "sizes must be >= 0, or -1 to keep a dim");
     if (requested[i] == -1) shape[i] = have;
     PA_CHECK(have == shape[i] || have == 1, "expand",
              "cannot expand " << shape_str(x.shape()) << " to " << shape_str(requested),

@@ -1,0 +1,349 @@
+// Bad input: every misuse below must throw a pa::Error whose message names the op, the shapes
+// (or dims/dtypes) involved and a hint -- never crash or return garbage. Also checks that NaN
+// inputs come out as NaN (exp, add, relu, max) rather than being silently hidden.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "engine/pa.h"
+
+namespace pa {
+namespace {
+
+// Runs `fn`; succeeds when it throws a pa::Error whose message contains every one of `parts`.
+::testing::AssertionResult ThrowsPaError(const std::function<void()>& fn,
+                                         const std::vector<std::string>& parts) {
+  try {
+    fn();
+  } catch (const Error& error) {
+    const std::string message = error.what();
+    for (const std::string& part : parts) {
+      if (message.find(part) == std::string::npos) {
+        return ::testing::AssertionFailure() << "message lacks \"" << part << "\": " << message;
+      }
+    }
+    return ::testing::AssertionSuccess();
+  } catch (const std::exception& other) {
+    return ::testing::AssertionFailure() << "threw a non-pa::Error: " << other.what();
+  }
+  return ::testing::AssertionFailure() << "did not throw";
+}
+
+Tensor filled(const Shape& shape) { return ones(shape); }
+
+// ---- elementwise and matmul ----
+
+TEST(Errors, AddNonBroadcastable) {
+  EXPECT_TRUE(ThrowsPaError(
+      [] {
+        add(filled({2, 3}), filled({4}));
+      },
+      {"pa::add", "(2, 3)", "(4)", "broadcast", "Hint:"}));
+  EXPECT_TRUE(ThrowsPaError(
+      [] {
+        filled({2, 3}) * filled({3, 2});
+      },
+      {"pa::mul", "(2, 3)", "(3, 2)", "Hint:"}));
+}
+
+TEST(Errors, AddInt64NamesTheDtype) {
+  EXPECT_TRUE(ThrowsPaError(
+      [] {
+        add(from_indices({1, 2}, {2}), filled({2}));
+      },
+      {"pa::add", "int64", "float32", "Hint:"}));
+}
+
+TEST(Errors, MatmulInnerDims) {
+  EXPECT_TRUE(ThrowsPaError(
+      [] {
+        matmul(filled({3, 4}), filled({5, 2}));
+      },
+      {"pa::matmul", "(3, 4)", "(5, 2)", "Hint:"}));
+  EXPECT_TRUE(ThrowsPaError(
+      [] {
+        matmul(filled({2, 3, 4}), filled({2, 3, 4}));
+      },
+      {"pa::matmul", "(2, 3, 4)", "Hint:"}));
+}
+
+TEST(Errors, MatmulOneDimensional) {
+  EXPECT_TRUE(ThrowsPaError(
+      [] {
+        matmul(filled({4}), filled({4, 2}));
+      },
+      {"pa::matmul", "(4)", "(4, 2)", "Hint:"}));
+  EXPECT_TRUE(ThrowsPaError(
+      [] {
+        matmul(filled({2, 4}), filled({4}));
+      },
+      {"pa::matmul", "(2, 4)", "(4)", "Hint:"}));
+}
+
+// ---- shape ops ----
+
+TEST(Errors, ReshapeWrongCount) {
+  EXPECT_TRUE(ThrowsPaError(
+      [] {
+        reshape(filled({2, 3}), {4, 2});
+      },
+      {"pa::reshape", "(2, 3)", "(4, 2)", "Hint:"}));
+  EXPECT_TRUE(ThrowsPaError(
+      [] {
+        reshape(filled({2, 3}), {4, -1});
+      },
+      {"pa::reshape", "(4, -1)", "6", "Hint:"}));
+}
+
+TEST(Errors, ReshapeTwoInferredDims) {
+  EXPECT_TRUE(ThrowsPaError(
+      [] {
+        reshape(filled({2, 3}), {-1, -1});
+      },
+      {"pa::reshape", "(-1, -1)", "Hint:"}));
+}
+
+TEST(Errors, DimOutOfRange) {
+  EXPECT_TRUE(ThrowsPaError(
+      [] {
+        transpose(filled({2, 3}), 0, 2);
+      },
+      {"pa::transpose", "dim 2", "2 dims", "Hint:", "[-2, 1]"}));
+  EXPECT_TRUE(ThrowsPaError(
+      [] {
+        permute(filled({2, 3}), {0, -3});
+      },
+      {"pa::permute", "dim -3", "2 dims", "Hint:"}));
+  EXPECT_TRUE(ThrowsPaError(
+      [] {
+        softmax(filled({2, 3}), 5);
+      },
+      {"pa::softmax", "dim 5", "2 dims", "Hint:"}));
+  EXPECT_TRUE(ThrowsPaError(
+      [] {
+        slice(filled({2, 3}), 3, 0, 1);
+      },
+      {"pa::slice", "dim 3", "2 dims", "Hint:"}));
+}
+
+TEST(Errors, PermuteNotAPermutation) {
+  EXPECT_TRUE(ThrowsPaError(
+      [] {
+        permute(filled({2, 3, 4}), {0, 1, 1});
+      },
+      {"pa::permute", "dim 1 appears twice", "Hint:"}));
+  EXPECT_TRUE(ThrowsPaError(
+      [] {
+        permute(filled({2, 3, 4}), {1, 0});
+      },
+      {"pa::permute", "(2, 3, 4)", "Hint:"}));
+}
+
+TEST(Errors, ExpandNonSingletonDim) {
+  EXPECT_TRUE(ThrowsPaError(
+      [] {
+        expand(filled({2, 3}), {4, 3});
+      },
+      {"pa::expand", "(2, 3)", "(4, 3)", "Hint:"}));
+  EXPECT_TRUE(ThrowsPaError(
+      [] {
+        expand(filled({2, 3}), {3});
+      },
+      {"pa::expand", "(2, 3)", "(3)", "Hint:"}));
+  EXPECT_TRUE(ThrowsPaError([] { expand(filled({1}), {-2}); }, {"pa::expand", "(-2)", "Hint:"}));
+}
+
+TEST(Errors, Concat) {
+  EXPECT_TRUE(ThrowsPaError(
+      [] {
+        concat({filled({2, 3}), filled({2, 4})}, 0);
+      },
+      {"pa::concat", "(2, 3)", "(2, 4)", "Hint:"}));
+  EXPECT_TRUE(ThrowsPaError([] { concat({}, 0); }, {"pa::concat", "no tensors", "Hint:"}));
+}
+
+TEST(Errors, SplitSizesMustSum) {
+  EXPECT_TRUE(ThrowsPaError(
+      [] {
+        split(filled({2, 5}), std::vector<int64_t>{2, 2}, 1);
+      },
+      {"pa::split", "sum to 4", "(2, 5)", "Hint:"}));
+}
+
+TEST(Errors, StackDifferentShapes) {
+  EXPECT_TRUE(ThrowsPaError(
+      [] {
+        stack({filled({2, 3}), filled({3, 2})}, 0);
+      },
+      {"pa::stack", "(2, 3)", "(3, 2)", "Hint:"}));
+}
+
+// ---- normalisation, losses, lookup ----
+
+TEST(Errors, LayerNormWeightShape) {
+  EXPECT_TRUE(ThrowsPaError(
+      [] {
+        layer_norm(filled({2, 4}), filled({3}), filled({3}));
+      },
+      {"pa::layer_norm", "(2, 4)", "(3)", "Hint:"}));
+  EXPECT_TRUE(ThrowsPaError(
+      [] {
+        layer_norm(filled({2, 4}), filled({4}), filled({3}));
+      },
+      {"pa::layer_norm", "(4)", "(3)", "Hint:"}));
+}
+
+TEST(Errors, MseLossShapes) {
+  EXPECT_TRUE(ThrowsPaError(
+      [] {
+        mse_loss(filled({2, 3}), filled({3, 2}));
+      },
+      {"pa::mse_loss", "(2, 3)", "(3, 2)", "Hint:"}));
+}
+
+TEST(Errors, CrossEntropy) {
+  EXPECT_TRUE(ThrowsPaError(
+      [] {
+        cross_entropy(filled({2, 3}), from_indices({0, 3}, {2}));
+      },
+      {"pa::cross_entropy", "target 3", "[0, 3)", "(2, 3)", "Hint:"}));
+  EXPECT_TRUE(ThrowsPaError(
+      [] {
+        cross_entropy(filled({2, 3}), from_indices({-1, 0}, {2}));
+      },
+      {"pa::cross_entropy", "target -1", "Hint:"}));
+  EXPECT_TRUE(ThrowsPaError(
+      [] {
+        cross_entropy(filled({2, 3, 4}), from_indices({0, 1}, {2}));
+      },
+      {"pa::cross_entropy", "(2, 3, 4)", "(2)", "Hint:"}));
+  EXPECT_TRUE(ThrowsPaError(
+      [] {
+        cross_entropy(filled({2, 3}), from_indices({0, 1, 2}, {3}));
+      },
+      {"pa::cross_entropy", "(2, 3)", "(3)", "Hint:"}));
+  EXPECT_TRUE(ThrowsPaError(
+      [] {
+        cross_entropy(filled({2, 3}), filled({2}));
+      },
+      {"pa::cross_entropy", "int64", "float32", "Hint:"}));
+}
+
+TEST(Errors, Embedding) {
+  EXPECT_TRUE(ThrowsPaError(
+      [] {
+        embedding(filled({5, 2}), from_indices({1, 5}, {2}));
+      },
+      {"pa::embedding", "index 5", "[0, 5)", "Hint:"}));
+  EXPECT_TRUE(ThrowsPaError(
+      [] {
+        embedding(filled({5, 2}), filled({2}));
+      },
+      {"pa::embedding", "int64", "float32", "Hint:"}));
+}
+
+// ---- attention and dropout ----
+
+TEST(Errors, AttentionShapes) {
+  EXPECT_TRUE(ThrowsPaError(
+      [] {
+        scaled_dot_product_attention(filled({2, 3, 4}), filled({2, 3, 4}), filled({2, 3, 4}));
+      },
+      {"pa::scaled_dot_product_attention", "4-D", "(2, 3, 4)", "Hint:"}));
+  EXPECT_TRUE(ThrowsPaError(
+      [] {
+        scaled_dot_product_attention(filled({1, 2, 3, 4}), filled({1, 3, 3, 4}),
+                                     filled({1, 3, 3, 4}));
+      },
+      {"pa::scaled_dot_product_attention", "(1, 2, 3, 4)", "(1, 3, 3, 4)", "Hint:"}));
+  EXPECT_TRUE(ThrowsPaError(
+      [] {
+        scaled_dot_product_attention(filled({1, 2, 3, 4}), filled({1, 2, 3, 4}),
+                                     filled({1, 2, 3, 4}), false, zeros({1, 4}));
+      },
+      {"pa::scaled_dot_product_attention", "key_padding_mask (1, 4)", "(1, 3)", "Hint:"}));
+  EXPECT_TRUE(ThrowsPaError(
+      [] {
+        scaled_dot_product_attention(filled({1, 2, 3, 4}), filled({1, 2, 5, 4}),
+                                     filled({1, 2, 5, 4}), /*causal=*/true);
+      },
+      {"pa::scaled_dot_product_attention", "causal", "(1, 2, 3, 4)", "(1, 2, 5, 4)", "Hint:"}));
+}
+
+TEST(Errors, DropoutProbability) {
+  EXPECT_TRUE(ThrowsPaError([] { dropout(filled({4}), 1.5f); }, {"pa::dropout", "1.5", "Hint:"}));
+  EXPECT_TRUE(ThrowsPaError([] { dropout(filled({4}), -0.1f); }, {"pa::dropout", "-0.1", "Hint:"}));
+}
+
+// ---- factories, values, undefined tensors ----
+
+TEST(Errors, FromVectorCount) {
+  EXPECT_TRUE(ThrowsPaError(
+      [] {
+        from_vector({1, 2, 3}, {2, 2});
+      },
+      {"pa::from_vector", "3 values", "(2, 2)", "Hint:"}));
+  EXPECT_TRUE(ThrowsPaError(
+      [] {
+        from_indices({1, 2, 3}, {2});
+      },
+      {"pa::from_indices", "3 values", "(2)", "Hint:"}));
+}
+
+TEST(Errors, ItemOfManyElements) {
+  EXPECT_TRUE(ThrowsPaError([] { filled({2, 3}).item(); }, {"pa::item", "(2, 3)", "Hint:"}));
+}
+
+TEST(Errors, UndefinedTensor) {
+  EXPECT_TRUE(ThrowsPaError([] { Tensor().shape(); }, {"pa::Tensor", "undefined", "Hint:"}));
+  EXPECT_TRUE(ThrowsPaError([] { Tensor().item(); }, {"undefined", "Hint:"}));
+  EXPECT_TRUE(ThrowsPaError([] { Tensor().backward(); }, {"undefined", "Hint:"}));
+  EXPECT_TRUE(
+      ThrowsPaError([] { add(filled({2}), Tensor()); }, {"pa::add", "b is undefined", "Hint:"}));
+  EXPECT_TRUE(ThrowsPaError([] { exp(Tensor()); }, {"pa::exp", "undefined", "Hint:"}));
+  EXPECT_TRUE(ThrowsPaError([] { reshape(Tensor(), {1}); }, {"pa::reshape", "undefined", "Hint:"}));
+  EXPECT_TRUE(ThrowsPaError(
+      [] {
+        matmul(Tensor(), filled({2, 2}));
+      },
+      {"pa::matmul", "undefined", "Hint:"}));
+  EXPECT_TRUE(ThrowsPaError([] { add(Tensor(), 1.0f); }, {"pa::add", "undefined", "Hint:"}));
+  EXPECT_TRUE(ThrowsPaError([] { Tensor() * 2.0f; }, {"pa::mul", "undefined", "Hint:"}));
+  EXPECT_EQ(Tensor().str(), "tensor(undefined)");
+}
+
+// ---- NaN is propagated, not hidden ----
+
+constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
+
+TEST(NaN, ElementwisePropagates) {
+  const std::vector<float> exps = exp(from_vector({kNaN, 0.0f}, {2})).to_vector();
+  EXPECT_TRUE(std::isnan(exps[0]));
+  EXPECT_EQ(exps[1], 1.0f);
+  const std::vector<float> sums = add(from_vector({kNaN, 1.0f}, {2}), filled({2})).to_vector();
+  EXPECT_TRUE(std::isnan(sums[0]));
+  EXPECT_EQ(sums[1], 2.0f);
+  EXPECT_TRUE(std::isnan(add(filled({2}), kNaN).to_vector()[1]));  // broadcast scalar
+  const std::vector<float> relus = relu(from_vector({kNaN, -1.0f}, {2})).to_vector();
+  EXPECT_TRUE(std::isnan(relus[0]));
+  EXPECT_EQ(relus[1], 0.0f);
+}
+
+TEST(NaN, MaxOverARowWithNaN) {
+  // NaN first, in the middle, last; the last row has none.
+  const Tensor x = from_vector({kNaN, 5, 1, 2, kNaN, 7, 3, 9, kNaN, 4, 8, 6}, {4, 3});
+  const std::vector<float> row_max = max(x, 1).to_vector();
+  ASSERT_EQ(row_max.size(), 4u);
+  EXPECT_TRUE(std::isnan(row_max[0]));
+  EXPECT_TRUE(std::isnan(row_max[1]));
+  EXPECT_TRUE(std::isnan(row_max[2]));
+  EXPECT_EQ(row_max[3], 8.0f);
+  EXPECT_TRUE(std::isnan(sum(x).item()));
+}
+
+}  // namespace
+}  // namespace pa
