@@ -15,8 +15,7 @@ Tensor he_normal(const Shape& shape, int64_t fan_in, Generator& generator) {
 }
 
 void check_positive(const std::string& op, const std::string& what, int64_t value) {
-  PA_CHECK(value > 0, op, what << " must be positive, got " << value,
-           "pass a size of at least 1");
+  PA_CHECK(value > 0, op, what << " must be positive, got " << value, "pass a size of at least 1");
 }
 
 // Pads dim `dim` of x with `before` and `after` entries of `value` (no-op for zeros).
@@ -52,9 +51,9 @@ Tensor extract_windows(const std::string& op, const Tensor& x, int64_t k, int64_
   // Rows/columns the strided slices below read: the last window starts at (out - 1) * stride,
   // and the reshape trick reads whole stride groups, so pad up to (k - 1) + out * stride.
   const int64_t rows = (k - 1) + H_out * stride, cols = (k - 1) + W_out * stride;
-  const Tensor padded = pad_dim(pad_dim(x, 2, padding, std::max<int64_t>(0, rows - H - padding),
-                                        pad_value),
-                                3, padding, std::max<int64_t>(0, cols - W - padding), pad_value);
+  const Tensor padded =
+      pad_dim(pad_dim(x, 2, padding, std::max<int64_t>(0, rows - H - padding), pad_value), 3,
+              padding, std::max<int64_t>(0, cols - W - padding), pad_value);
   std::vector<Tensor> windows;
   for (int64_t i = 0; i < k; ++i) {
     // (N, C, H_out, W_padded): rows i, i + stride, ...
@@ -83,8 +82,8 @@ Linear::Linear(int64_t in_features, int64_t out_features, bool has_bias, Generat
     : Module("Linear"), in_features_(in_features), out_features_(out_features) {
   check_positive("nn::Linear", "in_features", in_features);
   check_positive("nn::Linear", "out_features", out_features);
-  weight = register_parameter("weight",
-                              he_normal({out_features, in_features}, in_features, generator));
+  weight =
+      register_parameter("weight", he_normal({out_features, in_features}, in_features, generator));
   if (has_bias) bias = register_parameter("bias", zeros({out_features}));
 }
 
@@ -92,10 +91,10 @@ Tensor Linear::forward(const Tensor& x) {
   PA_CHECK(x.dim() >= 1 && x.size(-1) == in_features_, "nn::Linear",
            "expects x (..., " << in_features_ << "), got " << shape_str(x.shape()),
            "the last dim of the input must equal in_features");
-  const Tensor y = x.dim() == 1 ? reshape(matmul(reshape(x, {1, in_features_}),
-                                                 transpose(weight, 0, 1)),
-                                          {out_features_})
-                                : matmul(x, transpose(weight, 0, 1));  // (..., out)
+  const Tensor y =
+      x.dim() == 1
+          ? reshape(matmul(reshape(x, {1, in_features_}), transpose(weight, 0, 1)), {out_features_})
+          : matmul(x, transpose(weight, 0, 1));  // (..., out)
   return bias.defined() ? y + bias : y;
 }
 
@@ -144,11 +143,11 @@ Tensor apply_activation(Activation activation, const Tensor& x) {
 }
 
 ActivationModule::ActivationModule(Activation activation)
-    : Module(activation == Activation::ReLU         ? "ReLU"
-             : activation == Activation::GELU       ? "GELU"
-             : activation == Activation::GELUTanh   ? "GELU(tanh)"
-             : activation == Activation::Tanh       ? "Tanh"
-                                                    : "Sigmoid"),
+    : Module(activation == Activation::ReLU       ? "ReLU"
+             : activation == Activation::GELU     ? "GELU"
+             : activation == Activation::GELUTanh ? "GELU(tanh)"
+             : activation == Activation::Tanh     ? "Tanh"
+                                                  : "Sigmoid"),
       activation_(activation) {}
 
 std::shared_ptr<ActivationModule> ReLU() {
@@ -272,7 +271,8 @@ Conv2d::Conv2d(int64_t in_channels, int64_t out_channels, int64_t kernel_size, i
            "pass padding >= 0");
   const int64_t fan_in = in_channels * kernel_size * kernel_size;
   weight = register_parameter(
-      "weight", he_normal({out_channels, in_channels, kernel_size, kernel_size}, fan_in, generator));
+      "weight",
+      he_normal({out_channels, in_channels, kernel_size, kernel_size}, fan_in, generator));
   if (has_bias) bias = register_parameter("bias", zeros({out_channels}));
 }
 
@@ -283,8 +283,8 @@ Tensor Conv2d::forward(const Tensor& x) {
   const Tensor windows = extract_windows("nn::Conv2d", x, kernel_size_, stride_, padding_, 0.0f);
   const int64_t N = x.size(0), H_out = windows.size(3), W_out = windows.size(4);
   const int64_t patch = in_channels_ * kernel_size_ * kernel_size_;
-  const Tensor columns = reshape(windows, {N, patch, H_out * W_out});            // im2col
-  Tensor y = matmul(reshape(weight, {out_channels_, patch}), columns);            // (N, O, L)
+  const Tensor columns = reshape(windows, {N, patch, H_out * W_out});   // im2col
+  Tensor y = matmul(reshape(weight, {out_channels_, patch}), columns);  // (N, O, L)
   if (bias.defined()) y = y + reshape(bias, {1, out_channels_, 1});
   return reshape(y, {N, out_channels_, H_out, W_out});
 }

@@ -133,9 +133,8 @@ void Module::load_state_dict(const std::map<std::string, Tensor>& state, bool st
     if (!value.defined() || value.shape() != tensor.shape() || value.dtype() != tensor.dtype()) {
       problems << "\n  mismatched: " << name << " expects " << shape_str(tensor.shape()) << " "
                << dtype_name(tensor.dtype()) << ", got "
-               << (value.defined()
-                       ? shape_str(value.shape()) + " " + dtype_name(value.dtype())
-                       : std::string("an undefined tensor"));
+               << (value.defined() ? shape_str(value.shape()) + " " + dtype_name(value.dtype())
+                                   : std::string("an undefined tensor"));
       ++count;
     }
   }
@@ -165,7 +164,8 @@ void Module::describe_into(const std::string& name, int depth, std::string& out)
     out += " " + parameter_name + shape_str(tensor.shape());
   }
   out += "\n";
-  for (const auto& [child_name, child] : children_) child->describe_into(child_name, depth + 1, out);
+  for (const auto& [child_name, child] : children_)
+    child->describe_into(child_name, depth + 1, out);
 }
 
 std::string Module::describe() const {

@@ -105,8 +105,8 @@ TEST(Module, LoadStateDictReportsEveryProblemByName) {
   state["weight"] = zeros({2, 4});
   state["extra"] = zeros({1});
   EXPECT_TRUE(ThrowsPaError([&] { linear.load_state_dict(state); },
-                            {"nn::load_state_dict", "missing: bias", "mismatched: weight",
-                             "(2, 3)", "(2, 4)", "unexpected: extra", "Hint:"}));
+                            {"nn::load_state_dict", "missing: bias", "mismatched: weight", "(2, 3)",
+                             "(2, 4)", "unexpected: extra", "Hint:"}));
   // Nothing was copied by the failed load.
   EXPECT_NE(linear.weight.to_vector(), std::vector<float>(6, 0.0f));
   // Non-strict: missing and unexpected names are allowed, shapes still checked.
@@ -245,10 +245,10 @@ TEST(Conv2d, MatchesDirectConvolution) {
     const int64_t W_out = (c.W + 2 * c.padding - c.k) / c.stride + 1;
     const Tensor y = conv(x);
     ASSERT_EQ(y.shape(), Shape({c.N, c.O, H_out, W_out}));
-    expect_near(y.to_vector(),
-                direct_conv(c, x.to_vector(), conv.weight.to_vector(), conv.bias.to_vector(),
-                            H_out, W_out),
-                1e-5);
+    expect_near(
+        y.to_vector(),
+        direct_conv(c, x.to_vector(), conv.weight.to_vector(), conv.bias.to_vector(), H_out, W_out),
+        1e-5);
   }
 }
 
@@ -399,8 +399,11 @@ TEST(MultiHeadAttention, BadInputs) {
   EXPECT_TRUE(ThrowsPaError([] { MultiHeadAttention(10, 3); }, {"embed_dim 10", "num_heads 3"}));
   MultiHeadAttention attention(8, 2);
   EXPECT_TRUE(ThrowsPaError([&] { attention(ones({2, 3, 6})); }, {"(2, 3, 6)", "Hint:"}));
-  EXPECT_TRUE(ThrowsPaError([&] { attention.forward(ones({2, 3, 8}), ones({3, 2}), false); },
-                            {"key_padding_mask", "(3, 2)", "Hint:"}));
+  EXPECT_TRUE(ThrowsPaError(
+      [&] {
+        attention.forward(ones({2, 3, 8}), ones({3, 2}), false);
+      },
+      {"key_padding_mask", "(3, 2)", "Hint:"}));
 }
 
 // ---- the Transformer layer: structure of post-norm vs pre-norm ----

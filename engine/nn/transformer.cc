@@ -10,8 +10,7 @@ namespace pa::nn {
 MultiHeadAttention::MultiHeadAttention(int64_t embed_dim, int64_t num_heads, bool bias,
                                        Generator& generator)
     : Module("MultiHeadAttention"), embed_dim_(embed_dim), num_heads_(num_heads) {
-  PA_CHECK(embed_dim > 0 && num_heads > 0 && embed_dim % num_heads == 0,
-           "nn::MultiHeadAttention",
+  PA_CHECK(embed_dim > 0 && num_heads > 0 && embed_dim % num_heads == 0, "nn::MultiHeadAttention",
            "embed_dim " << embed_dim << " is not a positive multiple of num_heads " << num_heads,
            "pick num_heads dividing embed_dim (head dim D = embed_dim / num_heads)");
   // Xavier-uniform over the fused (3E, E) matrix, as PyTorch initialises in_proj_weight.
@@ -19,8 +18,8 @@ MultiHeadAttention::MultiHeadAttention(int64_t embed_dim, int64_t num_heads, boo
   in_proj_weight = register_parameter(
       "in_proj_weight", (rand({3 * embed_dim, embed_dim}, generator) * 2.0f - 1.0f) * bound);
   if (bias) in_proj_bias = register_parameter("in_proj_bias", zeros({3 * embed_dim}));
-  out_proj = register_module("out_proj",
-                             std::make_shared<Linear>(embed_dim, embed_dim, bias, generator));
+  out_proj =
+      register_module("out_proj", std::make_shared<Linear>(embed_dim, embed_dim, bias, generator));
 }
 
 Tensor MultiHeadAttention::forward(const Tensor& x, const Tensor& key_padding_mask, bool causal) {
@@ -36,12 +35,12 @@ Tensor MultiHeadAttention::forward(const Tensor& x, const Tensor& key_padding_ma
   Tensor qkv = matmul(x, transpose(in_proj_weight, 0, 1));  // (B, S, 3E)
   if (in_proj_bias.defined()) qkv = qkv + in_proj_bias;
   const std::vector<Tensor> q_k_v = split(qkv, E, 2);  // 3 x (B, S, E)
-  auto heads = [&](const Tensor& t) {                   // (B, S, E) -> (B, H, S, D)
+  auto heads = [&](const Tensor& t) {                  // (B, S, E) -> (B, H, S, D)
     return permute(reshape(t, {B, S, H, D}), {0, 2, 1, 3});
   };
-  const Tensor attended = scaled_dot_product_attention(heads(q_k_v[0]), heads(q_k_v[1]),
-                                                       heads(q_k_v[2]), causal,
-                                                       key_padding_mask);  // (B, H, S, D)
+  const Tensor attended =
+      scaled_dot_product_attention(heads(q_k_v[0]), heads(q_k_v[1]), heads(q_k_v[2]), causal,
+                                   key_padding_mask);  // (B, H, S, D)
   const Tensor merged = reshape(permute(attended, {0, 2, 1, 3}), {B, S, E});
   return out_proj->forward(merged);  // (B, S, E)
 }
@@ -67,17 +66,16 @@ Tensor FeedForward::forward(const Tensor& x) {
 TransformerEncoderLayer::TransformerEncoderLayer(const TransformerConfig& config,
                                                  Generator& generator)
     : Module("TransformerEncoderLayer"), config_(config) {
-  self_attn = register_module(
-      "self_attn", std::make_shared<MultiHeadAttention>(config.d_model, config.nhead, true,
-                                                        generator));
+  self_attn = register_module("self_attn", std::make_shared<MultiHeadAttention>(
+                                               config.d_model, config.nhead, true, generator));
   // Registered without a prefix: its linears keep PyTorch's names linear1 / linear2.
   feed_forward = register_module(
       "", std::make_shared<FeedForward>(config.d_model, config.dim_feedforward, config.activation,
                                         config.dropout, generator));
-  norm1 = register_module("norm1",
-                          std::make_shared<LayerNorm>(Shape{config.d_model}, config.layer_norm_eps));
-  norm2 = register_module("norm2",
-                          std::make_shared<LayerNorm>(Shape{config.d_model}, config.layer_norm_eps));
+  norm1 = register_module(
+      "norm1", std::make_shared<LayerNorm>(Shape{config.d_model}, config.layer_norm_eps));
+  norm2 = register_module(
+      "norm2", std::make_shared<LayerNorm>(Shape{config.d_model}, config.layer_norm_eps));
   dropout1_ = register_module("dropout1", std::make_shared<Dropout>(config.dropout, generator));
   dropout2_ = register_module("dropout2", std::make_shared<Dropout>(config.dropout, generator));
 }
@@ -103,8 +101,9 @@ TransformerEncoder::TransformerEncoder(const TransformerConfig& config, int64_t 
   PA_CHECK(num_layers > 0, "nn::TransformerEncoder", "num_layers = " << num_layers,
            "use at least one layer");
   for (int64_t i = 0; i < num_layers; ++i) {
-    layers_.push_back(register_module("layers." + std::to_string(i),
-                                      std::make_shared<TransformerEncoderLayer>(config, generator)));
+    layers_.push_back(
+        register_module("layers." + std::to_string(i),
+                        std::make_shared<TransformerEncoderLayer>(config, generator)));
   }
 }
 
