@@ -164,6 +164,8 @@ CASES = {
                        "2-layer post-norm relu encoder (layers differ), causal mask + key padding (valid lengths 9,6)"),
 }
 
+OPTIMIZER_NAMES = ["optim_sgd", "optim_sgd_momentum", "optim_sgd_nesterov", "optim_adam",
+                   "optim_adamw", "optim_sgd_clip"]
 TRAJECTORY_NAME = "denoising_trajectory"
 TRAJECTORY_SEED = 2001
 TRAJECTORY_CONFIG = {
@@ -175,7 +177,7 @@ TRAJECTORY_CONFIG = {
 TRAJECTORY_DESCRIPTION = ("sine denoising: 20 Adam steps of a 2-layer post-norm relu encoder + "
                           "Linear head, MSE(model(noisy), clean), fresh batch per step")
 
-ALL_NAMES = list(CASES) + [TRAJECTORY_NAME]
+ALL_NAMES = list(CASES) + [TRAJECTORY_NAME] + OPTIMIZER_NAMES
 
 
 # --------------------------------------------------------------------------------------
@@ -393,6 +395,81 @@ def record_trajectory():
 
 
 # --------------------------------------------------------------------------------------
+# Optimizer cases: fixed gradient sequences fed to torch.optim, parameters after every step
+# --------------------------------------------------------------------------------------
+
+OPTIMIZER_CASES = {
+    # name: (config, seed, description)
+    "optim_sgd": ({"optimizer": "SGD", "lr": 0.1, "momentum": 0.0, "dampening": 0.0,
+                   "weight_decay": 0.01, "nesterov": False}, 3001, "plain SGD with weight decay"),
+    "optim_sgd_momentum": ({"optimizer": "SGD", "lr": 0.05, "momentum": 0.9, "dampening": 0.1,
+                            "weight_decay": 0.0, "nesterov": False}, 3002,
+                           "SGD with momentum 0.9 and dampening 0.1"),
+    "optim_sgd_nesterov": ({"optimizer": "SGD", "lr": 0.05, "momentum": 0.9, "dampening": 0.0,
+                            "weight_decay": 0.01, "nesterov": True}, 3003,
+                           "SGD with Nesterov momentum and weight decay"),
+    "optim_adam": ({"optimizer": "Adam", "lr": 0.01, "betas": [0.9, 0.999], "eps": 1e-08,
+                    "weight_decay": 0.1}, 3004, "Adam with L2 weight decay"),
+    "optim_adamw": ({"optimizer": "AdamW", "lr": 0.01, "betas": [0.8, 0.99], "eps": 1e-06,
+                     "weight_decay": 0.1}, 3005, "AdamW with decoupled weight decay"),
+    "optim_sgd_clip": ({"optimizer": "SGD", "lr": 0.1, "momentum": 0.5, "dampening": 0.0,
+                        "weight_decay": 0.0, "nesterov": False, "clip_grad_norm": 1.0}, 3006,
+                       "SGD with clip_grad_norm_(1.0) before every step"),
+}
+assert list(OPTIMIZER_CASES) == OPTIMIZER_NAMES
+OPTIMIZER_STEPS = 6
+OPTIMIZER_SHAPES = {"p0": (5, 7), "p1": (3,)}
+
+
+def make_optimizer(c, params):
+    if c["optimizer"] == "SGD":
+        return torch.optim.SGD(params, lr=c["lr"], momentum=c["momentum"], dampening=c["dampening"],
+                               weight_decay=c["weight_decay"], nesterov=c["nesterov"])
+    cls = torch.optim.Adam if c["optimizer"] == "Adam" else torch.optim.AdamW
+    return cls(params, lr=c["lr"], betas=tuple(c["betas"]), eps=c["eps"],
+               weight_decay=c["weight_decay"], foreach=False)
+
+
+def run_optimizer(c, initial, grads):
+    """Feeds grads[name][k] at step k; returns ({name: (steps, ...) params after each step},
+    (steps,) gradient norms before clipping, or None)."""
+    params = {n: initial[n].clone().requires_grad_(True) for n in OPTIMIZER_SHAPES}
+    optimizer = make_optimizer(c, list(params.values()))
+    history = {n: [] for n in params}
+    norms = []
+    for k in range(OPTIMIZER_STEPS):
+        for n, p in params.items():
+            p.grad = grads[n][k].clone()
+        if "clip_grad_norm" in c:
+            norms.append(float(torch.nn.utils.clip_grad_norm_(list(params.values()),
+                                                              c["clip_grad_norm"])))
+        optimizer.step()
+        for n, p in params.items():
+            history[n].append(p.detach().clone())
+    stacked = {n: torch.stack(h) for n, h in history.items()}
+    return stacked, (torch.tensor(norms, dtype=torch.float32) if norms else None)
+
+
+def record_optimizer(name):
+    c, seed, description = OPTIMIZER_CASES[name]
+    setup_torch(seed)
+    initial = {n: torch.randn(*shape) for n, shape in OPTIMIZER_SHAPES.items()}
+    grads = {n: 3.0 * torch.randn(OPTIMIZER_STEPS, *shape) for n, shape in OPTIMIZER_SHAPES.items()}
+    history, norms = run_optimizer(c, initial, grads)
+    tensors = {}
+    for n in OPTIMIZER_SHAPES:
+        tensors["param." + n] = initial[n]
+        tensors["grads." + n] = grads[n]
+        tensors["expected.param." + n] = history[n]
+    if norms is not None:
+        tensors["expected.grad_norm"] = norms
+    config = dict(c, steps=OPTIMIZER_STEPS)
+    metadata = {"module": "Optimizer", "config": json.dumps(config),
+                "torch_version": torch.__version__, "seed": str(seed), "description": description}
+    return tensors, metadata, None
+
+
+# --------------------------------------------------------------------------------------
 # Self-check: read the file back, compare, and re-run from the file's own contents
 # --------------------------------------------------------------------------------------
 
@@ -409,6 +486,16 @@ def self_check(path, tensors, metadata):
     module = meta["module"]
     c = json.loads(meta["config"])
     setup_torch(int(meta["seed"]))
+    if module == "Optimizer":
+        history, norms = run_optimizer(c, {n: got["param." + n] for n in OPTIMIZER_SHAPES},
+                                       {n: got["grads." + n] for n in OPTIMIZER_SHAPES})
+        checks = [("expected.param." + n, h) for n, h in history.items()]
+        if norms is not None:
+            checks.append(("expected.grad_norm", norms))
+        for n, t in checks:
+            if not torch.equal(got[n], t):
+                raise AssertionError("%s: re-running does not reproduce %s" % (path, n))
+        return
     model = build_module(module, c)
     load_params(model, got)
     if module == "DenoisingTransformer":
@@ -442,13 +529,20 @@ def main():
         for n in CASES:
             print("%-26s %-24s %s" % (n, CASES[n][0], CASES[n][6]))
         print("%-26s %-24s %s" % (TRAJECTORY_NAME, "DenoisingTransformer", TRAJECTORY_DESCRIPTION))
+        for n, (_, _, description) in OPTIMIZER_CASES.items():
+            print("%-26s %-24s %s" % (n, "Optimizer", description))
         return 0
 
     os.makedirs(args.out, exist_ok=True)
     names = [args.only] if args.only else ALL_NAMES
     total = 0
     for name in names:
-        tensors, metadata, drift = record_trajectory() if name == TRAJECTORY_NAME else record_case(name)
+        if name == TRAJECTORY_NAME:
+            tensors, metadata, drift = record_trajectory()
+        elif name in OPTIMIZER_CASES:
+            tensors, metadata, drift = record_optimizer(name)
+        else:
+            tensors, metadata, drift = record_case(name)
         path = os.path.join(args.out, name + ".safetensors")
         write_safetensors(path, tensors, metadata)
         self_check(path, tensors, metadata)
