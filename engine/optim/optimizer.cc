@@ -93,7 +93,7 @@ std::map<std::string, std::string> Optimizer::state_scalars() const {
   return {{"optimizer", name_}, {"lr", format_double(lr_)}};
 }
 
-void Optimizer::load_common(const std::map<std::string, std::string>& scalars) {
+double Optimizer::checked_saved_lr(const std::map<std::string, std::string>& scalars) const {
   const std::string op = "optim::" + name_ + "::load_state";
   auto kind = scalars.find("optimizer");
   PA_CHECK(kind != scalars.end() && kind->second == name_, op,
@@ -101,7 +101,10 @@ void Optimizer::load_common(const std::map<std::string, std::string>& scalars) {
                << (kind == scalars.end() ? std::string("(none)") : kind->second) << "', this is '"
                << name_ << "'",
            "resume with the optimizer that saved the state");
-  set_lr(parse_double(scalars, "lr", op));
+  const double lr = parse_double(scalars, "lr", op);
+  PA_CHECK(std::isfinite(lr) && lr >= 0.0, op, "saved learning rate " << lr,
+           "the checkpoint may be corrupt; re-save it");
+  return lr;
 }
 
 void Optimizer::load_buffer(const std::map<std::string, Tensor>& tensors, const std::string& key,
@@ -162,13 +165,14 @@ std::map<std::string, Tensor> SGD::state_tensors() const {
 
 void SGD::load_state(const std::map<std::string, Tensor>& tensors,
                      const std::map<std::string, std::string>& scalars) {
-  load_common(scalars);
+  const double lr = checked_saved_lr(scalars);
   std::vector<Tensor> buffers(parameters().size());
   for (size_t i = 0; i < buffers.size(); ++i) {
     const std::string key = buffer_key(i, "momentum_buffer");
     if (tensors.count(key) != 0) load_buffer(tensors, key, buffers[i]);
   }
   momentum_buffers_ = buffers;
+  set_lr(lr);
 }
 
 // ---- Adam / AdamW ----
@@ -225,7 +229,7 @@ std::map<std::string, std::string> Adam::state_scalars() const {
 
 void Adam::load_state(const std::map<std::string, Tensor>& tensors,
                       const std::map<std::string, std::string>& scalars) {
-  load_common(scalars);
+  const double lr = checked_saved_lr(scalars);
   const std::string op = "optim::" + name() + "::load_state";
   std::vector<int64_t> steps(parameters().size());
   std::vector<Tensor> exp_avg(parameters().size()), exp_avg_sq(parameters().size());
@@ -242,6 +246,7 @@ void Adam::load_state(const std::map<std::string, Tensor>& tensors,
   steps_ = steps;
   exp_avg_ = exp_avg;
   exp_avg_sq_ = exp_avg_sq;
+  set_lr(lr);
 }
 
 AdamW::AdamW(std::vector<Tensor> parameters, AdamOptions options)

@@ -40,8 +40,8 @@ class Optimizer {
   // Throws a pa::Error for CUDA parameters (their kernels come with the CUDA backend).
   float* checked_grad(size_t index) const;
   float* checked_param(size_t index) const;
-  // Restores `lr` and checks the optimizer kind from `scalars`.
-  void load_common(const std::map<std::string, std::string>& scalars);
+  // Checks the optimizer kind in `scalars` and returns the saved lr (set it once all else fits).
+  double checked_saved_lr(const std::map<std::string, std::string>& scalars) const;
   // Copies tensors[key] into `buffer` (same shape) or throws naming `key`.
   void load_buffer(const std::map<std::string, Tensor>& tensors, const std::string& key,
                    Tensor& buffer) const;
