@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# check_golden's command line: a passing case exits 0 and prints its table; a missing file or a
+# bad flag exits 2 with a message; a tampered case exits 1 (covered in golden_test.cc).
+set -uo pipefail
+tool="$TEST_SRCDIR/pureattention/reference/check_golden"
+cases="$TEST_SRCDIR/pureattention/reference/pytorch/cases"
+fail() { echo "FAIL: $*"; exit 1; }
+
+out=$("$tool" --case "$cases/mha_causal.safetensors" 2>&1); code=$?
+[[ $code -eq 0 ]] || fail "passing case exited $code: $out"
+grep -q "expected.grad.param.in_proj_weight" <<<"$out" || fail "no per-tensor table: $out"
+grep -q "^PASS" <<<"$out" || fail "no PASS line: $out"
+
+out=$("$tool" --case "$TEST_TMPDIR/nope.safetensors" 2>&1); code=$?
+[[ $code -eq 2 ]] || fail "missing file exited $code"
+grep -q "nope.safetensors" <<<"$out" || fail "missing file not named: $out"
+
+out=$("$tool" --case "$cases/linear.safetensors" --device tpu 2>&1); code=$?
+[[ $code -eq 2 ]] || fail "bad device exited $code"
+grep -q "tpu" <<<"$out" || fail "bad device not named: $out"
+
+out=$("$tool" --rtol 1e-3 2>&1); code=$?
+[[ $code -eq 2 ]] || fail "missing --case exited $code"
+grep -q -- "--case" <<<"$out" || fail "missing --case not named: $out"
+
+out=$("$tool" --case "$cases/linear.safetensors" --rtol abc 2>&1); code=$?
+[[ $code -eq 2 ]] || fail "bad --rtol exited $code"
+echo "check_golden CLI: all checks passed"
