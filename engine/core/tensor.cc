@@ -80,6 +80,7 @@ int64_t Tensor::numel() const { return shape_numel(shape()); }
 bool Tensor::is_contiguous() const {
   const Shape& s = shape();
   const Shape& st = strides();
+  if (shape_numel(s) == 0) return true;  // no elements: any strides describe the same layout
   int64_t expected = 1;
   for (size_t d = s.size(); d-- > 0;) {
     if (s[d] != 1 && st[d] != expected) return false;

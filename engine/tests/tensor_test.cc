@@ -147,6 +147,12 @@ TEST(TensorCopies, ContiguousPacksAStridedView) {
   EXPECT_EQ(base.contiguous().storage(), base.storage());  // already contiguous: no copy
 }
 
+TEST(TensorCopies, EmptyTensorsAreContiguous) {
+  EXPECT_TRUE(empty({3, 0}).is_contiguous());
+  EXPECT_TRUE(empty({0, 5}).is_contiguous());
+  EXPECT_TRUE(transpose(zeros({0, 4}), 0, 1).is_contiguous());
+}
+
 TEST(TensorStorage, DataIs64ByteAligned) {
   for (int64_t n : {0, 1, 3, 17, 1000}) {
     Tensor t = zeros({n});
