@@ -148,6 +148,27 @@ TEST(Module, ToCpuKeepsHandlesAndZeroGradDropsGradients) {
   EXPECT_FALSE(weight.grad().defined());
 }
 
+TEST(Module, ToCudaAndBackKeepsValuesAndHandles) {
+  if (!cuda_available()) GTEST_SKIP() << "no GPU (or a CPU-only build)";
+  Generator generator(17);
+  TransformerEncoderLayer layer(small_config(), generator);
+  const auto before = layer.state_dict();
+  std::map<std::string, std::vector<float>> values;
+  for (const auto& [name, tensor] : before) values[name] = tensor.to_vector();
+  const Tensor weight = layer.norm1->weight;
+  layer.to(Device::cuda());
+  EXPECT_TRUE(weight.device().is_cuda());
+  for (const auto& [name, tensor] : layer.named_parameters()) {
+    EXPECT_TRUE(tensor.device().is_cuda()) << name;
+    EXPECT_TRUE(tensor.requires_grad()) << name;
+  }
+  layer.to(Device::cpu());
+  for (const auto& [name, tensor] : layer.state_dict()) {
+    EXPECT_EQ(tensor.to_vector(), values[name]) << name;
+  }
+  EXPECT_EQ(weight.impl(), layer.norm1->weight.impl());
+}
+
 TEST(Module, DescribeListsShapes) {
   Generator generator(7);
   TransformerEncoderLayer layer(small_config(), generator);
