@@ -16,30 +16,14 @@
 #include "engine/io/file.h"
 #include "engine/io/npy.h"
 #include "engine/io/safetensors.h"
+#include "engine/tests/test_util.h"
 
 namespace pa::io {
 namespace {
 
-namespace fs = std::filesystem;
+using ::pa::testing::ThrowsPaError;
 
-// Runs `fn`; succeeds when it throws a pa::Error whose message contains every one of `parts`.
-::testing::AssertionResult ThrowsPaError(const std::function<void()>& fn,
-                                         const std::vector<std::string>& parts) {
-  try {
-    fn();
-  } catch (const Error& error) {
-    const std::string message = error.what();
-    for (const std::string& part : parts) {
-      if (message.find(part) == std::string::npos) {
-        return ::testing::AssertionFailure() << "message lacks \"" << part << "\": " << message;
-      }
-    }
-    return ::testing::AssertionSuccess();
-  } catch (const std::exception& other) {
-    return ::testing::AssertionFailure() << "threw a non-pa::Error: " << other.what();
-  }
-  return ::testing::AssertionFailure() << "did not throw";
-}
+namespace fs = std::filesystem;
 
 // A fresh, empty directory for the running test, under Bazel's TEST_TMPDIR.
 std::string test_dir() {

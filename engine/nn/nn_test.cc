@@ -11,25 +11,12 @@
 
 #include "engine/nn/layers.h"
 #include "engine/nn/transformer.h"
+#include "engine/tests/test_util.h"
 
 namespace pa::nn {
 namespace {
 
-::testing::AssertionResult ThrowsPaError(const std::function<void()>& fn,
-                                         const std::vector<std::string>& parts) {
-  try {
-    fn();
-  } catch (const Error& error) {
-    const std::string message = error.what();
-    for (const std::string& part : parts) {
-      if (message.find(part) == std::string::npos) {
-        return ::testing::AssertionFailure() << "message lacks \"" << part << "\": " << message;
-      }
-    }
-    return ::testing::AssertionSuccess();
-  }
-  return ::testing::AssertionFailure() << "did not throw";
-}
+using ::pa::testing::ThrowsPaError;
 
 std::vector<std::string> names_of(const NamedTensors& named) {
   std::vector<std::string> names;

@@ -13,25 +13,12 @@
 #include "engine/optim/optimizer.h"
 #include "engine/optim/schedule.h"
 #include "engine/pa.h"
+#include "engine/tests/test_util.h"
 
 namespace pa::optim {
 namespace {
 
-::testing::AssertionResult ThrowsPaError(const std::function<void()>& fn,
-                                         const std::vector<std::string>& parts) {
-  try {
-    fn();
-  } catch (const Error& error) {
-    const std::string message = error.what();
-    for (const std::string& part : parts) {
-      if (message.find(part) == std::string::npos) {
-        return ::testing::AssertionFailure() << "message lacks \"" << part << "\": " << message;
-      }
-    }
-    return ::testing::AssertionSuccess();
-  }
-  return ::testing::AssertionFailure() << "did not throw";
-}
+using ::pa::testing::ThrowsPaError;
 
 Tensor leaf(const std::vector<float>& values) {
   Tensor t = from_vector(values, {static_cast<int64_t>(values.size())});

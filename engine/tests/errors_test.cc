@@ -10,28 +10,12 @@
 #include <vector>
 
 #include "engine/pa.h"
+#include "engine/tests/test_util.h"
 
 namespace pa {
 namespace {
 
-// Runs `fn`; succeeds when it throws a pa::Error whose message contains every one of `parts`.
-::testing::AssertionResult ThrowsPaError(const std::function<void()>& fn,
-                                         const std::vector<std::string>& parts) {
-  try {
-    fn();
-  } catch (const Error& error) {
-    const std::string message = error.what();
-    for (const std::string& part : parts) {
-      if (message.find(part) == std::string::npos) {
-        return ::testing::AssertionFailure() << "message lacks \"" << part << "\": " << message;
-      }
-    }
-    return ::testing::AssertionSuccess();
-  } catch (const std::exception& other) {
-    return ::testing::AssertionFailure() << "threw a non-pa::Error: " << other.what();
-  }
-  return ::testing::AssertionFailure() << "did not throw";
-}
+using ::pa::testing::ThrowsPaError;
 
 Tensor filled(const Shape& shape) { return ones(shape); }
 

@@ -12,32 +12,15 @@
 #include "engine/io/safetensors.h"
 #include "engine/nn/transformer.h"
 #include "engine/pa.h"
+#include "engine/tests/test_util.h"
 
 namespace pa::train {
 namespace {
 
+using ::pa::testing::temp_path;
+using ::pa::testing::ThrowsPaError;
+
 namespace fs = std::filesystem;
-
-std::string temp_path(const std::string& name) {
-  const char* dir = std::getenv("TEST_TMPDIR");
-  return std::string(dir == nullptr ? "/tmp" : dir) + "/" + name;
-}
-
-::testing::AssertionResult ThrowsPaError(const std::function<void()>& fn,
-                                         const std::vector<std::string>& parts) {
-  try {
-    fn();
-  } catch (const Error& error) {
-    const std::string message = error.what();
-    for (const std::string& part : parts) {
-      if (message.find(part) == std::string::npos) {
-        return ::testing::AssertionFailure() << "message lacks \"" << part << "\": " << message;
-      }
-    }
-    return ::testing::AssertionSuccess();
-  }
-  return ::testing::AssertionFailure() << "did not throw";
-}
 
 nn::TransformerConfig config(int64_t d_model = 8) {
   nn::TransformerConfig c;

@@ -10,19 +10,16 @@
 
 #include "engine/io/safetensors.h"
 #include "engine/nn/transformer.h"
+#include "engine/tests/test_util.h"
 
 namespace pa::train {
 namespace {
 
-std::string temp_path(const std::string& name) {
-  const char* dir = std::getenv("TEST_TMPDIR");
-  return std::string(dir == nullptr ? "/tmp" : dir) + "/" + name;
-}
+using ::pa::testing::temp_path;
 
 io::NamedTensors recorded_case() {
-  const char* root = std::getenv("TEST_SRCDIR");
-  return io::load_safetensors(std::string(root == nullptr ? "." : root) +
-                              "/pureattention/reference/pytorch/cases/encoder_2layer.safetensors");
+  return io::load_safetensors(
+      ::pa::testing::runfile("reference/pytorch/cases/encoder_2layer.safetensors"));
 }
 
 // The state dict PyTorch recorded: the case's "param.<name>" tensors under "<name>".

@@ -14,16 +14,17 @@
 
 #include "engine/io/safetensors.h"
 #include "engine/pa.h"
+#include "engine/tests/test_util.h"
 
 namespace pa::golden {
 namespace {
 
+using ::pa::testing::temp_path;
+using ::pa::testing::ThrowsPaError;
+
 namespace fs = std::filesystem;
 
-std::string cases_dir() {
-  const char* root = std::getenv("TEST_SRCDIR");
-  return std::string(root == nullptr ? "." : root) + "/pureattention/reference/pytorch/cases";
-}
+std::string cases_dir() { return ::pa::testing::runfile("reference/pytorch/cases"); }
 
 std::vector<std::string> committed_cases() {
   std::vector<std::string> paths;
@@ -32,27 +33,6 @@ std::vector<std::string> committed_cases() {
   }
   std::sort(paths.begin(), paths.end());
   return paths;
-}
-
-std::string temp_path(const std::string& name) {
-  const char* dir = std::getenv("TEST_TMPDIR");
-  return std::string(dir == nullptr ? "/tmp" : dir) + "/" + name;
-}
-
-::testing::AssertionResult ThrowsPaError(const std::function<void()>& fn,
-                                         const std::vector<std::string>& parts) {
-  try {
-    fn();
-  } catch (const Error& error) {
-    const std::string message = error.what();
-    for (const std::string& part : parts) {
-      if (message.find(part) == std::string::npos) {
-        return ::testing::AssertionFailure() << "message lacks \"" << part << "\": " << message;
-      }
-    }
-    return ::testing::AssertionSuccess();
-  }
-  return ::testing::AssertionFailure() << "did not throw";
 }
 
 TEST(Golden, EveryCommittedCasePasses) {
