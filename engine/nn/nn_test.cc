@@ -107,6 +107,31 @@ TEST(Module, LoadStateDictReportsEveryProblemByName) {
   EXPECT_TRUE(ThrowsPaError([&] { linear.load_state_dict(state, false); }, {"int64"}));
 }
 
+// A module with a buffer: saved and loaded with the parameters, never trained.
+class RunningScale : public Module {
+ public:
+  RunningScale() : Module("RunningScale") {
+    scale = register_parameter("scale", ones({3}));
+    count = register_buffer("count", zeros({1}));
+  }
+  Tensor forward(const Tensor& x) override { return x * scale; }
+  Tensor scale, count;
+};
+
+TEST(Module, BuffersAreStateButNotParameters) {
+  Sequential model({std::make_shared<RunningScale>()});
+  EXPECT_EQ(names_of(model.named_parameters()), std::vector<std::string>{"0.scale"});
+  EXPECT_EQ(names_of(model.named_buffers()), std::vector<std::string>{"0.count"});
+  EXPECT_FALSE(model.named_buffers()[0].second.requires_grad());
+  auto state = model.state_dict();
+  ASSERT_EQ(state.size(), 2u);
+  state["0.count"] = full({1}, 7.0f);
+  model.load_state_dict(state);
+  EXPECT_EQ(model.named_buffers()[0].second.item(), 7.0f);
+  state.erase("0.count");
+  EXPECT_TRUE(ThrowsPaError([&] { model.load_state_dict(state); }, {"missing: 0.count"}));
+}
+
 TEST(Module, TrainEvalIsRecursiveAndControlsDropout) {
   Generator generator(5);
   Sequential model({std::make_shared<Linear>(4, 4, true, generator),

@@ -47,7 +47,9 @@ TEST(Golden, EveryCommittedCasePasses) {
     // Single layers agree with PyTorch to about 1e-5 of each tensor's scale (float32 rounding);
     // the trajectory's loss and parameters too, except the documented key-bias slice.
     for (const TensorReport& t : report.tensors) {
-      if (t.note.empty()) EXPECT_LE(t.max_rel_error, 1e-5) << path << " " << t.name;
+      if (t.note.empty()) {
+        EXPECT_LE(t.max_rel_error, 1e-5) << path << " " << t.name;
+      }
     }
   }
   // The cases the issue asks for are all there.
