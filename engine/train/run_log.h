@@ -1,0 +1,53 @@
+// What a training run leaves behind and shows while it runs: RunLog writes metrics.jsonl (one
+// JSON object per logged step, flushed as it goes) and whole JSON files (summary.json,
+// provenance.json) atomically into the run's output folder; Progress draws a bar on a terminal
+// and plain periodic lines otherwise (CI logs, pipes).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace pa::train {
+
+class RunLog {
+ public:
+  // Creates `dir` and its parents; starts a fresh metrics.jsonl there. Throws pa::Error (op
+  // "train::RunLog") naming the folder when it cannot be created or written.
+  explicit RunLog(const std::string& dir);
+  void log(const nlohmann::json& row);  // appends one line to metrics.jsonl and flushes
+  // Writes <dir>/<name> (pretty-printed JSON) via a temporary file and a rename.
+  void write_json(const std::string& name, const nlohmann::json& value) const;
+  const std::string& dir() const { return dir_; }
+  int64_t rows() const { return rows_; }
+
+ private:
+  std::string dir_;
+  std::ofstream metrics_;
+  int64_t rows_ = 0;
+};
+
+class Progress {
+ public:
+  // `interactive`: redraw one bar line with '\r' (a terminal); otherwise print a plain line at
+  // every 10% of `total`. Use progress_is_interactive() for stderr's default.
+  Progress(std::string label, int64_t total, std::ostream& out, bool interactive);
+  void update(int64_t done, const std::string& status = "");
+  void finish(const std::string& status = "");
+
+ private:
+  void draw(int64_t done, const std::string& status, bool final_line);
+  std::string label_;
+  int64_t total_;
+  std::ostream& out_;
+  bool interactive_;
+  int64_t next_plain_ = 0;
+  std::chrono::steady_clock::time_point start_, last_draw_;
+};
+
+bool progress_is_interactive();  // stderr is a terminal
+
+}  // namespace pa::train
