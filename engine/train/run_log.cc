@@ -16,8 +16,8 @@ namespace pa::train {
 RunLog::RunLog(const std::string& dir) : dir_(dir) {
   std::error_code error;
   std::filesystem::create_directories(dir, error);
-  PA_CHECK(!error, "train::RunLog", "cannot create output folder '" << dir << "': "
-                                                                     << error.message(),
+  PA_CHECK(!error, "train::RunLog",
+           "cannot create output folder '" << dir << "': " << error.message(),
            "pass a writable --out folder");
   metrics_.open(dir + "/metrics.jsonl", std::ios::trunc);
   PA_CHECK(metrics_.good(), "train::RunLog", "cannot write '" << dir << "/metrics.jsonl'",
@@ -58,9 +58,7 @@ void Progress::update(int64_t done, const std::string& status) {
   }
 }
 
-void Progress::finish(const std::string& status) {
-  draw(total_, status, true);
-}
+void Progress::finish(const std::string& status) { draw(total_, status, true); }
 
 void Progress::draw(int64_t done, const std::string& status, bool final_line) {
   const double seconds =
