@@ -208,7 +208,6 @@ TEST(Linear, HeInitialisationStatistics) {
 TEST(Linear, MatchesDirectLoopsOnBatchedAndVectorInputs) {
   Generator generator(9);
   Linear linear(5, 3, true, generator);
-  linear.bias = linear.bias;  // (zeros) replaced by values below through the state dict
   linear.load_state_dict({{"weight", linear.weight}, {"bias", randn({3}, generator)}});
   const Tensor x = randn({2, 4, 5}, generator);  // (B, S, in)
   const std::vector<float> w = linear.weight.to_vector(), b = linear.bias.to_vector();

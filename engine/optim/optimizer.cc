@@ -108,13 +108,12 @@ double Optimizer::checked_saved_lr(const std::map<std::string, std::string>& sca
 }
 
 void Optimizer::load_buffer(const std::map<std::string, Tensor>& tensors, const std::string& key,
-                            Tensor& buffer) const {
+                            size_t index, Tensor& buffer) const {
   const std::string op = "optim::" + name_ + "::load_state";
   auto found = tensors.find(key);
   PA_CHECK(found != tensors.end(), op, "optimizer state lacks tensor '" << key << "'",
            "load a state saved by the same optimizer over the same parameters");
   const Tensor& value = found->second;
-  const size_t index = std::stoul(key.substr(6));
   const Shape& expected = parameters_[index].shape();
   PA_CHECK(value.shape() == expected && value.dtype() == DType::Float32, op,
            "tensor '" << key << "' is " << shape_str(value.shape()) << " "
@@ -169,7 +168,7 @@ void SGD::load_state(const std::map<std::string, Tensor>& tensors,
   std::vector<Tensor> buffers(parameters().size());
   for (size_t i = 0; i < buffers.size(); ++i) {
     const std::string key = buffer_key(i, "momentum_buffer");
-    if (tensors.count(key) != 0) load_buffer(tensors, key, buffers[i]);
+    if (tensors.count(key) != 0) load_buffer(tensors, key, i, buffers[i]);
   }
   momentum_buffers_ = buffers;
   set_lr(lr);
@@ -240,8 +239,8 @@ void Adam::load_state(const std::map<std::string, Tensor>& tensors,
              "step counts are non-negative integers; the checkpoint may be corrupt");
     steps[i] = static_cast<int64_t>(step);
     if (steps[i] == 0) continue;
-    load_buffer(tensors, buffer_key(i, "exp_avg"), exp_avg[i]);
-    load_buffer(tensors, buffer_key(i, "exp_avg_sq"), exp_avg_sq[i]);
+    load_buffer(tensors, buffer_key(i, "exp_avg"), i, exp_avg[i]);
+    load_buffer(tensors, buffer_key(i, "exp_avg_sq"), i, exp_avg_sq[i]);
   }
   steps_ = steps;
   exp_avg_ = exp_avg;

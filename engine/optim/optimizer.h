@@ -42,9 +42,9 @@ class Optimizer {
   float* checked_param(size_t index) const;
   // Checks the optimizer kind in `scalars` and returns the saved lr (set it once all else fits).
   double checked_saved_lr(const std::map<std::string, std::string>& scalars) const;
-  // Copies tensors[key] into `buffer` (same shape) or throws naming `key`.
+  // Copies tensors[key] into `buffer` (parameter `index`'s shape) or throws naming `key`.
   void load_buffer(const std::map<std::string, Tensor>& tensors, const std::string& key,
-                   Tensor& buffer) const;
+                   size_t index, Tensor& buffer) const;
 
  private:
   std::string name_;

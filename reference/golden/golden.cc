@@ -209,6 +209,20 @@ void check_module(const Case& c, Device device, const Tolerance& tolerance, Case
   }
 }
 
+// Adam/AdamW hyper-parameters from a case config (lr, betas, eps, weight_decay).
+optim::AdamOptions adam_options(const Case& c) {
+  optim::AdamOptions options;
+  options.lr = c.config<double>("lr");
+  const std::vector<float> betas = c.config<std::vector<float>>("betas");
+  PA_CHECK(betas.size() == 2, kOp, c.path() << ": config 'betas' has " << betas.size() << " values",
+           "betas is [beta1, beta2]");
+  options.beta1 = betas[0];
+  options.beta2 = betas[1];
+  options.eps = c.config<float>("eps");
+  options.weight_decay = c.config<float>("weight_decay");
+  return options;
+}
+
 // The recorded Adam trajectory: same batches, same steps, loss at every step, final parameters.
 void check_trajectory(const Case& c, Device device, const Tolerance& tolerance,
                       CaseReport& report) {
@@ -219,16 +233,7 @@ void check_trajectory(const Case& c, Device device, const Tolerance& tolerance,
            c.path() << ": trajectory with optimizer '" << c.config<std::string>("optimizer")
                     << "' and loss '" << c.config<std::string>("loss") << "'",
            "trajectories are Adam + MSE");
-  optim::AdamOptions options;
-  options.lr = c.config<double>("lr");
-  const std::vector<float> betas = c.config<std::vector<float>>("betas");
-  PA_CHECK(betas.size() == 2, kOp, c.path() << ": config 'betas' has " << betas.size() << " values",
-           "betas is [beta1, beta2]");
-  options.beta1 = betas[0];
-  options.beta2 = betas[1];
-  options.eps = c.config<float>("eps");
-  options.weight_decay = c.config<float>("weight_decay");
-  optim::Adam adam(built.module->parameters(), options);
+  optim::Adam adam(built.module->parameters(), adam_options(c));
   const Tensor inputs = c.tensor("batch.input"), targets = c.tensor("batch.target");
   const int64_t steps = c.config<int64_t>("steps");
   PA_CHECK(inputs.dim() >= 1 && inputs.size(0) == steps && targets.shape() == inputs.shape(), kOp,
@@ -293,16 +298,7 @@ void check_optimizer(const Case& c, const Tolerance& tolerance, CaseReport& repo
     options.nesterov = c.config<bool>("nesterov");
     optimizer = std::make_unique<optim::SGD>(parameters, options);
   } else if (kind == "Adam" || kind == "AdamW") {
-    optim::AdamOptions options;
-    options.lr = c.config<double>("lr");
-    const std::vector<float> betas = c.config<std::vector<float>>("betas");
-    PA_CHECK(betas.size() == 2, kOp, c.path() << ": config 'betas' has " << betas.size(),
-             "betas is [beta1, beta2]");
-    options.beta1 = betas[0];
-    options.beta2 = betas[1];
-    options.eps = c.config<float>("eps");
-    options.weight_decay = c.config<float>("weight_decay");
-    optimizer = std::make_unique<optim::Adam>(parameters, options, kind == "AdamW");
+    optimizer = std::make_unique<optim::Adam>(parameters, adam_options(c), kind == "AdamW");
   } else {
     throw Error(kOp, c.path() + ": unknown optimizer '" + kind + "'", "use SGD, Adam or AdamW");
   }
