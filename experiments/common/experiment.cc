@@ -1,0 +1,218 @@
+// The shared experiment library (see experiment.h).
+#include "experiments/common/experiment.h"
+
+#include <omp.h>
+#include <sys/stat.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "engine/core/error.h"
+#include "engine/train/sha256.h"
+
+namespace pa::experiments {
+namespace {
+
+std::string env_or(const char* name, const std::string& fallback) {
+  const char* value = std::getenv(name);
+  return value != nullptr && value[0] != '\0' ? std::string(value) : fallback;
+}
+
+// Runs a shell command and returns its stdout with the trailing newline removed, or nullopt
+// when it fails.
+std::optional<std::string> command_output(const std::string& command) {
+  FILE* pipe = popen((command + " 2>/dev/null").c_str(), "r");
+  if (pipe == nullptr) return std::nullopt;
+  std::string output;
+  std::array<char, 256> buffer{};
+  while (fgets(buffer.data(), static_cast<int>(buffer.size()), pipe) != nullptr) {
+    output += buffer.data();
+  }
+  if (pclose(pipe) != 0) return std::nullopt;
+  while (!output.empty() && (output.back() == '\n' || output.back() == '\r')) output.pop_back();
+  return output;
+}
+
+std::string quote_for_shell(const std::string& text) {
+  std::string quoted = "'";
+  for (char c : text) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
+
+std::string cpu_model() {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(cpuinfo, line)) {
+    if (line.rfind("model name", 0) == 0) {
+      const size_t colon = line.find(':');
+      if (colon != std::string::npos) return line.substr(line.find_first_not_of(' ', colon + 1));
+    }
+  }
+  return "unknown";
+}
+
+std::string utc_now() {
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char text[32];
+  std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
+}
+
+}  // namespace
+
+nlohmann::json CommonFlags::to_json() const {
+  return {{"device", device}, {"seed", seed},           {"steps", steps},     {"lr", lr},
+          {"batch", batch},   {"log_every", log_every}, {"threads", threads}, {"out", out}};
+}
+
+ExperimentCli::ExperimentCli(std::string name, const std::string& description, CommonFlags& flags)
+    : name_(std::move(name)), flags_(flags), app_(description, name_) {
+  app_.add_option("--device", flags_.device, "cpu or cuda")
+      ->check(CLI::IsMember({"cpu", "cuda"}))
+      ->capture_default_str();
+  app_.add_option("--seed", flags_.seed, "random seed (initialisation and data)")
+      ->capture_default_str();
+  app_.add_option("--steps", flags_.steps, "training steps")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app_.add_option("--lr", flags_.lr, "learning rate")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app_.add_option("--batch", flags_.batch, "batch size")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app_.add_option("--log-every", flags_.log_every, "a metrics row every N steps")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app_.add_option("--threads", flags_.threads, "OpenMP threads (0: all cores)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app_.add_option("--out", flags_.out,
+                  "output folder (default: results/" + name_ + "/ under the workspace)");
+}
+
+std::optional<int> ExperimentCli::parse(int argc, char** argv) {
+  try {
+    app_.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    const int code = app_.exit(error);
+    return code == 0 ? 0 : 2;
+  }
+  std::string problem;
+  if (flags_.device == "cuda" && !cuda_available()) {
+    problem =
+        "--device cuda: this build has no CUDA backend or no GPU is visible (build with "
+        "--config=cuda and run on a machine with a GPU)";
+  } else if (check_) {
+    problem = check_();
+  }
+  if (!problem.empty()) {
+    std::cerr << name_ << ": " << problem << "\nRun with --help for more information.\n";
+    return 2;
+  }
+  flags_.out =
+      flags_.out.empty() ? workspace_dir() + "/results/" + name_ : resolve_user_path(flags_.out);
+  if (flags_.threads > 0) omp_set_num_threads(flags_.threads);
+  return std::nullopt;
+}
+
+std::string workspace_dir() {
+  return env_or("BUILD_WORKSPACE_DIRECTORY", std::filesystem::current_path().string());
+}
+
+std::string resolve_user_path(const std::string& path) {
+  if (path.empty() || path[0] == '/') return path;
+  return env_or("BUILD_WORKING_DIRECTORY", std::filesystem::current_path().string()) + "/" + path;
+}
+
+std::string default_data_path(const std::string& file) {
+  return workspace_dir() + "/../shared/data/" + file;
+}
+
+GitState git_state(const std::string& dir) {
+  GitState state;
+  const std::string git = "git -C " + quote_for_shell(dir);
+  if (auto commit = command_output(git + " rev-parse HEAD")) {
+    state.commit = *commit;
+    const auto changes = command_output(git + " status --porcelain --untracked-files=no");
+    state.dirty = !changes || !changes->empty();
+  }
+  return state;
+}
+
+Run::Run(std::string experiment, const CommonFlags& flags, nlohmann::json config)
+    : experiment_(std::move(experiment)),
+      config_(std::move(config)),
+      device_(parse_device(flags.device)),
+      log_(flags.out.empty() ? workspace_dir() + "/results/" + experiment_ : flags.out),
+      start_(std::chrono::steady_clock::now()),
+      started_at_(utc_now()) {}
+
+void Run::add_data_file(const std::string& role, const std::string& path) {
+  std::error_code error;
+  const auto bytes = std::filesystem::file_size(path, error);
+  PA_CHECK(!error, experiment_, "data file '" << path << "' (" << role << ") cannot be read",
+           "check the path given with --data");
+  data_files_.push_back({{"role", role},
+                         {"path", std::filesystem::absolute(path).lexically_normal().string()},
+                         {"bytes", bytes},
+                         {"sha256", train::sha256_file(path)}});
+}
+
+train::Progress& Run::start_progress(int64_t total, const std::string& label) {
+  progress_ = std::make_unique<train::Progress>(label.empty() ? experiment_ : label, total,
+                                                std::cerr, train::progress_is_interactive());
+  return *progress_;
+}
+
+nlohmann::json Run::finish(nlohmann::json summary) {
+  const double wall_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  summary["experiment"] = experiment_;
+  summary["wall_time_s"] = wall_s;
+  log_.write_json("summary.json", summary);
+
+  const GitState git = git_state(workspace_dir());
+  nlohmann::json provenance = {
+      {"experiment", experiment_},
+      {"git_commit", git.commit},
+      {"git_dirty", git.dirty},
+      {"config", config_},
+      {"data", data_files_},
+      {"device", {{"name", device_.str()}, {"cpu_model", cpu_model()}}},
+      {"threads", omp_get_max_threads()},
+      {"build",
+       {{"compiler", __VERSION__},
+#ifdef NDEBUG
+        {"assertions", false},
+#else
+        {"assertions", true},
+#endif
+        {"cuda_backend", cuda_available()}}},
+      {"started_at", started_at_},
+      {"wall_time_s", wall_s},
+      {"metrics_rows", log_.rows()},
+  };
+  log_.write_json("provenance.json", provenance);
+  return summary;
+}
+
+int run_main(const std::string& name, const std::function<void()>& body) {
+  try {
+    body();
+    return 0;
+  } catch (const Error& error) {
+    std::cerr << name << ": error: " << error.what() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace pa::experiments

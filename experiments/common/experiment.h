@@ -1,0 +1,112 @@
+// The small shared experiment library: the flags every experiment takes (--device --seed
+// --steps --lr --batch --log-every --threads --out), their parsing into exit codes (0 after
+// --help, 2 after a bad flag or value), and Run, which owns one run's output folder:
+// metrics.jsonl (one row per logged step), summary.json (final and best metrics) and
+// provenance.json (git commit, full config, data sha256, device, threads, wall time), plus the
+// progress display (a bar on a terminal, plain periodic lines otherwise).
+//
+// An experiment is a library function `run_<name>(const <Name>Config&, Run&)` (tests call it
+// on quick configurations) and a cc_binary whose main() parses flags into that config.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/core/dtype.h"
+#include "engine/train/run_log.h"
+
+namespace pa::experiments {
+
+struct CommonFlags {
+  std::string device = "cpu";
+  uint64_t seed = 0;
+  int64_t steps = 1000;
+  double lr = 1e-3;
+  int64_t batch = 32;
+  int64_t log_every = 10;  // a metrics row every this many steps (and at the last step)
+  int threads = 0;         // OpenMP threads; 0 keeps OpenMP's default (all cores)
+  std::string out;         // empty: results/<experiment>/ under the workspace
+  nlohmann::json to_json() const;
+};
+
+// The command line of one experiment: the common flags plus whatever the experiment adds to
+// app() before parse(). `check` (optional) validates combinations after parsing and returns an
+// error message, or "" when the values fit together.
+class ExperimentCli {
+ public:
+  ExperimentCli(std::string name, const std::string& description, CommonFlags& flags);
+  CLI::App& app() { return app_; }
+  void set_check(std::function<std::string()> check) { check_ = std::move(check); }
+  // nullopt: go on with the run. Otherwise the exit code: 0 after --help, 2 after a bad flag
+  // or value (the message and a pointer to --help are on stderr).
+  std::optional<int> parse(int argc, char** argv);
+
+ private:
+  std::string name_;
+  CommonFlags& flags_;
+  CLI::App app_;
+  std::function<std::string()> check_;
+};
+
+// The workspace root under `bazel run` (BUILD_WORKSPACE_DIRECTORY), else the current folder.
+std::string workspace_dir();
+// A user-given path: relative paths are taken from where the user ran `bazel run`
+// (BUILD_WORKING_DIRECTORY), not from the runfiles tree.
+std::string resolve_user_path(const std::string& path);
+// <workspace>/../shared/data/<file>: where the project's real data sets live.
+std::string default_data_path(const std::string& file);
+
+// One run's outputs. Creates the output folder and starts metrics.jsonl; finish() writes
+// summary.json and provenance.json (each atomically).
+class Run {
+ public:
+  // `config`: every setting of the run (common flags included), recorded in provenance.
+  Run(std::string experiment, const CommonFlags& flags, nlohmann::json config);
+  Device device() const { return device_; }
+  const std::string& dir() const { return log_.dir(); }
+  std::string path(const std::string& file) const { return log_.dir() + "/" + file; }
+
+  // Records a data file (path, size, sha256) in provenance.
+  void add_data_file(const std::string& role, const std::string& path);
+  void log(const nlohmann::json& row) { log_.log(row); }
+  void write_json(const std::string& name, const nlohmann::json& value) const {
+    log_.write_json(name, value);
+  }
+  // The progress display over `total` steps; `label` defaults to the experiment's name.
+  train::Progress& start_progress(int64_t total, const std::string& label = "");
+  train::Progress& progress() { return *progress_; }
+  // Writes summary.json (`summary` plus wall time) and provenance.json; returns the summary
+  // as written.
+  nlohmann::json finish(nlohmann::json summary);
+
+ private:
+  std::string experiment_;
+  nlohmann::json config_;
+  Device device_;
+  train::RunLog log_;
+  nlohmann::json data_files_ = nlohmann::json::array();
+  std::unique_ptr<train::Progress> progress_;
+  std::chrono::steady_clock::time_point start_;
+  std::string started_at_;
+};
+
+// The current git commit of the workspace ("unknown" outside a git checkout) and whether
+// tracked files differ from it.
+struct GitState {
+  std::string commit = "unknown";
+  bool dirty = false;
+};
+GitState git_state(const std::string& dir);
+
+// main()'s body: runs `body`, turning a pa::Error into "<name>: error: ..." on stderr and
+// exit code 1.
+int run_main(const std::string& name, const std::function<void()>& body);
+
+}  // namespace pa::experiments
