@@ -205,6 +205,18 @@ nlohmann::json Run::finish(nlohmann::json summary) {
   return summary;
 }
 
+const std::vector<std::string> kScheduleNames = {"none", "cosine", "step"};
+
+std::unique_ptr<optim::Schedule> make_schedule(const std::string& name, int64_t steps,
+                                               int64_t warmup) {
+  if (name == "none") return nullptr;
+  if (name == "cosine") return optim::cosine_with_warmup(warmup, steps);
+  if (name == "step") return optim::step_lr(std::max<int64_t>(1, steps / 4), 0.5);
+  PA_CHECK(false, "experiments::make_schedule", "unknown schedule '" << name << "'",
+           "use none, cosine or step");
+  return nullptr;
+}
+
 int run_main(const std::string& name, const std::function<void()>& body) {
   try {
     body();

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "engine/core/dtype.h"
+#include "engine/optim/schedule.h"
 #include "engine/train/run_log.h"
 
 namespace pa::experiments {
@@ -62,6 +63,13 @@ std::string workspace_dir();
 std::string resolve_user_path(const std::string& path);
 // <workspace>/../shared/data/<file>: where the project's real data sets live.
 std::string default_data_path(const std::string& file);
+
+// The learning-rate schedules the experiments offer by name: "none" (constant), "cosine"
+// (linear warmup over `warmup` steps, then cosine decay to 0 at `steps`), "step" (x0.5 every
+// steps/4). nullptr for "none"; a pa::Error for other names.
+extern const std::vector<std::string> kScheduleNames;
+std::unique_ptr<optim::Schedule> make_schedule(const std::string& name, int64_t steps,
+                                               int64_t warmup);
 
 // One run's outputs. Creates the output folder and starts metrics.jsonl; finish() writes
 // summary.json and provenance.json (each atomically).

@@ -253,6 +253,9 @@ void check_trajectory(const Case& c, Device device, const Tolerance& tolerance,
   }
   report.tensors.push_back(compare("expected.loss", from_vector(losses, {steps}),
                                    c.tensor("expected.loss"), tolerance.loss_rtol, 0.0));
+  report.losses.assign(losses.begin(), losses.end());
+  const std::vector<float> expected_losses = c.tensor("expected.loss").to_vector();
+  report.expected_losses.assign(expected_losses.begin(), expected_losses.end());
   const auto expected = c.with_prefix("expected.param.");
   const int64_t E = c.config<int64_t>("d_model");
   for (const auto& [name, parameter] : built.module->named_parameters()) {

@@ -29,6 +29,8 @@ struct TensorReport {
 struct CaseReport {
   std::string path, module, description, torch_version;
   std::vector<TensorReport> tensors;
+  // Trajectory cases: the loss at every step, the engine's and the recorded PyTorch one.
+  std::vector<double> losses, expected_losses;
   bool passed() const;
   std::string format() const;  // one line per tensor, then PASS/FAIL
 };

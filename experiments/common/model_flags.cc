@@ -1,0 +1,103 @@
+// Transformer and optimisation flags (see model_flags.h).
+#include "experiments/common/model_flags.h"
+
+#include "experiments/common/experiment.h"
+
+namespace pa::experiments {
+
+void TransformerFlags::add_to(CLI::App& app) {
+  app.add_option("--d-model", d_model, "model width E (= signal channels)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--nhead", nhead, "attention heads (must divide --d-model)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--ff", dim_feedforward, "feed-forward hidden width")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--layers", layers, "encoder layers")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--norm", norm, "pre (LayerNorm before each block) or post (the thesis)")
+      ->check(CLI::IsMember({"pre", "post"}))
+      ->capture_default_str();
+  app.add_option("--activation", activation, "relu, gelu, gelu_tanh, tanh, sigmoid")
+      ->check(CLI::IsMember({"relu", "gelu", "gelu_tanh", "tanh", "sigmoid"}))
+      ->capture_default_str();
+  app.add_option("--dropout", dropout, "dropout probability")
+      ->check(CLI::Range(0.0, 0.99))
+      ->capture_default_str();
+}
+
+std::string TransformerFlags::check() const {
+  if (d_model % nhead != 0) {
+    return "--nhead " + std::to_string(nhead) + " must divide --d-model " + std::to_string(d_model);
+  }
+  return "";
+}
+
+nn::TransformerConfig TransformerFlags::config() const {
+  nn::TransformerConfig config;
+  config.d_model = d_model;
+  config.nhead = nhead;
+  config.dim_feedforward = dim_feedforward;
+  config.activation = nn::parse_activation(activation);
+  config.norm_first = norm == "pre";
+  config.dropout = static_cast<float>(dropout);
+  return config;
+}
+
+nlohmann::json TransformerFlags::to_json() const {
+  return {{"d_model", d_model}, {"nhead", nhead}, {"dim_feedforward", dim_feedforward},
+          {"layers", layers},   {"norm", norm},   {"activation", activation},
+          {"dropout", dropout}};
+}
+
+void OptimFlags::add_to(CLI::App& app) {
+  app.add_option("--schedule", schedule, "learning-rate schedule: none, cosine, step")
+      ->check(CLI::IsMember(kScheduleNames))
+      ->capture_default_str();
+  app.add_option("--warmup", warmup, "warmup steps of the cosine schedule")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--clip", clip, "max gradient norm (0: no clipping)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+}
+
+std::string OptimFlags::check(int64_t steps, const std::string& prefix) const {
+  if (schedule == "cosine" && warmup >= steps) {
+    return prefix + "warmup " + std::to_string(warmup) + " must be below --steps " +
+           std::to_string(steps) + " for the cosine schedule";
+  }
+  return "";
+}
+
+nlohmann::json OptimFlags::to_json() const {
+  return {{"schedule", schedule}, {"warmup", warmup}, {"clip", clip}};
+}
+
+AdamTrainer::AdamTrainer(const std::vector<Tensor>& parameters, double lr, const OptimFlags& flags,
+                         int64_t total_steps)
+    : optimizer_(parameters,
+                 [&] {
+                   optim::AdamOptions options;
+                   options.lr = lr;
+                   return options;
+                 }()),
+      clip_(flags.clip) {
+  if (auto schedule = make_schedule(flags.schedule, total_steps, flags.warmup)) {
+    scheduler_ = std::make_unique<optim::LRScheduler>(optimizer_, std::move(schedule));
+  }
+}
+
+double AdamTrainer::step(const Tensor& loss) {
+  optimizer_.zero_grad();
+  loss.backward();
+  const double norm = clip_ > 0 ? optim::clip_grad_norm(optimizer_.parameters(), clip_) : 0.0;
+  optimizer_.step();
+  if (scheduler_) scheduler_->step();
+  return norm;
+}
+
+}  // namespace pa::experiments

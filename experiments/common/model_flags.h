@@ -1,0 +1,61 @@
+// Flags shared by the Transformer experiments (denoising, sine inversion): the model's size and
+// shape (--d-model --nhead --ff --layers --norm --activation --dropout) and the optimisation
+// extras (--schedule --warmup --clip), with their checks.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "engine/nn/transformer.h"
+#include "engine/optim/optimizer.h"
+#include "engine/optim/schedule.h"
+
+namespace pa::experiments {
+
+struct TransformerFlags {
+  int64_t d_model = 32;  // E: the signal's channels are the model's features
+  int64_t nhead = 4;
+  int64_t dim_feedforward = 64;
+  int64_t layers = 2;
+  std::string norm = "pre";  // pre | post (the thesis' layer is post-norm)
+  std::string activation = "relu";
+  double dropout = 0.0;
+
+  void add_to(CLI::App& app);
+  std::string check() const;  // "" when the values fit together (E divisible by H)
+  nn::TransformerConfig config() const;
+  nlohmann::json to_json() const;
+};
+
+struct OptimFlags {
+  std::string schedule = "cosine";  // none | cosine | step (make_schedule)
+  int64_t warmup = 0;               // warmup steps of the cosine schedule
+  double clip = 0.0;                // max gradient norm; 0 turns clipping off
+
+  void add_to(CLI::App& app);
+  // "" when the values fit a run of `steps` steps (the warmup must end before the last step);
+  // `prefix` is how the flags are spelled in the message ("--" or "--fix-").
+  std::string check(int64_t steps, const std::string& prefix = "--") const;
+  nlohmann::json to_json() const;
+};
+
+// One Adam training loop's moving parts: the optimizer, its schedule and clipping.
+class AdamTrainer {
+ public:
+  AdamTrainer(const std::vector<Tensor>& parameters, double lr, const OptimFlags& flags,
+              int64_t total_steps);
+  // Backpropagates `loss`, clips, steps the optimizer and the schedule. Returns the gradient
+  // norm before clipping (0 when clipping is off and it is not computed).
+  double step(const Tensor& loss);
+  double lr() const { return optimizer_.lr(); }
+  optim::Adam& optimizer() { return optimizer_; }
+
+ private:
+  optim::Adam optimizer_;
+  std::unique_ptr<optim::LRScheduler> scheduler_;
+  double clip_;
+};
+
+}  // namespace pa::experiments

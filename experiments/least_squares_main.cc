@@ -1,0 +1,43 @@
+// bazel run //experiments:least_squares -- [--steps N --lr X --schedule cosine ...]
+// A linear network trained with Adam converges to the closed-form least-squares solution.
+// Exit codes: 0 converged, 1 not converged or a run error, 2 a bad flag or value.
+#include "experiments/least_squares.h"
+
+int main(int argc, char** argv) {
+  using namespace pa::experiments;
+  LeastSquaresConfig config;
+  ExperimentCli cli("least_squares",
+                    "Linear network vs the closed-form least-squares solution (thesis 4.1)",
+                    config.common);
+  CLI::App& app = cli.app();
+  app.add_option("--inputs", config.inputs, "input features")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--outputs", config.outputs, "output features")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--noise", config.noise, "std of the target noise")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--schedule", config.schedule, "learning-rate schedule: none, cosine, step")
+      ->check(CLI::IsMember(kScheduleNames))
+      ->capture_default_str();
+  app.add_option("--tolerance", config.tolerance, "max |W - W*| and |b - b*| counted converged")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cli.set_check([&]() -> std::string {
+    if (config.common.batch <= config.inputs) {
+      return "--batch " + std::to_string(config.common.batch) + " must exceed --inputs " +
+             std::to_string(config.inputs) + " for a unique least-squares solution";
+    }
+    return "";
+  });
+  if (auto code = cli.parse(argc, argv)) return *code;
+  bool converged = false;
+  const int status = run_main("least_squares", [&] {
+    Run run("least_squares", config.common, config.to_json());
+    converged = run_least_squares(config, run)["converged"].get<bool>();
+    std::cout << "results in " << run.dir() << "\n";
+  });
+  return status != 0 ? status : (converged ? 0 : 1);
+}
