@@ -8,7 +8,6 @@
 #include <sstream>
 
 #include "engine/nn/layers.h"
-#include "engine/optim/optimizer.h"
 #include "engine/pa.h"
 
 namespace pa::experiments {
@@ -48,7 +47,7 @@ ClosedForm solve_least_squares(const MatrixD& x, const MatrixD& y) {
 nlohmann::json LeastSquaresConfig::to_json() const {
   return {{"common", common.to_json()}, {"inputs", inputs},
           {"outputs", outputs},         {"noise", noise},
-          {"schedule", schedule},       {"tolerance", tolerance}};
+          {"optim", optim.to_json()},   {"tolerance", tolerance}};
 }
 
 nlohmann::json run_least_squares(const LeastSquaresConfig& config, Run& run) {
@@ -67,12 +66,7 @@ nlohmann::json run_least_squares(const LeastSquaresConfig& config, Run& run) {
   nn::Linear model(in, out, true, generator);
   model.to(run.device());
   const Tensor x_dev = x.to(run.device()), y_dev = y.to(run.device());
-  optim::AdamOptions adam;
-  adam.lr = flags.lr;
-  optim::Adam optimizer(model.parameters(), adam);
-  auto schedule = make_schedule(config.schedule, flags.steps, flags.steps / 20);
-  std::unique_ptr<optim::LRScheduler> scheduler;
-  if (schedule) scheduler = std::make_unique<optim::LRScheduler>(optimizer, std::move(schedule));
+  AdamTrainer trainer(model.parameters(), flags.lr, config.optim, flags.steps);
 
   auto distance = [&] {
     const MatrixD weight = to_eigen(model.weight.to(Device::cpu()), out, in);
@@ -85,12 +79,9 @@ nlohmann::json run_least_squares(const LeastSquaresConfig& config, Run& run) {
   run.start_progress(flags.steps);
   double loss_value = 0;
   for (int64_t step = 1; step <= flags.steps; ++step) {
-    optimizer.zero_grad();
     const Tensor loss = mse_loss(model.forward(x_dev), y_dev);
-    loss.backward();
-    const double lr = optimizer.lr();
-    optimizer.step();
-    if (scheduler) scheduler->step();
+    const double lr = trainer.lr();
+    trainer.step(loss);
     loss_value = loss.item();
     if (step % flags.log_every == 0 || step == flags.steps || step == 1) {
       const auto [weight_diff, bias_diff, weight_distance] = distance();

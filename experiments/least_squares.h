@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "experiments/common/experiment.h"
+#include "experiments/common/model_flags.h"
 
 namespace pa::experiments {
 
@@ -15,18 +16,24 @@ struct LeastSquaresConfig {
   CommonFlags common = defaults();
   int64_t inputs = 8;
   int64_t outputs = 4;
-  double noise = 0.5;               // std of the Gaussian noise added to the targets
-  std::string schedule = "cosine";  // none | cosine | step
-  double tolerance = 1e-3;          // converged: max |W - W*| and max |b - b*| below this
+  double noise = 0.5;  // std of the Gaussian noise added to the targets
+  OptimFlags optim = optim_defaults();
+  double tolerance = 1e-3;  // converged: max |W - W*| and max |b - b*| below this
   nlohmann::json to_json() const;
 
   static CommonFlags defaults() {
     CommonFlags flags;
-    flags.steps = 3000;
+    flags.steps = 1000;
     flags.lr = 0.05;
     flags.batch = 256;  // the samples of the one batch
     flags.log_every = 25;
     return flags;
+  }
+  static OptimFlags optim_defaults() {
+    OptimFlags optim;
+    optim.schedule = "cosine";
+    optim.warmup = 50;
+    return optim;
   }
 };
 

@@ -19,9 +19,7 @@ int main(int argc, char** argv) {
   app.add_option("--noise", config.noise, "std of the target noise")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  app.add_option("--schedule", config.schedule, "learning-rate schedule: none, cosine, step")
-      ->check(CLI::IsMember(kScheduleNames))
-      ->capture_default_str();
+  config.optim.add_to(app);
   app.add_option("--tolerance", config.tolerance, "max |W - W*| and |b - b*| counted converged")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
@@ -30,7 +28,7 @@ int main(int argc, char** argv) {
       return "--batch " + std::to_string(config.common.batch) + " must exceed --inputs " +
              std::to_string(config.inputs) + " for a unique least-squares solution";
     }
-    return "";
+    return config.optim.check(config.common.steps);
   });
   if (auto code = cli.parse(argc, argv)) return *code;
   bool converged = false;
