@@ -1,0 +1,25 @@
+"""Least-squares convergence: the loss against the closed-form optimum, and the distance of the
+learned W, b from the closed-form solution (thesis figure 4.1)."""
+import matplotlib.pyplot as plt
+
+import common
+
+args = common.parse_args("least_squares", __doc__)
+m = common.read_metrics(args.results, ["step", "loss", "closed_form_loss", "weight_max_abs_diff",
+                                       "bias_max_abs_diff"])
+s = common.read_summary(args.results)
+
+fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+left.plot(m.step, m.loss, label="Adam (engine)")
+left.axhline(s["closed_form_loss"], color="k", ls="--", lw=1, label="closed form (Eigen)")
+left.set_yscale("log")
+left.set(xlabel="step", ylabel="MSE on the batch", title="Loss")
+left.legend()
+right.plot(m.step, m.weight_max_abs_diff, label="max |W - W*|")
+right.plot(m.step, m.bias_max_abs_diff, label="max |b - b*|")
+right.axhline(s["tolerance"], color="gray", ls=":", lw=1, label="tolerance")
+right.set_yscale("log")
+right.set(xlabel="step", ylabel="distance", title="Distance to the least-squares solution")
+right.legend()
+fig.suptitle("Least squares: final max |W - W*| = %.1e" % s["weight_max_abs_diff"], y=1.03)
+common.save(fig, args.out, "least_squares")
