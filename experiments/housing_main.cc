@@ -1,0 +1,71 @@
+// `bazel run //experiments:housing -- [flags]`: the California Housing experiment's command
+// line (see housing.h). Exit codes: 0 after a run or --help, 1 for a run that fails (e.g. a
+// malformed CSV; the message names the line), 2 for a bad flag or value or a missing --data file.
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+
+#include "experiments/common/experiment.h"
+#include "experiments/housing.h"
+
+int main(int argc, char** argv) {
+  using namespace pa::experiments;
+  HousingConfig config;
+  ExperimentCli cli("housing",
+                    "California Housing: an MLP (He init, ReLU, MSE, Adam) against closed-form "
+                    "linear regression on the same seeded train/val/test split",
+                    config.common);
+  CLI::App& app = cli.app();
+  app.add_option("--data", config.data,
+                 std::string("the California Housing CSV (default: ../shared/data/") +
+                     kHousingFile + " beside the workspace)");
+  app.add_option("--hidden", config.hidden, "hidden layer widths, comma-separated")
+      ->delimiter(',')
+      ->check(CLI::Range(int64_t{1}, int64_t{65536}))
+      ->capture_default_str();
+  app.add_option("--schedule", config.schedule,
+                 "learning-rate schedule: cosine (to 0 over --steps), step (x0.1 after each "
+                 "third), none")
+      ->check(CLI::IsMember({"cosine", "step", "none"}))
+      ->capture_default_str();
+  app.add_option("--weight-decay", config.weight_decay, "Adam's L2 weight decay")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--val-fraction", config.val_fraction, "share of rows held out for validation")
+      ->check(CLI::Range(0.0, 0.5))
+      ->capture_default_str();
+  app.add_option("--test-fraction", config.test_fraction, "share of rows held out for testing")
+      ->check(CLI::Range(0.0, 0.5))
+      ->capture_default_str();
+  cli.set_check([&config]() -> std::string {
+    config.data =
+        config.data.empty() ? default_data_path(kHousingFile) : resolve_user_path(config.data);
+    if (!std::filesystem::is_regular_file(config.data)) {
+      return "--data: no file '" + config.data + "' (pass the California Housing CSV)";
+    }
+    return check_housing_config(config);
+  });
+  if (const auto code = cli.parse(argc, argv)) return *code;
+
+  return run_main("housing", [&config] {
+    Run run("housing", config.common, config.to_json());
+    const nlohmann::json summary = run_housing(config, run);
+    const double mlp_rmse = summary["mlp"]["test_rmse"],
+                 linear_rmse = summary["linear"]["test_rmse"];
+    std::printf(
+        "housing: %lld rows, %lld empty total_bedrooms filled with the training median %.1f; "
+        "train/val/test %lld/%lld/%lld\n",
+        summary["rows"].get<long long>(), summary["imputed_total_bedrooms"].get<long long>(),
+        summary["total_bedrooms_median"].get<double>(), summary["split"]["train"].get<long long>(),
+        summary["split"]["val"].get<long long>(), summary["split"]["test"].get<long long>());
+    std::printf(
+        "housing: test RMSE ($100k): MLP %.4f, linear regression %.4f (%s); best val MSE %.4f at "
+        "step %lld\n",
+        mlp_rmse, linear_rmse,
+        summary["beats_linear"].get<bool>() ? "MLP better" : "MLP NOT better",
+        summary["mlp"]["best_val_loss"].get<double>(),
+        summary["mlp"]["best_val_step"].get<long long>());
+    std::printf("housing: %.1fs; outputs in %s\n", summary["wall_time_s"].get<double>(),
+                run.dir().c_str());
+  });
+}
