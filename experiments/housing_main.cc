@@ -29,7 +29,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"cosine", "step", "none"}))
       ->capture_default_str();
   app.add_option("--weight-decay", config.weight_decay, "Adam's L2 weight decay")
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative_number())
       ->capture_default_str();
   app.add_option("--val-fraction", config.val_fraction, "share of rows held out for validation")
       ->check(CLI::Range(0.0, 0.5))

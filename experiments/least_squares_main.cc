@@ -11,17 +11,17 @@ int main(int argc, char** argv) {
                     config.common);
   CLI::App& app = cli.app();
   app.add_option("--inputs", config.inputs, "input features")
-      ->check(CLI::PositiveNumber)
+      ->check(positive_number())
       ->capture_default_str();
   app.add_option("--outputs", config.outputs, "output features")
-      ->check(CLI::PositiveNumber)
+      ->check(positive_number())
       ->capture_default_str();
   app.add_option("--noise", config.noise, "std of the target noise")
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative_number())
       ->capture_default_str();
   config.optim.add_to(app);
   app.add_option("--tolerance", config.tolerance, "max |W - W*| and |b - b*| counted converged")
-      ->check(CLI::PositiveNumber)
+      ->check(positive_number())
       ->capture_default_str();
   cli.set_check([&]() -> std::string {
     if (config.common.batch <= config.inputs) {

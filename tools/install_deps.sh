@@ -15,6 +15,8 @@ packages=(
   libomp-dev         # OpenMP runtime headers (GCC's libgomp ships with g++)
   clang-format       # style check
   python3-numpy      # CPU baselines and analysis
+  python3-pandas     # experiments/analysis: reading metrics.jsonl
+  python3-matplotlib # experiments/analysis: figures (PDF + PNG)
 )
 
 missing=()

@@ -73,6 +73,32 @@ nlohmann::json CommonFlags::to_json() const {
           {"batch", batch},   {"log_every", log_every}, {"threads", threads}, {"out", out}};
 }
 
+namespace {
+
+CLI::Validator number_check(const std::string& description, bool allow_zero) {
+  return CLI::Validator(
+      [description, allow_zero](std::string& input) -> std::string {
+        double value = 0;
+        if (!CLI::detail::lexical_cast(input, value)) return "must be a number, got " + input;
+        if (value < 0 || (value == 0 && !allow_zero))
+          return "must be " + description + ", got " + input;
+        return "";
+      },
+      allow_zero ? "NONNEGATIVE" : "POSITIVE");
+}
+
+}  // namespace
+
+const CLI::Validator& positive_number() {
+  static const CLI::Validator check = number_check("a positive number", false);
+  return check;
+}
+
+const CLI::Validator& non_negative_number() {
+  static const CLI::Validator check = number_check("zero or more", true);
+  return check;
+}
+
 ExperimentCli::ExperimentCli(std::string name, const std::string& description, CommonFlags& flags)
     : name_(std::move(name)), flags_(flags), app_(description, name_) {
   app_.add_option("--device", flags_.device, "cpu or cuda")
@@ -81,19 +107,19 @@ ExperimentCli::ExperimentCli(std::string name, const std::string& description, C
   app_.add_option("--seed", flags_.seed, "random seed (initialisation and data)")
       ->capture_default_str();
   app_.add_option("--steps", flags_.steps, "training steps")
-      ->check(CLI::PositiveNumber)
+      ->check(positive_number())
       ->capture_default_str();
   app_.add_option("--lr", flags_.lr, "learning rate")
-      ->check(CLI::PositiveNumber)
+      ->check(positive_number())
       ->capture_default_str();
   app_.add_option("--batch", flags_.batch, "batch size")
-      ->check(CLI::PositiveNumber)
+      ->check(positive_number())
       ->capture_default_str();
   app_.add_option("--log-every", flags_.log_every, "a metrics row every N steps")
-      ->check(CLI::PositiveNumber)
+      ->check(positive_number())
       ->capture_default_str();
   app_.add_option("--threads", flags_.threads, "OpenMP threads (0: all cores)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative_number())
       ->capture_default_str();
   app_.add_option("--out", flags_.out,
                   "output folder (default: results/" + name_ + "/ under the workspace)");

@@ -56,6 +56,11 @@ class ExperimentCli {
   std::function<std::string()> check_;
 };
 
+// Flag checks with plain messages ("--steps: must be a positive number, got -1"); CLI11's own
+// range validators print the whole double range.
+const CLI::Validator& positive_number();
+const CLI::Validator& non_negative_number();
+
 // The workspace root under `bazel run` (BUILD_WORKSPACE_DIRECTORY), else the current folder.
 std::string workspace_dir();
 // A user-given path: relative paths are taken from where the user ran `bazel run`

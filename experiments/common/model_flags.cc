@@ -7,16 +7,16 @@ namespace pa::experiments {
 
 void TransformerFlags::add_to(CLI::App& app) {
   app.add_option("--d-model", d_model, "model width E (= signal channels)")
-      ->check(CLI::PositiveNumber)
+      ->check(positive_number())
       ->capture_default_str();
   app.add_option("--nhead", nhead, "attention heads (must divide --d-model)")
-      ->check(CLI::PositiveNumber)
+      ->check(positive_number())
       ->capture_default_str();
   app.add_option("--ff", dim_feedforward, "feed-forward hidden width")
-      ->check(CLI::PositiveNumber)
+      ->check(positive_number())
       ->capture_default_str();
   app.add_option("--layers", layers, "encoder layers")
-      ->check(CLI::PositiveNumber)
+      ->check(positive_number())
       ->capture_default_str();
   app.add_option("--norm", norm, "pre (LayerNorm before each block) or post (the thesis)")
       ->check(CLI::IsMember({"pre", "post"}))
@@ -58,10 +58,10 @@ void OptimFlags::add_to(CLI::App& app) {
       ->check(CLI::IsMember(kScheduleNames))
       ->capture_default_str();
   app.add_option("--warmup", warmup, "warmup steps of the cosine schedule")
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative_number())
       ->capture_default_str();
   app.add_option("--clip", clip, "max gradient norm (0: no clipping)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative_number())
       ->capture_default_str();
 }
 
