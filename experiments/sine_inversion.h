@@ -42,7 +42,6 @@ struct SineInversionConfig {
     model.nhead = 2;
     model.dim_feedforward = 32;
     model.layers = 2;
-    model.norm = "post";
     return model;
   }
   static OptimFlags fix_defaults() {

@@ -19,6 +19,7 @@ for ax, run, title in zip(axes, ("baseline", "fixed"),
     r = s[run]
     ax.set(xlabel="step", title="%s\n%d of %d seeds escaped (< %g), %d ended on the plateau"
            % (title, r["escaped"], len(r["seeds"]), s["escaped_below"], r["ended_on_plateau"]))
+    ax.title.set_fontsize(10)
     ax.legend(fontsize=8)
 axes[0].set_ylabel("MSE")
 common.save(fig, args.out, "sine_inversion")

@@ -19,7 +19,7 @@ struct TransformerFlags {
   int64_t nhead = 4;
   int64_t dim_feedforward = 64;
   int64_t layers = 2;
-  std::string norm = "pre";  // pre | post (the thesis' layer is post-norm)
+  std::string norm = "post";  // post (the thesis' layer) | pre
   std::string activation = "relu";
   double dropout = 0.0;
 
