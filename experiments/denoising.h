@@ -15,29 +15,13 @@
 namespace pa::experiments {
 
 struct DenoisingConfig {
-  CommonFlags common = defaults();
+  CommonFlags common = common_defaults(/*steps=*/1000, /*lr=*/3e-3, /*batch=*/32, /*log_every=*/25);
   TransformerFlags model;
-  OptimFlags optim = optim_defaults();
+  OptimFlags optim{/*schedule=*/"cosine", /*warmup=*/100, /*clip=*/1.0};
   int64_t seq_len = 32;      // S
   int64_t eval_batch = 256;  // held-out sequences scored at every log step
   int64_t predictions = 4;   // held-out sequences written to predictions/*.npy for plots
   nlohmann::json to_json() const;
-
-  static CommonFlags defaults() {
-    CommonFlags flags;
-    flags.steps = 1000;
-    flags.lr = 3e-3;
-    flags.batch = 32;
-    flags.log_every = 25;
-    return flags;
-  }
-  static OptimFlags optim_defaults() {
-    OptimFlags optim;
-    optim.schedule = "cosine";
-    optim.warmup = 100;
-    optim.clip = 1.0;
-    return optim;
-  }
 };
 
 // Logs {step, train_loss, lr, grad_norm} every log step plus {eval_loss, copy_loss}; writes

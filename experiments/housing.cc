@@ -18,7 +18,6 @@
 #include "engine/nn/layers.h"
 #include "engine/ops/ops.h"
 #include "engine/optim/optimizer.h"
-#include "engine/optim/schedule.h"
 
 namespace pa::experiments {
 
@@ -95,12 +94,6 @@ double evaluate(nn::Module& model, const data::HousingSplit& split, Device devic
   return mse_loss(predictions, split.targets.to(device)).item();
 }
 
-std::unique_ptr<optim::Schedule> make_schedule(const std::string& name, int64_t steps) {
-  if (name == "cosine") return optim::cosine_with_warmup(0, steps);
-  if (name == "step") return optim::step_lr(std::max<int64_t>(1, steps / 3), 0.1);
-  return nullptr;
-}
-
 std::string fixed(double value, int digits) {
   char text[32];
   std::snprintf(text, sizeof(text), "%.*f", digits, value);
@@ -124,7 +117,7 @@ TrainedMlp train_mlp(const HousingConfig& config, const data::HousingData& data,
   PA_CHECK(
       flags.batch <= data.train.rows(), kOp,
       "--batch " << flags.batch << " is larger than the " << data.train.rows() << " training rows",
-      "use a smaller --batch (the default is " << HousingConfig::default_flags().batch << ")");
+      "use a smaller --batch (the default is " << HousingConfig().common.batch << ")");
   TrainedMlp trained;
   trained.layer_sizes = {data::kHousingFeatures};
   trained.layer_sizes.insert(trained.layer_sizes.end(), config.hidden.begin(), config.hidden.end());
@@ -133,13 +126,7 @@ TrainedMlp train_mlp(const HousingConfig& config, const data::HousingData& data,
   trained.model = nn::mlp(trained.layer_sizes, nn::Activation::ReLU, init_generator);
   nn::Module& model = *trained.model;
   model.to(run.device());
-  optim::AdamOptions adam_options;
-  adam_options.lr = flags.lr;
-  adam_options.weight_decay = static_cast<float>(config.weight_decay);
-  optim::Adam optimizer(model.parameters(), adam_options);
-  std::unique_ptr<optim::Schedule> schedule = make_schedule(config.schedule, flags.steps);
-  std::unique_ptr<optim::LRScheduler> scheduler;
-  if (schedule) scheduler = std::make_unique<optim::LRScheduler>(optimizer, std::move(schedule));
+  AdamTrainer trainer(model.parameters(), flags.lr, config.optim, flags.steps, config.weight_decay);
   data::RowBatcher batches(data.train.features, data.train.targets, flags.batch,
                            flags.seed ^ kBatchStream);
   double loss_sum = 0.0;
@@ -154,11 +141,8 @@ TrainedMlp train_mlp(const HousingConfig& config, const data::HousingData& data,
     PA_CHECK(std::isfinite(batch_loss), kOp,
              "training diverged at step " << step << " (batch loss " << batch_loss << ")",
              "lower --lr (now " << flags.lr << ")");
-    optimizer.zero_grad();
-    loss.backward();
-    const double lr = optimizer.lr();  // the rate of this step
-    optimizer.step();
-    if (scheduler) scheduler->step();
+    const double lr = trainer.lr();  // the rate of this step
+    trainer.step(loss);
     loss_sum += batch_loss;
     ++losses;
 
@@ -186,20 +170,11 @@ TrainedMlp train_mlp(const HousingConfig& config, const data::HousingData& data,
 
 }  // namespace
 
-CommonFlags HousingConfig::default_flags() {
-  CommonFlags flags;
-  flags.steps = 3000;
-  flags.lr = 3e-3;
-  flags.batch = 128;
-  flags.log_every = 50;
-  return flags;
-}
-
 nlohmann::json HousingConfig::to_json() const {
   nlohmann::json json = common.to_json();
   json["data"] = data;
   json["hidden"] = hidden;
-  json["schedule"] = schedule;
+  json["optim"] = optim.to_json();
   json["weight_decay"] = weight_decay;
   json["val_fraction"] = val_fraction;
   json["test_fraction"] = test_fraction;
@@ -211,9 +186,7 @@ std::string check_housing_config(const HousingConfig& config) {
   for (int64_t width : config.hidden) {
     if (width <= 0) return "--hidden: width " + std::to_string(width) + " is not positive";
   }
-  if (config.schedule != "cosine" && config.schedule != "step" && config.schedule != "none") {
-    return "--schedule: '" + config.schedule + "' is not one of cosine, step, none";
-  }
+  if (auto problem = config.optim.check(config.common.steps); !problem.empty()) return problem;
   if (!(config.weight_decay >= 0.0)) return "--weight-decay: must be >= 0";
   if (!(config.val_fraction > 0.0 && config.test_fraction > 0.0 &&
         config.val_fraction + config.test_fraction < 1.0)) {

@@ -17,24 +17,23 @@
 #include <vector>
 
 #include "experiments/common/experiment.h"
+#include "experiments/common/model_flags.h"
 
 namespace pa::experiments {
 
 inline constexpr const char* kHousingFile = "california_housing.csv";
 
 struct HousingConfig {
-  CommonFlags common = default_flags();
+  // A run of a few seconds on two cores that ends well below linear regression's test error.
+  CommonFlags common =
+      common_defaults(/*steps=*/3000, /*lr=*/3e-3, /*batch=*/128, /*log_every=*/50);
   std::string data;                        // the CSV; empty: default_data_path(kHousingFile)
   std::vector<int64_t> hidden = {64, 64};  // hidden layer widths
-  // "cosine": from --lr down to 0 over --steps; "step": x0.1 after each third; "none".
-  std::string schedule = "cosine";
+  OptimFlags optim;           // --schedule (default cosine from --lr down to 0), --warmup, --clip
   double weight_decay = 0.0;  // Adam's L2 penalty
   double val_fraction = 0.1;
   double test_fraction = 0.1;
 
-  // The common flags' defaults for this experiment: a run of a few seconds on two cores that
-  // ends well below linear regression's test error.
-  static CommonFlags default_flags();
   nlohmann::json to_json() const;
 };
 

@@ -23,11 +23,7 @@ int main(int argc, char** argv) {
       ->delimiter(',')
       ->check(CLI::Range(int64_t{1}, int64_t{65536}))
       ->capture_default_str();
-  app.add_option("--schedule", config.schedule,
-                 "learning-rate schedule: cosine (to 0 over --steps), step (x0.1 after each "
-                 "third), none")
-      ->check(CLI::IsMember({"cosine", "step", "none"}))
-      ->capture_default_str();
+  config.optim.add_to(app);
   app.add_option("--weight-decay", config.weight_decay, "Adam's L2 weight decay")
       ->check(non_negative_number())
       ->capture_default_str();

@@ -106,10 +106,11 @@ TEST(HousingExperiment, BadSettingsAndMalformedFilesAreErrors) {
   EXPECT_TRUE(
       ThrowsPaError([&] { run_quick(config); }, {"pa::experiments::housing", "--hidden", "Hint:"}));
   config.hidden = {8};
-  config.schedule = "linear";
-  EXPECT_TRUE(ThrowsPaError([&] { run_quick(config); }, {"--schedule", "'linear'"}));
+  config.optim.warmup = config.common.steps;
+  EXPECT_TRUE(ThrowsPaError([&] { run_quick(config); }, {"--warmup", "must be below --steps"}));
 
-  config.schedule = "none";
+  config.optim.warmup = 0;
+  config.optim.schedule = "none";
   config.data = temp_path("housing_malformed.csv");
   std::ofstream(config.data)
       << "longitude,latitude,housing_median_age,total_rooms,total_bedrooms,population,"

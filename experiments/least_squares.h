@@ -13,28 +13,14 @@
 namespace pa::experiments {
 
 struct LeastSquaresConfig {
-  CommonFlags common = defaults();
+  CommonFlags common =
+      common_defaults(/*steps=*/1000, /*lr=*/0.05, /*batch=*/256, /*log_every=*/25);
   int64_t inputs = 8;
   int64_t outputs = 4;
   double noise = 0.5;  // std of the Gaussian noise added to the targets
-  OptimFlags optim = optim_defaults();
+  OptimFlags optim{/*schedule=*/"cosine", /*warmup=*/50, /*clip=*/0.0};
   double tolerance = 1e-3;  // converged: max |W - W*| and max |b - b*| below this
   nlohmann::json to_json() const;
-
-  static CommonFlags defaults() {
-    CommonFlags flags;
-    flags.steps = 1000;
-    flags.lr = 0.05;
-    flags.batch = 256;  // the samples of the one batch
-    flags.log_every = 25;
-    return flags;
-  }
-  static OptimFlags optim_defaults() {
-    OptimFlags optim;
-    optim.schedule = "cosine";
-    optim.warmup = 50;
-    return optim;
-  }
 };
 
 // Trains and logs {step, loss, closed_form_loss, weight_max_abs_diff, bias_max_abs_diff,

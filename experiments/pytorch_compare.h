@@ -12,15 +12,10 @@
 namespace pa::experiments {
 
 struct PytorchCompareConfig {
-  CommonFlags common = defaults();
+  // Steps, learning rate and batch come from the recording; a row for every step.
+  CommonFlags common = common_defaults(/*steps=*/1, /*lr=*/1e-3, /*batch=*/1, /*log_every=*/1);
   std::string case_path;  // empty: reference/pytorch/cases/denoising_trajectory.safetensors
   nlohmann::json to_json() const;
-
-  static CommonFlags defaults() {
-    CommonFlags flags;
-    flags.log_every = 1;  // every step: the curves are short
-    return flags;
-  }
 };
 
 // Logs {step, engine_loss, pytorch_loss, abs_diff, rel_diff} for every recorded step; returns

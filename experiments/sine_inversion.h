@@ -17,40 +17,17 @@
 namespace pa::experiments {
 
 struct SineInversionConfig {
-  CommonFlags common = defaults();
-  TransformerFlags model = model_defaults();
-  OptimFlags fix = fix_defaults();  // the fixed run's schedule and clipping
-  int64_t seq_len = 16;             // S
-  bool head = true;                 // a Linear head after the encoder
-  int64_t repeats = 4;              // initialisations (seeds) per run
-  double escaped_below = 0.05;      // a run whose final loss is below this escaped
-  double plateau = 0.5;             // E[sin^2]: the loss of predicting 0
-  double plateau_band = 0.05;       // |loss - plateau| within this counts as on the plateau
+  CommonFlags common = common_defaults(/*steps=*/600, /*lr=*/0.1, /*batch=*/8, /*log_every=*/5);
+  TransformerFlags model{/*d_model=*/16, /*nhead=*/2, /*dim_feedforward=*/32, /*layers=*/2};
+  // The fixed run's schedule and clipping.
+  OptimFlags fix{/*schedule=*/"cosine", /*warmup=*/50, /*clip=*/1.0};
+  int64_t seq_len = 16;         // S
+  bool head = true;             // a Linear head after the encoder
+  int64_t repeats = 4;          // initialisations (seeds) per run
+  double escaped_below = 0.05;  // a run whose final loss is below this escaped
+  double plateau = 0.5;         // E[sin^2]: the loss of predicting 0
+  double plateau_band = 0.05;   // |loss - plateau| within this counts as on the plateau
   nlohmann::json to_json() const;
-
-  static CommonFlags defaults() {
-    CommonFlags flags;
-    flags.steps = 600;
-    flags.lr = 0.1;
-    flags.batch = 8;
-    flags.log_every = 5;
-    return flags;
-  }
-  static TransformerFlags model_defaults() {
-    TransformerFlags model;
-    model.d_model = 16;
-    model.nhead = 2;
-    model.dim_feedforward = 32;
-    model.layers = 2;
-    return model;
-  }
-  static OptimFlags fix_defaults() {
-    OptimFlags fix;
-    fix.schedule = "cosine";
-    fix.warmup = 50;
-    fix.clip = 1.0;
-    return fix;
-  }
 };
 
 // Logs {run, seed, step, loss, lr, grad_norm}; returns the summary with, per run and seed, the

@@ -99,6 +99,15 @@ const CLI::Validator& non_negative_number() {
   return check;
 }
 
+CommonFlags common_defaults(int64_t steps, double lr, int64_t batch, int64_t log_every) {
+  CommonFlags flags;
+  flags.steps = steps;
+  flags.lr = lr;
+  flags.batch = batch;
+  flags.log_every = log_every;
+  return flags;
+}
+
 ExperimentCli::ExperimentCli(std::string name, const std::string& description, CommonFlags& flags)
     : name_(std::move(name)), flags_(flags), app_(description, name_) {
   app_.add_option("--device", flags_.device, "cpu or cuda")

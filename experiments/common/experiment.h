@@ -37,6 +37,9 @@ struct CommonFlags {
   nlohmann::json to_json() const;
 };
 
+// The common flags with an experiment's own defaults.
+CommonFlags common_defaults(int64_t steps, double lr, int64_t batch, int64_t log_every);
+
 // The command line of one experiment: the common flags plus whatever the experiment adds to
 // app() before parse(). `check` (optional) validates combinations after parsing and returns an
 // error message, or "" when the values fit together.

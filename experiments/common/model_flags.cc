@@ -77,15 +77,20 @@ nlohmann::json OptimFlags::to_json() const {
   return {{"schedule", schedule}, {"warmup", warmup}, {"clip", clip}};
 }
 
+namespace {
+
+optim::AdamOptions adam_options(double lr, double weight_decay) {
+  optim::AdamOptions options;
+  options.lr = lr;
+  options.weight_decay = static_cast<float>(weight_decay);
+  return options;
+}
+
+}  // namespace
+
 AdamTrainer::AdamTrainer(const std::vector<Tensor>& parameters, double lr, const OptimFlags& flags,
-                         int64_t total_steps)
-    : optimizer_(parameters,
-                 [&] {
-                   optim::AdamOptions options;
-                   options.lr = lr;
-                   return options;
-                 }()),
-      clip_(flags.clip) {
+                         int64_t total_steps, double weight_decay)
+    : optimizer_(parameters, adam_options(lr, weight_decay)), clip_(flags.clip) {
   if (auto schedule = make_schedule(flags.schedule, total_steps, flags.warmup)) {
     scheduler_ = std::make_unique<optim::LRScheduler>(optimizer_, std::move(schedule));
   }

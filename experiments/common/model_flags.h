@@ -1,6 +1,6 @@
-// Flags shared by the Transformer experiments (denoising, sine inversion): the model's size and
-// shape (--d-model --nhead --ff --layers --norm --activation --dropout) and the optimisation
-// extras (--schedule --warmup --clip), with their checks.
+// Flags shared by the experiments: the Transformer's size and shape (--d-model --nhead --ff
+// --layers --norm --activation --dropout; denoising, sine inversion), the optimisation extras
+// (--schedule --warmup --clip) with their checks, and the Adam training step that uses them.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -44,8 +44,9 @@ struct OptimFlags {
 // One Adam training loop's moving parts: the optimizer, its schedule and clipping.
 class AdamTrainer {
  public:
+  // `weight_decay`: Adam's L2 penalty added to the gradient.
   AdamTrainer(const std::vector<Tensor>& parameters, double lr, const OptimFlags& flags,
-              int64_t total_steps);
+              int64_t total_steps, double weight_decay = 0.0);
   // Backpropagates `loss`, clips, steps the optimizer and the schedule. Returns the gradient
   // norm before clipping (0 when clipping is off and it is not computed).
   double step(const Tensor& loss);
