@@ -1,6 +1,7 @@
 // matmul: (M, K) @ (K, N) and batched (..., M, K) @ (..., K, N) with broadcast batch dims.
-// Each batch slice is one CPU gemm; the backward is two matmuls, summed back over broadcast
-// batch dims.
+// Operands go to the packed SGEMM (engine/cpu/gemm.h) as strided views: a transposed operand
+// (matmul's backward, Linear's x W^T) is read in place, not copied. A batched a times a 2-D b is
+// one GEMM over all rows. The backward is two matmuls, summed back over broadcast batch dims.
 #include "engine/cpu/gemm.h"
 #include "engine/ops/internal.h"
 #include "engine/ops/ops.h"
@@ -8,6 +9,36 @@
 namespace pa {
 
 using autograd::record;
+
+namespace {
+
+// x itself when its last two dims are row- or column-major (unit stride in one of them), else a
+// contiguous copy: what sgemm can read.
+Tensor gemm_operand(const Tensor& x) {
+  const int64_t rows = x.size(-2), cols = x.size(-1);
+  const int64_t row_stride = x.strides()[x.dim() - 2], col_stride = x.strides()[x.dim() - 1];
+  const bool row_major = col_stride == 1 && (row_stride >= cols || rows == 1);
+  const bool col_major = row_stride == 1 && (col_stride >= rows || cols == 1);
+  return row_major || col_major ? x.detach() : contiguous(x).detach();
+}
+
+cpu::MatrixRef matrix_ref(const Tensor& x, int64_t offset) {
+  return {x.data<float>() + offset, x.strides()[x.dim() - 2], x.strides()[x.dim() - 1]};
+}
+
+// a (..., M, K) whose batch and row dims can be folded into one row dim of a GEMM.
+bool rows_fold(const Tensor& a) {
+  const int64_t K = a.size(-1);
+  if (a.strides()[a.dim() - 1] != 1) return false;
+  int64_t expected = K;
+  for (int64_t d = a.dim() - 2; d >= 0; --d) {
+    if (a.size(d) != 1 && a.strides()[d] != expected) return false;
+    expected *= a.size(d);
+  }
+  return true;
+}
+
+}  // namespace
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
   ops_internal::check_inputs("matmul", {a, b}, {"a", "b"});
@@ -22,33 +53,46 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   const Shape a_batch(a.shape().begin(), a.shape().end() - 2);
   const Shape b_batch(b.shape().begin(), b.shape().end() - 2);
   const Shape batch = ops_internal::broadcast_shapes("matmul", a_batch, b_batch);
-  // Batch strides (in matrices) of each operand, 0 on broadcast dims.
-  const Tensor ap = contiguous(a).detach();  // (..., M, K)
-  const Tensor bp = contiguous(b).detach();  // (..., K, N)
-  const Shape a_strides = ops_internal::broadcast_strides(
-      make_view(ap, a_batch, contiguous_strides(a_batch), 0), batch);
-  const Shape b_strides = ops_internal::broadcast_strides(
-      make_view(bp, b_batch, contiguous_strides(b_batch), 0), batch);
+  const Tensor ap = gemm_operand(a);  // (..., M, K), strided
+  const Tensor bp = gemm_operand(b);  // (..., K, N), strided
   Shape out_shape = batch;
   out_shape.push_back(M);
   out_shape.push_back(N);
   Tensor out = empty(out_shape);  // (..., M, N)
   const int64_t count = shape_numel(batch);
-  for (int64_t i = 0; i < count; ++i) {
-    int64_t rest = i;
-    int64_t a_matrix = 0;
-    int64_t b_matrix = 0;
-    for (size_t d = batch.size(); d-- > 0;) {
-      const int64_t index = rest % batch[d];
-      rest /= batch[d];
-      a_matrix += index * a_strides[d];
-      b_matrix += index * b_strides[d];
+  if (b.dim() == 2 && rows_fold(ap)) {
+    // (..., M, K) @ (K, N): one (count * M, K) @ (K, N) GEMM.
+    cpu::sgemm(count * M, N, K, {ap.data<float>(), K, 1}, matrix_ref(bp, 0), out.data<float>(), N,
+               false);
+  } else {
+    // Batch strides (in elements) of each operand, 0 on broadcast dims.
+    const Shape a_strides = ops_internal::broadcast_strides(
+        make_view(ap, a_batch, Shape(ap.strides().begin(), ap.strides().end() - 2), 0), batch);
+    const Shape b_strides = ops_internal::broadcast_strides(
+        make_view(bp, b_batch, Shape(bp.strides().begin(), bp.strides().end() - 2), 0), batch);
+    for (int64_t i = 0; i < count; ++i) {
+      int64_t rest = i, a_offset = 0, b_offset = 0;
+      for (size_t d = batch.size(); d-- > 0;) {
+        const int64_t index = rest % batch[d];
+        rest /= batch[d];
+        a_offset += index * a_strides[d];
+        b_offset += index * b_strides[d];
+      }
+      cpu::sgemm(M, N, K, matrix_ref(ap, a_offset), matrix_ref(bp, b_offset),
+                 out.data<float>() + i * M * N, N, false);
     }
-    cpu::gemm(M, N, K, ap.data<float>() + a_matrix * M * K, K, bp.data<float>() + b_matrix * K * N,
-              N, out.data<float>() + i * M * N, N, false);
   }
   return record(out, "matmul", {a, b}, [ap, bp](const Tensor& grad) {
     const Tensor grad_a = matmul(grad, transpose(bp, -1, -2));  // (..., M, K)
+    if (bp.dim() == 2 && ap.dim() > 2) {
+      // b was shared by every batch matrix: its gradient is one GEMM over all rows,
+      // (K, count * M) @ (count * M, N).
+      const int64_t K = ap.size(-1), N = grad.size(-1);
+      const Tensor a_rows = reshape(contiguous(ap), {-1, K});       // (count * M, K)
+      const Tensor grad_rows = reshape(contiguous(grad), {-1, N});  // (count * M, N)
+      return std::vector<Tensor>{sum_to(grad_a, ap.shape()),
+                                 matmul(transpose(a_rows, 0, 1), grad_rows)};
+    }
     const Tensor grad_b = matmul(transpose(ap, -1, -2), grad);  // (..., K, N)
     return std::vector<Tensor>{sum_to(grad_a, ap.shape()), sum_to(grad_b, bp.shape())};
   });

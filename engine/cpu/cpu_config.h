@@ -1,0 +1,36 @@
+// The CPU backend's tunables in one place, so that an autotuner can search them later, and the
+// CPU features the kernels are chosen by at run time.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace pa::cpu {
+
+enum class GemmKernel { Auto, Avx2, Avx512 };
+
+struct CpuConfig {
+  // SGEMM blocking: a kc x nc block of B is packed once and stays in L2 while every MR-row
+  // panel of A (MR x kc, in L1) sweeps across it. MR x NR is fixed by the micro-kernel.
+  int64_t gemm_kc = 256;
+  int64_t gemm_nc = 1024;
+  GemmKernel gemm_kernel = GemmKernel::Auto;  // Auto: AVX-512 when the CPU has it, else AVX2
+  // Below this many multiply-adds (M * N * K) a GEMM runs on one thread.
+  int64_t gemm_parallel_min = 1 << 17;
+  int threads = 0;  // 0: OpenMP's default
+};
+
+// The process-wide configuration (read by every kernel; change it before running ops).
+CpuConfig& cpu_config();
+
+struct CpuFeatures {
+  bool avx2_fma = false;
+  bool avx512f = false;
+};
+const CpuFeatures& cpu_features();
+
+// The micro-kernel `config` selects on this CPU; a pa::Error when it asks for one the CPU lacks.
+GemmKernel resolve_gemm_kernel(const CpuConfig& config);
+std::string gemm_kernel_name(GemmKernel kernel);
+
+}  // namespace pa::cpu
