@@ -14,6 +14,7 @@ packages=(
   libcli11-dev       # command-line flags
   libomp-dev         # OpenMP runtime headers (GCC's libgomp ships with g++)
   clang-format       # style check
+  libopenblas-dev    # the CPU benchmark's SGEMM anchor (cblas)
   python3-numpy      # CPU baselines and analysis
   python3-pandas     # experiments/analysis: reading metrics.jsonl
   python3-matplotlib # experiments/analysis: figures (PDF + PNG)

@@ -28,8 +28,9 @@ GemmKernel resolve_gemm_kernel(const CpuConfig& config) {
       return features.avx512f ? GemmKernel::Avx512 : GemmKernel::Avx2;
     case GemmKernel::Avx512:
       if (!features.avx512f) {
-        throw std::invalid_argument("cpu::gemm: the AVX-512 kernel was asked for on a CPU without "
-                                    "AVX-512F (use GemmKernel::Auto or Avx2)");
+        throw std::invalid_argument(
+            "cpu::gemm: the AVX-512 kernel was asked for on a CPU without "
+            "AVX-512F (use GemmKernel::Auto or Avx2)");
       }
       return GemmKernel::Avx512;
     case GemmKernel::Avx2:

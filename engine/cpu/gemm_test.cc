@@ -60,24 +60,24 @@ void check(int64_t M, int64_t N, int64_t K, bool transpose_a, bool transpose_b, 
   for (int64_t i = 0; i < M; ++i) {
     for (int64_t j = 0; j < N; ++j) {
       const double want = expected(i, j) + (accumulate ? c_before[i * ldc + j] : 0.0);
-      const double error = std::abs(c[i * ldc + j] - want) / (1e-5 * (1 + std::abs(want)) +
-                                                               2e-6 * std::sqrt(double(K)));
+      const double error = std::abs(c[i * ldc + j] - want) /
+                           (1e-5 * (1 + std::abs(want)) + 2e-6 * std::sqrt(double(K)));
       if (error > worst) worst = error, worst_i = i, worst_j = j;
     }
     for (int64_t j = N; j < ldc; ++j) {
       ASSERT_EQ(c[i * ldc + j], c_before[i * ldc + j]) << "padding of C written at " << i;
     }
   }
-  EXPECT_LE(worst, 1.0) << "M=" << M << " N=" << N << " K=" << K << " transpose_a="
-                        << transpose_a << " transpose_b=" << transpose_b << " accumulate="
-                        << accumulate << ": worst at (" << worst_i << ", " << worst_j << ")";
+  EXPECT_LE(worst, 1.0) << "M=" << M << " N=" << N << " K=" << K << " transpose_a=" << transpose_a
+                        << " transpose_b=" << transpose_b << " accumulate=" << accumulate
+                        << ": worst at (" << worst_i << ", " << worst_j << ")";
 }
 
 void sweep(uint32_t seed) {
   // Sizes around the tiles (6, 12, 16, 32) and blocks (kc 256): 1, primes, one past a tile.
-  const int64_t sizes[][3] = {{1, 1, 1},    {1, 37, 5},    {7, 1, 13},   {5, 17, 3},
-                              {13, 33, 19}, {25, 47, 64},  {64, 64, 64}, {97, 129, 257},
-                              {12, 32, 256}, {200, 70, 513}, {6, 16, 1}, {130, 1050, 20}};
+  const int64_t sizes[][3] = {{1, 1, 1},     {1, 37, 5},     {7, 1, 13},   {5, 17, 3},
+                              {13, 33, 19},  {25, 47, 64},   {64, 64, 64}, {97, 129, 257},
+                              {12, 32, 256}, {200, 70, 513}, {6, 16, 1},   {130, 1050, 20}};
   for (const auto& size : sizes) {
     for (int t = 0; t < 4; ++t) {
       check(size[0], size[1], size[2], t & 1, t & 2, false, seed++);
@@ -133,7 +133,8 @@ TEST_F(Gemm, RunsInsideAParallelRegion) {
   std::vector<float> serial(M * N), nested(4 * M * N);
   gemm(M, N, K, a.data(), K, b.data(), N, serial.data(), N, false);
 #pragma omp parallel for num_threads(2)
-  for (int s = 0; s < 4; ++s) gemm(M, N, K, a.data(), K, b.data(), N, nested.data() + s * M * N, N, false);
+  for (int s = 0; s < 4; ++s)
+    gemm(M, N, K, a.data(), K, b.data(), N, nested.data() + s * M * N, N, false);
   for (int s = 0; s < 4; ++s) {
     EXPECT_TRUE(std::equal(serial.begin(), serial.end(), nested.begin() + s * M * N)) << s;
   }

@@ -1,0 +1,214 @@
+// cpu_bench: the CPU kernels measured side by side with their anchors in one run (DESIGN.md §5).
+//
+//   bazel run //experiments:cpu_bench -- [--out DIR] [--sizes 256,512,...] [--threads 1,2]
+//
+// SGEMM: ours (engine/cpu/gemm.h) vs OpenBLAS (cblas_sgemm, Debian's pthreads build) and Eigen,
+// square n x n x n, on each thread count. Each is validated against OpenBLAS first, then timed:
+// warm-up, median of repeats, random (never zero) inputs. OpenBLAS reads OPENBLAS_CORETYPE and
+// OPENBLAS_L2_SIZE when it loads (they may be set on this machine to force an older kernel): the
+// benchmark re-executes itself without them, for this run only, and records the kernel OpenBLAS
+// reports. Rows go to DIR/cpu_bench.jsonl (default results/cpu/ in the workspace).
+#include <omp.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <Eigen/Core>
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "engine/cpu/cpu_config.h"
+#include "engine/cpu/gemm.h"
+#include "experiments/common/experiment.h"
+
+extern "C" {
+#include <cblas.h>
+char* openblas_get_corename(void);
+char* openblas_get_config(void);
+void openblas_set_num_threads(int threads);
+}
+
+namespace pa::experiments {
+namespace {
+
+constexpr const char* kOpenblasVariables[] = {"OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"};
+constexpr const char* kReexecMarker = "PA_CPU_BENCH_REEXEC";
+
+// Re-executes this program without OpenBLAS's kernel overrides (they take effect at load time),
+// remembering what they were in kReexecMarker. Returns only when nothing needed unsetting.
+void reexec_without_openblas_overrides(char** argv) {
+  if (std::getenv(kReexecMarker) != nullptr) return;
+  std::string overridden;
+  for (const char* name : kOpenblasVariables) {
+    if (const char* value = std::getenv(name)) {
+      overridden += std::string(overridden.empty() ? "" : " ") + name + "=" + value;
+      unsetenv(name);
+    }
+  }
+  if (overridden.empty()) return;
+  setenv(kReexecMarker, overridden.c_str(), 1);
+  std::cerr << "cpu_bench: re-running without " << overridden << " (for this run only)\n";
+  execv("/proc/self/exe", argv);
+  std::cerr << "cpu_bench: cannot re-execute itself; OpenBLAS keeps " << overridden << "\n";
+}
+
+std::vector<float> random_values(int64_t count, uint32_t seed) {
+  std::mt19937 engine(seed);
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  std::vector<float> values(count);
+  for (float& v : values) v = uniform(engine);
+  return values;
+}
+
+// Median wall time in ms of `repeats` runs after `warmup` runs.
+double median_ms(const std::function<void()>& fn, int warmup, int repeats) {
+  for (int i = 0; i < warmup; ++i) fn();
+  std::vector<double> times;
+  for (int i = 0; i < repeats; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    fn();
+    times.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+            .count());
+  }
+  std::sort(times.begin(), times.end());
+  return times[times.size() / 2];
+}
+
+double max_relative_error(const std::vector<float>& got, const std::vector<float>& want) {
+  double worst = 0, scale = 0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    worst = std::max(worst, double(std::abs(got[i] - want[i])));
+    scale = std::max(scale, double(std::abs(want[i])));
+  }
+  return worst / std::max(scale, 1e-30);
+}
+
+struct BenchContext {
+  std::string commit, openblas_core, openblas_config, overrides;
+  std::ofstream* out;
+  void write(nlohmann::json row) const {
+    row["commit"] = commit;
+    row["device"] = "cpu";
+    row["openblas_kernel"] = openblas_core;
+    *out << row.dump() << "\n";
+    out->flush();
+  }
+};
+
+void bench_sgemm(const BenchContext& context, const std::vector<int64_t>& sizes,
+                 const std::vector<int>& thread_counts) {
+  for (int threads : thread_counts) {
+    omp_set_num_threads(threads);
+    openblas_set_num_threads(threads);
+    Eigen::setNbThreads(threads);
+    cpu::cpu_config().threads = threads;
+    for (int64_t n : sizes) {
+      const std::vector<float> a = random_values(n * n, 1), b = random_values(n * n, 2);
+      std::vector<float> c_ours(n * n), c_blas(n * n), c_eigen(n * n);
+      auto ours = [&] {
+        cpu::gemm(n, n, n, a.data(), n, b.data(), n, c_ours.data(), n, false);
+      };
+      auto blas = [&] {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a.data(), n,
+                    b.data(), n, 0.0f, c_blas.data(), n);
+      };
+      using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+      Eigen::Map<const RowMajor> ea(a.data(), n, n), eb(b.data(), n, n);
+      Eigen::Map<RowMajor> ec(c_eigen.data(), n, n);
+      auto eigen = [&] { ec.noalias() = ea * eb; };
+      ours();
+      blas();
+      eigen();
+      const double error = max_relative_error(c_ours, c_blas);
+      const double eigen_error = max_relative_error(c_eigen, c_blas);
+      const bool valid = error < 1e-4 && eigen_error < 1e-4;
+      const int repeats = n <= 512 ? 30 : (n <= 1024 ? 10 : 5);
+      const double flop = 2.0 * n * n * n;
+      const double ms_ours = median_ms(ours, 2, repeats);
+      const double ms_blas = median_ms(blas, 2, repeats);
+      const double ms_eigen = median_ms(eigen, 2, repeats);
+      auto gflops = [&](double ms) { return flop / (ms * 1e6); };
+      const std::string shape = std::to_string(n) + "x" + std::to_string(n) + "x" + std::to_string(n);
+      const std::string kernel = cpu::gemm_kernel_name(cpu::resolve_gemm_kernel(cpu::cpu_config()));
+      context.write({{"op", "sgemm"}, {"variant", "ours (" + kernel + ")"}, {"shape", shape},
+                     {"threads", threads}, {"ms", ms_ours}, {"gflops", gflops(ms_ours)},
+                     {"anchor", "openblas"}, {"ratio", ms_blas / ms_ours},
+                     {"ratio_eigen", ms_eigen / ms_ours}, {"max_rel_error", error},
+                     {"valid", valid}});
+      context.write({{"op", "sgemm"}, {"variant", "openblas"}, {"shape", shape},
+                     {"threads", threads}, {"ms", ms_blas}, {"gflops", gflops(ms_blas)}});
+      context.write({{"op", "sgemm"}, {"variant", "eigen"}, {"shape", shape},
+                     {"threads", threads}, {"ms", ms_eigen}, {"gflops", gflops(ms_eigen)},
+                     {"max_rel_error", eigen_error}});
+      std::cout << "sgemm n=" << n << " threads=" << threads << ": ours " << gflops(ms_ours)
+                << " GFLOP/s, OpenBLAS " << gflops(ms_blas) << ", Eigen " << gflops(ms_eigen)
+                << "  (ratio to OpenBLAS " << ms_blas / ms_ours << ")"
+                << (valid ? "" : "  INVALID: results differ") << std::endl;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace pa::experiments
+
+int main(int argc, char** argv) {
+  using namespace pa::experiments;
+  reexec_without_openblas_overrides(argv);
+  CLI::App app{"CPU kernels vs OpenBLAS / Eigen, measured in one run", "cpu_bench"};
+  std::string out;
+  std::vector<int64_t> sizes = {256, 512, 1024, 2048};
+  std::vector<int> threads = {1, 2};
+  app.add_option("--out", out, "output folder (default: results/cpu/ under the workspace)");
+  app.add_option("--sizes", sizes, "SGEMM sizes n (n x n x n)")
+      ->delimiter(',')
+      ->check(CLI::Range(int64_t{1}, int64_t{16384}))
+      ->capture_default_str();
+  app.add_option("--threads", threads, "thread counts")
+      ->delimiter(',')
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    const int code = app.exit(error);
+    return code == 0 ? 0 : 2;
+  }
+  return run_main("cpu_bench", [&] {
+    out = out.empty() ? workspace_dir() + "/results/cpu" : resolve_user_path(out);
+    std::filesystem::create_directories(out);
+    const std::string path = out + "/cpu_bench.jsonl";
+    const std::string partial = path + ".partial";
+    std::ofstream file(partial, std::ios::trunc);
+    BenchContext context;
+    context.commit = git_state(workspace_dir()).commit;
+    context.openblas_core = openblas_get_corename();
+    context.openblas_config = openblas_get_config();
+    const char* overrides = std::getenv(kReexecMarker);
+    context.overrides = overrides == nullptr ? "" : overrides;
+    context.out = &file;
+    std::cout << "OpenBLAS " << context.openblas_config << " (kernel " << context.openblas_core
+              << ")" << (context.overrides.empty() ? "" : ", unset for this run: ")
+              << context.overrides << "\n";
+    context.write({{"op", "environment"},
+                   {"openblas_config", context.openblas_config},
+                   {"openblas_overrides_unset", context.overrides},
+                   {"cpu_features",
+                    {{"avx2_fma", pa::cpu::cpu_features().avx2_fma},
+                     {"avx512f", pa::cpu::cpu_features().avx512f}}},
+                   {"max_threads", omp_get_max_threads()}});
+    bench_sgemm(context, sizes, threads);
+    file.close();
+    std::filesystem::rename(partial, path);  // complete rows only, never a half-written file
+    std::cout << "rows in " << path << "\n";
+  });
+}
