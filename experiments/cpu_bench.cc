@@ -115,12 +115,10 @@ void bench_sgemm(const BenchContext& context, const std::vector<int64_t>& sizes,
     for (int64_t n : sizes) {
       const std::vector<float> a = random_values(n * n, 1), b = random_values(n * n, 2);
       std::vector<float> c_ours(n * n), c_blas(n * n), c_eigen(n * n);
-      auto ours = [&] {
-        cpu::gemm(n, n, n, a.data(), n, b.data(), n, c_ours.data(), n, false);
-      };
+      auto ours = [&] { cpu::gemm(n, n, n, a.data(), n, b.data(), n, c_ours.data(), n, false); };
       auto blas = [&] {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a.data(), n,
-                    b.data(), n, 0.0f, c_blas.data(), n);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a.data(), n, b.data(),
+                    n, 0.0f, c_blas.data(), n);
       };
       using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
       Eigen::Map<const RowMajor> ea(a.data(), n, n), eb(b.data(), n, n);
@@ -138,17 +136,32 @@ void bench_sgemm(const BenchContext& context, const std::vector<int64_t>& sizes,
       const double ms_blas = median_ms(blas, 2, repeats);
       const double ms_eigen = median_ms(eigen, 2, repeats);
       auto gflops = [&](double ms) { return flop / (ms * 1e6); };
-      const std::string shape = std::to_string(n) + "x" + std::to_string(n) + "x" + std::to_string(n);
+      const std::string shape =
+          std::to_string(n) + "x" + std::to_string(n) + "x" + std::to_string(n);
       const std::string kernel = cpu::gemm_kernel_name(cpu::resolve_gemm_kernel(cpu::cpu_config()));
-      context.write({{"op", "sgemm"}, {"variant", "ours (" + kernel + ")"}, {"shape", shape},
-                     {"threads", threads}, {"ms", ms_ours}, {"gflops", gflops(ms_ours)},
-                     {"anchor", "openblas"}, {"ratio", ms_blas / ms_ours},
-                     {"ratio_eigen", ms_eigen / ms_ours}, {"max_rel_error", error},
+      context.write({{"op", "sgemm"},
+                     {"variant", "ours (" + kernel + ")"},
+                     {"shape", shape},
+                     {"threads", threads},
+                     {"ms", ms_ours},
+                     {"gflops", gflops(ms_ours)},
+                     {"anchor", "openblas"},
+                     {"ratio", ms_blas / ms_ours},
+                     {"ratio_eigen", ms_eigen / ms_ours},
+                     {"max_rel_error", error},
                      {"valid", valid}});
-      context.write({{"op", "sgemm"}, {"variant", "openblas"}, {"shape", shape},
-                     {"threads", threads}, {"ms", ms_blas}, {"gflops", gflops(ms_blas)}});
-      context.write({{"op", "sgemm"}, {"variant", "eigen"}, {"shape", shape},
-                     {"threads", threads}, {"ms", ms_eigen}, {"gflops", gflops(ms_eigen)},
+      context.write({{"op", "sgemm"},
+                     {"variant", "openblas"},
+                     {"shape", shape},
+                     {"threads", threads},
+                     {"ms", ms_blas},
+                     {"gflops", gflops(ms_blas)}});
+      context.write({{"op", "sgemm"},
+                     {"variant", "eigen"},
+                     {"shape", shape},
+                     {"threads", threads},
+                     {"ms", ms_eigen},
+                     {"gflops", gflops(ms_eigen)},
                      {"max_rel_error", eigen_error}});
       std::cout << "sgemm n=" << n << " threads=" << threads << ": ours " << gflops(ms_ours)
                 << " GFLOP/s, OpenBLAS " << gflops(ms_blas) << ", Eigen " << gflops(ms_eigen)

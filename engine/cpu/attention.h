@@ -1,7 +1,9 @@
-// CPU scaled dot-product attention, one (batch, head) slice at a time, through gemm.
-// q (BH, Nq, D), k (BH, Nk, D), v (BH, Nk, Dv), all contiguous. Masking: `causal` hides key
-// j > query i; key_padding (B, Nk) of 0/1 floats (1 = padded, hidden) or null, where the
-// batch of slice s is s / H. A query row with every key hidden outputs zeros.
+// CPU scaled dot-product attention, FlashAttention-style: tiles of Q and K/V, an online softmax,
+// no N x N buffer (O(N) extra memory: the row logsumexp L kept for the backward).
+// q (BH, Nq, D), k (BH, Nk, D), v (BH, Nk, Dv), all contiguous, BH = B * H. Masking: `causal`
+// hides key j > query i (key blocks entirely above the diagonal are skipped); key_padding
+// (B, Nk) of 0/1 floats (1 = padded, hidden) or null, where the batch of slice s is s / H.
+// A query row with every key hidden outputs zeros and gets zero gradients.
 #pragma once
 
 #include <cstdint>
@@ -12,14 +14,23 @@ struct AttentionShape {
   int64_t B, H, Nq, Nk, D, Dv;
 };
 
-// out (BH, Nq, Dv); probs (BH, Nq, Nk) keeps the softmax for the backward.
-void attention_forward(const AttentionShape& shape, const float* q, const float* k, const float* v,
-                       const float* key_padding, bool causal, float scale, float* out,
-                       float* probs);
+struct AttentionMask {
+  const float* key_padding;  // (B, Nk) or null
+  bool causal;
+};
 
-// dq, dk, dv are overwritten.
+// out (BH, Nq, Dv); lse (BH, Nq): the row logsumexp of the scaled, masked scores (-inf for a
+// row with every key hidden). Parallel over (slice, query block).
+void attention_forward(const AttentionShape& shape, const float* q, const float* k, const float* v,
+                       const AttentionMask& mask, float scale, float* out, float* lse);
+
+// Recomputes the probabilities from q, k and lse: dv = P^T dout, dP = dout v^T,
+// dS = P * (dP - rowsum(dout * out)), dk = dS^T q * scale (parallel over key blocks), then
+// dq = dS k * scale (parallel over query blocks). No atomics: each output element is summed by
+// one thread in a fixed order, so results do not depend on the thread count. dq, dk, dv are
+// overwritten.
 void attention_backward(const AttentionShape& shape, const float* q, const float* k, const float* v,
-                        const float* probs, const float* dout, float scale, float* dq, float* dk,
-                        float* dv);
+                        const float* out, const float* lse, const float* dout,
+                        const AttentionMask& mask, float scale, float* dq, float* dk, float* dv);
 
 }  // namespace pa::cpu

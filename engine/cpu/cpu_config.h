@@ -17,6 +17,9 @@ struct CpuConfig {
   GemmKernel gemm_kernel = GemmKernel::Auto;  // Auto: AVX-512 when the CPU has it, else AVX2
   // Below this many multiply-adds (M * N * K) a GEMM runs on one thread.
   int64_t gemm_parallel_min = 1 << 17;
+  // Attention tiles: BQ query rows stay while BK-key blocks of K and V stream past.
+  int64_t attention_block_q = 64;
+  int64_t attention_block_k = 64;
   int threads = 0;  // 0: OpenMP's default
 };
 

@@ -219,22 +219,24 @@ Tensor scaled_dot_product_attention(const Tensor& q_in, const Tensor& k_in, cons
   const Tensor k = contiguous(k_in).detach();  // (B, H, Nk, D)
   const Tensor v = contiguous(v_in).detach();  // (B, H, Nk, Dv)
   const cpu::AttentionShape shape{B, H, Nq, Nk, D, Dv};
+  const cpu::AttentionMask mask{padding.defined() ? padding.data<float>() : nullptr, causal};
   Tensor out = empty({B, H, Nq, Dv});
-  Tensor probs = empty({B, H, Nq, Nk});
-  cpu::attention_forward(shape, q.data<float>(), k.data<float>(), v.data<float>(),
-                         padding.defined() ? padding.data<float>() : nullptr, causal, used_scale,
-                         out.data<float>(), probs.data<float>());
-  return record(out, "scaled_dot_product_attention", {q_in, k_in, v_in},
-                [q, k, v, probs, shape, used_scale](const Tensor& grad_in) {
-                  const Tensor grad = contiguous(grad_in);
-                  Tensor dq = empty(q.shape());
-                  Tensor dk = empty(k.shape());
-                  Tensor dv = empty(v.shape());
-                  cpu::attention_backward(shape, q.data<float>(), k.data<float>(), v.data<float>(),
-                                          probs.data<float>(), grad.data<float>(), used_scale,
-                                          dq.data<float>(), dk.data<float>(), dv.data<float>());
-                  return std::vector<Tensor>{dq, dk, dv};
-                });
+  Tensor lse = empty({B, H, Nq});  // the row logsumexp: all the backward keeps besides q, k, v
+  cpu::attention_forward(shape, q.data<float>(), k.data<float>(), v.data<float>(), mask, used_scale,
+                         out.data<float>(), lse.data<float>());
+  return record(
+      out, "scaled_dot_product_attention", {q_in, k_in, v_in},
+      [q, k, v, out, lse, padding, shape, causal, used_scale](const Tensor& grad_in) {
+        const Tensor grad = contiguous(grad_in);
+        Tensor dq = empty(q.shape());
+        Tensor dk = empty(k.shape());
+        Tensor dv = empty(v.shape());
+        const cpu::AttentionMask mask{padding.defined() ? padding.data<float>() : nullptr, causal};
+        cpu::attention_backward(shape, q.data<float>(), k.data<float>(), v.data<float>(),
+                                out.data<float>(), lse.data<float>(), grad.data<float>(), mask,
+                                used_scale, dq.data<float>(), dk.data<float>(), dv.data<float>());
+        return std::vector<Tensor>{dq, dk, dv};
+      });
 }
 
 }  // namespace pa

@@ -6,6 +6,7 @@
 
 #include <set>
 
+#include "engine/cpu/cpu_config.h"
 #include "engine/tests/oracle_check.h"
 
 namespace pa::testing {
@@ -545,35 +546,48 @@ SWEEP(scaled_dot_product_attention) {
                                    {2, 3, 7, 7, 5, 5, true, false},
                                    {2, 2, 5, 6, 4, 3, false, true},
                                    {1, 1, 1, 1, 1, 1, true, false},
-                                   {2, 1, 9, 9, 33, 17, true, true}};
-  for (const Case& c : cases) {
-    std::vector<Input> inputs = {random_input({c.B, c.H, c.Nq, c.D}, rng, -2.0, 2.0),
-                                 random_input({c.B, c.H, c.Nk, c.D}, rng, -2.0, 2.0),
-                                 random_input({c.B, c.H, c.Nk, c.Dv}, rng)};
-    Input mask;
-    mask.array.shape = {};
-    if (c.padded) {
-      mask = random_mask({c.B, c.Nk}, rng, 0.3);
-      // Hide every key of the last sequence: its rows must come out as zeros.
-      for (int64_t j = 0; j < c.Nk; ++j) mask.array.data[(c.B - 1) * c.Nk + j] = 1.0;
-      mask.tensor = to_tensor(mask.array);
+                                   {2, 1, 9, 9, 33, 17, true, true},
+                                   // Past one 64 x 64 tile: online softmax across key blocks,
+                                   // causal block skipping, ragged last blocks.
+                                   {1, 2, 130, 130, 16, 16, true, true},
+                                   {2, 1, 70, 150, 8, 12, false, true},
+                                   {1, 1, 65, 65, 64, 64, true, false}};
+  // Every case twice: with the default tiles and with tiny ones (many blocks per row).
+  const pa::cpu::CpuConfig saved = pa::cpu::cpu_config();
+  for (const int64_t block : {int64_t{0}, int64_t{5}}) {
+    pa::cpu::cpu_config().attention_block_q = block > 0 ? block : saved.attention_block_q;
+    pa::cpu::cpu_config().attention_block_k = block > 0 ? block + 2 : saved.attention_block_k;
+    for (const Case& c : cases) {
+      std::vector<Input> inputs = {random_input({c.B, c.H, c.Nq, c.D}, rng, -2.0, 2.0),
+                                   random_input({c.B, c.H, c.Nk, c.D}, rng, -2.0, 2.0),
+                                   random_input({c.B, c.H, c.Nk, c.Dv}, rng)};
+      Input mask;
+      mask.array.shape = {};
+      if (c.padded) {
+        mask = random_mask({c.B, c.Nk}, rng, 0.3);
+        // Hide every key of the last sequence: its rows must come out as zeros.
+        for (int64_t j = 0; j < c.Nk; ++j) mask.array.data[(c.B - 1) * c.Nk + j] = 1.0;
+        mask.tensor = to_tensor(mask.array);
+      }
+      const double scale = 1.0 / std::sqrt(static_cast<double>(c.D));
+      check_op(
+          "sdpa B" + std::to_string(c.B) + " Nq" + std::to_string(c.Nq) + " Nk" +
+              std::to_string(c.Nk) + (c.causal ? " causal" : "") + (c.padded ? " padded" : ""),
+          inputs,
+          [&](const Tensors& t) {
+            return Tensors{
+                pa::scaled_dot_product_attention(t[0], t[1], t[2], c.causal, mask.tensor)};
+          },
+          [&](const Arrays& a) {
+            return Arrays{ref::sdpa(a[0], a[1], a[2], c.causal, mask.array, scale)};
+          },
+          [&](const Arrays& a, const Arrays& g) {
+            return ref::sdpa_backward(a[0], a[1], a[2], c.causal, mask.array, scale, g[0]);
+          },
+          rng, Tolerance{2e-5, 2e-4});
     }
-    const double scale = 1.0 / std::sqrt(static_cast<double>(c.D));
-    check_op(
-        "sdpa B" + std::to_string(c.B) + " Nq" + std::to_string(c.Nq) + " Nk" +
-            std::to_string(c.Nk) + (c.causal ? " causal" : "") + (c.padded ? " padded" : ""),
-        inputs,
-        [&](const Tensors& t) {
-          return Tensors{pa::scaled_dot_product_attention(t[0], t[1], t[2], c.causal, mask.tensor)};
-        },
-        [&](const Arrays& a) {
-          return Arrays{ref::sdpa(a[0], a[1], a[2], c.causal, mask.array, scale)};
-        },
-        [&](const Arrays& a, const Arrays& g) {
-          return ref::sdpa_backward(a[0], a[1], a[2], c.causal, mask.array, scale, g[0]);
-        },
-        rng, Tolerance{2e-5, 2e-4});
   }
+  pa::cpu::cpu_config() = saved;
 }
 
 }  // namespace

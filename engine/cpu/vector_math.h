@@ -1,0 +1,83 @@
+// Vectorised float math for the CPU kernels (AVX2 + FMA, the build's x86-64-v3 baseline):
+// exp over 8 lanes (Cephes' range reduction and degree-6 polynomial, ~2 ulp on [-87, 88]; below
+// -87, -inf included, it returns exactly 0), and the row helpers softmax-style kernels need.
+#pragma once
+
+#include <immintrin.h>
+
+#include <cmath>
+#include <cstdint>
+
+namespace pa::cpu {
+
+inline __m256 exp8(__m256 x) {
+  const __m256 underflow = _mm256_cmp_ps(x, _mm256_set1_ps(-87.0f), _CMP_LT_OQ);
+  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.0f)), _mm256_set1_ps(88.3762626647950f));
+  // x = n ln2 + r, |r| <= ln2 / 2; ln2 split in two so that n * ln2_hi is exact.
+  const __m256 n = _mm256_floor_ps(_mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f),
+                                                   _mm256_set1_ps(0.5f)));
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+  p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+  // 2^n through the exponent bits.
+  const __m256i bits = _mm256_slli_epi32(
+      _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  const __m256 result = _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
+  return _mm256_andnot_ps(underflow, result);
+}
+
+inline float horizontal_max(__m256 v) {
+  __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+  m = _mm_max_ss(m, _mm_movehdup_ps(m));
+  return _mm_cvtss_f32(m);
+}
+
+inline float horizontal_sum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// max over x[0, n)
+inline float row_max(const float* x, int64_t n) {
+  __m256 best = _mm256_set1_ps(-INFINITY);
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8) best = _mm256_max_ps(best, _mm256_loadu_ps(x + j));
+  float result = horizontal_max(best);
+  for (; j < n; ++j) result = x[j] > result ? x[j] : result;
+  return result;
+}
+
+// x[j] = exp(x[j] - shift) for j in [0, n); returns the sum of the new values (lanes summed in
+// a fixed order, so the result does not depend on threads).
+inline float exp_shifted_sum(float* x, int64_t n, float shift) {
+  const __m256 s = _mm256_set1_ps(shift);
+  __m256 total = _mm256_setzero_ps();
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8) {
+    const __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(x + j), s));
+    _mm256_storeu_ps(x + j, e);
+    total = _mm256_add_ps(total, e);
+  }
+  float sum = horizontal_sum(total);
+  if (j < n) {  // the tail through a padded vector, so every lane uses the same exp
+    alignas(32) float tail[8];
+    for (int64_t t = 0; t < 8; ++t) tail[t] = j + t < n ? x[j + t] - shift : -INFINITY;
+    _mm256_store_ps(tail, exp8(_mm256_load_ps(tail)));
+    for (int64_t t = 0; j + t < n; ++t) {
+      x[j + t] = tail[t];
+      sum += tail[t];
+    }
+  }
+  return sum;
+}
+
+}  // namespace pa::cpu
