@@ -3,7 +3,10 @@
 //   bazel run //experiments:cpu_bench -- [--out DIR] [--sizes 256,512,...] [--threads 1,2]
 //
 // SGEMM: ours (engine/cpu/gemm.h) vs OpenBLAS (cblas_sgemm, Debian's pthreads build) and Eigen,
-// square n x n x n, on each thread count. Each is validated against OpenBLAS first, then timed:
+// square n x n x n, on each thread count. Attention: ours (engine/cpu/attention.h) vs the
+// unfused NumPy-style version (OpenBLAS GEMMs + a softmax over the N x N matrix) at n = d in
+// {64 ... 1024} and at B=1, H=8, N=4096, D=64, causal and not, forward and forward+backward, on
+// the largest thread count. Each is validated against OpenBLAS first, then timed:
 // warm-up, median of repeats, random (never zero) inputs. OpenBLAS reads OPENBLAS_CORETYPE and
 // OPENBLAS_L2_SIZE when it loads (they may be set on this machine to force an older kernel): the
 // benchmark re-executes itself without them, for this run only, and records the kernel OpenBLAS
@@ -26,8 +29,10 @@
 #include <string>
 #include <vector>
 
+#include "engine/cpu/attention.h"
 #include "engine/cpu/cpu_config.h"
 #include "engine/cpu/gemm.h"
+#include "engine/cpu/vector_math.h"
 #include "experiments/common/experiment.h"
 
 extern "C" {
@@ -171,6 +176,144 @@ void bench_sgemm(const BenchContext& context, const std::vector<int64_t>& sizes,
   }
 }
 
+// The unfused attention of the NumPy baseline, slice by slice: S = Q K^T * scale through
+// OpenBLAS, the causal mask, a row softmax over the whole (N, N) matrix (with the same vectorised
+// exp as ours, so the difference is the fusion), O = P V through OpenBLAS. P is kept (N x N per
+// slice) for the backward: dV = P^T dO, dP = dO V^T, dS = P * (dP - rowsum(dP * P)),
+// dQ = dS K * scale, dK = dS^T Q * scale.
+struct UnfusedAttention {
+  int64_t BH, N, D;
+  bool causal;
+  std::vector<float> p, dp;  // (BH, N, N)
+  void forward(const float* q, const float* k, const float* v, float scale, float* out) {
+    p.resize(BH * N * N);
+    for (int64_t s = 0; s < BH; ++s) {
+      float* ps = p.data() + s * N * N;
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, N, D, scale, q + s * N * D, D,
+                  k + s * N * D, D, 0.0f, ps, N);
+#pragma omp parallel for schedule(static)
+      for (int64_t i = 0; i < N; ++i) {
+        float* row = ps + i * N;
+        if (causal) std::fill(row + i + 1, row + N, -INFINITY);
+        const float total = cpu::exp_shifted_sum(row, N, cpu::row_max(row, N));
+        const float inverse = 1.0f / total;
+        for (int64_t j = 0; j < N; ++j) row[j] *= inverse;
+      }
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, D, N, 1.0f, ps, N, v + s * N * D, D,
+                  0.0f, out + s * N * D, D);
+    }
+  }
+  void backward(const float* q, const float* k, const float* v, const float* dout, float scale,
+                float* dq, float* dk, float* dv) {
+    dp.resize(N * N);
+    for (int64_t s = 0; s < BH; ++s) {
+      const float* ps = p.data() + s * N * N;
+      const float* g = dout + s * N * D;
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, N, D, N, 1.0f, ps, N, g, D, 0.0f,
+                  dv + s * N * D, D);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, N, D, 1.0f, g, D, v + s * N * D, D,
+                  0.0f, dp.data(), N);
+#pragma omp parallel for schedule(static)
+      for (int64_t i = 0; i < N; ++i) {
+        const float* p_row = ps + i * N;
+        float* row = dp.data() + i * N;
+        double dot = 0.0;
+        for (int64_t j = 0; j < N; ++j) dot += double(row[j]) * p_row[j];
+        for (int64_t j = 0; j < N; ++j) row[j] = p_row[j] * (row[j] - float(dot));
+      }
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, D, N, scale, dp.data(), N,
+                  k + s * N * D, D, 0.0f, dq + s * N * D, D);
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, N, D, N, scale, dp.data(), N,
+                  q + s * N * D, D, 0.0f, dk + s * N * D, D);
+    }
+  }
+};
+
+void bench_attention(const BenchContext& context, int threads) {
+  omp_set_num_threads(threads);
+  openblas_set_num_threads(threads);
+  cpu::cpu_config().threads = threads;
+  struct Case {
+    int64_t B, H, N, D;
+    bool causal;
+  };
+  std::vector<Case> cases;
+  for (int64_t n : {64, 128, 256, 512, 768, 1024}) cases.push_back({1, 1, n, n, false});
+  cases.push_back({1, 8, 4096, 64, false});
+  cases.push_back({1, 8, 4096, 64, true});
+  for (const Case& c : cases) {
+    const int64_t BH = c.B * c.H, count = BH * c.N * c.D;
+    const float scale = 1.0f / std::sqrt(static_cast<float>(c.D));
+    const std::vector<float> q = random_values(count, 3), k = random_values(count, 4),
+                             v = random_values(count, 5), dout = random_values(count, 6);
+    std::vector<float> out(count), lse(BH * c.N), dq(count), dk(count), dv(count);
+    std::vector<float> ref_out(count), ref_dq(count), ref_dk(count), ref_dv(count);
+    const cpu::AttentionShape shape{c.B, c.H, c.N, c.N, c.D, c.D};
+    const cpu::AttentionMask mask{nullptr, c.causal};
+    UnfusedAttention unfused{BH, c.N, c.D, c.causal, {}, {}};
+    auto ours_forward = [&] {
+      cpu::attention_forward(shape, q.data(), k.data(), v.data(), mask, scale, out.data(),
+                             lse.data());
+    };
+    auto ours_both = [&] {
+      ours_forward();
+      cpu::attention_backward(shape, q.data(), k.data(), v.data(), out.data(), lse.data(),
+                              dout.data(), mask, scale, dq.data(), dk.data(), dv.data());
+    };
+    auto unfused_forward = [&] {
+      unfused.forward(q.data(), k.data(), v.data(), scale, ref_out.data());
+    };
+    auto unfused_both = [&] {
+      unfused_forward();
+      unfused.backward(q.data(), k.data(), v.data(), dout.data(), scale, ref_dq.data(),
+                       ref_dk.data(), ref_dv.data());
+    };
+    ours_both();
+    unfused_both();
+    const double error = std::max({max_relative_error(out, ref_out), max_relative_error(dq, ref_dq),
+                                   max_relative_error(dk, ref_dk), max_relative_error(dv, ref_dv)});
+    const bool valid = error < 1e-3;
+    // FLOPs: 4 B H N^2 D forward (halved when causal), 2.5x that backward.
+    const double forward_flop = 4.0 * BH * c.N * c.N * c.D * (c.causal ? 0.5 : 1.0);
+    const int repeats = c.N >= 4096 ? 3 : (c.N >= 512 ? 7 : 25);
+    const std::string shape_text = "B" + std::to_string(c.B) + " H" + std::to_string(c.H) + " N" +
+                                   std::to_string(c.N) + " D" + std::to_string(c.D);
+    for (const bool with_backward : {false, true}) {
+      const double ms_ours = median_ms(
+          with_backward ? std::function<void()>(ours_both) : std::function<void()>(ours_forward), 1,
+          repeats);
+      const double ms_unfused = median_ms(with_backward ? std::function<void()>(unfused_both)
+                                                        : std::function<void()>(unfused_forward),
+                                          1, repeats);
+      const double flop = forward_flop * (with_backward ? 3.5 : 1.0);
+      const std::string pass = with_backward ? "forward+backward" : "forward";
+      context.write({{"op", "attention"},
+                     {"variant", "ours (fused, tiles)"},
+                     {"pass", pass},
+                     {"shape", shape_text},
+                     {"causal", c.causal},
+                     {"threads", threads},
+                     {"ms", ms_ours},
+                     {"gflops", flop / (ms_ours * 1e6)},
+                     {"anchor", "unfused (OpenBLAS GEMMs + softmax)"},
+                     {"ratio", ms_unfused / ms_ours},
+                     {"max_rel_error", error},
+                     {"valid", valid}});
+      context.write({{"op", "attention"},
+                     {"variant", "unfused (OpenBLAS GEMMs + softmax)"},
+                     {"pass", pass},
+                     {"shape", shape_text},
+                     {"causal", c.causal},
+                     {"threads", threads},
+                     {"ms", ms_unfused},
+                     {"gflops", flop / (ms_unfused * 1e6)}});
+      std::cout << "attention " << shape_text << (c.causal ? " causal " : " ") << pass << ": ours "
+                << ms_ours << " ms, unfused " << ms_unfused << " ms (ratio " << ms_unfused / ms_ours
+                << ")" << (valid ? "" : "  INVALID: results differ") << std::endl;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace pa::experiments
 
@@ -190,6 +333,9 @@ int main(int argc, char** argv) {
       ->delimiter(',')
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
+  bool skip_sgemm = false, skip_attention = false;
+  app.add_flag("--skip-sgemm", skip_sgemm, "leave out the SGEMM rows");
+  app.add_flag("--skip-attention", skip_attention, "leave out the attention rows");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -219,7 +365,9 @@ int main(int argc, char** argv) {
                     {{"avx2_fma", pa::cpu::cpu_features().avx2_fma},
                      {"avx512f", pa::cpu::cpu_features().avx512f}}},
                    {"max_threads", omp_get_max_threads()}});
-    bench_sgemm(context, sizes, threads);
+    if (!skip_sgemm) bench_sgemm(context, sizes, threads);
+    if (!skip_attention)
+      bench_attention(context, *std::max_element(threads.begin(), threads.end()));
     file.close();
     std::filesystem::rename(partial, path);  // complete rows only, never a half-written file
     std::cout << "rows in " << path << "\n";

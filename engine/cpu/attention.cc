@@ -2,8 +2,11 @@
 // forward sweeps the key blocks of BK keys: S = Q_blk K_blk^T * scale (masked), the running row
 // max m and sum l are updated, O is rescaled by exp(m_old - m_new) and O += exp(S - m) V_blk;
 // finally O /= l and L = m + log l. Products go through the packed sgemm with strided views
-// (K^T, P^T, dS^T are read in place). Block sizes: cpu_config().attention_block_q / _k.
+// (K^T, P^T, dS^T are read in place). Block sizes: cpu_config().attention_block_q / _k, with
+// query blocks made smaller when there would be too few to keep every thread busy.
 #include "engine/cpu/attention.h"
+
+#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -15,6 +18,15 @@
 
 namespace pa::cpu {
 namespace {
+
+// The query block size: the configured one, or smaller (down to 16 rows) so that the B * H
+// slices give every thread at least two blocks.
+int64_t query_block(int64_t slices, int64_t Nq) {
+  const int64_t configured = std::max<int64_t>(1, cpu_config().attention_block_q);
+  const int64_t wanted_blocks = 2 * std::max(1, omp_get_max_threads());
+  const int64_t per_slice = (wanted_blocks + slices - 1) / slices;
+  return std::min(configured, std::max<int64_t>(16, (Nq + per_slice - 1) / per_slice));
+}
 
 // Masks and scales a (rows, cols) score tile in place: tile[r][c] is query q0 + r vs key k0 + c.
 // Returns for each row whether any key is visible.
@@ -57,7 +69,7 @@ void probabilities(float* tile, int64_t rows, int64_t cols, const float* lse) {
 void attention_forward(const AttentionShape& shape, const float* q, const float* k, const float* v,
                        const AttentionMask& mask, float scale, float* out, float* lse) {
   const auto [B, H, Nq, Nk, D, Dv] = shape;
-  const int64_t BQ = std::max<int64_t>(1, cpu_config().attention_block_q);
+  const int64_t BQ = query_block(B * H, Nq);
   const int64_t BK = std::max<int64_t>(1, cpu_config().attention_block_k);
   const int64_t q_blocks = (Nq + BQ - 1) / BQ;
 #pragma omp parallel
@@ -116,7 +128,7 @@ void attention_backward(const AttentionShape& shape, const float* q, const float
                         const float* out, const float* lse, const float* dout,
                         const AttentionMask& mask, float scale, float* dq, float* dk, float* dv) {
   const auto [B, H, Nq, Nk, D, Dv] = shape;
-  const int64_t BQ = std::max<int64_t>(1, cpu_config().attention_block_q);
+  const int64_t BQ = query_block(B * H, Nq);
   const int64_t BK = std::max<int64_t>(1, cpu_config().attention_block_k);
   const int64_t q_blocks = (Nq + BQ - 1) / BQ, k_blocks = (Nk + BK - 1) / BK;
   // delta_i = rowsum(dout_i * out_i): the softmax backward's per-row correction.
@@ -146,11 +158,17 @@ void attention_backward(const AttentionShape& shape, const float* q, const float
     }
   };
 
-#pragma omp parallel
+  // One pass over the key blocks, FlashAttention-2's order: dK and dV of a key block stay with
+  // one thread; dQ, which every key block adds to, is summed into a per-thread copy (static
+  // schedule, so each thread's share is fixed) and the copies are added in thread order.
+  const int threads = omp_get_max_threads();
+  const int64_t dq_count = B * H * Nq * D;
+  std::vector<float> dq_partial(static_cast<size_t>(threads) * dq_count, 0.0f);
+#pragma omp parallel num_threads(threads)
   {
     std::vector<float> p(BQ * BK), ds(BQ * BK);
-    // dK and dV: each key block is one thread's, summed over the query blocks in order.
-#pragma omp for schedule(dynamic)
+    float* my_dq = dq_partial.data() + omp_get_thread_num() * dq_count;
+#pragma omp for schedule(static)
     for (int64_t work = 0; work < B * H * k_blocks; ++work) {
       const int64_t s = work / k_blocks, k0 = (work % k_blocks) * BK;
       const int64_t cols = std::min(BK, Nk - k0);
@@ -162,28 +180,21 @@ void attention_backward(const AttentionShape& shape, const float* q, const float
       for (int64_t qb = first_q_block; qb < q_blocks; ++qb) {
         const int64_t q0 = qb * BQ, rows = std::min(BQ, Nq - q0);
         tile(s, q0, rows, k0, cols, p.data(), ds.data());
-        // dV_blk (cols, Dv) += P^T dO_blk; dK_blk (cols, D) += dS^T Q_blk * scale
+        // dV_blk (cols, Dv) += P^T dO_blk; dK_blk (cols, D) += dS^T Q_blk;
+        // dQ_blk (rows, D) += dS K_blk (into this thread's copy)
         sgemm(cols, Dv, rows, {p.data(), 1, cols}, {dout + (s * Nq + q0) * Dv, Dv, 1}, dv_blk, Dv,
               true);
         sgemm(cols, D, rows, {ds.data(), 1, cols}, {q + (s * Nq + q0) * D, D, 1}, dk_blk, D, true);
+        sgemm(rows, D, cols, {ds.data(), cols, 1}, {k + (s * Nk + k0) * D, D, 1},
+              my_dq + (s * Nq + q0) * D, D, true);
       }
       for (int64_t i = 0; i < cols * D; ++i) dk_blk[i] *= scale;
     }
-    // dQ: each query block is one thread's, summed over the key blocks in order.
-#pragma omp for schedule(dynamic)
-    for (int64_t work = 0; work < B * H * q_blocks; ++work) {
-      const int64_t s = work / q_blocks, q0 = (work % q_blocks) * BQ;
-      const int64_t rows = std::min(BQ, Nq - q0);
-      float* dq_blk = dq + (s * Nq + q0) * D;  // (rows, D)
-      std::fill(dq_blk, dq_blk + rows * D, 0.0f);
-      const int64_t blocks = key_blocks_for(q0, rows, Nk, BK, mask.causal);
-      for (int64_t kb = 0; kb < blocks; ++kb) {
-        const int64_t k0 = kb * BK, cols = std::min(BK, Nk - k0);
-        tile(s, q0, rows, k0, cols, p.data(), ds.data());
-        // dQ_blk (rows, D) += dS K_blk
-        sgemm(rows, D, cols, {ds.data(), cols, 1}, {k + (s * Nk + k0) * D, D, 1}, dq_blk, D, true);
-      }
-      for (int64_t i = 0; i < rows * D; ++i) dq_blk[i] *= scale;
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < dq_count; ++i) {
+      float total = 0.0f;
+      for (int t = 0; t < threads; ++t) total += dq_partial[t * dq_count + i];
+      dq[i] = total * scale;
     }
   }
 }

@@ -25,10 +25,10 @@ void attention_forward(const AttentionShape& shape, const float* q, const float*
                        const AttentionMask& mask, float scale, float* out, float* lse);
 
 // Recomputes the probabilities from q, k and lse: dv = P^T dout, dP = dout v^T,
-// dS = P * (dP - rowsum(dout * out)), dk = dS^T q * scale (parallel over key blocks), then
-// dq = dS k * scale (parallel over query blocks). No atomics: each output element is summed by
-// one thread in a fixed order, so results do not depend on the thread count. dq, dk, dv are
-// overwritten.
+// dS = P * (dP - rowsum(dout * out)), dk = dS^T q * scale, dq = dS k * scale, in one pass over
+// the key blocks (parallel over them). No atomics: dk and dv of a key block belong to one
+// thread; dq goes to per-thread copies (O(threads * N * D) extra) added in thread order, so the
+// same inputs and thread count give bit-identical results. dq, dk, dv are overwritten.
 void attention_backward(const AttentionShape& shape, const float* q, const float* k, const float* v,
                         const float* out, const float* lse, const float* dout,
                         const AttentionMask& mask, float scale, float* dq, float* dk, float* dv);

@@ -18,8 +18,8 @@ struct CpuConfig {
   // Below this many multiply-adds (M * N * K) a GEMM runs on one thread.
   int64_t gemm_parallel_min = 1 << 17;
   // Attention tiles: BQ query rows stay while BK-key blocks of K and V stream past.
-  int64_t attention_block_q = 64;
-  int64_t attention_block_k = 64;
+  int64_t attention_block_q = 128;
+  int64_t attention_block_k = 256;
   int threads = 0;  // 0: OpenMP's default
 };
 

@@ -29,15 +29,24 @@ KernelInfo select_kernel(const CpuConfig& config) {
   return {sgemm_kernel_avx2, kAvx2MR, kAvx2NR};
 }
 
-// 64-byte aligned float buffer (the kernels use aligned loads of packed B).
-struct AlignedBuffer {
-  explicit AlignedBuffer(int64_t count)
-      : data(static_cast<float*>(std::aligned_alloc(64, ((count * 4 + 63) / 64) * 64))) {}
-  ~AlignedBuffer() { std::free(data); }
-  AlignedBuffer(const AlignedBuffer&) = delete;
-  AlignedBuffer& operator=(const AlignedBuffer&) = delete;
-  float* data;
-};
+// A 64-byte aligned scratch buffer per thread that only grows, so that the many small GEMMs of
+// the attention tiles do not allocate (the kernels use aligned loads of packed B).
+float* thread_buffer(int slot, int64_t count) {
+  struct Buffer {
+    float* data = nullptr;
+    int64_t capacity = 0;
+    ~Buffer() { std::free(data); }
+  };
+  thread_local Buffer buffers[3];
+  Buffer& buffer = buffers[slot];
+  if (buffer.capacity < count) {
+    std::free(buffer.data);
+    buffer.capacity = std::max<int64_t>(count, 2 * buffer.capacity);
+    buffer.data =
+        static_cast<float*>(std::aligned_alloc(64, ((buffer.capacity * 4 + 63) / 64) * 64));
+  }
+  return buffer.data;
+}
 
 // Packs rows [i0, i0 + MR) x columns [p0, p0 + kc) of A into dst[k * MR + r]; rows past M are
 // zero.
@@ -129,14 +138,13 @@ void sgemm(int64_t M, int64_t N, int64_t K, MatrixRef A, MatrixRef B, float* C, 
   const int64_t KC = std::max<int64_t>(1, config.gemm_kc);
   const int64_t NC = std::max<int64_t>(NR, config.gemm_nc / NR * NR);
   const int64_t nc_max = std::min(NC, (N + NR - 1) / NR * NR), kc_max = std::min(KC, K);
-  AlignedBuffer packed_b(nc_max * kc_max);
+  // B's packed block is shared by the team: the calling thread's buffer.
+  float* packed_b = thread_buffer(0, nc_max * kc_max);
   const bool parallel =
       !omp_in_parallel() && M * N * K >= config.gemm_parallel_min && (M + MR - 1) / MR > 1;
-  const int threads = config.threads > 0 ? config.threads : omp_get_max_threads();
-
-#pragma omp parallel if (parallel) num_threads(threads)
-  {
-    AlignedBuffer packed_a(MR * kc_max), scratch(MR * NR);
+  auto run = [&] {
+    float* packed_a = thread_buffer(1, MR * kc_max);
+    float* scratch = thread_buffer(2, MR * NR);
     for (int64_t j0 = 0; j0 < N; j0 += NC) {
       const int64_t nc = std::min(NC, N - j0);
       for (int64_t p0 = 0; p0 < K; p0 += KC) {
@@ -144,13 +152,17 @@ void sgemm(int64_t M, int64_t N, int64_t K, MatrixRef A, MatrixRef B, float* C, 
         const int64_t panels_n = (nc + NR - 1) / NR;
 #pragma omp for schedule(static)
         for (int64_t jp = 0; jp < panels_n; ++jp) {
-          pack_b_panel(B, N, p0, j0 + jp * NR, kc, NR, packed_b.data + jp * NR * kc);
+          pack_b_panel(B, N, p0, j0 + jp * NR, kc, NR, packed_b + jp * NR * kc);
         }  // implicit barrier: B is packed before any thread uses it
-        block_product(kernel, A, M, p0, kc, packed_b.data, j0, nc, C, ldc, accumulate || p0 > 0,
-                      packed_a.data, scratch.data);
+        block_product(kernel, A, M, p0, kc, packed_b, j0, nc, C, ldc, accumulate || p0 > 0,
+                      packed_a, scratch);
       }  // the omp for in block_product ends with a barrier before B is repacked
     }
-  }
+  };
+  const int threads = config.threads > 0 ? config.threads : omp_get_max_threads();
+  // Not parallel: a team of one, so that the omp for loops never bind to an enclosing team.
+#pragma omp parallel if (parallel) num_threads(threads)
+  run();
 }
 
 }  // namespace pa::cpu
