@@ -33,6 +33,7 @@
 #include "engine/cpu/cpu_config.h"
 #include "engine/cpu/gemm.h"
 #include "engine/cpu/vector_math.h"
+#include "engine/pa.h"
 #include "experiments/common/experiment.h"
 
 extern "C" {
@@ -314,6 +315,55 @@ void bench_attention(const BenchContext& context, int threads) {
   }
 }
 
+// GELU (tanh form) over a (4096, 4096) activation, in GB/s of the data an ideal pass moves (read
+// x, write y: 8 bytes an element):
+//   unfused GELU      the formula as separate engine ops, 0.5 x (1 + tanh(c (x + 0.044715 x^3)))
+//                     (what a framework without the fused op runs: seven passes)
+//   fused GELU        pa::gelu, one vectorised pass
+void bench_gelu(const BenchContext& context, int threads) {
+  omp_set_num_threads(threads);
+  const int64_t rows = 4096, cols = 4096, count = rows * cols;
+  Generator generator(7);
+  const Tensor x = randn({rows, cols}, generator);
+  const double bytes = 8.0 * count;
+  auto unfused_gelu = [&] {
+    const Tensor inner = mul(add(x, mul(pow(x, 3.0f), 0.044715f)), 0.7978845608028654f);
+    return mul(mul(x, 0.5f), add(tanh(inner), 1.0f));
+  };
+  auto fused_gelu = [&] { return gelu(x, GeluApproximation::Tanh); };
+  const double gelu_error =
+      max_relative_error(unfused_gelu().to_vector(), fused_gelu().to_vector());
+  struct Pair {
+    std::string op;
+    std::function<Tensor()> unfused, fused;
+    double error;
+  };
+  for (const Pair& pair : {Pair{"gelu", unfused_gelu, fused_gelu, gelu_error}}) {
+    const double ms_unfused = median_ms([&] { pair.unfused(); }, 2, 10);
+    const double ms_fused = median_ms([&] { pair.fused(); }, 2, 10);
+    const std::string shape = std::to_string(rows) + "x" + std::to_string(cols);
+    context.write({{"op", pair.op},
+                   {"variant", "fused"},
+                   {"shape", shape},
+                   {"threads", threads},
+                   {"ms", ms_fused},
+                   {"gbps", bytes / (ms_fused * 1e6)},
+                   {"anchor", "unfused"},
+                   {"ratio", ms_unfused / ms_fused},
+                   {"max_rel_error", pair.error},
+                   {"valid", pair.error < 1e-5}});
+    context.write({{"op", pair.op},
+                   {"variant", "unfused"},
+                   {"shape", shape},
+                   {"threads", threads},
+                   {"ms", ms_unfused},
+                   {"gbps", bytes / (ms_unfused * 1e6)}});
+    std::cout << pair.op << " " << shape << ": fused " << bytes / (ms_fused * 1e6)
+              << " GB/s, unfused " << bytes / (ms_unfused * 1e6) << " GB/s (ratio "
+              << ms_unfused / ms_fused << ")" << std::endl;
+  }
+}
+
 }  // namespace
 }  // namespace pa::experiments
 
@@ -333,9 +383,10 @@ int main(int argc, char** argv) {
       ->delimiter(',')
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
-  bool skip_sgemm = false, skip_attention = false;
+  bool skip_sgemm = false, skip_attention = false, skip_gelu = false;
   app.add_flag("--skip-sgemm", skip_sgemm, "leave out the SGEMM rows");
   app.add_flag("--skip-attention", skip_attention, "leave out the attention rows");
+  app.add_flag("--skip-gelu", skip_gelu, "leave out the GELU rows");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -366,8 +417,9 @@ int main(int argc, char** argv) {
                      {"avx512f", pa::cpu::cpu_features().avx512f}}},
                    {"max_threads", omp_get_max_threads()}});
     if (!skip_sgemm) bench_sgemm(context, sizes, threads);
-    if (!skip_attention)
-      bench_attention(context, *std::max_element(threads.begin(), threads.end()));
+    const int most_threads = *std::max_element(threads.begin(), threads.end());
+    if (!skip_attention) bench_attention(context, most_threads);
+    if (!skip_gelu) bench_gelu(context, most_threads);
     file.close();
     std::filesystem::rename(partial, path);  // complete rows only, never a half-written file
     std::cout << "rows in " << path << "\n";

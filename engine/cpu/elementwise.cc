@@ -2,8 +2,11 @@
 // (-march=x86-64-v3); broadcast loops walk an N-d index.
 #include "engine/cpu/elementwise.h"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
+
+#include "engine/cpu/vector_math.h"
 
 namespace pa::cpu {
 
@@ -119,12 +122,74 @@ void binary_loop(Op op, const float* a, const int64_t* a_strides, const float* b
 
 }  // namespace
 
+namespace {
+
+// y[i] = fn8(x[i..i+8)) over 8-lane vectors, the tail through a padded vector so that every
+// element goes through the same code; OpenMP over 1024-element chunks.
+template <typename Fn8>
+void map8(int64_t n, const float* x, float* y, Fn8 fn8) {
+  const int64_t chunks = (n + 1023) / 1024;
+#pragma omp parallel for schedule(static) if (n >= kParallelMin)
+  for (int64_t chunk = 0; chunk < chunks; ++chunk) {
+    const int64_t end = std::min(n, (chunk + 1) * 1024);
+    int64_t i = chunk * 1024;
+    for (; i + 8 <= end; i += 8) _mm256_storeu_ps(y + i, fn8(_mm256_loadu_ps(x + i), i));
+    if (i < end) {
+      alignas(32) float tail[8] = {};
+      for (int64_t t = 0; i + t < end; ++t) tail[t] = x[i + t];
+      _mm256_store_ps(tail, fn8(_mm256_load_ps(tail), i));
+      for (int64_t t = 0; i + t < end; ++t) y[i + t] = tail[t];
+    }
+  }
+}
+
+__m256 gelu_tanh_inner(__m256 x) {  // sqrt(2/pi) (x + 0.044715 x^3)
+  const __m256 x3 = _mm256_mul_ps(_mm256_mul_ps(x, x), x);
+  return _mm256_mul_ps(_mm256_set1_ps(kSqrt2OverPi),
+                       _mm256_fmadd_ps(_mm256_set1_ps(kGeluCubic), x3, x));
+}
+
+}  // namespace
+
 void unary_forward(UnaryKind kind, const float* x, float* y, int64_t n, float scalar) {
+  const __m256 one = _mm256_set1_ps(1.0f), half = _mm256_set1_ps(0.5f);
+  switch (kind) {  // vectorised maps for the transcendental ones
+    case UnaryKind::Exp:
+      return map8(n, x, y, [](__m256 v, int64_t) { return exp8(v); });
+    case UnaryKind::Tanh:
+      return map8(n, x, y, [](__m256 v, int64_t) { return tanh8(v); });
+    case UnaryKind::Sigmoid:
+      return map8(n, x, y, [&](__m256 v, int64_t) {
+        return _mm256_div_ps(one, _mm256_add_ps(one, exp8(_mm256_sub_ps(_mm256_setzero_ps(), v))));
+      });
+    case UnaryKind::GeluTanh:  // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+      return map8(n, x, y, [&](__m256 v, int64_t) {
+        return _mm256_mul_ps(_mm256_mul_ps(half, v), _mm256_add_ps(one, tanh8(gelu_tanh_inner(v))));
+      });
+    default:
+      break;
+  }
   parallel_for(n, [&](int64_t i) { y[i] = unary_value(kind, x[i], scalar); });
 }
 
 void unary_backward(UnaryKind kind, const float* x, const float* y, const float* dy, float* dx,
                     int64_t n, float scalar) {
+  if (kind == UnaryKind::GeluTanh) {
+    // d/dx = 0.5 (1 + t) + 0.5 x (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2), t = tanh(inner)
+    const __m256 one = _mm256_set1_ps(1.0f), half = _mm256_set1_ps(0.5f);
+    return map8(n, x, dx, [&](__m256 v, int64_t i) {
+      const __m256 t = tanh8(gelu_tanh_inner(v));
+      const __m256 inner_grad = _mm256_mul_ps(
+          _mm256_set1_ps(kSqrt2OverPi),
+          _mm256_fmadd_ps(_mm256_set1_ps(3.0f * kGeluCubic), _mm256_mul_ps(v, v), one));
+      const __m256 slope =
+          _mm256_fmadd_ps(_mm256_mul_ps(_mm256_mul_ps(half, v), _mm256_fnmadd_ps(t, t, one)),
+                          inner_grad, _mm256_mul_ps(half, _mm256_add_ps(one, t)));
+      alignas(32) float upstream[8];
+      for (int64_t t8 = 0; t8 < 8; ++t8) upstream[t8] = i + t8 < n ? dy[i + t8] : 0.0f;
+      return _mm256_mul_ps(slope, _mm256_load_ps(upstream));
+    });
+  }
   parallel_for(n, [&](int64_t i) { dx[i] = dy[i] * unary_derivative(kind, x[i], y[i], scalar); });
 }
 

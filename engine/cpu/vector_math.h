@@ -1,6 +1,7 @@
 // Vectorised float math for the CPU kernels (AVX2 + FMA, the build's x86-64-v3 baseline):
 // exp over 8 lanes (Cephes' range reduction and degree-6 polynomial, ~2 ulp on [-87, 88]; below
-// -87, -inf included, it returns exactly 0), and the row helpers softmax-style kernels need.
+// -87, -inf included, it returns exactly 0; NaN stays NaN), tanh built on it, and the row helpers
+// softmax-style kernels need.
 #pragma once
 
 #include <immintrin.h>
@@ -11,6 +12,8 @@
 namespace pa::cpu {
 
 inline __m256 exp8(__m256 x) {
+  const __m256 nan = _mm256_cmp_ps(x, x, _CMP_UNORD_Q);
+  const __m256 input = x;
   const __m256 underflow = _mm256_cmp_ps(x, _mm256_set1_ps(-87.0f), _CMP_LT_OQ);
   x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.0f)), _mm256_set1_ps(88.3762626647950f));
   // x = n ln2 + r, |r| <= ln2 / 2; ln2 split in two so that n * ln2_hi is exact.
@@ -28,8 +31,25 @@ inline __m256 exp8(__m256 x) {
   // 2^n through the exponent bits.
   const __m256i bits =
       _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-  const __m256 result = _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
-  return _mm256_andnot_ps(underflow, result);
+  const __m256 result = _mm256_andnot_ps(underflow, _mm256_mul_ps(p, _mm256_castsi256_ps(bits)));
+  return _mm256_blendv_ps(result, input, nan);  // NaN in, NaN out
+}
+
+// tanh(u) = 1 - 2 / (exp(2u) + 1); for |u| < 0.0625 its Taylor series to u^7, where the
+// formula would lose relative precision to cancellation.
+inline __m256 tanh8(__m256 u) {
+  const __m256 via_exp =
+      _mm256_sub_ps(_mm256_set1_ps(1.0f),
+                    _mm256_div_ps(_mm256_set1_ps(2.0f),
+                                  _mm256_add_ps(exp8(_mm256_add_ps(u, u)), _mm256_set1_ps(1.0f))));
+  const __m256 u2 = _mm256_mul_ps(u, u);
+  __m256 series = _mm256_set1_ps(-17.0f / 315.0f);
+  series = _mm256_fmadd_ps(series, u2, _mm256_set1_ps(2.0f / 15.0f));
+  series = _mm256_fmadd_ps(series, u2, _mm256_set1_ps(-1.0f / 3.0f));
+  series = _mm256_fmadd_ps(_mm256_mul_ps(series, u2), u, u);
+  const __m256 magnitude = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), u);
+  const __m256 small = _mm256_cmp_ps(magnitude, _mm256_set1_ps(0.0625f), _CMP_LT_OQ);
+  return _mm256_blendv_ps(via_exp, series, small);
 }
 
 inline float horizontal_max(__m256 v) {
