@@ -6,11 +6,13 @@
 // square n x n x n, on each thread count. Attention: ours (engine/cpu/attention.h) vs the
 // unfused NumPy-style version (OpenBLAS GEMMs + a softmax over the N x N matrix) at n = d in
 // {64 ... 1024} and at B=1, H=8, N=4096, D=64, causal and not, forward and forward+backward, on
-// the largest thread count. Each is validated against OpenBLAS first, then timed:
-// warm-up, median of repeats, random (never zero) inputs. OpenBLAS reads OPENBLAS_CORETYPE and
-// OPENBLAS_L2_SIZE when it loads (they may be set on this machine to force an older kernel): the
-// benchmark re-executes itself without them, for this run only, and records the kernel OpenBLAS
-// reports. Rows go to DIR/cpu_bench.jsonl (default results/cpu/ in the workspace).
+// the largest thread count. GELU: fused vs the formula as separate ops. One training step of the
+// denoising Transformer vs PyTorch (experiments/torch_step.py, run from here). Each is validated
+// against OpenBLAS first, then timed: warm-up, median of repeats, random (never zero) inputs.
+// OpenBLAS reads OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE when it loads (they may be set on this
+// machine to force an older kernel): the benchmark re-executes itself without them, for this run
+// only, and records the kernel OpenBLAS reports. Rows go to DIR/cpu_bench.jsonl (default
+// results/cpu/ in the workspace).
 #include <omp.h>
 #include <unistd.h>
 
@@ -33,6 +35,8 @@
 #include "engine/cpu/cpu_config.h"
 #include "engine/cpu/gemm.h"
 #include "engine/cpu/vector_math.h"
+#include "engine/nn/transformer.h"
+#include "engine/optim/optimizer.h"
 #include "engine/pa.h"
 #include "experiments/common/experiment.h"
 
@@ -364,6 +368,67 @@ void bench_gelu(const BenchContext& context, int threads) {
   }
 }
 
+// One training step of the denoising Transformer (experiments/denoising's default model and
+// shapes: E 32, 4 heads, FF 64, 2 post-norm layers + Linear head, B 32, S 32; Adam; MSE) in the
+// engine vs PyTorch on the CPU, same thread count, the PyTorch side run by torch_step.py
+// (Debian's python3-torch) from this run. A missing torch is recorded, not fatal.
+void bench_train_step(const BenchContext& context, int threads) {
+  omp_set_num_threads(threads);
+  cpu::cpu_config().threads = threads;
+  const int64_t B = 32, S = 32, E = 32, steps = 30;
+  nn::TransformerConfig config;
+  config.d_model = E;
+  config.nhead = 4;
+  config.dim_feedforward = 64;
+  Generator generator(0);
+  nn::DenoisingTransformer model(config, 2, generator);
+  optim::AdamOptions options;
+  optim::Adam adam(model.parameters(), options);
+  const Tensor x = add(rand({B, S, E}, generator), -0.5f);
+  const Tensor y = tanh(x);
+  auto step = [&] {
+    adam.zero_grad();
+    const Tensor loss = mse_loss(model.forward(x), y);
+    loss.backward();
+    adam.step();
+  };
+  const double ms_ours = median_ms(step, 5, steps);
+  const std::string shape = "B32 S32 E32 H4 FF64 L2";
+  std::string command = "/usr/bin/python3 experiments/torch_step.py --threads " +
+                        std::to_string(threads) + " --steps " + std::to_string(steps) + " 2>&1";
+  nlohmann::json torch_row;
+  if (FILE* pipe = popen(command.c_str(), "r")) {
+    std::string output;
+    char buffer[4096];
+    while (fgets(buffer, sizeof(buffer), pipe) != nullptr) output += buffer;
+    const int status = pclose(pipe);
+    try {
+      torch_row = status == 0 ? nlohmann::json::parse(output) : nlohmann::json();
+    } catch (const nlohmann::json::exception&) {
+    }
+    if (torch_row.is_null()) {
+      std::cout << "train_step: PyTorch side failed: " << output.substr(0, 300) << std::endl;
+    }
+  }
+  nlohmann::json row = {{"op", "train_step"}, {"variant", "ours"}, {"shape", shape},
+                        {"threads", threads}, {"ms", ms_ours},     {"anchor", "pytorch"}};
+  if (torch_row.is_object()) {
+    const double ms_torch = torch_row["ms_median"].get<double>();
+    row["ratio"] = ms_torch / ms_ours;
+    context.write({{"op", "train_step"},
+                   {"variant", "pytorch"},
+                   {"shape", shape},
+                   {"threads", threads},
+                   {"ms", ms_torch},
+                   {"torch_version", torch_row["torch_version"]}});
+    std::cout << "train_step " << shape << ": ours " << ms_ours << " ms, PyTorch " << ms_torch
+              << " ms (ratio " << ms_torch / ms_ours << ")" << std::endl;
+  } else {
+    row["anchor_missing"] = "python3-torch not available or failed";
+  }
+  context.write(row);
+}
+
 }  // namespace
 }  // namespace pa::experiments
 
@@ -383,10 +448,11 @@ int main(int argc, char** argv) {
       ->delimiter(',')
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
-  bool skip_sgemm = false, skip_attention = false, skip_gelu = false;
+  bool skip_sgemm = false, skip_attention = false, skip_gelu = false, skip_train_step = false;
   app.add_flag("--skip-sgemm", skip_sgemm, "leave out the SGEMM rows");
   app.add_flag("--skip-attention", skip_attention, "leave out the attention rows");
   app.add_flag("--skip-gelu", skip_gelu, "leave out the GELU rows");
+  app.add_flag("--skip-train-step", skip_train_step, "leave out the training-step rows");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -420,6 +486,7 @@ int main(int argc, char** argv) {
     const int most_threads = *std::max_element(threads.begin(), threads.end());
     if (!skip_attention) bench_attention(context, most_threads);
     if (!skip_gelu) bench_gelu(context, most_threads);
+    if (!skip_train_step) bench_train_step(context, most_threads);
     file.close();
     std::filesystem::rename(partial, path);  // complete rows only, never a half-written file
     std::cout << "rows in " << path << "\n";
