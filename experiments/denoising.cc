@@ -24,8 +24,10 @@ nlohmann::json run_denoising(const DenoisingConfig& config, Run& run) {
   const int64_t S = config.seq_len, E = config.model.d_model;
   const Device device = run.device();
   // Three independent streams: initialisation, training batches, the held-out set.
-  Generator init_generator(flags.seed), data_generator(flags.seed + 1),
-      eval_generator(flags.seed + 2);
+  // Seeds mixed with distinct constants, so no stream of one seed is another seed's.
+  Generator init_generator(flags.seed ^ 0x1a1a1a1a1a1a1a1aULL),
+      data_generator(flags.seed ^ 0x2b2b2b2b2b2b2b2bULL),
+      eval_generator(flags.seed ^ 0x3c3c3c3c3c3c3c3cULL);
 
   nn::DenoisingTransformer model(config.model.config(), config.model.layers, init_generator);
   model.to(device);
@@ -74,7 +76,11 @@ nlohmann::json run_denoising(const DenoisingConfig& config, Run& run) {
   if (K > 0) {
     autograd::NoGradGuard no_grad;
     model.eval();
-    std::filesystem::create_directories(run.path("predictions"));
+    std::error_code error;
+    std::filesystem::create_directories(run.path("predictions"), error);
+    PA_CHECK(!error, "denoising",
+             "cannot create " << run.path("predictions") << ": " << error.message(),
+             "pass a writable --out folder");
     const Tensor predicted = model.forward(slice(eval_input, 0, 0, K)).to(Device::cpu());
     io::save_npy(run.path("predictions/noisy.npy"), slice(eval.input, 0, 0, K).contiguous());
     io::save_npy(run.path("predictions/clean.npy"), slice(eval.target, 0, 0, K).contiguous());

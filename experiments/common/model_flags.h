@@ -48,7 +48,7 @@ class AdamTrainer {
   AdamTrainer(const std::vector<Tensor>& parameters, double lr, const OptimFlags& flags,
               int64_t total_steps, double weight_decay = 0.0);
   // Backpropagates `loss`, clips, steps the optimizer and the schedule. Returns the gradient
-  // norm before clipping (0 when clipping is off and it is not computed).
+  // norm before clipping. A non-finite loss is a pa::Error (the run diverged).
   double step(const Tensor& loss);
   double lr() const { return optimizer_.lr(); }
   optim::Adam& optimizer() { return optimizer_; }
