@@ -460,7 +460,7 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : 2;
   }
   return run_main("cpu_bench", [&] {
-    out = out.empty() ? workspace_dir() + "/results/cpu" : resolve_user_path(out);
+    out = out.empty() ? default_out_dir("cpu") : resolve_user_path(out);
     std::filesystem::create_directories(out);
     const std::string path = out + "/cpu_bench.jsonl";
     const std::string partial = path + ".partial";

@@ -138,9 +138,6 @@ TrainedMlp train_mlp(const HousingConfig& config, const data::HousingData& data,
     const Tensor predictions = model(features.to(run.device()));          // (B, 1)
     const Tensor loss = mse_loss(predictions, targets.to(run.device()));  // ()
     const double batch_loss = loss.item();
-    PA_CHECK(std::isfinite(batch_loss), kOp,
-             "training diverged at step " << step << " (batch loss " << batch_loss << ")",
-             "lower --lr (now " << flags.lr << ")");
     const double lr = trainer.lr();  // the rate of this step
     trainer.step(loss);
     loss_sum += batch_loss;

@@ -154,8 +154,7 @@ std::optional<int> ExperimentCli::parse(int argc, char** argv) {
     std::cerr << name_ << ": " << problem << "\nRun with --help for more information.\n";
     return 2;
   }
-  flags_.out =
-      flags_.out.empty() ? workspace_dir() + "/results/" + name_ : resolve_user_path(flags_.out);
+  flags_.out = flags_.out.empty() ? default_out_dir(name_) : resolve_user_path(flags_.out);
   if (flags_.threads > 0) omp_set_num_threads(flags_.threads);
   return std::nullopt;
 }
@@ -167,6 +166,10 @@ std::string workspace_dir() {
 std::string resolve_user_path(const std::string& path) {
   if (path.empty() || path[0] == '/') return path;
   return env_or("BUILD_WORKING_DIRECTORY", std::filesystem::current_path().string()) + "/" + path;
+}
+
+std::string default_out_dir(const std::string& experiment) {
+  return workspace_dir() + "/results/" + experiment;
 }
 
 std::string default_data_path(const std::string& file) {
@@ -188,7 +191,7 @@ Run::Run(std::string experiment, const CommonFlags& flags, nlohmann::json config
     : experiment_(std::move(experiment)),
       config_(std::move(config)),
       device_(parse_device(flags.device)),
-      log_(flags.out.empty() ? workspace_dir() + "/results/" + experiment_ : flags.out),
+      log_(flags.out.empty() ? default_out_dir(experiment_) : flags.out),
       start_(std::chrono::steady_clock::now()),
       started_at_(utc_now()) {
   // A folder reused from an earlier run must not mix that run's results with this one's.

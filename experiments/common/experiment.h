@@ -69,6 +69,8 @@ std::string workspace_dir();
 // A user-given path: relative paths are taken from where the user ran `bazel run`
 // (BUILD_WORKING_DIRECTORY), not from the runfiles tree.
 std::string resolve_user_path(const std::string& path);
+// <workspace>/results/<experiment>: where a run writes when --out is not given.
+std::string default_out_dir(const std::string& experiment);
 // <workspace>/../shared/data/<file>: where the project's real data sets live.
 std::string default_data_path(const std::string& file);
 
