@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "engine/core/allocator.h"
 #include "engine/core/error.h"
 
 #ifdef PA_WITH_CUDA
@@ -13,7 +14,6 @@
 namespace pa {
 
 namespace {
-constexpr size_t kAlignment = 64;
 
 [[noreturn]] void no_cuda(const char* op) {
   throw Error(op, "this build has no CUDA backend",
@@ -23,12 +23,7 @@ constexpr size_t kAlignment = 64;
 
 Storage::Storage(size_t bytes, Device device) : bytes_(bytes), device_(device) {
   if (device.is_cpu()) {
-    const size_t rounded = ((bytes + kAlignment - 1) / kAlignment) * kAlignment;
-    data_ = std::aligned_alloc(kAlignment, rounded == 0 ? kAlignment : rounded);
-    if (data_ == nullptr) {
-      throw Error("Storage", "out of host memory allocating " + std::to_string(bytes) + " bytes",
-                  "use smaller tensors or batches");
-    }
+    data_ = host_allocator().allocate(bytes);  // 64-byte aligned, cached for reuse
     return;
   }
 #ifdef PA_WITH_CUDA
@@ -40,7 +35,7 @@ Storage::Storage(size_t bytes, Device device) : bytes_(bytes), device_(device) {
 
 Storage::~Storage() {
   if (device_.is_cpu()) {
-    std::free(data_);
+    host_allocator().release(data_, bytes_);
     return;
   }
 #ifdef PA_WITH_CUDA

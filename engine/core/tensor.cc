@@ -1,6 +1,7 @@
 // Tensor metadata, raw copies, factories and printing. No autograd graph is built here.
 #include "engine/core/tensor.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <iomanip>
@@ -8,38 +9,75 @@
 
 namespace pa {
 
-namespace {
-
-// Visits every element of a strided layout in row-major order, calling fn(element offset).
-template <typename Fn>
-void for_each_offset(const Shape& shape, const Shape& strides, int64_t offset, Fn fn) {
-  const int64_t count = shape_numel(shape);
-  if (count == 0) return;
-  const size_t ndim = shape.size();
+void copy_strided(const Shape& shape, const char* src, const Shape& src_strides, char* dst,
+                  const Shape& dst_strides, size_t element) {
+  // Coalesce: drop size-1 dims, merge a dim into the next inner one when both layouts step
+  // over it as one run; the loops below then see as few, as long dims as possible.
+  std::vector<int64_t> sizes, from, to;  // outermost first
+  for (size_t d = 0; d < shape.size(); ++d) {
+    if (shape[d] == 0) return;
+    if (shape[d] == 1) continue;
+    sizes.push_back(shape[d]);
+    from.push_back(src_strides[d]);
+    to.push_back(dst_strides[d]);
+  }
+  for (size_t d = sizes.size(); d-- > 1;) {
+    if (from[d - 1] == from[d] * sizes[d] && to[d - 1] == to[d] * sizes[d]) {
+      sizes[d - 1] *= sizes[d];
+      from[d - 1] = from[d];
+      to[d - 1] = to[d];
+      sizes.erase(sizes.begin() + d);
+      from.erase(from.begin() + d);
+      to.erase(to.begin() + d);
+    }
+  }
+  if (sizes.empty()) {  // a single element
+    std::memcpy(dst, src, element);
+    return;
+  }
+  const size_t ndim = sizes.size();
+  const int64_t inner = sizes.back(), inner_from = from.back(), inner_to = to.back();
+  int64_t rows = 1;
+  for (size_t d = 0; d + 1 < ndim; ++d) rows *= sizes[d];
   std::vector<int64_t> index(ndim, 0);
-  int64_t position = offset;
-  for (int64_t i = 0; i < count; ++i) {
-    fn(position);
-    for (size_t d = ndim; d-- > 0;) {
-      if (++index[d] < shape[d]) {
-        position += strides[d];
+  int64_t src_offset = 0, dst_offset = 0;  // in elements
+  for (int64_t row = 0; row < rows; ++row) {
+    const char* in = src + src_offset * static_cast<int64_t>(element);
+    char* out = dst + dst_offset * static_cast<int64_t>(element);
+    if (inner_from == 1 && inner_to == 1) {
+      std::memcpy(out, in, inner * element);
+    } else if (element == 4) {
+      const auto* in4 = reinterpret_cast<const uint32_t*>(in);
+      auto* out4 = reinterpret_cast<uint32_t*>(out);
+      for (int64_t i = 0; i < inner; ++i) out4[i * inner_to] = in4[i * inner_from];
+    } else {
+      for (int64_t i = 0; i < inner; ++i) {
+        std::memcpy(out + i * inner_to * static_cast<int64_t>(element),
+                    in + i * inner_from * static_cast<int64_t>(element), element);
+      }
+    }
+    for (size_t d = ndim - 1; d-- > 0;) {  // next row: odometer over the outer dims
+      if (++index[d] < sizes[d]) {
+        src_offset += from[d];
+        dst_offset += to[d];
         break;
       }
-      position -= strides[d] * (shape[d] - 1);
+      src_offset -= from[d] * (sizes[d] - 1);
+      dst_offset -= to[d] * (sizes[d] - 1);
       index[d] = 0;
     }
   }
 }
 
-// Host gather of a strided CPU tensor into contiguous `dst`, element size `bytes`.
+namespace {
+
+// Host gather of a strided CPU tensor into contiguous `dst`.
 void gather_host(const Tensor& src, void* dst) {
-  const size_t element = dtype_size(src.dtype());
-  const auto* base = static_cast<const char*>(src.storage()->data());
-  auto* out = static_cast<char*>(dst);
-  for_each_offset(src.shape(), src.strides(), src.offset(), [&](int64_t position) {
-    std::memcpy(out, base + position * element, element);
-    out += element;
-  });
+  copy_strided(
+      src.shape(),
+      static_cast<const char*>(src.storage()->data()) + src.offset() * dtype_size(src.dtype()),
+      src.strides(), static_cast<char*>(dst), contiguous_strides(src.shape()),
+      dtype_size(src.dtype()));
 }
 
 // A host copy of `tensor` (same layout), so host code can read a CUDA tensor.
@@ -309,7 +347,7 @@ Tensor host_float(const Shape& shape, const TensorOptions& options, const char* 
 Tensor full(const Shape& shape, float value, const TensorOptions& options) {
   Tensor host = host_float(shape, options, "full");
   float* data = host.data<float>();
-  for (int64_t i = 0; i < host.numel(); ++i) data[i] = value;
+  std::fill(data, data + host.numel(), value);
   return finish_factory(host, options);
 }
 

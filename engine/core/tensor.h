@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/core/allocator.h"
 #include "engine/core/dtype.h"
 #include "engine/core/error.h"
 #include "engine/core/rng.h"
@@ -124,6 +125,11 @@ int64_t normalize_dim(const std::string& op, int64_t dim, int64_t ndim);
 Tensor empty(const Shape& shape, const TensorOptions& options = {});
 // A view of `base`'s storage with new metadata; the caller guarantees it stays in bounds.
 Tensor make_view(const Tensor& base, const Shape& shape, const Shape& strides, int64_t offset);
+// Host copy of a strided layout: element i of `shape` goes from src + offset(src_strides) to
+// dst + offset(dst_strides) (strides in elements, pointers at element 0). Contiguous runs are
+// copied with memcpy after merging the dims both layouts step over as one.
+void copy_strided(const Shape& shape, const char* src, const Shape& src_strides, char* dst,
+                  const Shape& dst_strides, size_t element);
 // A contiguous copy on the same device (always copies); no autograd.
 Tensor contiguous_copy(const Tensor& tensor);
 // A contiguous copy on `device` (always copies); no autograd.

@@ -17,6 +17,10 @@ struct CpuConfig {
   GemmKernel gemm_kernel = GemmKernel::Auto;  // Auto: AVX-512 when the CPU has it, else AVX2
   // Below this many multiply-adds (M * N * K) a GEMM runs on one thread.
   int64_t gemm_parallel_min = 1 << 17;
+  // Up to this many multiply-adds a GEMM skips packing and blocking: a plain row loop over a
+  // row-major B (the tiny products of small attention heads, where packing costs more than it
+  // saves). 0 turns the small path off.
+  int64_t gemm_small_max = 1 << 15;
   // Attention tiles: BQ query rows stay while BK-key blocks of K and V stream past.
   int64_t attention_block_q = 128;
   int64_t attention_block_k = 256;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 #include "engine/cpu/vector_math.h"
@@ -24,7 +25,11 @@ void parallel_for(int64_t n, Fn fn) {
   for (int64_t i = 0; i < n; ++i) fn(i);
 }
 
-float unary_value(UnaryKind kind, float x, float scalar) {
+// A UnaryKind as a type, so that a generic lambda can take it as a compile-time constant.
+template <UnaryKind K>
+using KindConstant = std::integral_constant<UnaryKind, K>;
+
+inline float unary_value(UnaryKind kind, float x, float scalar) {
   switch (kind) {
     case UnaryKind::Neg:
       return -x;
@@ -51,7 +56,7 @@ float unary_value(UnaryKind kind, float x, float scalar) {
 }
 
 // f'(x), given x and y = f(x).
-float unary_derivative(UnaryKind kind, float x, float y, float scalar) {
+inline float unary_derivative(UnaryKind kind, float x, float y, float scalar) {
   switch (kind) {
     case UnaryKind::Neg:
       return -1.0f;
@@ -114,8 +119,18 @@ void binary_loop(Op op, const float* a, const int64_t* a_strides, const float* b
       b_offset += index * b_strides[d];
     }
     float* out_row = out + row * inner;
-    for (int64_t i = 0; i < inner; ++i) {
-      out_row[i] = op(a[a_offset + i * a_inner], b[b_offset + i * b_inner]);
+    const float* a_row = a + a_offset;
+    const float* b_row = b + b_offset;
+    if (a_inner == 1 && b_inner == 1) {  // the common cases get loops GCC can vectorise
+      for (int64_t i = 0; i < inner; ++i) out_row[i] = op(a_row[i], b_row[i]);
+    } else if (a_inner == 1 && b_inner == 0) {
+      const float b_value = *b_row;
+      for (int64_t i = 0; i < inner; ++i) out_row[i] = op(a_row[i], b_value);
+    } else if (a_inner == 0 && b_inner == 1) {
+      const float a_value = *a_row;
+      for (int64_t i = 0; i < inner; ++i) out_row[i] = op(a_value, b_row[i]);
+    } else {
+      for (int64_t i = 0; i < inner; ++i) out_row[i] = op(a_row[i * a_inner], b_row[i * b_inner]);
     }
   }
 }
@@ -169,7 +184,26 @@ void unary_forward(UnaryKind kind, const float* x, float* y, int64_t n, float sc
     default:
       break;
   }
-  parallel_for(n, [&](int64_t i) { y[i] = unary_value(kind, x[i], scalar); });
+  // The kind as a template argument: the switch folds away and each loop vectorises.
+  auto map = [&](auto kind_constant) {
+    constexpr UnaryKind kConstant = decltype(kind_constant)::value;
+    parallel_for(n, [&](int64_t i) { y[i] = unary_value(kConstant, x[i], scalar); });
+  };
+  switch (kind) {
+    case UnaryKind::Neg:
+      return map(KindConstant<UnaryKind::Neg>());
+    case UnaryKind::Pow:
+      return map(KindConstant<UnaryKind::Pow>());
+    case UnaryKind::Log:
+      return map(KindConstant<UnaryKind::Log>());
+    case UnaryKind::Sqrt:
+      return map(KindConstant<UnaryKind::Sqrt>());
+    case UnaryKind::Relu:
+      return map(KindConstant<UnaryKind::Relu>());
+    default:
+      // The rest (erf GELU; the vectorised ones are handled above): a per-element switch.
+      return parallel_for(n, [&](int64_t i) { y[i] = unary_value(kind, x[i], scalar); });
+  }
 }
 
 void unary_backward(UnaryKind kind, const float* x, const float* y, const float* dy, float* dx,
@@ -190,7 +224,32 @@ void unary_backward(UnaryKind kind, const float* x, const float* y, const float*
       return _mm256_mul_ps(slope, _mm256_load_ps(upstream));
     });
   }
-  parallel_for(n, [&](int64_t i) { dx[i] = dy[i] * unary_derivative(kind, x[i], y[i], scalar); });
+  auto map = [&](auto kind_constant) {
+    constexpr UnaryKind kConstant = decltype(kind_constant)::value;
+    parallel_for(
+        n, [&](int64_t i) { dx[i] = dy[i] * unary_derivative(kConstant, x[i], y[i], scalar); });
+  };
+  switch (kind) {
+    case UnaryKind::Neg:
+      return map(KindConstant<UnaryKind::Neg>());
+    case UnaryKind::Pow:
+      return map(KindConstant<UnaryKind::Pow>());
+    case UnaryKind::Exp:
+      return map(KindConstant<UnaryKind::Exp>());
+    case UnaryKind::Log:
+      return map(KindConstant<UnaryKind::Log>());
+    case UnaryKind::Sqrt:
+      return map(KindConstant<UnaryKind::Sqrt>());
+    case UnaryKind::Tanh:
+      return map(KindConstant<UnaryKind::Tanh>());
+    case UnaryKind::Sigmoid:
+      return map(KindConstant<UnaryKind::Sigmoid>());
+    case UnaryKind::Relu:
+      return map(KindConstant<UnaryKind::Relu>());
+    default:
+      return parallel_for(
+          n, [&](int64_t i) { dx[i] = dy[i] * unary_derivative(kind, x[i], y[i], scalar); });
+  }
 }
 
 void binary_forward(BinaryKind kind, const float* a, const int64_t* a_strides, const float* b,

@@ -1,6 +1,7 @@
 // Packed, cache-blocked SGEMM (see gemm.h).
 #include "engine/cpu/gemm.h"
 
+#include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
@@ -93,14 +94,14 @@ void pack_b_panel(MatrixRef B, int64_t N, int64_t p0, int64_t j0, int64_t kc, in
 }
 
 // One kc-deep block: C[0:M, j0:j0+nc] (+)= A[:, p0:p0+kc] B[p0:p0+kc, j0:j0+nc] with B packed
-// in `packed_b`. Runs inside a parallel region: the A panels are shared out with omp for.
+// in `packed_b`. `parallel`: called by every thread of a team, which shares out the A panels
+// (omp for); otherwise the calling thread does them all, with no OpenMP construct at all.
 void block_product(const KernelInfo& kernel, MatrixRef A, int64_t M, int64_t p0, int64_t kc,
                    const float* packed_b, int64_t j0, int64_t nc, float* C, int64_t ldc,
-                   bool accumulate, float* packed_a, float* scratch) {
+                   bool accumulate, float* packed_a, float* scratch, bool parallel) {
   const int64_t MR = kernel.mr, NR = kernel.nr;
   const int64_t panels_m = (M + MR - 1) / MR, panels_n = (nc + NR - 1) / NR;
-#pragma omp for schedule(static)
-  for (int64_t ip = 0; ip < panels_m; ++ip) {
+  auto panel = [&](int64_t ip) {
     const int64_t i0 = ip * MR, rows = std::min(MR, M - i0);
     pack_a_panel(A, M, i0, p0, kc, MR, packed_a);
     for (int64_t jp = 0; jp < panels_n; ++jp) {
@@ -118,6 +119,68 @@ void block_product(const KernelInfo& kernel, MatrixRef A, int64_t M, int64_t p0,
         for (int64_t c = 0; c < cols; ++c) row[c] = accumulate ? row[c] + tile_row[c] : tile_row[c];
       }
     }
+  };
+  if (!parallel) {
+    for (int64_t ip = 0; ip < panels_m; ++ip) panel(ip);
+    return;
+  }
+#pragma omp for schedule(static)
+  for (int64_t ip = 0; ip < panels_m; ++ip) panel(ip);
+}
+
+// C (M, N) (+)= A B for small products, without packing A: B as row-major (K, N) (read in
+// place when it is, else copied to a thread buffer); then 4-row x 8-column tiles of C held in
+// registers across the k loop (the last columns through masked loads and stores), so that a
+// narrow C (an 8-wide attention head) is not a chain of store-to-load round trips.
+void small_product(int64_t M, int64_t N, int64_t K, MatrixRef A, MatrixRef B, float* C, int64_t ldc,
+                   bool accumulate) {
+  const float* b = B.data;
+  int64_t ldb = B.row_stride;
+  if (B.col_stride != 1) {
+    float* packed = thread_buffer(0, K * N);  // (K, N)
+    for (int64_t k = 0; k < K; ++k) {
+      for (int64_t j = 0; j < N; ++j)
+        packed[k * N + j] = B.data[k * B.row_stride + j * B.col_stride];
+    }
+    b = packed;
+    ldb = N;
+  }
+  const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const int64_t rs = A.row_stride, cs = A.col_stride;
+  for (int64_t j0 = 0; j0 < N; j0 += 8) {
+    const int width = static_cast<int>(std::min<int64_t>(8, N - j0));
+    const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(width), lanes);
+    auto finish = [&](int64_t i, __m256 acc) {  // C (i, j0:j0+width) (+)= acc
+      float* c = C + i * ldc + j0;
+      if (accumulate) acc = _mm256_add_ps(acc, _mm256_maskload_ps(c, mask));
+      _mm256_maskstore_ps(c, mask, acc);
+    };
+    int64_t i = 0;
+    for (; i + 4 <= M; i += 4) {  // four rows: four independent FMA chains
+      __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+      const float* a = A.data + i * rs;
+      for (int64_t k = 0; k < K; ++k) {
+        const __m256 b_k = _mm256_maskload_ps(b + k * ldb + j0, mask);  // B (k, j0:j0+8)
+        const float* a_k = a + k * cs;
+        acc0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a_k), b_k, acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_broadcast_ss(a_k + rs), b_k, acc1);
+        acc2 = _mm256_fmadd_ps(_mm256_broadcast_ss(a_k + 2 * rs), b_k, acc2);
+        acc3 = _mm256_fmadd_ps(_mm256_broadcast_ss(a_k + 3 * rs), b_k, acc3);
+      }
+      finish(i, acc0);
+      finish(i + 1, acc1);
+      finish(i + 2, acc2);
+      finish(i + 3, acc3);
+    }
+    for (; i < M; ++i) {
+      __m256 acc = _mm256_setzero_ps();
+      const float* a = A.data + i * rs;
+      for (int64_t k = 0; k < K; ++k) {
+        acc = _mm256_fmadd_ps(_mm256_broadcast_ss(a + k * cs),
+                              _mm256_maskload_ps(b + k * ldb + j0, mask), acc);
+      }
+      finish(i, acc);
+    }
   }
 }
 
@@ -133,6 +196,10 @@ void sgemm(int64_t M, int64_t N, int64_t K, MatrixRef A, MatrixRef B, float* C, 
     return;
   }
   const CpuConfig& config = cpu_config();
+  if (M * N * K <= config.gemm_small_max) {
+    small_product(M, N, K, A, B, C, ldc, accumulate);
+    return;
+  }
   const KernelInfo kernel = select_kernel(config);
   const int64_t MR = kernel.mr, NR = kernel.nr;
   const int64_t KC = std::max<int64_t>(1, config.gemm_kc);
@@ -140,8 +207,11 @@ void sgemm(int64_t M, int64_t N, int64_t K, MatrixRef A, MatrixRef B, float* C, 
   const int64_t nc_max = std::min(NC, (N + NR - 1) / NR * NR), kc_max = std::min(KC, K);
   // B's packed block is shared by the team: the calling thread's buffer.
   float* packed_b = thread_buffer(0, nc_max * kc_max);
-  const bool parallel =
-      !omp_in_parallel() && M * N * K >= config.gemm_parallel_min && (M + MR - 1) / MR > 1;
+  const int threads = config.threads > 0 ? config.threads : omp_get_max_threads();
+  const bool parallel = threads > 1 && !omp_in_parallel() &&
+                        M * N * K >= config.gemm_parallel_min && (M + MR - 1) / MR > 1;
+  // Called by every thread of the team when `parallel`, else by the caller alone (no OpenMP
+  // construct then, so that many small products inside a parallel region stay cheap).
   auto run = [&] {
     float* packed_a = thread_buffer(1, MR * kc_max);
     float* scratch = thread_buffer(2, MR * NR);
@@ -150,18 +220,26 @@ void sgemm(int64_t M, int64_t N, int64_t K, MatrixRef A, MatrixRef B, float* C, 
       for (int64_t p0 = 0; p0 < K; p0 += KC) {
         const int64_t kc = std::min(KC, K - p0);
         const int64_t panels_n = (nc + NR - 1) / NR;
+        if (parallel) {
 #pragma omp for schedule(static)
-        for (int64_t jp = 0; jp < panels_n; ++jp) {
-          pack_b_panel(B, N, p0, j0 + jp * NR, kc, NR, packed_b + jp * NR * kc);
-        }  // implicit barrier: B is packed before any thread uses it
+          for (int64_t jp = 0; jp < panels_n; ++jp) {
+            pack_b_panel(B, N, p0, j0 + jp * NR, kc, NR, packed_b + jp * NR * kc);
+          }  // implicit barrier: B is packed before any thread uses it
+        } else {
+          for (int64_t jp = 0; jp < panels_n; ++jp) {
+            pack_b_panel(B, N, p0, j0 + jp * NR, kc, NR, packed_b + jp * NR * kc);
+          }
+        }
         block_product(kernel, A, M, p0, kc, packed_b, j0, nc, C, ldc, accumulate || p0 > 0,
-                      packed_a, scratch);
+                      packed_a, scratch, parallel);
       }  // the omp for in block_product ends with a barrier before B is repacked
     }
   };
-  const int threads = config.threads > 0 ? config.threads : omp_get_max_threads();
-  // Not parallel: a team of one, so that the omp for loops never bind to an enclosing team.
-#pragma omp parallel if (parallel) num_threads(threads)
+  if (!parallel) {
+    run();
+    return;
+  }
+#pragma omp parallel num_threads(threads)
   run();
 }
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 namespace pa::cpu {
 
@@ -16,6 +17,29 @@ void sum_rows(const float* x, float* out, int64_t rows, int64_t D) {
     for (int64_t i = 0; i < D; ++i) total += row[i];
     out[r] = static_cast<float>(total);
   }
+}
+
+void sum_columns(const float* x, float* out, int64_t rows, int64_t D) {
+  // Double accumulators, as sum_rows: every output sums its column in row order.
+  std::vector<double> total(D, 0.0);
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* row = x + r * D;
+    for (int64_t i = 0; i < D; ++i) total[i] += row[i];
+  }
+  for (int64_t i = 0; i < D; ++i) out[i] = static_cast<float>(total[i]);
+}
+
+double squared_error_sum(const float* a, const float* b, int64_t n) {
+  double total = 0.0;
+  for (int64_t i = 0; i < n; ++i) {
+    const double diff = a[i] - b[i];  // the difference in float, as before
+    total += diff * diff;
+  }
+  return total;
+}
+
+void scaled_difference(const float* a, const float* b, float scale, float* out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = scale * (a[i] - b[i]);
 }
 
 void max_along(const float* x, float* values, int64_t* indices, int64_t outer, int64_t D,

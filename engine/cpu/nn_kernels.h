@@ -9,6 +9,8 @@ namespace pa::cpu {
 
 // out (rows) = sum over each contiguous row of length D of x (rows, D).
 void sum_rows(const float* x, float* out, int64_t rows, int64_t D);
+// out (D) = sum over the rows of x (rows, D): a reduction over leading dims (bias gradients).
+void sum_columns(const float* x, float* out, int64_t rows, int64_t D);
 
 // Max along the middle dim of x (outer, D, inner): values and the first argmax.
 void max_along(const float* x, float* values, int64_t* indices, int64_t outer, int64_t D,
@@ -31,6 +33,11 @@ void layer_norm_forward(const float* x, const float* gamma, const float* beta, f
 void layer_norm_backward(const float* x, const float* gamma, const float* mean, const float* rstd,
                          const float* dy, float* dx, float* dgamma, float* dbeta, int64_t rows,
                          int64_t D);
+
+// sum((a - b)^2) over n elements, accumulated in double (the MSE loss's forward).
+double squared_error_sum(const float* a, const float* b, int64_t n);
+// out = scale * (a - b) (the MSE loss's backward).
+void scaled_difference(const float* a, const float* b, float scale, float* out, int64_t n);
 
 // Cross-entropy from logits (N, C) and targets (N): mean loss; saves log-probs (N, C).
 float cross_entropy_forward(const float* logits, const int64_t* targets, float* log_probs,

@@ -95,18 +95,13 @@ Tensor mse_loss(const Tensor& input, const Tensor& target) {
   const Tensor a = contiguous(input).detach();
   const Tensor b = contiguous(target).detach();
   const int64_t n = a.numel();
-  double total = 0.0;
-  for (int64_t i = 0; i < n; ++i) {
-    const double diff = a.data<float>()[i] - b.data<float>()[i];
-    total += diff * diff;
-  }
+  const double total = cpu::squared_error_sum(a.data<const float>(), b.data<const float>(), n);
   Tensor out = full({}, n > 0 ? static_cast<float>(total / n) : NAN);
   return record(out, "mse_loss", {input, target}, [a, b, n](const Tensor& grad) {
     const float scale = 2.0f * grad.item() / static_cast<float>(n);
     Tensor da = empty(a.shape());
-    for (int64_t i = 0; i < n; ++i) {
-      da.data<float>()[i] = scale * (a.data<float>()[i] - b.data<float>()[i]);
-    }
+    cpu::scaled_difference(a.data<const float>(), b.data<const float>(), scale, da.data<float>(),
+                           n);  // da = scale (a - b)
     return std::vector<Tensor>{da, neg(da)};
   });
 }

@@ -55,14 +55,20 @@ Tensor sum(const Tensor& x, const std::vector<int64_t>& dims_in, bool keepdim) {
     order.push_back(d);
     row_length *= x.shape()[d];
   }
-  Tensor packed;
-  {
-    autograd::NoGradGuard no_grad;
-    packed = contiguous(permute(x, order));
-  }
   const Shape out_shape = reduced_shape(x.shape(), dims, keepdim);
   Tensor out = empty(out_shape);
-  cpu::sum_rows(packed.data<float>(), out.data<float>(), rows, row_length);
+  // Leading dims of a contiguous tensor (a bias gradient): sum the rows, no transposed copy.
+  const bool leading = !dims.empty() && dims.back() == static_cast<int64_t>(dims.size()) - 1;
+  if (leading && x.is_contiguous() && rows > 1) {
+    cpu::sum_columns(x.data<const float>(), out.data<float>(), row_length, rows);
+  } else {
+    Tensor packed;
+    {
+      autograd::NoGradGuard no_grad;
+      packed = contiguous(permute(x, order));
+    }
+    cpu::sum_rows(packed.data<float>(), out.data<float>(), rows, row_length);
+  }
   return record(out, "sum", {x}, [input_shape = x.shape(), dims](const Tensor& grad) {
     const Tensor kept = reshape(grad, reduced_shape(input_shape, dims, true));
     return std::vector<Tensor>{contiguous(expand(kept, input_shape))};

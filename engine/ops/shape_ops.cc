@@ -19,21 +19,8 @@ void check_defined(const char* op, const Tensor& x) {
 // Copies src into dst (same shape; dst may be a strided view). CPU only.
 void copy_into(const char* op, const Tensor& dst, const Tensor& src) {
   if (!dst.device().is_cpu()) ops_internal::no_cuda_kernel(op, {dst, src});
-  const Tensor packed = src.is_contiguous() ? src : contiguous_copy(src);
-  const float* in = packed.data<float>();
-  float* base = dst.data<float>();
-  const Shape& shape = dst.shape();
-  const int64_t count = dst.numel();
-  std::vector<int64_t> index(shape.size(), 0);
-  for (int64_t i = 0; i < count; ++i) {
-    int64_t position = 0;
-    for (size_t d = 0; d < shape.size(); ++d) position += index[d] * dst.strides()[d];
-    base[position] = in[i];
-    for (size_t d = shape.size(); d-- > 0;) {
-      if (++index[d] < shape[d]) break;
-      index[d] = 0;
-    }
-  }
+  copy_strided(dst.shape(), reinterpret_cast<const char*>(src.data<const float>()), src.strides(),
+               reinterpret_cast<char*>(dst.data<float>()), dst.strides(), sizeof(float));
 }
 
 }  // namespace

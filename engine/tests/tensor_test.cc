@@ -4,9 +4,11 @@
 // 0-d tensors, dtype/device helpers and the CUDA error of a CPU-only build.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -147,6 +149,45 @@ TEST(TensorCopies, ContiguousPacksAStridedView) {
   EXPECT_EQ(base.contiguous().storage(), base.storage());  // already contiguous: no copy
 }
 
+// copy_strided against an element-by-element walk, over permutations, slices, broadcast
+// (stride 0) sources and size-1 dims: layouts that merge into one run, into a few, or not at all.
+TEST(TensorCopies, CopyStridedMatchesAnElementWalk) {
+  Generator generator(11);
+  const Tensor base = rand({3, 1, 4, 5}, generator);  // (3, 1, 4, 5)
+  const std::vector<Tensor> sources = {
+      base,
+      permute(base, {3, 1, 0, 2}),
+      transpose(base, 0, 2),
+      slice(slice(base, 3, 1, 4), 0, 1, 3),
+      expand(slice(base, 0, 0, 1), {3, 1, 4, 5}),
+      slice(base, 2, 2, 3),
+  };
+  for (const Tensor& source : sources) {
+    const Shape& shape = source.shape();
+    const int64_t count = source.numel();
+    // Expected: walk the index space in row-major order and read each element by its strides.
+    std::vector<float> expected;
+    std::vector<int64_t> index(shape.size(), 0);
+    const float* data = source.data<const float>();
+    for (int64_t i = 0; i < count; ++i) {
+      int64_t position = 0;
+      for (size_t d = 0; d < shape.size(); ++d) position += index[d] * source.strides()[d];
+      expected.push_back(data[position]);
+      for (size_t d = shape.size(); d-- > 0;) {
+        if (++index[d] < shape[d]) break;
+        index[d] = 0;
+      }
+    }
+    EXPECT_EQ(contiguous_copy(source).to_vector(), expected) << shape_str(shape);
+    // And into a strided destination: a transposed view of a fresh buffer.
+    Tensor target = zeros({shape[3], shape[2], shape[1], shape[0]});
+    const Tensor window = permute(target, {3, 2, 1, 0});  // shape of `source`, strided
+    copy_strided(shape, reinterpret_cast<const char*>(data), source.strides(),
+                 reinterpret_cast<char*>(target.data<float>()), window.strides(), sizeof(float));
+    EXPECT_EQ(contiguous_copy(window).to_vector(), expected) << shape_str(shape);
+  }
+}
+
 TEST(TensorCopies, EmptyTensorsAreContiguous) {
   EXPECT_TRUE(empty({3, 0}).is_contiguous());
   EXPECT_TRUE(empty({0, 5}).is_contiguous());
@@ -163,6 +204,78 @@ TEST(TensorStorage, DataIs64ByteAligned) {
 }
 
 // ---- factories ----
+
+// ---- the host caching allocator ----
+
+TEST(HostAllocator, SizeClassesAreQuarterSteps) {
+  EXPECT_EQ(CachingAllocator::size_class(0), 64u);
+  EXPECT_EQ(CachingAllocator::size_class(64), 64u);
+  EXPECT_EQ(CachingAllocator::size_class(65), 80u);
+  EXPECT_EQ(CachingAllocator::size_class(129), 160u);
+  EXPECT_EQ(CachingAllocator::size_class(1000), 1024u);
+  EXPECT_EQ(CachingAllocator::size_class(1025), 1280u);
+  for (size_t bytes : {1ul, 100ul, 4097ul, 1ul << 20, (1ul << 20) + 1, 123456789ul}) {
+    const size_t rounded = CachingAllocator::size_class(bytes);
+    EXPECT_GE(rounded, bytes);
+    EXPECT_LE(rounded, std::max<size_t>(64, bytes + bytes / 4 + 1)) << bytes;
+    EXPECT_EQ(rounded % 16, 0u);
+  }
+}
+
+// A private allocator over counting raw functions: freed blocks are reused for the same class,
+// the cache limit is respected, and running out of memory is a pa::Error with the sizes.
+namespace counting {
+int raw_allocations = 0, raw_frees = 0;
+bool fail = false;
+void* allocate(size_t bytes) {
+  if (fail) return nullptr;
+  ++raw_allocations;
+  return std::aligned_alloc(64, bytes);
+}
+void release(void* pointer) {
+  ++raw_frees;
+  std::free(pointer);
+}
+}  // namespace counting
+
+TEST(HostAllocator, ReusesFreedBlocksWithinTheLimit) {
+  CachingAllocator allocator("test_allocator", counting::allocate, counting::release, 4096);
+  void* first = allocator.allocate(1000);  // class 1024
+  allocator.release(first, 1000);
+  void* again = allocator.allocate(1020);  // same class: the cached block
+  EXPECT_EQ(again, first);
+  EXPECT_EQ(counting::raw_allocations, 1);
+  EXPECT_EQ(allocator.stats().hits, 1);
+  EXPECT_EQ(allocator.stats().allocated, 1024u);
+  void* big = allocator.allocate(8000);  // over the cache limit when freed: goes back at once
+  allocator.release(big, 8000);
+  EXPECT_EQ(counting::raw_frees, 1);
+  EXPECT_EQ(allocator.stats().peak_allocated, 1024u + CachingAllocator::size_class(8000));
+  allocator.release(again, 1020);
+  EXPECT_EQ(allocator.stats().cached, 1024u);
+  counting::fail = true;
+  try {
+    allocator.allocate(5000);
+    ADD_FAILURE() << "expected an out-of-memory error";
+  } catch (const Error& error) {
+    EXPECT_NE(std::string(error.what()).find("5000 bytes"), std::string::npos) << error.what();
+  }
+  EXPECT_EQ(allocator.stats().cached, 0u);  // the cache was given back before giving up
+  counting::fail = false;
+}
+
+TEST(HostAllocator, TensorsReuseStorage) {
+  const AllocatorStats before = host_allocator().stats();
+  for (int i = 0; i < 10; ++i) {
+    const Tensor t = zeros({123, 457});
+    EXPECT_EQ(t.to_vector()[0], 0.0f);
+  }
+  const AllocatorStats after = host_allocator().stats();
+  if (host_allocator().cache_limit() > 0) {
+    EXPECT_GE(after.hits - before.hits, 9);  // caching on: only the first round may miss
+  }
+  EXPECT_EQ(after.allocated, before.allocated);  // nothing leaked
+}
 
 TEST(TensorFactories, ZerosOnesFull) {
   Tensor z = zeros({2, 3});

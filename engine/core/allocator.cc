@@ -1,0 +1,120 @@
+// Size-class caching allocator (see allocator.h).
+#include "engine/core/allocator.h"
+
+#include <cstdlib>
+#include <string>
+
+#include "engine/core/error.h"
+
+namespace pa {
+
+namespace {
+
+constexpr size_t kMinimumBlock = 64;
+
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+
+size_t host_cache_limit() {
+  if (kSanitized) return 0;
+  const char* text = std::getenv("PA_HOST_CACHE_MB");
+  if (text == nullptr || *text == '\0') return size_t{2048} << 20;
+  char* end = nullptr;
+  const unsigned long long megabytes = std::strtoull(text, &end, 10);
+  if (end == text || *end != '\0') {
+    throw Error("host_allocator", std::string("PA_HOST_CACHE_MB='") + text + "' is not a number",
+                "set it to a whole number of MiB (0 turns caching off) or unset it");
+  }
+  return static_cast<size_t>(megabytes) << 20;
+}
+
+void* host_raw_allocate(size_t bytes) { return std::aligned_alloc(kMinimumBlock, bytes); }
+void host_raw_free(void* pointer) { std::free(pointer); }
+
+}  // namespace
+
+CachingAllocator::CachingAllocator(const char* name, RawAllocate raw_allocate, RawFree raw_free,
+                                   size_t cache_limit)
+    : name_(name), raw_allocate_(raw_allocate), raw_free_(raw_free), cache_limit_(cache_limit) {}
+
+CachingAllocator::~CachingAllocator() { empty_cache(); }
+
+size_t CachingAllocator::size_class(size_t bytes) {
+  if (bytes <= kMinimumBlock) return kMinimumBlock;
+  size_t power = kMinimumBlock;
+  while (power * 2 < bytes) power *= 2;  // power < bytes <= 2 * power
+  const size_t step = power / 4;
+  return power + (bytes - power + step - 1) / step * step;
+}
+
+void* CachingAllocator::allocate(size_t bytes) {
+  const size_t rounded = size_class(bytes);
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto found = free_blocks_.find(rounded);
+  void* block = nullptr;
+  if (found != free_blocks_.end() && !found->second.empty()) {
+    block = found->second.back();
+    found->second.pop_back();
+    stats_.cached -= rounded;
+    ++stats_.hits;
+  } else {
+    block = raw_allocate_(rounded);
+    if (block == nullptr && stats_.cached > 0) {  // give the cache back, then try once more
+      empty_cache_locked();
+      block = raw_allocate_(rounded);
+    }
+    if (block == nullptr) {
+      throw Error(name_,
+                  "out of memory allocating " + std::to_string(bytes) + " bytes (" +
+                      std::to_string(stats_.allocated) + " bytes held by live tensors)",
+                  "use smaller tensors or batches");
+    }
+    ++stats_.misses;
+  }
+  stats_.allocated += rounded;
+  if (stats_.allocated > stats_.peak_allocated) stats_.peak_allocated = stats_.allocated;
+  return block;
+}
+
+void CachingAllocator::release(void* pointer, size_t bytes) {
+  if (pointer == nullptr) return;
+  const size_t rounded = size_class(bytes);
+  std::lock_guard<std::mutex> lock(mutex_);
+  stats_.allocated -= rounded;
+  if (stats_.cached + rounded > cache_limit_) {
+    raw_free_(pointer);
+    return;
+  }
+  free_blocks_[rounded].push_back(pointer);
+  stats_.cached += rounded;
+}
+
+void CachingAllocator::empty_cache() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  empty_cache_locked();
+}
+
+void CachingAllocator::empty_cache_locked() {
+  for (auto& [size, blocks] : free_blocks_) {
+    for (void* block : blocks) raw_free_(block);
+  }
+  free_blocks_.clear();
+  stats_.cached = 0;
+}
+
+AllocatorStats CachingAllocator::stats() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return stats_;
+}
+
+CachingAllocator& host_allocator() {
+  // Never destroyed: tensors in other static objects may be freed after main returns.
+  static CachingAllocator* allocator =
+      new CachingAllocator("host_allocator", host_raw_allocate, host_raw_free, host_cache_limit());
+  return *allocator;
+}
+
+}  // namespace pa

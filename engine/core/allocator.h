@@ -1,0 +1,67 @@
+// CachingAllocator: keeps freed blocks in size-class free lists and hands them out again, so a
+// training step that allocates the same shapes every iteration stops paying for malloc/free,
+// page faults and zeroing by the OS after the first step (the thesis' first "future direction",
+// here for host memory; the CUDA backend can reuse the class with its own raw functions).
+//
+// Sizes are rounded up to a class: powers of two split in quarter steps (64, 80, 96, 112, 128,
+// 160, ...), so at most 25% of a block is slack. Blocks larger than the cache limit bypass the
+// cache. Thread-safe (one mutex). The host allocator caches up to PA_HOST_CACHE_MB (default
+// 2048) MiB of free blocks; PA_HOST_CACHE_MB=0 turns caching off. Address-sanitizer builds never
+// cache, so that a use after free stays visible.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <vector>
+
+namespace pa {
+
+struct AllocatorStats {
+  size_t allocated = 0;       // bytes in live blocks (rounded to their class)
+  size_t peak_allocated = 0;  // the most `allocated` has been
+  size_t cached = 0;          // bytes in free blocks kept for reuse
+  int64_t hits = 0;           // allocations served from the cache
+  int64_t misses = 0;         // allocations that went to the raw allocator
+};
+
+class CachingAllocator {
+ public:
+  using RawAllocate = void* (*)(size_t bytes);  // nullptr when out of memory
+  using RawFree = void (*)(void* pointer);
+
+  CachingAllocator(const char* name, RawAllocate raw_allocate, RawFree raw_free,
+                   size_t cache_limit);
+  ~CachingAllocator();
+  CachingAllocator(const CachingAllocator&) = delete;
+  CachingAllocator& operator=(const CachingAllocator&) = delete;
+
+  // A block of at least `bytes` (size_class(bytes) in fact). Out of memory, even after the cache
+  // is returned to the raw allocator, is a pa::Error naming the bytes requested and held.
+  void* allocate(size_t bytes);
+  // Gives back a block from allocate(bytes), with the same `bytes`.
+  void release(void* pointer, size_t bytes);
+  // Returns every cached block to the raw allocator.
+  void empty_cache();
+  AllocatorStats stats() const;
+  size_t cache_limit() const { return cache_limit_; }
+
+  static size_t size_class(size_t bytes);
+
+ private:
+  void empty_cache_locked();
+
+  const char* name_;
+  RawAllocate raw_allocate_;
+  RawFree raw_free_;
+  size_t cache_limit_;
+  mutable std::mutex mutex_;
+  std::map<size_t, std::vector<void*>> free_blocks_;  // size class -> free blocks
+  AllocatorStats stats_;
+};
+
+// The allocator behind every CPU Storage (64-byte aligned blocks).
+CachingAllocator& host_allocator();
+
+}  // namespace pa
