@@ -1,6 +1,6 @@
 // The packed SGEMM against Eigen in double: edge sizes around every tile and block size, the
 // four transpose combinations, accumulate, both micro-kernels, and bit-identical results for
-// any thread count.
+// any thread count; the unpacked small-product path too.
 #include "engine/cpu/gemm.h"
 
 #include <gtest/gtest.h>
@@ -86,15 +86,24 @@ void sweep(uint32_t seed) {
   }
 }
 
+// The packed path for every size (the small-product path off), then the small path for every
+// size (the packed path never taken).
 TEST_F(Gemm, MatchesEigenWithTheAvx2Kernel) {
   cpu_config().gemm_kernel = GemmKernel::Avx2;
+  cpu_config().gemm_small_max = 0;
   sweep(100);
 }
 
 TEST_F(Gemm, MatchesEigenWithTheAvx512Kernel) {
   if (!cpu_features().avx512f) GTEST_SKIP() << "this CPU has no AVX-512F";
   cpu_config().gemm_kernel = GemmKernel::Avx512;
+  cpu_config().gemm_small_max = 0;
   sweep(200);
+}
+
+TEST_F(Gemm, MatchesEigenOnTheSmallProductPath) {
+  cpu_config().gemm_small_max = int64_t{1} << 40;
+  sweep(300);
 }
 
 TEST_F(Gemm, SmallBlocksExerciseEveryLoop) {
