@@ -7,6 +7,8 @@
 #include <cstring>
 #include <vector>
 
+#include "engine/cpu/vector_math.h"
+
 namespace pa::cpu {
 
 void sum_rows(const float* x, float* out, int64_t rows, int64_t D) {
@@ -71,6 +73,25 @@ void max_along_backward(const float* dy, const int64_t* indices, float* dx, int6
 }
 
 void softmax_forward(const float* x, float* y, int64_t outer, int64_t D, int64_t inner, bool log) {
+  if (inner == 1) {  // rows: vectorised max, exp and double-lane sum
+#pragma omp parallel for schedule(static) if (outer * D >= (1 << 16))
+    for (int64_t o = 0; o < outer; ++o) {
+      const float* in = x + o * D;
+      float* out = y + o * D;
+      const float max_value = row_max(in, D);
+      std::copy(in, in + D, out);
+      exp_shifted_sum(out, D, max_value);  // out = exp(in - max)
+      const double total = sum_double(out, D);
+      if (log) {
+        const float shift = max_value + static_cast<float>(std::log(total));
+        for (int64_t d = 0; d < D; ++d) out[d] = in[d] - shift;
+      } else {
+        const float scale = static_cast<float>(1.0 / total);
+        for (int64_t d = 0; d < D; ++d) out[d] *= scale;
+      }
+    }
+    return;
+  }
 #pragma omp parallel for collapse(2) schedule(static) if (outer * D * inner >= (1 << 16))
   for (int64_t o = 0; o < outer; ++o) {
     for (int64_t j = 0; j < inner; ++j) {
@@ -94,6 +115,17 @@ void softmax_forward(const float* x, float* y, int64_t outer, int64_t D, int64_t
 
 void softmax_backward(const float* y, const float* dy, float* dx, int64_t outer, int64_t D,
                       int64_t inner, bool log) {
+  if (inner == 1 && !log) {  // rows: dx = y (dy - <dy, y>)
+#pragma omp parallel for schedule(static) if (outer * D >= (1 << 16))
+    for (int64_t o = 0; o < outer; ++o) {
+      const float* y_row = y + o * D;
+      const float* dy_row = dy + o * D;
+      float* dx_row = dx + o * D;
+      const float total = static_cast<float>(dot_double(dy_row, y_row, D));
+      for (int64_t d = 0; d < D; ++d) dx_row[d] = y_row[d] * (dy_row[d] - total);
+    }
+    return;
+  }
 #pragma omp parallel for collapse(2) schedule(static) if (outer * D * inner >= (1 << 16))
   for (int64_t o = 0; o < outer; ++o) {
     for (int64_t j = 0; j < inner; ++j) {
@@ -117,12 +149,10 @@ void layer_norm_forward(const float* x, const float* gamma, const float* beta, f
 #pragma omp parallel for schedule(static) if (rows * D >= (1 << 16))
   for (int64_t r = 0; r < rows; ++r) {
     const float* row = x + r * D;  // (D)
-    double total = 0.0;
-    for (int64_t i = 0; i < D; ++i) total += row[i];
-    const double row_mean = total / D;
-    double squares = 0.0;
-    for (int64_t i = 0; i < D; ++i) squares += (row[i] - row_mean) * (row[i] - row_mean);
-    const float row_rstd = static_cast<float>(1.0 / std::sqrt(squares / D + eps));
+    // Two passes in double lanes: the mean, then the squared deviations from it.
+    const double row_mean = sum_double(row, D) / D;
+    const double variance = squared_deviation_double(row, D, row_mean) / D;
+    const float row_rstd = static_cast<float>(1.0 / std::sqrt(variance + eps));
     const float m = static_cast<float>(row_mean);
     float* out = y + r * D;
     for (int64_t i = 0; i < D; ++i) out[i] = (row[i] - m) * row_rstd * gamma[i] + beta[i];
@@ -136,28 +166,22 @@ void layer_norm_backward(const float* x, const float* gamma, const float* mean, 
                          int64_t D) {
   std::fill(dgamma, dgamma + D, 0.0f);
   std::fill(dbeta, dbeta + D, 0.0f);
+  std::vector<float> xhat(D), g(D);  // one row's normalised input and dy * gamma
   // dx = rstd * (g - mean(g) - xhat * mean(g * xhat)), g = dy * gamma.
   for (int64_t r = 0; r < rows; ++r) {
     const float* row = x + r * D;
     const float* grad = dy + r * D;
-    double g_mean = 0.0;
-    double gx_mean = 0.0;
+    const float row_mean = mean[r], row_rstd = rstd[r];
     for (int64_t i = 0; i < D; ++i) {
-      const float xhat = (row[i] - mean[r]) * rstd[r];
-      const float g = grad[i] * gamma[i];
-      g_mean += g;
-      gx_mean += g * xhat;
-      dgamma[i] += grad[i] * xhat;
+      xhat[i] = (row[i] - row_mean) * row_rstd;
+      g[i] = grad[i] * gamma[i];
+      dgamma[i] += grad[i] * xhat[i];
       dbeta[i] += grad[i];
     }
-    g_mean /= D;
-    gx_mean /= D;
+    const float g_mean = static_cast<float>(sum_double(g.data(), D) / D);
+    const float gx_mean = static_cast<float>(dot_double(g.data(), xhat.data(), D) / D);
     float* out = dx + r * D;
-    for (int64_t i = 0; i < D; ++i) {
-      const float xhat = (row[i] - mean[r]) * rstd[r];
-      out[i] = rstd[r] * (grad[i] * gamma[i] - static_cast<float>(g_mean) -
-                          xhat * static_cast<float>(gx_mean));
-    }
+    for (int64_t i = 0; i < D; ++i) out[i] = row_rstd * (g[i] - g_mean - xhat[i] * gx_mean);
   }
 }
 

@@ -100,4 +100,58 @@ inline float exp_shifted_sum(float* x, int64_t n, float shift) {
   return sum;
 }
 
+// Reductions of float rows into double, 4 double lanes per half-vector: the lanes, then the tail,
+// are added in a fixed order, so the result depends on n alone (never on threads).
+inline double horizontal_sum(__m256d v) {
+  const __m128d pair = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+  return _mm_cvtsd_f64(_mm_add_sd(pair, _mm_unpackhi_pd(pair, pair)));
+}
+
+// sum(x[0, n)) in double.
+inline double sum_double(const float* x, int64_t n) {
+  __m256d low = _mm256_setzero_pd(), high = _mm256_setzero_pd();
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8) {
+    const __m256 v = _mm256_loadu_ps(x + j);
+    low = _mm256_add_pd(low, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
+    high = _mm256_add_pd(high, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+  }
+  double total = horizontal_sum(_mm256_add_pd(low, high));
+  for (; j < n; ++j) total += x[j];
+  return total;
+}
+
+// sum(a[j] * b[j]) in double (products of floats are exact in double).
+inline double dot_double(const float* a, const float* b, int64_t n) {
+  __m256d low = _mm256_setzero_pd(), high = _mm256_setzero_pd();
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8) {
+    const __m256 u = _mm256_loadu_ps(a + j), v = _mm256_loadu_ps(b + j);
+    low = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(u)),
+                          _mm256_cvtps_pd(_mm256_castps256_ps128(v)), low);
+    high = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(u, 1)),
+                           _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)), high);
+  }
+  double total = horizontal_sum(_mm256_add_pd(low, high));
+  for (; j < n; ++j) total += static_cast<double>(a[j]) * b[j];
+  return total;
+}
+
+// sum((x[j] - center)^2) in double.
+inline double squared_deviation_double(const float* x, int64_t n, double center) {
+  const __m256d c = _mm256_set1_pd(center);
+  __m256d low = _mm256_setzero_pd(), high = _mm256_setzero_pd();
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8) {
+    const __m256 v = _mm256_loadu_ps(x + j);
+    const __m256d d0 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(v)), c);
+    const __m256d d1 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)), c);
+    low = _mm256_fmadd_pd(d0, d0, low);
+    high = _mm256_fmadd_pd(d1, d1, high);
+  }
+  double total = horizontal_sum(_mm256_add_pd(low, high));
+  for (; j < n; ++j) total += (x[j] - center) * (x[j] - center);
+  return total;
+}
+
 }  // namespace pa::cpu
