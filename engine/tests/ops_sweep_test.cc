@@ -402,6 +402,17 @@ SWEEP(softmax) {
         },
         rng);
   }
+  // Rows longer than a vector (the vectorised last-dim path, with a tail) and of length 1.
+  for (const Shape& shape : {Shape{4, 37}, Shape{3, 1}, Shape{2, 64}}) {
+    check_op(
+        "softmax last dim of " + shape_str(shape), {random_input(shape, rng, -3.0, 3.0)},
+        [](const Tensors& t) { return Tensors{pa::softmax(t[0], -1)}; },
+        [](const Arrays& a) { return Arrays{ref::softmax(a[0], 1)}; },
+        [](const Arrays& a, const Arrays& g) {
+          return Arrays{ref::softmax_backward(a[0], 1, g[0])};
+        },
+        rng);
+  }
 }
 
 SWEEP(log_softmax) {
@@ -416,11 +427,22 @@ SWEEP(log_softmax) {
         },
         rng);
   }
+  // Rows longer than a vector (the vectorised last-dim path, with a tail) and of length 1.
+  for (const Shape& shape : {Shape{4, 37}, Shape{3, 1}, Shape{2, 64}}) {
+    check_op(
+        "log_softmax last dim of " + shape_str(shape), {random_input(shape, rng, -3.0, 3.0)},
+        [](const Tensors& t) { return Tensors{pa::log_softmax(t[0], -1)}; },
+        [](const Arrays& a) { return Arrays{ref::log_softmax(a[0], 1)}; },
+        [](const Arrays& a, const Arrays& g) {
+          return Arrays{ref::log_softmax_backward(a[0], 1, g[0])};
+        },
+        rng);
+  }
 }
 
 SWEEP(layer_norm) {
   const std::vector<std::pair<Shape, Shape>> shapes = {
-      {{4, 7, 13}, {13}}, {{4, 7, 13}, {7, 13}}, {{5, 1}, {1}}, {{3, 65}, {65}}};
+      {{4, 7, 13}, {13}}, {{4, 7, 13}, {7, 13}}, {{5, 1}, {1}}, {{3, 65}, {65}}, {{2, 8}, {8}}};
   for (const auto& [sx, sw] : shapes) {
     check_op(
         "layer_norm " + shape_str(sx) + " over " + shape_str(sw),
