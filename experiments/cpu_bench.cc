@@ -324,6 +324,8 @@ void bench_attention(const BenchContext& context, int threads) {
 //   unfused GELU      the formula as separate engine ops, 0.5 x (1 + tanh(c (x + 0.044715 x^3)))
 //                     (what a framework without the fused op runs: seven passes)
 //   fused GELU        pa::gelu, one vectorised pass
+//   unfused bias+GELU add(x, bias) then pa::gelu: two passes (what Linear + GELU runs)
+//   fused bias+GELU   pa::bias_gelu, one pass
 void bench_gelu(const BenchContext& context, int threads) {
   omp_set_num_threads(threads);
   const int64_t rows = 4096, cols = 4096, count = rows * cols;
@@ -342,7 +344,14 @@ void bench_gelu(const BenchContext& context, int threads) {
     std::function<Tensor()> unfused, fused;
     double error;
   };
-  for (const Pair& pair : {Pair{"gelu", unfused_gelu, fused_gelu, gelu_error}}) {
+  const Tensor bias = randn({cols}, generator);
+  auto unfused_bias_gelu = [&] { return gelu(add(x, bias), GeluApproximation::Tanh); };
+  auto fused_bias_gelu = [&] { return bias_gelu(x, bias); };
+  const double bias_gelu_error =
+      max_relative_error(unfused_bias_gelu().to_vector(), fused_bias_gelu().to_vector());
+  for (const Pair& pair :
+       {Pair{"gelu", unfused_gelu, fused_gelu, gelu_error},
+        Pair{"bias_gelu", unfused_bias_gelu, fused_bias_gelu, bias_gelu_error}}) {
     const double ms_unfused = median_ms([&] { pair.unfused(); }, 2, 10);
     const double ms_fused = median_ms([&] { pair.fused(); }, 2, 10);
     const std::string shape = std::to_string(rows) + "x" + std::to_string(cols);

@@ -164,10 +164,68 @@ __m256 gelu_tanh_inner(__m256 x) {  // sqrt(2/pi) (x + 0.044715 x^3)
                        _mm256_fmadd_ps(_mm256_set1_ps(kGeluCubic), x3, x));
 }
 
+// GELU (tanh form) and its slope, 8 lanes:
+//   gelu(v)  = 0.5 v (1 + t),  t = tanh(sqrt(2/pi) (v + 0.044715 v^3))
+//   gelu'(v) = 0.5 (1 + t) + 0.5 v (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 v^2)
+__m256 gelu_tanh8(__m256 v) {
+  const __m256 one = _mm256_set1_ps(1.0f), half = _mm256_set1_ps(0.5f);
+  return _mm256_mul_ps(_mm256_mul_ps(half, v), _mm256_add_ps(one, tanh8(gelu_tanh_inner(v))));
+}
+
+__m256 gelu_tanh_slope(__m256 v) {
+  const __m256 one = _mm256_set1_ps(1.0f), half = _mm256_set1_ps(0.5f);
+  const __m256 t = tanh8(gelu_tanh_inner(v));
+  const __m256 inner_grad =
+      _mm256_mul_ps(_mm256_set1_ps(kSqrt2OverPi),
+                    _mm256_fmadd_ps(_mm256_set1_ps(3.0f * kGeluCubic), _mm256_mul_ps(v, v), one));
+  return _mm256_fmadd_ps(_mm256_mul_ps(_mm256_mul_ps(half, v), _mm256_fnmadd_ps(t, t, one)),
+                         inner_grad, _mm256_mul_ps(half, _mm256_add_ps(one, t)));
+}
+
+// Row maps with a bias: for each row r of (rows, C) and 8 columns at a time,
+// out[r, j:j+8] = fn8(x[r, j:j+8] + bias[j:j+8], the same 8 of `other`); the last columns go
+// through padded vectors. OpenMP over rows.
+template <typename Fn8>
+void bias_row_map8(const float* x, const float* bias, const float* other, float* out, int64_t rows,
+                   int64_t C, Fn8 fn8) {
+#pragma omp parallel for schedule(static) if (rows * C >= kParallelMin)
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* x_row = x + r * C;
+    const float* other_row = other != nullptr ? other + r * C : nullptr;
+    float* out_row = out + r * C;
+    int64_t j = 0;
+    for (; j + 8 <= C; j += 8) {
+      const __m256 u = _mm256_add_ps(_mm256_loadu_ps(x_row + j), _mm256_loadu_ps(bias + j));
+      const __m256 o = other_row != nullptr ? _mm256_loadu_ps(other_row + j) : _mm256_setzero_ps();
+      _mm256_storeu_ps(out_row + j, fn8(u, o));
+    }
+    if (j < C) {
+      alignas(32) float u[8] = {}, o[8] = {};
+      for (int64_t t = 0; j + t < C; ++t) {
+        u[t] = x_row[j + t] + bias[j + t];
+        if (other_row != nullptr) o[t] = other_row[j + t];
+      }
+      _mm256_store_ps(u, fn8(_mm256_load_ps(u), _mm256_load_ps(o)));
+      for (int64_t t = 0; j + t < C; ++t) out_row[j + t] = u[t];
+    }
+  }
+}
+
 }  // namespace
 
+void bias_gelu_forward(const float* x, const float* bias, float* y, int64_t rows, int64_t C) {
+  bias_row_map8(x, bias, nullptr, y, rows, C, [](__m256 u, __m256) { return gelu_tanh8(u); });
+}
+
+void bias_gelu_backward(const float* x, const float* bias, const float* dy, float* dx, int64_t rows,
+                        int64_t C) {
+  bias_row_map8(x, bias, dy, dx, rows, C, [](__m256 u, __m256 upstream) {
+    return _mm256_mul_ps(gelu_tanh_slope(u), upstream);
+  });
+}
+
 void unary_forward(UnaryKind kind, const float* x, float* y, int64_t n, float scalar) {
-  const __m256 one = _mm256_set1_ps(1.0f), half = _mm256_set1_ps(0.5f);
+  const __m256 one = _mm256_set1_ps(1.0f);
   switch (kind) {  // vectorised maps for the transcendental ones
     case UnaryKind::Exp:
       return map8(n, x, y, [](__m256 v, int64_t) { return exp8(v); });
@@ -177,10 +235,8 @@ void unary_forward(UnaryKind kind, const float* x, float* y, int64_t n, float sc
       return map8(n, x, y, [&](__m256 v, int64_t) {
         return _mm256_div_ps(one, _mm256_add_ps(one, exp8(_mm256_sub_ps(_mm256_setzero_ps(), v))));
       });
-    case UnaryKind::GeluTanh:  // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
-      return map8(n, x, y, [&](__m256 v, int64_t) {
-        return _mm256_mul_ps(_mm256_mul_ps(half, v), _mm256_add_ps(one, tanh8(gelu_tanh_inner(v))));
-      });
+    case UnaryKind::GeluTanh:
+      return map8(n, x, y, [](__m256 v, int64_t) { return gelu_tanh8(v); });
     default:
       break;
   }
@@ -209,16 +265,8 @@ void unary_forward(UnaryKind kind, const float* x, float* y, int64_t n, float sc
 void unary_backward(UnaryKind kind, const float* x, const float* y, const float* dy, float* dx,
                     int64_t n, float scalar) {
   if (kind == UnaryKind::GeluTanh) {
-    // d/dx = 0.5 (1 + t) + 0.5 x (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2), t = tanh(inner)
-    const __m256 one = _mm256_set1_ps(1.0f), half = _mm256_set1_ps(0.5f);
     return map8(n, x, dx, [&](__m256 v, int64_t i) {
-      const __m256 t = tanh8(gelu_tanh_inner(v));
-      const __m256 inner_grad = _mm256_mul_ps(
-          _mm256_set1_ps(kSqrt2OverPi),
-          _mm256_fmadd_ps(_mm256_set1_ps(3.0f * kGeluCubic), _mm256_mul_ps(v, v), one));
-      const __m256 slope =
-          _mm256_fmadd_ps(_mm256_mul_ps(_mm256_mul_ps(half, v), _mm256_fnmadd_ps(t, t, one)),
-                          inner_grad, _mm256_mul_ps(half, _mm256_add_ps(one, t)));
+      const __m256 slope = gelu_tanh_slope(v);
       alignas(32) float upstream[8];
       for (int64_t t8 = 0; t8 < 8; ++t8) upstream[t8] = i + t8 < n ? dy[i + t8] : 0.0f;
       return _mm256_mul_ps(slope, _mm256_load_ps(upstream));

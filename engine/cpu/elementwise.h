@@ -15,6 +15,13 @@ void unary_forward(UnaryKind kind, const float* x, float* y, int64_t n, float sc
 void unary_backward(UnaryKind kind, const float* x, const float* y, const float* dy, float* dx,
                     int64_t n, float scalar);
 
+// Fused bias + GELU (tanh form) over rows of C: y (rows, C) = gelu(x + bias), bias (C) shared
+// by every row; one pass instead of an add and a GELU. The backward recomputes x + bias:
+// dx (rows, C) = dy * gelu'(x + bias) (the bias gradient is dx summed over rows).
+void bias_gelu_forward(const float* x, const float* bias, float* y, int64_t rows, int64_t C);
+void bias_gelu_backward(const float* x, const float* bias, const float* dy, float* dx, int64_t rows,
+                        int64_t C);
+
 // out = a (op) b over `shape` (ndim dims, row-major contiguous output); a and b are read
 // through their own strides (0 on broadcast dims).
 void binary_forward(BinaryKind kind, const float* a, const int64_t* a_strides, const float* b,

@@ -58,7 +58,14 @@ FeedForward::FeedForward(int64_t d_model, int64_t dim_feedforward, Activation ac
 }
 
 Tensor FeedForward::forward(const Tensor& x) {
-  return linear2->forward(dropout_->forward(apply_activation(activation_, linear1->forward(x))));
+  Tensor hidden;  // (..., dim_feedforward)
+  if (activation_ == Activation::GELUTanh && linear1->bias.defined() && x.dim() >= 2) {
+    // Linear without its bias add, then the fused bias + GELU: one pass over the hidden layer.
+    hidden = bias_gelu(matmul(x, transpose(linear1->weight, 0, 1)), linear1->bias);
+  } else {
+    hidden = apply_activation(activation_, linear1->forward(x));
+  }
+  return linear2->forward(dropout_->forward(hidden));
 }
 
 // ---- TransformerEncoderLayer ----

@@ -175,6 +175,27 @@ Tensor gelu(const Tensor& x, GeluApproximation approximation) {
              : unary_op("gelu_erf", cpu::UnaryKind::GeluErf, x);
 }
 
+// Fused bias + GELU (tanh form): one pass where Linear + GELU would take two.
+Tensor bias_gelu(const Tensor& x_in, const Tensor& bias_in) {
+  check_inputs("bias_gelu", {x_in, bias_in}, {"x", "bias"});
+  PA_CHECK(bias_in.dim() == 1 && x_in.dim() >= 1 && x_in.size(-1) == bias_in.size(0), "bias_gelu",
+           "x " << shape_str(x_in.shape()) << " and bias " << shape_str(bias_in.shape()),
+           "bias is (C) for x (..., C): one value per feature of the last dim");
+  if (!x_in.device().is_cpu()) ops_internal::no_cuda_kernel("bias_gelu", {x_in, bias_in});
+  const Tensor x = contiguous(x_in).detach();
+  const Tensor bias = contiguous(bias_in).detach();
+  const int64_t C = bias.numel(), rows = C > 0 ? x.numel() / C : 0;
+  Tensor y = empty(x.shape());
+  cpu::bias_gelu_forward(x.data<const float>(), bias.data<const float>(), y.data<float>(), rows, C);
+  return record(y, "bias_gelu", {x_in, bias_in}, [x, bias, rows, C](const Tensor& grad) {
+    const Tensor upstream = contiguous(grad).detach();
+    Tensor dx = empty(x.shape());
+    cpu::bias_gelu_backward(x.data<const float>(), bias.data<const float>(),
+                            upstream.data<const float>(), dx.data<float>(), rows, C);
+    return std::vector<Tensor>{dx, sum_to(dx, bias.shape())};  // (..., C), (C)
+  });
+}
+
 // ---- operators ----
 
 Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }

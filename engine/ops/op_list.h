@@ -19,6 +19,7 @@
   X(relu)                 \
   X(gelu_tanh)            \
   X(gelu_erf)             \
+  X(bias_gelu)            \
   X(matmul)               \
   X(transpose)            \
   X(permute)              \

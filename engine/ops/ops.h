@@ -29,6 +29,8 @@ Tensor sigmoid(const Tensor& x);
 Tensor relu(const Tensor& x);
 enum class GeluApproximation { Tanh, Erf };
 Tensor gelu(const Tensor& x, GeluApproximation approximation = GeluApproximation::Tanh);
+// gelu(x + bias) (tanh form) in one fused pass; x (..., C), bias (C).
+Tensor bias_gelu(const Tensor& x, const Tensor& bias);
 
 Tensor operator+(const Tensor& a, const Tensor& b);
 Tensor operator-(const Tensor& a, const Tensor& b);

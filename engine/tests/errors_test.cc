@@ -168,6 +168,21 @@ TEST(Errors, StackDifferentShapes) {
 
 // ---- normalisation, losses, lookup ----
 
+TEST(Errors, BiasGeluShapes) {
+  EXPECT_TRUE(ThrowsPaError(
+      [] {
+        bias_gelu(filled({2, 4}), filled({3}));
+      },
+      {"pa::bias_gelu", "(2, 4)", "(3)", "Hint:"}));
+  EXPECT_TRUE(ThrowsPaError(
+      [] {
+        bias_gelu(filled({2, 4}), filled({1, 4}));
+      },
+      {"pa::bias_gelu", "(1, 4)", "Hint:"}));
+  EXPECT_TRUE(
+      ThrowsPaError([] { bias_gelu(filled({}), filled({1})); }, {"pa::bias_gelu", "()", "Hint:"}));
+}
+
 TEST(Errors, LayerNormWeightShape) {
   EXPECT_TRUE(ThrowsPaError(
       [] {

@@ -147,6 +147,20 @@ SWEEP(gelu_erf) {
       ref::gelu_erf, ref::gelu_erf_backward, -4.0, 4.0);
 }
 
+SWEEP(bias_gelu) {
+  // Rows of C = 1, 7 (tail only), 8, 37 (vectors and a tail); leading dims of 0, 1 and 2.
+  const std::vector<Shape> shapes = {{5, 1}, {3, 7}, {4, 8}, {2, 3, 37}, {37}, {0, 8}};
+  for (const Shape& shape : shapes) {
+    check_op(
+        "bias_gelu " + shape_str(shape),
+        {random_input(shape, rng, -4.0, 4.0), random_input({shape.back()}, rng, -1.0, 1.0)},
+        [](const Tensors& t) { return Tensors{pa::bias_gelu(t[0], t[1])}; },
+        [](const Arrays& a) { return Arrays{ref::bias_gelu(a[0], a[1])}; },
+        [](const Arrays& a, const Arrays& g) { return ref::bias_gelu_backward(a[0], a[1], g[0]); },
+        rng);
+  }
+}
+
 // ---- matmul ----
 SWEEP(matmul) {
   const std::vector<std::pair<Shape, Shape>> shapes = {

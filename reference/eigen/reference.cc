@@ -474,6 +474,20 @@ Array gelu_erf_backward(const Array& x, const Array& grad_out) {
   });
 }
 
+Array bias_gelu(const Array& x, const Array& bias) {
+  require_valid(x, "x");
+  require_valid(bias, "bias");
+  require(bias.shape.size() == 1 && !x.shape.empty() && x.shape.back() == bias.shape[0],
+          "bias_gelu: bias " + shape_string(bias.shape) + " must be (C) for x (..., C), x is " +
+              shape_string(x.shape));
+  return gelu_tanh(add(x, bias));
+}
+
+std::vector<Array> bias_gelu_backward(const Array& x, const Array& bias, const Array& grad_out) {
+  const Array dx = gelu_tanh_backward(add(x, bias), grad_out);  // (..., C)
+  return {dx, sum_to(dx, bias.shape)};
+}
+
 // ---- matmul ----
 
 Array matmul(const Array& a, const Array& b) {

@@ -59,6 +59,9 @@ Array sigmoid_backward(const Array& x, const Array& grad_out);
 Array relu_backward(const Array& x, const Array& grad_out);
 Array gelu_tanh_backward(const Array& x, const Array& grad_out);
 Array gelu_erf_backward(const Array& x, const Array& grad_out);
+// Fused bias + GELU: gelu_tanh(x + bias), x (..., C), bias (C). Backward: {dx, dbias}.
+Array bias_gelu(const Array& x, const Array& bias);
+std::vector<Array> bias_gelu_backward(const Array& x, const Array& bias, const Array& grad_out);
 
 // ---- matmul: a (..., M, K) @ b (..., K, N) -> (..., M, N), batch dims broadcast; both >= 2-D ----
 Array matmul(const Array& a, const Array& b);
