@@ -4,6 +4,10 @@
 // finally O /= l and L = m + log l. Products go through the packed sgemm with strided views
 // (K^T, P^T, dS^T are read in place). Block sizes: cpu_config().attention_block_q / _k, with
 // query blocks made smaller when there would be too few to keep every thread busy.
+// Precision: cpu_config().attention_precision. Float32 (default) runs the tiles through sgemm
+// and the AVX2 exp; Float64 converts the inputs to double, runs the same algorithm with double
+// tiles (plain loops, several times slower) and rounds the results back: the accuracy
+// reference the adaptive-benchmark report compared float32 against.
 #include "engine/cpu/attention.h"
 
 #include <omp.h>
@@ -19,6 +23,48 @@
 namespace pa::cpu {
 namespace {
 
+// The per-precision pieces the tiles need: C (+)= A B on strided operands, a row max and
+// x = exp(x - shift) with the row's sum. float: the packed sgemm and AVX2 exp; double: loops.
+template <typename T>
+struct Tile;
+
+template <>
+struct Tile<float> {
+  static void gemm(int64_t M, int64_t N, int64_t K, const float* a, int64_t a_row, int64_t a_col,
+                   const float* b, int64_t b_row, int64_t b_col, float* c, int64_t ldc,
+                   bool accumulate) {
+    sgemm(M, N, K, {a, a_row, a_col}, {b, b_row, b_col}, c, ldc, accumulate);
+  }
+  static float max(const float* x, int64_t n) { return row_max(x, n); }
+  static float exp_sum(float* x, int64_t n, float shift) { return exp_shifted_sum(x, n, shift); }
+};
+
+template <>
+struct Tile<double> {
+  static void gemm(int64_t M, int64_t N, int64_t K, const double* a, int64_t a_row, int64_t a_col,
+                   const double* b, int64_t b_row, int64_t b_col, double* c, int64_t ldc,
+                   bool accumulate) {
+    for (int64_t i = 0; i < M; ++i) {
+      double* c_row = c + i * ldc;
+      if (!accumulate) std::fill(c_row, c_row + N, 0.0);
+      for (int64_t k = 0; k < K; ++k) {
+        const double a_ik = a[i * a_row + k * a_col];
+        for (int64_t j = 0; j < N; ++j) c_row[j] += a_ik * b[k * b_row + j * b_col];
+      }
+    }
+  }
+  static double max(const double* x, int64_t n) {
+    double best = -INFINITY;
+    for (int64_t j = 0; j < n; ++j) best = x[j] > best || std::isnan(x[j]) ? x[j] : best;
+    return best;
+  }
+  static double exp_sum(double* x, int64_t n, double shift) {
+    double total = 0.0;
+    for (int64_t j = 0; j < n; ++j) total += x[j] = std::exp(x[j] - shift);
+    return total;
+  }
+};
+
 // The query block size: the configured one, or smaller (down to 16 rows) so that the B * H
 // slices give every thread at least two blocks.
 int64_t query_block(int64_t slices, int64_t Nq) {
@@ -30,10 +76,11 @@ int64_t query_block(int64_t slices, int64_t Nq) {
 
 // Masks and scales a (rows, cols) score tile in place: tile[r][c] is query q0 + r vs key k0 + c.
 // Returns for each row whether any key is visible.
-void scale_and_mask(float* tile, int64_t rows, int64_t cols, int64_t q0, int64_t k0, float scale,
+template <typename T>
+void scale_and_mask(T* tile, int64_t rows, int64_t cols, int64_t q0, int64_t k0, T scale,
                     const float* padding, bool causal) {
   for (int64_t r = 0; r < rows; ++r) {
-    float* row = tile + r * cols;
+    T* row = tile + r * cols;
     for (int64_t c = 0; c < cols; ++c) row[c] *= scale;
     if (causal) {
       for (int64_t c = std::max<int64_t>(0, q0 + r - k0 + 1); c < cols; ++c) row[c] = -INFINITY;
@@ -53,105 +100,106 @@ int64_t key_blocks_for(int64_t q0, int64_t rows, int64_t Nk, int64_t BK, bool ca
 }
 
 // P = exp(S - L) for a masked, scaled tile (rows with L = -inf become 0).
-void probabilities(float* tile, int64_t rows, int64_t cols, const float* lse) {
+template <typename T>
+void probabilities(T* tile, int64_t rows, int64_t cols, const T* lse) {
   for (int64_t r = 0; r < rows; ++r) {
-    float* row = tile + r * cols;
+    T* row = tile + r * cols;
     if (lse[r] == -INFINITY) {
-      std::fill(row, row + cols, 0.0f);
+      std::fill(row, row + cols, T(0));
       continue;
     }
-    exp_shifted_sum(row, cols, lse[r]);
+    Tile<T>::exp_sum(row, cols, lse[r]);
   }
 }
 
-}  // namespace
-
-void attention_forward(const AttentionShape& shape, const float* q, const float* k, const float* v,
-                       const AttentionMask& mask, float scale, float* out, float* lse) {
+template <typename T>
+void forward_tiles(const AttentionShape& shape, const T* q, const T* k, const T* v,
+                   const AttentionMask& mask, T scale, T* out, T* lse) {
   const auto [B, H, Nq, Nk, D, Dv] = shape;
   const int64_t BQ = query_block(B * H, Nq);
   const int64_t BK = std::max<int64_t>(1, cpu_config().attention_block_k);
   const int64_t q_blocks = (Nq + BQ - 1) / BQ;
 #pragma omp parallel
   {
-    std::vector<float> scores(BQ * BK), running_max(BQ), running_sum(BQ);
+    std::vector<T> scores(BQ * BK), running_max(BQ), running_sum(BQ);
 #pragma omp for schedule(dynamic)
     for (int64_t work = 0; work < B * H * q_blocks; ++work) {
       const int64_t s = work / q_blocks, q0 = (work % q_blocks) * BQ;
       const int64_t rows = std::min(BQ, Nq - q0);
-      const float* q_blk = q + (s * Nq + q0) * D;  // (rows, D)
-      const float* k_s = k + s * Nk * D;           // (Nk, D)
-      const float* v_s = v + s * Nk * Dv;          // (Nk, Dv)
+      const T* q_blk = q + (s * Nq + q0) * D;  // (rows, D)
+      const T* k_s = k + s * Nk * D;           // (Nk, D)
+      const T* v_s = v + s * Nk * Dv;          // (Nk, Dv)
       const float* padding = mask.key_padding ? mask.key_padding + (s / H) * Nk : nullptr;
-      float* o_blk = out + (s * Nq + q0) * Dv;  // (rows, Dv)
-      std::fill(o_blk, o_blk + rows * Dv, 0.0f);
+      T* o_blk = out + (s * Nq + q0) * Dv;  // (rows, Dv)
+      std::fill(o_blk, o_blk + rows * Dv, T(0));
       std::fill(running_max.begin(), running_max.end(), -INFINITY);
-      std::fill(running_sum.begin(), running_sum.end(), 0.0f);
+      std::fill(running_sum.begin(), running_sum.end(), T(0));
       const int64_t k_blocks = key_blocks_for(q0, rows, Nk, BK, mask.causal);
       for (int64_t kb = 0; kb < k_blocks; ++kb) {
         const int64_t k0 = kb * BK, cols = std::min(BK, Nk - k0);
         // S (rows, cols) = Q_blk K_blk^T
-        sgemm(rows, cols, D, {q_blk, D, 1}, {k_s + k0 * D, 1, D}, scores.data(), cols, false);
+        Tile<T>::gemm(rows, cols, D, q_blk, D, 1, k_s + k0 * D, 1, D, scores.data(), cols, false);
         scale_and_mask(scores.data(), rows, cols, q0, k0, scale, padding, mask.causal);
         for (int64_t r = 0; r < rows; ++r) {
-          float* row = scores.data() + r * cols;
-          const float block_max = row_max(row, cols);
-          const float new_max = std::max(running_max[r], block_max);
+          T* row = scores.data() + r * cols;
+          const T block_max = Tile<T>::max(row, cols);
+          const T new_max = std::max(running_max[r], block_max);
           if (new_max == -INFINITY) {  // nothing visible yet in this row
-            std::fill(row, row + cols, 0.0f);
+            std::fill(row, row + cols, T(0));
             continue;
           }
           // 0 on the first visible block, 1 while the max holds.
-          const float rescale = std::exp(running_max[r] - new_max);
-          running_sum[r] = running_sum[r] * rescale + exp_shifted_sum(row, cols, new_max);
+          const T rescale = std::exp(running_max[r] - new_max);
+          running_sum[r] = running_sum[r] * rescale + Tile<T>::exp_sum(row, cols, new_max);
           running_max[r] = new_max;
-          if (rescale != 1.0f) {
-            float* o_row = o_blk + r * Dv;
+          if (rescale != T(1)) {
+            T* o_row = o_blk + r * Dv;
             for (int64_t d = 0; d < Dv; ++d) o_row[d] *= rescale;
           }
         }
         // O (rows, Dv) += P V_blk
-        sgemm(rows, Dv, cols, {scores.data(), cols, 1}, {v_s + k0 * Dv, Dv, 1}, o_blk, Dv, true);
+        Tile<T>::gemm(rows, Dv, cols, scores.data(), cols, 1, v_s + k0 * Dv, Dv, 1, o_blk, Dv,
+                      true);
       }
       for (int64_t r = 0; r < rows; ++r) {
-        float* o_row = o_blk + r * Dv;
-        const float inverse = running_sum[r] > 0.0f ? 1.0f / running_sum[r] : 0.0f;
+        T* o_row = o_blk + r * Dv;
+        const T inverse = running_sum[r] > T(0) ? T(1) / running_sum[r] : T(0);
         for (int64_t d = 0; d < Dv; ++d) o_row[d] *= inverse;
         lse[s * Nq + q0 + r] =
-            running_sum[r] > 0.0f ? running_max[r] + std::log(running_sum[r]) : -INFINITY;
+            running_sum[r] > T(0) ? running_max[r] + std::log(running_sum[r]) : T(-INFINITY);
       }
     }
   }
 }
 
-void attention_backward(const AttentionShape& shape, const float* q, const float* k, const float* v,
-                        const float* out, const float* lse, const float* dout,
-                        const AttentionMask& mask, float scale, float* dq, float* dk, float* dv) {
+template <typename T>
+void backward_tiles(const AttentionShape& shape, const T* q, const T* k, const T* v, const T* out,
+                    const T* lse, const T* dout, const AttentionMask& mask, T scale, T* dq, T* dk,
+                    T* dv) {
   const auto [B, H, Nq, Nk, D, Dv] = shape;
   const int64_t BQ = query_block(B * H, Nq);
   const int64_t BK = std::max<int64_t>(1, cpu_config().attention_block_k);
   const int64_t q_blocks = (Nq + BQ - 1) / BQ, k_blocks = (Nk + BK - 1) / BK;
   // delta_i = rowsum(dout_i * out_i): the softmax backward's per-row correction.
-  std::vector<float> delta(B * H * Nq);
+  std::vector<T> delta(B * H * Nq);
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < B * H * Nq; ++i) {
     double dot = 0.0;
     for (int64_t d = 0; d < Dv; ++d) dot += double(dout[i * Dv + d]) * out[i * Dv + d];
-    delta[i] = static_cast<float>(dot);
+    delta[i] = static_cast<T>(dot);
   }
 
   // Recomputes P and dS = P * (dP - delta) for one (query block, key block) tile.
-  auto tile = [&](int64_t s, int64_t q0, int64_t rows, int64_t k0, int64_t cols, float* p,
-                  float* ds) {
+  auto tile = [&](int64_t s, int64_t q0, int64_t rows, int64_t k0, int64_t cols, T* p, T* ds) {
     const float* padding = mask.key_padding ? mask.key_padding + (s / H) * Nk : nullptr;
-    sgemm(rows, cols, D, {q + (s * Nq + q0) * D, D, 1}, {k + (s * Nk + k0) * D, 1, D}, p, cols,
-          false);  // S = Q_blk K_blk^T
+    Tile<T>::gemm(rows, cols, D, q + (s * Nq + q0) * D, D, 1, k + (s * Nk + k0) * D, 1, D, p, cols,
+                  false);  // S = Q_blk K_blk^T
     scale_and_mask(p, rows, cols, q0, k0, scale, padding, mask.causal);
     probabilities(p, rows, cols, lse + s * Nq + q0);
-    sgemm(rows, cols, Dv, {dout + (s * Nq + q0) * Dv, Dv, 1}, {v + (s * Nk + k0) * Dv, 1, Dv}, ds,
-          cols, false);  // dP = dO_blk V_blk^T
+    Tile<T>::gemm(rows, cols, Dv, dout + (s * Nq + q0) * Dv, Dv, 1, v + (s * Nk + k0) * Dv, 1, Dv,
+                  ds, cols, false);  // dP = dO_blk V_blk^T
     for (int64_t r = 0; r < rows; ++r) {
-      const float row_delta = delta[s * Nq + q0 + r];
+      const T row_delta = delta[s * Nq + q0 + r];
       for (int64_t c = 0; c < cols; ++c) {
         ds[r * cols + c] = p[r * cols + c] * (ds[r * cols + c] - row_delta);
       }
@@ -163,40 +211,89 @@ void attention_backward(const AttentionShape& shape, const float* q, const float
   // schedule, so each thread's share is fixed) and the copies are added in thread order.
   const int threads = omp_get_max_threads();
   const int64_t dq_count = B * H * Nq * D;
-  std::vector<float> dq_partial(static_cast<size_t>(threads) * dq_count, 0.0f);
+  std::vector<T> dq_partial(static_cast<size_t>(threads) * dq_count, T(0));
 #pragma omp parallel num_threads(threads)
   {
-    std::vector<float> p(BQ * BK), ds(BQ * BK);
-    float* my_dq = dq_partial.data() + omp_get_thread_num() * dq_count;
+    std::vector<T> p(BQ * BK), ds(BQ * BK);
+    T* my_dq = dq_partial.data() + omp_get_thread_num() * dq_count;
 #pragma omp for schedule(static)
     for (int64_t work = 0; work < B * H * k_blocks; ++work) {
       const int64_t s = work / k_blocks, k0 = (work % k_blocks) * BK;
       const int64_t cols = std::min(BK, Nk - k0);
-      float* dk_blk = dk + (s * Nk + k0) * D;   // (cols, D)
-      float* dv_blk = dv + (s * Nk + k0) * Dv;  // (cols, Dv)
-      std::fill(dk_blk, dk_blk + cols * D, 0.0f);
-      std::fill(dv_blk, dv_blk + cols * Dv, 0.0f);
+      T* dk_blk = dk + (s * Nk + k0) * D;   // (cols, D)
+      T* dv_blk = dv + (s * Nk + k0) * Dv;  // (cols, Dv)
+      std::fill(dk_blk, dk_blk + cols * D, T(0));
+      std::fill(dv_blk, dv_blk + cols * Dv, T(0));
       const int64_t first_q_block = mask.causal ? k0 / BQ : 0;  // earlier queries see nothing
       for (int64_t qb = first_q_block; qb < q_blocks; ++qb) {
         const int64_t q0 = qb * BQ, rows = std::min(BQ, Nq - q0);
         tile(s, q0, rows, k0, cols, p.data(), ds.data());
         // dV_blk (cols, Dv) += P^T dO_blk; dK_blk (cols, D) += dS^T Q_blk;
         // dQ_blk (rows, D) += dS K_blk (into this thread's copy)
-        sgemm(cols, Dv, rows, {p.data(), 1, cols}, {dout + (s * Nq + q0) * Dv, Dv, 1}, dv_blk, Dv,
-              true);
-        sgemm(cols, D, rows, {ds.data(), 1, cols}, {q + (s * Nq + q0) * D, D, 1}, dk_blk, D, true);
-        sgemm(rows, D, cols, {ds.data(), cols, 1}, {k + (s * Nk + k0) * D, D, 1},
-              my_dq + (s * Nq + q0) * D, D, true);
+        Tile<T>::gemm(cols, Dv, rows, p.data(), 1, cols, dout + (s * Nq + q0) * Dv, Dv, 1, dv_blk,
+                      Dv, true);
+        Tile<T>::gemm(cols, D, rows, ds.data(), 1, cols, q + (s * Nq + q0) * D, D, 1, dk_blk, D,
+                      true);
+        Tile<T>::gemm(rows, D, cols, ds.data(), cols, 1, k + (s * Nk + k0) * D, D, 1,
+                      my_dq + (s * Nq + q0) * D, D, true);
       }
       for (int64_t i = 0; i < cols * D; ++i) dk_blk[i] *= scale;
     }
 #pragma omp for schedule(static)
     for (int64_t i = 0; i < dq_count; ++i) {
-      float total = 0.0f;
+      T total = 0;
       for (int t = 0; t < threads; ++t) total += dq_partial[t * dq_count + i];
       dq[i] = total * scale;
     }
   }
+}
+
+// Copies of float arrays in double (the Float64 path's inputs) and back.
+std::vector<double> widen(const float* x, int64_t n) { return std::vector<double>(x, x + n); }
+void narrow(const std::vector<double>& x, float* out) {
+  for (size_t i = 0; i < x.size(); ++i) out[i] = static_cast<float>(x[i]);
+}
+
+}  // namespace
+
+void attention_forward(const AttentionShape& shape, const float* q, const float* k, const float* v,
+                       const AttentionMask& mask, float scale, float* out, float* lse) {
+  if (cpu_config().attention_precision == AttentionPrecision::Float32) {
+    forward_tiles<float>(shape, q, k, v, mask, scale, out, lse);
+    return;
+  }
+  const auto [B, H, Nq, Nk, D, Dv] = shape;
+  const int64_t BH = B * H;
+  std::vector<double> out64(BH * Nq * Dv), lse64(BH * Nq);
+  forward_tiles<double>(shape, widen(q, BH * Nq * D).data(), widen(k, BH * Nk * D).data(),
+                        widen(v, BH * Nk * Dv).data(), mask, scale, out64.data(), lse64.data());
+  narrow(out64, out);
+  narrow(lse64, lse);
+}
+
+void attention_backward(const AttentionShape& shape, const float* q, const float* k, const float* v,
+                        const float* out, const float* lse, const float* dout,
+                        const AttentionMask& mask, float scale, float* dq, float* dk, float* dv) {
+  if (cpu_config().attention_precision == AttentionPrecision::Float32) {
+    backward_tiles<float>(shape, q, k, v, out, lse, dout, mask, scale, dq, dk, dv);
+    return;
+  }
+  // The saved out and lse are float32; recompute both in double so that the gradients are as
+  // accurate as the float32 inputs allow (an extra forward pass: this path is for accuracy).
+  const auto [B, H, Nq, Nk, D, Dv] = shape;
+  const int64_t BH = B * H;
+  const std::vector<double> q64 = widen(q, BH * Nq * D), k64 = widen(k, BH * Nk * D),
+                            v64 = widen(v, BH * Nk * Dv);
+  std::vector<double> out64(BH * Nq * Dv), lse64(BH * Nq);
+  forward_tiles<double>(shape, q64.data(), k64.data(), v64.data(), mask, scale, out64.data(),
+                        lse64.data());
+  std::vector<double> dq64(BH * Nq * D), dk64(BH * Nk * D), dv64(BH * Nk * Dv);
+  backward_tiles<double>(shape, q64.data(), k64.data(), v64.data(), out64.data(), lse64.data(),
+                         widen(dout, BH * Nq * Dv).data(), mask, scale, dq64.data(), dk64.data(),
+                         dv64.data());
+  narrow(dq64, dq);
+  narrow(dk64, dk);
+  narrow(dv64, dv);
 }
 
 }  // namespace pa::cpu

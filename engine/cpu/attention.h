@@ -4,6 +4,8 @@
 // hides key j > query i (key blocks entirely above the diagonal are skipped); key_padding
 // (B, Nk) of 0/1 floats (1 = padded, hidden) or null, where the batch of slice s is s / H.
 // A query row with every key hidden outputs zeros and gets zero gradients.
+// Arithmetic: cpu_config().attention_precision (float32 tiles by default; float64 tiles, with
+// the backward recomputing out and lse in double, for accuracy comparisons).
 #pragma once
 
 #include <cstdint>

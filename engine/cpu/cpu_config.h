@@ -8,6 +8,9 @@
 namespace pa::cpu {
 
 enum class GemmKernel { Auto, Avx2, Avx512 };
+// Attention's arithmetic: Float32 tiles (fast), or Float64 tiles (inputs widened, results
+// rounded back to float32; slower, for accuracy comparisons).
+enum class AttentionPrecision { Float32, Float64 };
 
 struct CpuConfig {
   // SGEMM blocking: a kc x nc block of B is packed once and stays in L2 while every MR-row
@@ -24,6 +27,7 @@ struct CpuConfig {
   // Attention tiles: BQ query rows stay while BK-key blocks of K and V stream past.
   int64_t attention_block_q = 128;
   int64_t attention_block_k = 256;
+  AttentionPrecision attention_precision = AttentionPrecision::Float32;
   int threads = 0;  // 0: OpenMP's default
 };
 

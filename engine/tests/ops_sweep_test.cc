@@ -588,11 +588,23 @@ SWEEP(scaled_dot_product_attention) {
                                    {1, 2, 130, 130, 16, 16, true, true},
                                    {2, 1, 70, 150, 8, 12, false, true},
                                    {1, 1, 65, 65, 64, 64, true, false}};
-  // Every case twice: with the default tiles and with tiny ones (many blocks per row).
+  // Every case three times: the default tiles, tiny ones (many blocks per row), and tiny ones in
+  // float64, which must then agree with the double reference to within the rounding of float32
+  // inputs and outputs (a tolerance the float32 tiles fail, at up to 4e-7).
   const pa::cpu::CpuConfig saved = pa::cpu::cpu_config();
-  for (const int64_t block : {int64_t{0}, int64_t{5}}) {
+  using pa::cpu::AttentionPrecision;
+  struct Setting {
+    int64_t block;
+    AttentionPrecision precision;
+    Tolerance tolerance;
+  };
+  for (const Setting& setting : {Setting{0, AttentionPrecision::Float32, Tolerance{2e-5, 2e-4}},
+                                 Setting{5, AttentionPrecision::Float32, Tolerance{2e-5, 2e-4}},
+                                 Setting{5, AttentionPrecision::Float64, Tolerance{3e-8, 3e-7}}}) {
+    const int64_t block = setting.block;
     pa::cpu::cpu_config().attention_block_q = block > 0 ? block : saved.attention_block_q;
     pa::cpu::cpu_config().attention_block_k = block > 0 ? block + 2 : saved.attention_block_k;
+    pa::cpu::cpu_config().attention_precision = setting.precision;
     for (const Case& c : cases) {
       std::vector<Input> inputs = {random_input({c.B, c.H, c.Nq, c.D}, rng, -2.0, 2.0),
                                    random_input({c.B, c.H, c.Nk, c.D}, rng, -2.0, 2.0),
@@ -608,7 +620,8 @@ SWEEP(scaled_dot_product_attention) {
       const double scale = 1.0 / std::sqrt(static_cast<double>(c.D));
       check_op(
           "sdpa B" + std::to_string(c.B) + " Nq" + std::to_string(c.Nq) + " Nk" +
-              std::to_string(c.Nk) + (c.causal ? " causal" : "") + (c.padded ? " padded" : ""),
+              std::to_string(c.Nk) + (c.causal ? " causal" : "") + (c.padded ? " padded" : "") +
+              (setting.precision == AttentionPrecision::Float64 ? " float64" : ""),
           inputs,
           [&](const Tensors& t) {
             return Tensors{
@@ -620,7 +633,7 @@ SWEEP(scaled_dot_product_attention) {
           [&](const Arrays& a, const Arrays& g) {
             return ref::sdpa_backward(a[0], a[1], a[2], c.causal, mask.array, scale, g[0]);
           },
-          rng, Tolerance{2e-5, 2e-4});
+          rng, setting.tolerance);
     }
   }
   pa::cpu::cpu_config() = saved;
