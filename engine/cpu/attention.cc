@@ -14,6 +14,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <new>
 #include <vector>
 
 #include "engine/cpu/cpu_config.h"
@@ -112,6 +114,113 @@ void probabilities(T* tile, int64_t rows, int64_t cols, const T* lse) {
   }
 }
 
+// The online softmax over one (rows, cols) block of scaled, masked scores: per row, the running
+// max m and sum l are updated, the row's output so far is rescaled by exp(m_old - m_new), and
+// the scores become exp(S - m_new) (the P that multiplies V next).
+template <typename T>
+void online_softmax(T* scores, int64_t rows, int64_t cols, T* running_max, T* running_sum, T* o_blk,
+                    int64_t Dv) {
+  for (int64_t r = 0; r < rows; ++r) {
+    T* row = scores + r * cols;
+    const T new_max = std::max(running_max[r], Tile<T>::max(row, cols));
+    if (new_max == -INFINITY) {  // nothing visible yet in this row
+      std::fill(row, row + cols, T(0));
+      continue;
+    }
+    // 0 on the first visible block, 1 while the max holds.
+    const T rescale = std::exp(running_max[r] - new_max);
+    running_sum[r] = running_sum[r] * rescale + Tile<T>::exp_sum(row, cols, new_max);
+    running_max[r] = new_max;
+    if (rescale != T(1)) {
+      T* o_row = o_blk + r * Dv;
+      for (int64_t d = 0; d < Dv; ++d) o_row[d] *= rescale;
+    }
+  }
+}
+
+// O /= l and L = m + log l per row once every key block is done (a row that saw no key: 0, -inf).
+template <typename T>
+void finish_rows(int64_t rows, const T* running_max, const T* running_sum, T* o_blk, int64_t Dv,
+                 T* lse) {
+  for (int64_t r = 0; r < rows; ++r) {
+    T* o_row = o_blk + r * Dv;
+    const T inverse = running_sum[r] > T(0) ? T(1) / running_sum[r] : T(0);
+    for (int64_t d = 0; d < Dv; ++d) o_row[d] *= inverse;
+    lse[r] = running_sum[r] > T(0) ? running_max[r] + std::log(running_sum[r]) : T(-INFINITY);
+  }
+}
+
+// A 64-byte aligned float buffer (the packed operands' alignment).
+struct AlignedBuffer {
+  explicit AlignedBuffer(int64_t count)
+      : data(static_cast<float*>(
+            std::aligned_alloc(64, ((std::max<int64_t>(count, 1) * 4 + 63) / 64) * 64))) {
+    if (data == nullptr) throw std::bad_alloc();
+  }
+  ~AlignedBuffer() { std::free(data); }
+  AlignedBuffer(const AlignedBuffer&) = delete;
+  AlignedBuffer& operator=(const AlignedBuffer&) = delete;
+  float* data;
+};
+
+// The float32 forward with packed operands: K^T and V of every slice are packed once for the
+// micro-kernel (every query block then multiplies by them without repacking), each query block
+// is packed once, pre-multiplied by the scale, and P is packed per key block. Key blocks are a
+// multiple of NR so that each starts on a panel of the packed K^T.
+void forward_packed(const AttentionShape& shape, const float* q, const float* k, const float* v,
+                    const AttentionMask& mask, float scale, float* out, float* lse) {
+  const auto [B, H, Nq, Nk, D, Dv] = shape;
+  const GemmTile tile = gemm_tile();
+  const int64_t MR = tile.mr, NR = tile.nr;
+  const int64_t BQ = query_block(B * H, Nq);
+  const int64_t BK = (std::max<int64_t>(1, cpu_config().attention_block_k) + NR - 1) / NR * NR;
+  const int64_t q_blocks = (Nq + BQ - 1) / BQ;
+  const int64_t Nk_padded = (Nk + NR - 1) / NR * NR, Dv_padded = (Dv + NR - 1) / NR * NR;
+  const int64_t kt_slice = D * Nk_padded, v_slice = Nk * Dv_padded;  // packed floats per slice
+  AlignedBuffer kt_packed(B * H * kt_slice), v_packed(B * H * v_slice);
+#pragma omp parallel for schedule(static)
+  for (int64_t s = 0; s < B * H; ++s) {
+    pack_b_panels(D, Nk, {k + s * Nk * D, 1, D}, kt_packed.data + s * kt_slice);   // K^T (D, Nk)
+    pack_b_panels(Nk, Dv, {v + s * Nk * Dv, Dv, 1}, v_packed.data + s * v_slice);  // V (Nk, Dv)
+  }
+  const int64_t rows_padded = (BQ + MR - 1) / MR * MR;
+#pragma omp parallel
+  {
+    std::vector<float> scores(BQ * BK), running_max(BQ), running_sum(BQ);
+    AlignedBuffer q_packed(rows_padded * D), p_packed(rows_padded * BK);
+#pragma omp for schedule(dynamic)
+    for (int64_t work = 0; work < B * H * q_blocks; ++work) {
+      const int64_t s = work / q_blocks, q0 = (work % q_blocks) * BQ;
+      const int64_t rows = std::min(BQ, Nq - q0);
+      const float* padding = mask.key_padding ? mask.key_padding + (s / H) * Nk : nullptr;
+      float* o_blk = out + (s * Nq + q0) * Dv;  // (rows, Dv)
+      std::fill(o_blk, o_blk + rows * Dv, 0.0f);
+      std::fill(running_max.begin(), running_max.end(), -INFINITY);
+      std::fill(running_sum.begin(), running_sum.end(), 0.0f);
+      pack_a_panels(rows, D, {q + (s * Nq + q0) * D, D, 1}, q_packed.data);  // Q_blk (rows, D)
+      const int64_t q_floats = (rows + MR - 1) / MR * MR * D;
+      for (int64_t i = 0; i < q_floats; ++i) q_packed.data[i] *= scale;
+      const int64_t k_blocks = key_blocks_for(q0, rows, Nk, BK, mask.causal);
+      for (int64_t kb = 0; kb < k_blocks; ++kb) {
+        const int64_t k0 = kb * BK, cols = std::min(BK, Nk - k0);
+        // S (rows, cols) = (scale Q_blk) K_blk^T
+        sgemm_packed(rows, cols, D, q_packed.data, D * MR, kt_packed.data + s * kt_slice + k0 * D,
+                     D * NR, scores.data(), cols, false);
+        if (padding != nullptr || (mask.causal && k0 + cols > q0 + 1)) {
+          scale_and_mask(scores.data(), rows, cols, q0, k0, 1.0f, padding, mask.causal);
+        }
+        online_softmax(scores.data(), rows, cols, running_max.data(), running_sum.data(), o_blk,
+                       Dv);
+        // O (rows, Dv) += P V_blk
+        pack_a_panels(rows, cols, {scores.data(), cols, 1}, p_packed.data);
+        sgemm_packed(rows, Dv, cols, p_packed.data, cols * MR,
+                     v_packed.data + s * v_slice + k0 * NR, Nk * NR, o_blk, Dv, true);
+      }
+      finish_rows(rows, running_max.data(), running_sum.data(), o_blk, Dv, lse + s * Nq + q0);
+    }
+  }
+}
+
 template <typename T>
 void forward_tiles(const AttentionShape& shape, const T* q, const T* k, const T* v,
                    const AttentionMask& mask, T scale, T* out, T* lse) {
@@ -140,34 +249,13 @@ void forward_tiles(const AttentionShape& shape, const T* q, const T* k, const T*
         // S (rows, cols) = Q_blk K_blk^T
         Tile<T>::gemm(rows, cols, D, q_blk, D, 1, k_s + k0 * D, 1, D, scores.data(), cols, false);
         scale_and_mask(scores.data(), rows, cols, q0, k0, scale, padding, mask.causal);
-        for (int64_t r = 0; r < rows; ++r) {
-          T* row = scores.data() + r * cols;
-          const T block_max = Tile<T>::max(row, cols);
-          const T new_max = std::max(running_max[r], block_max);
-          if (new_max == -INFINITY) {  // nothing visible yet in this row
-            std::fill(row, row + cols, T(0));
-            continue;
-          }
-          // 0 on the first visible block, 1 while the max holds.
-          const T rescale = std::exp(running_max[r] - new_max);
-          running_sum[r] = running_sum[r] * rescale + Tile<T>::exp_sum(row, cols, new_max);
-          running_max[r] = new_max;
-          if (rescale != T(1)) {
-            T* o_row = o_blk + r * Dv;
-            for (int64_t d = 0; d < Dv; ++d) o_row[d] *= rescale;
-          }
-        }
+        online_softmax(scores.data(), rows, cols, running_max.data(), running_sum.data(), o_blk,
+                       Dv);
         // O (rows, Dv) += P V_blk
         Tile<T>::gemm(rows, Dv, cols, scores.data(), cols, 1, v_s + k0 * Dv, Dv, 1, o_blk, Dv,
                       true);
       }
-      for (int64_t r = 0; r < rows; ++r) {
-        T* o_row = o_blk + r * Dv;
-        const T inverse = running_sum[r] > T(0) ? T(1) / running_sum[r] : T(0);
-        for (int64_t d = 0; d < Dv; ++d) o_row[d] *= inverse;
-        lse[s * Nq + q0 + r] =
-            running_sum[r] > T(0) ? running_max[r] + std::log(running_sum[r]) : T(-INFINITY);
-      }
+      finish_rows(rows, running_max.data(), running_sum.data(), o_blk, Dv, lse + s * Nq + q0);
     }
   }
 }
@@ -259,7 +347,7 @@ void narrow(const std::vector<double>& x, float* out) {
 void attention_forward(const AttentionShape& shape, const float* q, const float* k, const float* v,
                        const AttentionMask& mask, float scale, float* out, float* lse) {
   if (cpu_config().attention_precision == AttentionPrecision::Float32) {
-    forward_tiles<float>(shape, q, k, v, mask, scale, out, lse);
+    forward_packed(shape, q, k, v, mask, scale, out, lse);
     return;
   }
   const auto [B, H, Nq, Nk, D, Dv] = shape;

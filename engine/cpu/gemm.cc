@@ -243,4 +243,54 @@ void sgemm(int64_t M, int64_t N, int64_t K, MatrixRef A, MatrixRef B, float* C, 
   run();
 }
 
+// ---- packed operands, for callers that reuse them (attention's tiles) ----
+
+GemmTile gemm_tile() {
+  const KernelInfo kernel = select_kernel(cpu_config());
+  return {kernel.mr, kernel.nr};
+}
+
+void pack_a_panels(int64_t M, int64_t K, MatrixRef A, float* packed) {
+  const int64_t MR = gemm_tile().mr;
+  for (int64_t i0 = 0; i0 < M; i0 += MR) pack_a_panel(A, M, i0, 0, K, MR, packed + i0 * K);
+}
+
+void pack_b_panels(int64_t K, int64_t N, MatrixRef B, float* packed) {
+  const int64_t NR = gemm_tile().nr;
+  for (int64_t j0 = 0; j0 < N; j0 += NR) pack_b_panel(B, N, 0, j0, K, NR, packed + j0 * K);
+}
+
+void sgemm_packed(int64_t M, int64_t N, int64_t K, const float* a, int64_t a_panel_stride,
+                  const float* b, int64_t b_panel_stride, float* C, int64_t ldc, bool accumulate) {
+  if (M <= 0 || N <= 0) return;
+  const KernelInfo kernel = select_kernel(cpu_config());
+  const int64_t MR = kernel.mr, NR = kernel.nr;
+  if (K <= 0) {
+    if (!accumulate) {
+      for (int64_t i = 0; i < M; ++i) std::fill(C + i * ldc, C + i * ldc + N, 0.0f);
+    }
+    return;
+  }
+  float* scratch = thread_buffer(2, MR * NR);
+  for (int64_t ip = 0; ip * MR < M; ++ip) {
+    const int64_t i0 = ip * MR, rows = std::min(MR, M - i0);
+    const float* a_panel = a + ip * a_panel_stride;
+    for (int64_t jp = 0; jp * NR < N; ++jp) {
+      const int64_t j0 = jp * NR, cols = std::min(NR, N - j0);
+      float* c_tile = C + i0 * ldc + j0;  // (rows, cols) of C
+      const float* b_panel = b + jp * b_panel_stride;
+      if (rows == MR && cols == NR) {
+        kernel.kernel(K, a_panel, b_panel, c_tile, ldc, accumulate);
+        continue;
+      }
+      kernel.kernel(K, a_panel, b_panel, scratch, NR, false);  // edge: via a full tile
+      for (int64_t r = 0; r < rows; ++r) {
+        float* row = c_tile + r * ldc;
+        const float* tile_row = scratch + r * NR;
+        for (int64_t c = 0; c < cols; ++c) row[c] = accumulate ? row[c] + tile_row[c] : tile_row[c];
+      }
+    }
+  }
+}
+
 }  // namespace pa::cpu

@@ -34,4 +34,22 @@ inline void gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, c
   sgemm(M, N, K, {A, lda, 1}, {B, ldb, 1}, C, ldc, accumulate);
 }
 
+// ---- packed operands ----
+// For callers that multiply by the same operand many times (attention multiplies every query
+// block by the same K^T and V): pack once, then call sgemm_packed with no packing at all.
+// A packed A (M, K) is ceil(M / MR) panels of K * MR floats, a[k * MR + r] (rows past M zero);
+// a packed B (K, N) is ceil(N / NR) panels of K * NR floats, b[k * NR + j] (columns past N
+// zero). Panel p of A starts at p * K * MR, panel q of B at q * K * NR. A sub-range of the
+// depth [k0, k0 + k) of a packed operand is the same panels offset by k0 * MR (or k0 * NR),
+// with the full panel stride. Buffers must be 64-byte aligned.
+struct GemmTile {
+  int64_t mr, nr;
+};
+GemmTile gemm_tile();  // MR x NR of the micro-kernel cpu_config() selects
+void pack_a_panels(int64_t M, int64_t K, MatrixRef A, float* packed);
+void pack_b_panels(int64_t K, int64_t N, MatrixRef B, float* packed);
+// C (M, N) (+)= A B from packed panels, depth K, on the calling thread.
+void sgemm_packed(int64_t M, int64_t N, int64_t K, const float* a, int64_t a_panel_stride,
+                  const float* b, int64_t b_panel_stride, float* C, int64_t ldc, bool accumulate);
+
 }  // namespace pa::cpu
