@@ -260,6 +260,124 @@ void forward_tiles(const AttentionShape& shape, const T* q, const T* k, const T*
   }
 }
 
+// delta_i = rowsum(dout_i * out_i) over `count` rows of Dv: the softmax backward's correction.
+template <typename T>
+std::vector<T> row_deltas(int64_t count, int64_t Dv, const T* dout, const T* out) {
+  std::vector<T> delta(count);
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < count; ++i) {
+    double dot = 0.0;
+    for (int64_t d = 0; d < Dv; ++d) dot += double(dout[i * Dv + d]) * out[i * Dv + d];
+    delta[i] = static_cast<T>(dot);
+  }
+  return delta;
+}
+
+// dS = P * (dP - delta) in place of dP, for a (rows, cols) tile.
+template <typename T>
+void softmax_backward_tile(const T* p, T* ds, int64_t rows, int64_t cols, const T* delta) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const T row_delta = delta[r];
+    for (int64_t c = 0; c < cols; ++c) {
+      ds[r * cols + c] = p[r * cols + c] * (ds[r * cols + c] - row_delta);
+    }
+  }
+}
+
+// The float32 backward with packed operands (see backward_tiles for the algorithm). Packed once
+// per slice: scale * Q and dO as A panels (for S and dP), Q and dO as B panels (for dK and dV);
+// once per key block: K_blk^T, V_blk^T and K_blk as B panels; per tile only P^T, dS^T (cheap
+// column copies) and dS. Query blocks are a multiple of MR so each starts on an A panel.
+void backward_packed(const AttentionShape& shape, const float* q, const float* k, const float* v,
+                     const float* out, const float* lse, const float* dout,
+                     const AttentionMask& mask, float scale, float* dq, float* dk, float* dv) {
+  const auto [B, H, Nq, Nk, D, Dv] = shape;
+  const GemmTile tile = gemm_tile();
+  const int64_t MR = tile.mr, NR = tile.nr;
+  const int64_t BQ = (query_block(B * H, Nq) + MR - 1) / MR * MR;
+  const int64_t BK = std::max<int64_t>(1, cpu_config().attention_block_k);
+  const int64_t q_blocks = (Nq + BQ - 1) / BQ, k_blocks = (Nk + BK - 1) / BK;
+  const std::vector<float> delta = row_deltas(B * H * Nq, Dv, dout, out);
+  auto round_up = [](int64_t n, int64_t m) { return (n + m - 1) / m * m; };
+  const int64_t Nq_rows = round_up(Nq, MR);
+  const int64_t qa_slice = Nq_rows * D, doa_slice = Nq_rows * Dv;
+  const int64_t qb_slice = Nq * round_up(D, NR), dob_slice = Nq * round_up(Dv, NR);
+  AlignedBuffer qa(B * H * qa_slice), doa(B * H * doa_slice), qb(B * H * qb_slice),
+      dob(B * H * dob_slice);
+#pragma omp parallel for schedule(static)
+  for (int64_t s = 0; s < B * H; ++s) {
+    const float* q_s = q + s * Nq * D;       // (Nq, D)
+    const float* do_s = dout + s * Nq * Dv;  // (Nq, Dv)
+    pack_a_panels(Nq, D, {q_s, D, 1}, qa.data + s * qa_slice);
+    for (int64_t i = 0; i < qa_slice; ++i) qa.data[s * qa_slice + i] *= scale;
+    pack_a_panels(Nq, Dv, {do_s, Dv, 1}, doa.data + s * doa_slice);
+    pack_b_panels(Nq, D, {q_s, D, 1}, qb.data + s * qb_slice);
+    pack_b_panels(Nq, Dv, {do_s, Dv, 1}, dob.data + s * dob_slice);
+  }
+
+  const int threads = omp_get_max_threads();
+  const int64_t dq_count = B * H * Nq * D;
+  std::vector<float> dq_partial(static_cast<size_t>(threads) * dq_count, 0.0f);
+  // Key blocks as B panels (K_blk^T, V_blk^T: NR columns) and as A panels (P^T, dS^T: MR rows).
+  const int64_t BK_panel_cols = round_up(BK, NR), BK_panel_rows = round_up(BK, MR);
+#pragma omp parallel num_threads(threads)
+  {
+    std::vector<float> p(BQ * BK), ds(BQ * BK);
+    AlignedBuffer kt_blk(D * BK_panel_cols), vt_blk(Dv * BK_panel_cols),
+        k_blk(BK * round_up(D, NR)), pt_packed(BK_panel_rows * BQ), dst_packed(BK_panel_rows * BQ),
+        ds_packed(BQ * BK);
+    float* my_dq = dq_partial.data() + omp_get_thread_num() * dq_count;
+#pragma omp for schedule(static)
+    for (int64_t work = 0; work < B * H * k_blocks; ++work) {
+      const int64_t s = work / k_blocks, k0 = (work % k_blocks) * BK;
+      const int64_t cols = std::min(BK, Nk - k0);
+      const float* k_s = k + (s * Nk + k0) * D;            // K_blk (cols, D)
+      const float* v_s = v + (s * Nk + k0) * Dv;           // V_blk (cols, Dv)
+      pack_b_panels(D, cols, {k_s, 1, D}, kt_blk.data);    // K_blk^T (D, cols)
+      pack_b_panels(Dv, cols, {v_s, 1, Dv}, vt_blk.data);  // V_blk^T (Dv, cols)
+      pack_b_panels(cols, D, {k_s, D, 1}, k_blk.data);     // K_blk (cols, D)
+      float* dk_blk = dk + (s * Nk + k0) * D;              // (cols, D)
+      float* dv_blk = dv + (s * Nk + k0) * Dv;             // (cols, Dv)
+      std::fill(dk_blk, dk_blk + cols * D, 0.0f);
+      std::fill(dv_blk, dv_blk + cols * Dv, 0.0f);
+      const float* padding = mask.key_padding ? mask.key_padding + (s / H) * Nk : nullptr;
+      const int64_t first_q_block = mask.causal ? k0 / BQ : 0;  // earlier queries see nothing
+      for (int64_t qb_index = first_q_block; qb_index < q_blocks; ++qb_index) {
+        const int64_t q0 = qb_index * BQ, rows = std::min(BQ, Nq - q0);
+        // P (rows, cols) = exp((scale Q_blk) K_blk^T - L), masked
+        sgemm_packed(rows, cols, D, qa.data + s * qa_slice + q0 * D, D * MR, kt_blk.data, D * NR,
+                     p.data(), cols, false);
+        if (padding != nullptr || (mask.causal && k0 + cols > q0 + 1)) {
+          scale_and_mask(p.data(), rows, cols, q0, k0, 1.0f, padding, mask.causal);
+        }
+        probabilities(p.data(), rows, cols, lse + s * Nq + q0);
+        // dS (rows, cols) = P * (dO_blk V_blk^T - delta)
+        sgemm_packed(rows, cols, Dv, doa.data + s * doa_slice + q0 * Dv, Dv * MR, vt_blk.data,
+                     Dv * NR, ds.data(), cols, false);
+        softmax_backward_tile(p.data(), ds.data(), rows, cols, delta.data() + s * Nq + q0);
+        // dV_blk (cols, Dv) += P^T dO_blk; dK_blk (cols, D) += dS^T Q_blk;
+        // dQ_blk (rows, D) += dS K_blk (into this thread's copy)
+        pack_a_panels(cols, rows, {p.data(), 1, cols}, pt_packed.data);
+        sgemm_packed(cols, Dv, rows, pt_packed.data, rows * MR, dob.data + s * dob_slice + q0 * NR,
+                     Nq * NR, dv_blk, Dv, true);
+        pack_a_panels(cols, rows, {ds.data(), 1, cols}, dst_packed.data);
+        sgemm_packed(cols, D, rows, dst_packed.data, rows * MR, qb.data + s * qb_slice + q0 * NR,
+                     Nq * NR, dk_blk, D, true);
+        pack_a_panels(rows, cols, {ds.data(), cols, 1}, ds_packed.data);
+        sgemm_packed(rows, D, cols, ds_packed.data, cols * MR, k_blk.data, cols * NR,
+                     my_dq + (s * Nq + q0) * D, D, true);
+      }
+      for (int64_t i = 0; i < cols * D; ++i) dk_blk[i] *= scale;
+    }
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < dq_count; ++i) {
+      float total = 0.0f;
+      for (int t = 0; t < threads; ++t) total += dq_partial[t * dq_count + i];
+      dq[i] = total * scale;
+    }
+  }
+}
+
 template <typename T>
 void backward_tiles(const AttentionShape& shape, const T* q, const T* k, const T* v, const T* out,
                     const T* lse, const T* dout, const AttentionMask& mask, T scale, T* dq, T* dk,
@@ -268,14 +386,7 @@ void backward_tiles(const AttentionShape& shape, const T* q, const T* k, const T
   const int64_t BQ = query_block(B * H, Nq);
   const int64_t BK = std::max<int64_t>(1, cpu_config().attention_block_k);
   const int64_t q_blocks = (Nq + BQ - 1) / BQ, k_blocks = (Nk + BK - 1) / BK;
-  // delta_i = rowsum(dout_i * out_i): the softmax backward's per-row correction.
-  std::vector<T> delta(B * H * Nq);
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < B * H * Nq; ++i) {
-    double dot = 0.0;
-    for (int64_t d = 0; d < Dv; ++d) dot += double(dout[i * Dv + d]) * out[i * Dv + d];
-    delta[i] = static_cast<T>(dot);
-  }
+  const std::vector<T> delta = row_deltas(B * H * Nq, Dv, dout, out);
 
   // Recomputes P and dS = P * (dP - delta) for one (query block, key block) tile.
   auto tile = [&](int64_t s, int64_t q0, int64_t rows, int64_t k0, int64_t cols, T* p, T* ds) {
@@ -286,12 +397,7 @@ void backward_tiles(const AttentionShape& shape, const T* q, const T* k, const T
     probabilities(p, rows, cols, lse + s * Nq + q0);
     Tile<T>::gemm(rows, cols, Dv, dout + (s * Nq + q0) * Dv, Dv, 1, v + (s * Nk + k0) * Dv, 1, Dv,
                   ds, cols, false);  // dP = dO_blk V_blk^T
-    for (int64_t r = 0; r < rows; ++r) {
-      const T row_delta = delta[s * Nq + q0 + r];
-      for (int64_t c = 0; c < cols; ++c) {
-        ds[r * cols + c] = p[r * cols + c] * (ds[r * cols + c] - row_delta);
-      }
-    }
+    softmax_backward_tile(p, ds, rows, cols, delta.data() + s * Nq + q0);
   };
 
   // One pass over the key blocks, FlashAttention-2's order: dK and dV of a key block stay with
@@ -363,7 +469,7 @@ void attention_backward(const AttentionShape& shape, const float* q, const float
                         const float* out, const float* lse, const float* dout,
                         const AttentionMask& mask, float scale, float* dq, float* dk, float* dv) {
   if (cpu_config().attention_precision == AttentionPrecision::Float32) {
-    backward_tiles<float>(shape, q, k, v, out, lse, dout, mask, scale, dq, dk, dv);
+    backward_packed(shape, q, k, v, out, lse, dout, mask, scale, dq, dk, dv);
     return;
   }
   // The saved out and lse are float32; recompute both in double so that the gradients are as
