@@ -31,7 +31,11 @@ size_t host_cache_limit() {
   return static_cast<size_t>(megabytes) << 20;
 }
 
-void* host_raw_allocate(size_t bytes) { return std::aligned_alloc(kMinimumBlock, bytes); }
+// aligned_alloc wants a size that is a multiple of the alignment (classes such as 80 are not).
+void* host_raw_allocate(size_t bytes) {
+  return std::aligned_alloc(kMinimumBlock,
+                            (bytes + kMinimumBlock - 1) / kMinimumBlock * kMinimumBlock);
+}
 void host_raw_free(void* pointer) { std::free(pointer); }
 
 }  // namespace

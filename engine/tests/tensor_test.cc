@@ -230,7 +230,7 @@ bool fail = false;
 void* allocate(size_t bytes) {
   if (fail) return nullptr;
   ++raw_allocations;
-  return std::aligned_alloc(64, bytes);
+  return std::aligned_alloc(64, (bytes + 63) / 64 * 64);
 }
 void release(void* pointer) {
   ++raw_frees;
