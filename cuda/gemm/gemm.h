@@ -1,6 +1,7 @@
-// The fp32 GEMM ladder: one launcher per version, from the naive kernel to cp.async multi-stage
-// warp tiling, plus a split-K pair (atomicAdd vs a deterministic reduction). Plain device
-// pointers and shapes, no engine types. Built by //cuda/gemm:gemm (nvcc, sm_90a + sm_80 + PTX).
+// The fp32 GEMM ladder: one launcher per version, from the naive kernel (v01) to cp.async
+// multi-stage warp tiling with 16-byte copies (v10), plus a split-K pair (atomicAdd vs a
+// deterministic reduction). Plain device pointers and shapes, no engine types. Built by
+// //cuda/gemm:gemm (nvcc, sm_90a + sm_80 + PTX).
 //
 // Every launcher computes, asynchronously on `stream`, the row-major product
 //   C (M, N) = alpha * A (M, K) · B (K, N) + beta * C (M, N)
@@ -41,6 +42,9 @@ void gemm_v08_warptile(int m, int n, int k, float alpha, const float* a, int lda
 void gemm_v09_async_double_buffer(int m, int n, int k, float alpha, const float* a, int lda,
                                   const float* b, int ldb, float beta, float* c, int ldc,
                                   cudaStream_t stream);
+void gemm_v10_async_wide_copies(int m, int n, int k, float alpha, const float* a, int lda,
+                                const float* b, int ldb, float beta, float* c, int ldc,
+                                cudaStream_t stream);
 // Split-K: blockIdx.z takes a slice of K; the slices' partial products are summed either by
 // atomicAdd into C (fast, order not deterministic) or through a workspace and a separate
 // reduction kernel (bitwise reproducible). The workspace is cached inside the library and grows
@@ -50,7 +54,7 @@ void gemm_splitk_atomic(int m, int n, int k, float alpha, const float* a, int ld
 void gemm_splitk_reduce(int m, int n, int k, float alpha, const float* a, int lda, const float* b,
                         int ldb, float beta, float* c, int ldc, cudaStream_t stream);
 
-// The promoted version (v09) with a fused epilogue:
+// The promoted version (v10) with a fused epilogue:
 //   C (M, N) = alpha * A·B + beta * C + bias (N), bias broadcast over rows; bias may be nullptr.
 // This is what the engine's matmul uses.
 void gemm_best(int m, int n, int k, float alpha, const float* a, int lda, const float* b, int ldb,
@@ -73,6 +77,7 @@ inline constexpr GemmVersion kGemmVersions[] = {
     {"v07_bank_conflict_free", false, gemm_v07_bank_conflict_free},
     {"v08_warptile", false, gemm_v08_warptile},
     {"v09_async_double_buffer", false, gemm_v09_async_double_buffer},
+    {"v10_async_wide_copies", false, gemm_v10_async_wide_copies},
     {"splitk_atomic", false, gemm_splitk_atomic},
     {"splitk_reduce", false, gemm_splitk_reduce},
 };

@@ -1,4 +1,4 @@
-// GEMM ladder v09: cp.async multi-stage pipeline (sm_80+), the promoted version behind gemm_best.
+// GEMM ladder v09: cp.async multi-stage pipeline (sm_80+).
 // Changes vs v08:
 // - tiles move from global to shared memory with cp.async, never through registers: B as 16-byte
 //   copies (masked edges through the copy's source size, which zero-fills the rest), A as 4-byte
@@ -7,8 +7,7 @@
 // - three stages in dynamic shared memory (50 KB per block, two blocks per SM): the copies for
 //   tile t + 2 are issued before the FMAs of tile t, one barrier per tile;
 // - blocks are rasterised in groups of 8 block-rows, so blocks running together share rows of A
-//   and columns of B in L2;
-// - the epilogue can add a bias per column (gemm_best).
+//   and columns of B in L2.
 // Measured on H100: (filled in from results/gpu/h100/gemm_ladder.jsonl).
 #include <mutex>
 
@@ -62,7 +61,7 @@ __device__ __forceinline__ void copy_async_wait() {
 template <bool kVector>
 __global__ void __launch_bounds__(kThreads, 2)
     async_kernel(int m, int n, int k, float alpha, const float* a, int lda, const float* b, int ldb,
-                 float beta, float* c, int ldc, const float* bias) {
+                 float beta, float* c, int ldc) {
   extern __shared__ __align__(16) float smem[];  // kStages x [A (16, 132) | B (16, 128)]
   const int tid = threadIdx.x;
   const int warp = tid / 32, lane = tid % 32;
@@ -162,9 +161,9 @@ __global__ void __launch_bounds__(kThreads, 2)
       const float* v = &acc[i][half * 4];
       const float4 value = make_float4(v[0], v[1], v[2], v[3]);
       if (vector_store) {
-        store4<true>(c, ldc, row, col, m, n, value, alpha, beta, bias);
+        store4<true>(c, ldc, row, col, m, n, value, alpha, beta, nullptr);
       } else {
-        store4<false>(c, ldc, row, col, m, n, value, alpha, beta, bias);
+        store4<false>(c, ldc, row, col, m, n, value, alpha, beta, nullptr);
       }
     }
   }
@@ -172,29 +171,16 @@ __global__ void __launch_bounds__(kThreads, 2)
 
 template <bool kVector>
 void launch(int m, int n, int k, float alpha, const float* a, int lda, const float* b, int ldb,
-            float beta, float* c, int ldc, const float* bias, cudaStream_t stream) {
+            float beta, float* c, int ldc, cudaStream_t stream) {
   static std::once_flag raised;  // above 48 KB of dynamic shared memory needs an opt-in
   std::call_once(raised, [] {
     PA_CUDA_CHECK(cudaFuncSetAttribute(async_kernel<kVector>,
                                        cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes));
   });
   const int blocks = ceil_div(m, kBlockM) * ceil_div(n, kBlockN);
-  async_kernel<kVector><<<blocks, kThreads, kSmemBytes, stream>>>(m, n, k, alpha, a, lda, b, ldb,
-                                                                  beta, c, ldc, bias);
+  async_kernel<kVector>
+      <<<blocks, kThreads, kSmemBytes, stream>>>(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   PA_CUDA_CHECK_LAUNCH();
-}
-
-void run(const char* name, int m, int n, int k, float alpha, const float* a, int lda,
-         const float* b, int ldb, float beta, float* c, int ldc, const float* bias,
-         cudaStream_t stream) {
-  if (!gemm_internal::check_arguments(name, m, n, k, a, lda, b, ldb, c, ldc)) return;
-  // A is always copied word by word; only B decides between 16-byte and 4-byte copies (C's
-  // alignment is checked in the kernel).
-  if (gemm_internal::rows_vectorizable(b, ldb)) {
-    launch<true>(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, stream);
-  } else {
-    launch<false>(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, stream);
-  }
 }
 
 }  // namespace
@@ -202,13 +188,17 @@ void run(const char* name, int m, int n, int k, float alpha, const float* a, int
 void gemm_v09_async_double_buffer(int m, int n, int k, float alpha, const float* a, int lda,
                                   const float* b, int ldb, float beta, float* c, int ldc,
                                   cudaStream_t stream) {
-  run("gemm_v09_async_double_buffer", m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nullptr,
-      stream);
-}
-
-void gemm_best(int m, int n, int k, float alpha, const float* a, int lda, const float* b, int ldb,
-               float beta, float* c, int ldc, const float* bias, cudaStream_t stream) {
-  run("gemm_best", m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, stream);
+  if (!gemm_internal::check_arguments("gemm_v09_async_double_buffer", m, n, k, a, lda, b, ldb, c,
+                                      ldc)) {
+    return;
+  }
+  // A is always copied word by word; only B decides between 16-byte and 4-byte copies (C's
+  // alignment is checked in the kernel).
+  if (gemm_internal::rows_vectorizable(b, ldb)) {
+    launch<true>(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, stream);
+  } else {
+    launch<false>(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, stream);
+  }
 }
 
 }  // namespace pa::cuda
