@@ -185,6 +185,7 @@ int run(const Options& options) {
       {"cublas_math_mode", "CUBLAS_DEFAULT_MATH (fp32, no TF32)"},
       {"nvidia_tf32_override",
        std::getenv("NVIDIA_TF32_OVERRIDE") ? std::getenv("NVIDIA_TF32_OVERRIDE") : ""},
+      {"best_version", pa::cuda::kBestVersion},
       {"commit", options.commit}};
   jsonl << environment.dump() << "\n";
   std::printf("gemm_ladder on %s (%d SMs), commit %s\n", device.c_str(),

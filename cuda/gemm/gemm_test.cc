@@ -17,6 +17,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cuda/common/check.h"
@@ -170,17 +171,25 @@ TEST_F(GemmLadder, EveryVersionMatchesTheDoubleReference) {
   }
 }
 
-TEST_F(GemmLadder, BestAddsTheBias) {
+TEST_F(GemmLadder, BiasEpiloguesAddTheBias) {
+  std::vector<std::pair<std::string, GemmBiasLauncher>> launchers = {{"gemm_best", gemm_best}};
+  for (const GemmVersion& version : kGemmVersions) {
+    if (version.launch_bias != nullptr) launchers.emplace_back(version.name, version.launch_bias);
+  }
+  ASSERT_GE(launchers.size(), 2u);
   uint32_t seed = 1000;
-  for (const GemmCase& gc : cases()) {
-    for (const bool with_bias : {false, true}) {
-      const Launch launch = [](const GemmCase& c, const float* a, int lda, const float* b, int ldb,
-                               float* out, int ldc, const float* bias) {
-        gemm_best(c.m, c.n, c.k, c.alpha, a, lda, b, ldb, c.beta, out, ldc, bias, nullptr);
-      };
-      const std::string failure = run_case(gc, launch, with_bias, seed++);
-      EXPECT_TRUE(failure.empty())
-          << "gemm_best bias=" << with_bias << " " << describe(gc) << ": " << failure;
+  for (const auto& [name, launch_bias] : launchers) {
+    for (const GemmCase& gc : cases()) {
+      for (const bool with_bias : {false, true}) {
+        const Launch launch = [&, launch_bias = launch_bias](
+                                  const GemmCase& c, const float* a, int lda, const float* b,
+                                  int ldb, float* out, int ldc, const float* bias) {
+          launch_bias(c.m, c.n, c.k, c.alpha, a, lda, b, ldb, c.beta, out, ldc, bias, nullptr);
+        };
+        const std::string failure = run_case(gc, launch, with_bias, seed++);
+        EXPECT_TRUE(failure.empty())
+            << name << " bias=" << with_bias << " " << describe(gc) << ": " << failure;
+      }
     }
   }
 }

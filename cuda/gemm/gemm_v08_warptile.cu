@@ -4,7 +4,8 @@
 //   reads of A and B each cover one contiguous span of shared memory (broadcast within it);
 // - K steps by 16 with two shared-memory buffers: the next tile's float4 global loads go to
 //   registers before the current tile's FMAs and are stored after them, so global latency hides
-//   behind arithmetic and one barrier per tile suffices (v07: two).
+//   behind arithmetic and one barrier per tile suffices (v07: two);
+// - the epilogue can add a bias per column (gemm_v08_warptile_bias).
 // Measured on H100: (filled in from results/gpu/h100/gemm_ladder.jsonl).
 #include "cuda/gemm/gemm.h"
 #include "cuda/gemm/gemm_common.cuh"
@@ -28,7 +29,7 @@ constexpr int kLoads = kBlockM * kBlockK / 4 / kThreads;  // float4 loads per th
 template <bool kVector>
 __global__ void __launch_bounds__(kThreads, 2)
     warptile_kernel(int m, int n, int k, float alpha, const float* a, int lda, const float* b,
-                    int ldb, float beta, float* c, int ldc) {
+                    int ldb, float beta, float* c, int ldc, const float* bias) {
   __shared__ __align__(16) float a_tile[2][kBlockK][kAStride];  // A transposed: (16 of K, 128)
   __shared__ __align__(16) float b_tile[2][kBlockK][kBlockN];   // (16 of K, 128 columns)
   const int tid = threadIdx.x;
@@ -100,28 +101,38 @@ __global__ void __launch_bounds__(kThreads, 2)
       const int col = col0 + warp_col + half * 16;
       const float* v = &acc[i][half * 4];
       store4<kVector>(c, ldc, row, col, m, n, make_float4(v[0], v[1], v[2], v[3]), alpha, beta,
-                      nullptr);
+                      bias);
     }
   }
+}
+
+void run(const char* name, int m, int n, int k, float alpha, const float* a, int lda,
+         const float* b, int ldb, float beta, float* c, int ldc, const float* bias,
+         cudaStream_t stream) {
+  if (!gemm_internal::check_arguments(name, m, n, k, a, lda, b, ldb, c, ldc)) return;
+  const dim3 grid(ceil_div(n, kBlockN), ceil_div(m, kBlockM));
+  if (gemm_internal::rows_vectorizable(a, lda) && gemm_internal::rows_vectorizable(b, ldb) &&
+      gemm_internal::rows_vectorizable(c, ldc)) {
+    warptile_kernel<true>
+        <<<grid, kThreads, 0, stream>>>(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias);
+  } else {
+    warptile_kernel<false>
+        <<<grid, kThreads, 0, stream>>>(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias);
+  }
+  PA_CUDA_CHECK_LAUNCH();
 }
 
 }  // namespace
 
 void gemm_v08_warptile(int m, int n, int k, float alpha, const float* a, int lda, const float* b,
                        int ldb, float beta, float* c, int ldc, cudaStream_t stream) {
-  if (!gemm_internal::check_arguments("gemm_v08_warptile", m, n, k, a, lda, b, ldb, c, ldc)) {
-    return;
-  }
-  const dim3 grid(ceil_div(n, kBlockN), ceil_div(m, kBlockM));
-  if (gemm_internal::rows_vectorizable(a, lda) && gemm_internal::rows_vectorizable(b, ldb) &&
-      gemm_internal::rows_vectorizable(c, ldc)) {
-    warptile_kernel<true>
-        <<<grid, kThreads, 0, stream>>>(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-  } else {
-    warptile_kernel<false>
-        <<<grid, kThreads, 0, stream>>>(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-  }
-  PA_CUDA_CHECK_LAUNCH();
+  run("gemm_v08_warptile", m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nullptr, stream);
+}
+
+void gemm_v08_warptile_bias(int m, int n, int k, float alpha, const float* a, int lda,
+                            const float* b, int ldb, float beta, float* c, int ldc,
+                            const float* bias, cudaStream_t stream) {
+  run("gemm_v08_warptile_bias", m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, stream);
 }
 
 }  // namespace pa::cuda

@@ -1,14 +1,18 @@
-// GEMM ladder v10: cp.async with 16-byte copies only; the promoted version behind gemm_best.
+// GEMM ladder v10: cp.async with 16-byte copies only.
 // v09 measured slower than v08 on H100 (0.79x vs 0.87x cuBLAS at 4096): its eight 4-byte copies
 // of A per thread per tile, each with its own index and bounds arithmetic, cost more issue slots
 // than the loads they replaced. Changes vs v09:
-// - A is copied untransposed, (128 rows, 32 of K + 4 pad), in 16-byte pieces like B: 8 copies per
-//   thread per 32 of K instead of 32, from source pointers computed once and advanced per tile;
+// - A is copied untransposed, (128 rows, 32 of K), in 16-byte pieces like B: 4 copies of A per
+//   thread per 32 of K instead of 16, from source pointers computed once and advanced per tile;
 // - the inner loop reads a thread's 8 rows of A as float4 along K (4 steps of K per read) and B
-//   as float4 along N, so shared reads per FMA stay those of v08 (the pad keeps rows 4 apart in
-//   different banks);
-// - K steps by 32 (three stages, 102 KB per block, two blocks per SM): half the barriers and
-//   loop overhead per FMA of BK = 16.
+//   as float4 along N, so shared reads per FMA stay those of v08;
+// - the 16-byte slots of each A row are XOR-swizzled with (row / 4) % 8: the 8 distinct rows a
+//   warp reads at once (4 apart) then fall in 8 different bank groups (a plain row-major or
+//   padded layout puts them in 1 or 2: a 4- or 8-way conflict), and the copies stay
+//   conflict-free;
+// - K steps by 32 (three stages, 96 KB per block, two blocks per SM): half the barriers and
+//   loop overhead per FMA of BK = 16;
+// - the epilogue can add a bias per column (gemm_v10_async_wide_copies_bias).
 // A, B or C not 16-byte aligned: the kernel copies word by word (same shared layout).
 // Measured on H100: (filled in from results/gpu/h100/gemm_ladder.jsonl).
 #include <mutex>
@@ -25,17 +29,21 @@ using gemm_internal::store4;
 constexpr int kBlockM = 128;
 constexpr int kBlockN = 128;
 constexpr int kBlockK = 32;
-constexpr int kAStride = kBlockK + 4;  // padded row of the A tile, (128, 32 + 4)
 constexpr int kStages = 3;
 constexpr int kThreads = 256;
 constexpr int kWarpM = 64;
 constexpr int kWarpN = 32;
 constexpr int kGroupRows = 8;
-constexpr int kATileFloats = kBlockM * kAStride;
+constexpr int kATileFloats = kBlockM * kBlockK;
 constexpr int kStageFloats = kATileFloats + kBlockK * kBlockN;
-constexpr int kSmemBytes = kStages * kStageFloats * sizeof(float);  // 104,448
+constexpr int kSmemBytes = kStages * kStageFloats * sizeof(float);  // 98,304
 constexpr int kACopies = kBlockM * kBlockK / 4 / kThreads;          // 16-byte copies: 4
 constexpr int kBCopies = kBlockK * kBlockN / 4 / kThreads;          // 4
+
+// Offset of A (row, col) in the swizzled (128, 32) tile: 16-byte slot (col / 4) ^ ((row / 4) % 8).
+__device__ __forceinline__ int a_offset(int row, int col) {
+  return row * kBlockK + (((col / 4) ^ (row / 4)) & 7) * 4 + col % 4;
+}
 
 __device__ __forceinline__ unsigned shared_address(const float* pointer) {
   return static_cast<unsigned>(__cvta_generic_to_shared(pointer));
@@ -64,7 +72,7 @@ template <bool kVector>
 __global__ void __launch_bounds__(kThreads, 2)
     wide_copies_kernel(int m, int n, int k, float alpha, const float* a, int lda, const float* b,
                        int ldb, float beta, float* c, int ldc, const float* bias) {
-  extern __shared__ __align__(16) float smem[];  // kStages x [A (128, 36) | B (32, 128)]
+  extern __shared__ __align__(16) float smem[];  // kStages x [A (128, 32) | B (32, 128)]
   const int tid = threadIdx.x;
   const int warp = tid / 32, lane = tid % 32;
 
@@ -78,6 +86,7 @@ __global__ void __launch_bounds__(kThreads, 2)
 
   const int warp_row = (warp / 4) * kWarpM + (lane / 4) * 4;
   const int warp_col = (warp % 4) * kWarpN + (lane % 4) * 4;
+  const int a_key = (warp_row / 4) & 7;
 
   // Vector copies: thread tid copies A rows tid / 8 + 32 i, K offset (tid % 8) * 4, and B rows
   // tid / 32 + 8 i, columns (tid % 32) * 4, from source pointers that advance one tile per call
@@ -97,7 +106,7 @@ __global__ void __launch_bounds__(kThreads, 2)
 #pragma unroll
       for (int i = 0; i < kACopies; ++i, source += int64_t{32} * lda) {
         const bool inside = row0 + a_row + 32 * i < m && a_bytes > 0;
-        copy_async_16(a_tile + (a_row + 32 * i) * kAStride + a_col, inside ? source : a,
+        copy_async_16(a_tile + a_offset(a_row + 32 * i, a_col), inside ? source : a,
                       inside ? a_bytes : 0);
       }
       source = b_source;
@@ -115,7 +124,7 @@ __global__ void __launch_bounds__(kThreads, 2)
         const int e = tid + i * kThreads;
         const int r = e / kBlockK, kk = e % kBlockK;
         const bool inside = row0 + r < m && k0 + kk < k;
-        copy_async_4(a_tile + r * kAStride + kk, inside ? a + int64_t{row0 + r} * lda + k0 + kk : a,
+        copy_async_4(a_tile + a_offset(r, kk), inside ? a + int64_t{row0 + r} * lda + k0 + kk : a,
                      inside ? 4 : 0);
       }
 #pragma unroll 4
@@ -146,11 +155,12 @@ __global__ void __launch_bounds__(kThreads, 2)
     const float* b_tile = a_tile + kATileFloats;
 #pragma unroll
     for (int k4 = 0; k4 < kBlockK; k4 += 4) {
+      // Rows warp_row + {0, 32} + {0..3} share the swizzle key (warp_row / 4) % 8.
+      const float* a_rows = a_tile + warp_row * kBlockK + ((k4 / 4) ^ a_key) * 4;
       float4 a_quad[8];  // rows warp_row + {0, 32} + {0..3}, K k4..k4+3
 #pragma unroll
       for (int i = 0; i < 8; ++i) {
-        a_quad[i] = *reinterpret_cast<const float4*>(
-            a_tile + (warp_row + (i / 4) * 32 + i % 4) * kAStride + k4);
+        a_quad[i] = *reinterpret_cast<const float4*>(a_rows + ((i / 4) * 32 + i % 4) * kBlockK);
       }
 #pragma unroll
       for (int kq = 0; kq < 4; ++kq) {
@@ -225,9 +235,11 @@ void gemm_v10_async_wide_copies(int m, int n, int k, float alpha, const float* a
   run("gemm_v10_async_wide_copies", m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nullptr, stream);
 }
 
-void gemm_best(int m, int n, int k, float alpha, const float* a, int lda, const float* b, int ldb,
-               float beta, float* c, int ldc, const float* bias, cudaStream_t stream) {
-  run("gemm_best", m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, stream);
+void gemm_v10_async_wide_copies_bias(int m, int n, int k, float alpha, const float* a, int lda,
+                                     const float* b, int ldb, float beta, float* c, int ldc,
+                                     const float* bias, cudaStream_t stream) {
+  run("gemm_v10_async_wide_copies_bias", m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias,
+      stream);
 }
 
 }  // namespace pa::cuda
