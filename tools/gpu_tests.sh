@@ -4,9 +4,10 @@
 # GPU machine, no Bazel) runs them and compute-sanitizer memcheck, logging to $OUT (or .gpu/out).
 set -euo pipefail
 targets=(//engine/io:io_test //engine/nn:nn_test //engine/train:checkpoint_test
-         //engine:cuda_ops_test //cuda/kernels:elementwise_test)
+         //engine:cuda_ops_test //cuda/kernels:elementwise_test
+         //cuda/gemm:gemm_test)
 # The binaries that call CUDA (compute-sanitizer refuses one that never does).
-memcheck=(io_test nn_test cuda_ops_test elementwise_test)
+memcheck=(io_test nn_test cuda_ops_test elementwise_test gemm_test)
 case "${1:-}" in
   build)
     cd "$(git rev-parse --show-toplevel)"

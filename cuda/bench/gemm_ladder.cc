@@ -1,0 +1,349 @@
+// The fp32 GEMM ladder bench: every version of cuda/gemm and cuBLAS SGEMM (TF32 off) in one run.
+// For each shape it first validates every version against cuBLAS (output poisoned with NaN,
+// error = max |C - C_cublas| / max |C_cublas|, must stay under 1e-4), then times each version
+// and cuBLAS with CUDA events: one warm-up, then the median of up to 50 repeats (fewer for slow
+// versions, at least 5), a 256 MB buffer written before each repeat to flush L2, inputs uniform
+// in [-1, 1]. Writes one JSONL row per (version, shape) to DIR/gemm_ladder.jsonl and prints a
+// table. Exit status 1 if any version fails validation, 2 for bad flags or no GPU.
+//
+//   bazel run --config=cuda //cuda/bench:gemm_ladder -- --out DIR [--commit SHA] [--sizes 128,256]
+//
+// The commit comes from --commit or PA_GIT_COMMIT (the GPU machine has no git).
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "cuda/common/check.h"
+#include "cuda/common/runtime.h"
+#include "cuda/gemm/gemm.h"
+
+namespace {
+
+using pa::cuda::GemmVersion;
+using pa::cuda::kGemmVersions;
+
+constexpr double kMaxRelativeError = 1e-4;
+constexpr double kTimeBudgetMs = 500.0;  // per (version, shape), after the warm-up
+constexpr int kMaxRepeats = 50;
+constexpr int kMinRepeats = 5;
+constexpr size_t kFlushBytes = size_t{256} << 20;
+constexpr int kSlowLimit = 4096;  // v01-v03 skip larger shapes
+
+void check_cublas(cublasStatus_t status, const char* call) {
+  if (status != CUBLAS_STATUS_SUCCESS) {
+    throw std::runtime_error(std::string("cuBLAS error ") + cublasGetStatusName(status) + " in " +
+                             call);
+  }
+}
+#define PA_CUBLAS_CHECK(call) check_cublas((call), #call)
+
+struct Shape {
+  int m, n, k;
+  std::string label() const {
+    return std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k);
+  }
+};
+
+// Uniform in [-1, 1) from a hash of the index: fast for 8192^2 inputs and never zero-heavy.
+void fill_uniform(std::vector<float>& values, uint64_t seed) {
+  for (size_t i = 0; i < values.size(); ++i) {
+    uint64_t x = (i + 1) * 0x9E3779B97F4A7C15ull ^ seed;
+    x ^= x >> 30;
+    x *= 0xBF58476D1CE4E5B9ull;
+    x ^= x >> 27;
+    x *= 0x94D049BB133111EBull;
+    x ^= x >> 31;
+    values[i] = static_cast<float>(x >> 40) * (2.0f / 16777216.0f) - 1.0f;
+  }
+}
+
+class Timer {
+ public:
+  Timer(cudaStream_t stream, void* flush) : stream_(stream), flush_(flush) {
+    PA_CUDA_CHECK(cudaEventCreate(&start_));
+    PA_CUDA_CHECK(cudaEventCreate(&stop_));
+  }
+  ~Timer() {
+    cudaEventDestroy(start_);
+    cudaEventDestroy(stop_);
+  }
+  // Median milliseconds of `run` over repeats chosen from a warm-up run; repeats is set.
+  double median_ms(const std::function<void()>& run, int max_repeats, int* repeats) {
+    const float warm = once(run, 0);
+    *repeats = std::clamp(static_cast<int>(kTimeBudgetMs / std::max(warm, 1e-3f)), kMinRepeats,
+                          max_repeats);
+    std::vector<float> times;
+    for (int r = 0; r < *repeats; ++r) times.push_back(once(run, r + 1));
+    std::sort(times.begin(), times.end());
+    const size_t mid = times.size() / 2;
+    return times.size() % 2 ? times[mid] : 0.5 * (times[mid - 1] + times[mid]);
+  }
+
+ private:
+  float once(const std::function<void()>& run, int repeat) {
+    PA_CUDA_CHECK(cudaMemsetAsync(flush_, repeat & 0xff, kFlushBytes, stream_));  // flush L2
+    PA_CUDA_CHECK(cudaEventRecord(start_, stream_));
+    run();
+    PA_CUDA_CHECK(cudaEventRecord(stop_, stream_));
+    PA_CUDA_CHECK(cudaEventSynchronize(stop_));
+    float ms = 0.0f;
+    PA_CUDA_CHECK(cudaEventElapsedTime(&ms, start_, stop_));
+    return ms;
+  }
+  cudaStream_t stream_;
+  void* flush_;
+  cudaEvent_t start_, stop_;
+};
+
+struct Options {
+  std::string out = ".";
+  std::string commit;
+  std::vector<int> sizes = {128, 256, 512, 1024, 2048, 4096, 8192};
+  bool tall_k = true;  // also (512, 512, 32768), where split-K matters
+};
+
+Options parse(int argc, char** argv) {
+  Options options;
+  if (const char* env = std::getenv("PA_GIT_COMMIT")) options.commit = env;
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    const auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw std::invalid_argument(flag + " needs a value");
+      return argv[++i];
+    };
+    if (flag == "--out") {
+      options.out = value();
+    } else if (flag == "--commit") {
+      options.commit = value();
+    } else if (flag == "--sizes") {
+      options.sizes.clear();
+      std::stringstream list(value());
+      for (std::string item; std::getline(list, item, ',');) {
+        const int size = std::stoi(item);
+        if (size <= 0) throw std::invalid_argument("--sizes: sizes must be positive");
+        options.sizes.push_back(size);
+      }
+    } else if (flag == "--no-tall-k") {
+      options.tall_k = false;
+    } else {
+      throw std::invalid_argument("unknown flag " + flag +
+                                  " (flags: --out DIR --commit SHA --sizes N,N,... --no-tall-k)");
+    }
+  }
+  if (options.commit.empty()) options.commit = "unknown";
+  return options;
+}
+
+int run(const Options& options) {
+  if (pa::cuda::device_count() == 0) {
+    std::fprintf(stderr, "gemm_ladder: no GPU visible\n");
+    return 2;
+  }
+  cudaDeviceProp properties{};
+  PA_CUDA_CHECK(cudaGetDeviceProperties(&properties, 0));
+  const std::string device = properties.name;
+  int runtime_version = 0, driver_version = 0, cublas_version = 0;
+  PA_CUDA_CHECK(cudaRuntimeGetVersion(&runtime_version));
+  PA_CUDA_CHECK(cudaDriverGetVersion(&driver_version));
+
+  cudaStream_t stream;
+  PA_CUDA_CHECK(cudaStreamCreate(&stream));
+  cublasHandle_t handle;
+  PA_CUBLAS_CHECK(cublasCreate(&handle));
+  PA_CUBLAS_CHECK(cublasGetVersion(handle, &cublas_version));
+  PA_CUBLAS_CHECK(cublasSetStream(handle, stream));
+  PA_CUBLAS_CHECK(cublasSetMathMode(handle, CUBLAS_DEFAULT_MATH));  // fp32 FMA: no TF32
+  void* flush = nullptr;
+  PA_CUDA_CHECK(cudaMalloc(&flush, kFlushBytes));
+  Timer timer(stream, flush);
+
+  std::filesystem::create_directories(options.out);
+  const std::string path = options.out + "/gemm_ladder.jsonl";
+  std::ofstream jsonl(path);
+  if (!jsonl) throw std::runtime_error("cannot write " + path);
+  nlohmann::json environment = {
+      {"op", "environment"},
+      {"device", device},
+      {"sm_count", properties.multiProcessorCount},
+      {"l2_bytes", properties.l2CacheSize},
+      {"cuda_runtime", runtime_version},
+      {"cuda_driver", driver_version},
+      {"cublas", cublas_version},
+      {"cublas_math_mode", "CUBLAS_DEFAULT_MATH (fp32, no TF32)"},
+      {"nvidia_tf32_override",
+       std::getenv("NVIDIA_TF32_OVERRIDE") ? std::getenv("NVIDIA_TF32_OVERRIDE") : ""},
+      {"best_version", pa::cuda::kBestVersion},
+      {"commit", options.commit}};
+  jsonl << environment.dump() << "\n";
+  std::printf("gemm_ladder on %s (%d SMs), commit %s\n", device.c_str(),
+              properties.multiProcessorCount, options.commit.c_str());
+
+  std::vector<Shape> shapes;
+  for (int size : options.sizes) shapes.push_back({size, size, size});
+  if (options.tall_k) shapes.push_back({512, 512, 32768});
+
+  bool all_valid = true;
+  std::vector<std::string> table;
+  for (const Shape& shape : shapes) {
+    const int m = shape.m, n = shape.n, k = shape.k;
+    const double flops = 2.0 * m * n * k;
+    std::vector<float> a(size_t(m) * k), b(size_t(k) * n);  // A (M, K), B (K, N)
+    fill_uniform(a, 1 + m);
+    fill_uniform(b, 2 + k);
+    float *da, *db, *dc, *dref;
+    PA_CUDA_CHECK(cudaMalloc(&da, a.size() * sizeof(float)));
+    PA_CUDA_CHECK(cudaMalloc(&db, b.size() * sizeof(float)));
+    PA_CUDA_CHECK(cudaMalloc(&dc, size_t(m) * n * sizeof(float)));
+    PA_CUDA_CHECK(cudaMalloc(&dref, size_t(m) * n * sizeof(float)));
+    PA_CUDA_CHECK(cudaMemcpy(da, a.data(), a.size() * sizeof(float), cudaMemcpyHostToDevice));
+    PA_CUDA_CHECK(cudaMemcpy(db, b.data(), b.size() * sizeof(float), cudaMemcpyHostToDevice));
+    const float one = 1.0f, zero = 0.0f;
+    // Row-major C = A B is column-major C^T = B^T A^T: cuBLAS gets (B, A) with N and M swapped.
+    const auto cublas = [&](float* out) {
+      PA_CUBLAS_CHECK(cublasSgemm(handle, CUBLAS_OP_N, CUBLAS_OP_N, n, m, k, &one, db, n, da, k,
+                                  &zero, out, n));
+    };
+    cublas(dref);
+    PA_CUDA_CHECK(cudaStreamSynchronize(stream));
+    std::vector<float> reference(size_t(m) * n), result(size_t(m) * n);
+    PA_CUDA_CHECK(cudaMemcpy(reference.data(), dref, reference.size() * sizeof(float),
+                             cudaMemcpyDeviceToHost));
+    double reference_scale = 0.0;
+    for (float v : reference) reference_scale = std::max(reference_scale, double(std::fabs(v)));
+
+    // Validate every version first.
+    std::vector<double> errors;
+    for (const GemmVersion& version : kGemmVersions) {
+      if (version.slow && std::max({m, n, k}) > kSlowLimit) {
+        errors.push_back(std::nan(""));
+        continue;
+      }
+      PA_CUDA_CHECK(cudaMemsetAsync(dc, 0xff, result.size() * sizeof(float), stream));  // NaN
+      version.launch(m, n, k, 1.0f, da, k, db, n, 0.0f, dc, n, stream);
+      PA_CUDA_CHECK(cudaStreamSynchronize(stream));
+      PA_CUDA_CHECK(
+          cudaMemcpy(result.data(), dc, result.size() * sizeof(float), cudaMemcpyDeviceToHost));
+      double worst = 0.0;
+      for (size_t i = 0; i < result.size(); ++i) {
+        const double error = std::fabs(double(result[i]) - reference[i]);
+        worst =
+            std::isnan(error) ? std::numeric_limits<double>::infinity() : std::max(worst, error);
+      }
+      errors.push_back(worst / reference_scale);
+    }
+
+    int anchor_repeats = 0;
+    const double anchor_ms = timer.median_ms([&] { cublas(dc); }, kMaxRepeats, &anchor_repeats);
+    const double anchor_gflops = flops / anchor_ms / 1e6;
+    jsonl << nlohmann::json{{"op", "sgemm"},
+                            {"variant", "cublas_sgemm"},
+                            {"shape", shape.label()},
+                            {"m", m},
+                            {"n", n},
+                            {"k", k},
+                            {"dtype", "fp32"},
+                            {"device", device},
+                            {"ms", anchor_ms},
+                            {"gflops", anchor_gflops},
+                            {"anchor", "cublas_sgemm"},
+                            {"anchor_ms", anchor_ms},
+                            {"ratio", 1.0},
+                            {"max_rel_err", 0.0},
+                            {"valid", true},
+                            {"repeats", anchor_repeats},
+                            {"commit", options.commit}}
+                 .dump()
+          << "\n";
+    char line[256];
+    std::snprintf(line, sizeof(line), "%-14s %-24s %10.4f ms %9.1f GFLOP/s  ratio %5.3f",
+                  shape.label().c_str(), "cublas_sgemm", anchor_ms, anchor_gflops, 1.0);
+    table.push_back(line);
+
+    for (size_t v = 0; v < std::size(kGemmVersions); ++v) {
+      const GemmVersion& version = kGemmVersions[v];
+      nlohmann::json row = {{"op", "sgemm"},
+                            {"variant", version.name},
+                            {"shape", shape.label()},
+                            {"m", m},
+                            {"n", n},
+                            {"k", k},
+                            {"dtype", "fp32"},
+                            {"device", device},
+                            {"anchor", "cublas_sgemm"},
+                            {"anchor_ms", anchor_ms},
+                            {"commit", options.commit}};
+      if (std::isnan(errors[v])) {
+        row["skipped"] = "slow version: not run above " + std::to_string(kSlowLimit);
+        jsonl << row.dump() << "\n";
+        continue;
+      }
+      const bool valid = errors[v] <= kMaxRelativeError;
+      all_valid = all_valid && valid;
+      row["valid"] = valid;
+      row["max_rel_err"] =
+          std::isinf(errors[v]) ? nlohmann::json("inf") : nlohmann::json(errors[v]);
+      if (valid) {
+        int repeats = 0;
+        const double ms = timer.median_ms(
+            [&] { version.launch(m, n, k, 1.0f, da, k, db, n, 0.0f, dc, n, stream); }, kMaxRepeats,
+            &repeats);
+        row["ms"] = ms;
+        row["gflops"] = flops / ms / 1e6;
+        row["ratio"] = anchor_ms / ms;
+        row["repeats"] = repeats;
+        std::snprintf(line, sizeof(line), "%-14s %-24s %10.4f ms %9.1f GFLOP/s  ratio %5.3f",
+                      shape.label().c_str(), version.name, ms, flops / ms / 1e6, anchor_ms / ms);
+      } else {
+        std::snprintf(line, sizeof(line), "%-14s %-24s INVALID: max_rel_err %.3g",
+                      shape.label().c_str(), version.name, errors[v]);
+      }
+      table.push_back(line);
+      jsonl << row.dump() << "\n";
+      jsonl.flush();
+    }
+    PA_CUDA_CHECK(cudaFree(da));
+    PA_CUDA_CHECK(cudaFree(db));
+    PA_CUDA_CHECK(cudaFree(dc));
+    PA_CUDA_CHECK(cudaFree(dref));
+    std::printf("%s done\n", shape.label().c_str());
+    std::fflush(stdout);
+  }
+  for (const std::string& line : table) std::printf("%s\n", line.c_str());
+  std::printf("rows in %s; %s\n", path.c_str(),
+              all_valid ? "every version valid" : "SOME VERSION FAILED VALIDATION");
+  cublasDestroy(handle);
+  cudaFree(flush);
+  cudaStreamDestroy(stream);
+  return all_valid ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options options;
+  try {
+    options = parse(argc, argv);
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "gemm_ladder: %s\n", error.what());
+    return 2;
+  }
+  try {
+    return run(options);
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "gemm_ladder: %s\n", error.what());
+    return 1;
+  }
+}

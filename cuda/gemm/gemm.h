@@ -1,0 +1,108 @@
+// The fp32 GEMM ladder: one launcher per version, from the naive kernel (v01) to warp-tiled
+// kernels fed by cp.async pipelines (v09-v11), plus a split-K pair (atomicAdd vs a
+// deterministic reduction). Plain device pointers and shapes, no engine types. Built by
+// //cuda/gemm:gemm (nvcc, sm_90a + sm_80 + PTX).
+//
+// Every launcher computes, asynchronously on `stream`, the row-major product
+//   C (M, N) = alpha * A (M, K) · B (K, N) + beta * C (M, N)
+// with leading dimensions (elements between rows) lda >= K, ldb >= N, ldc >= N. Any M, N, K >= 0
+// works: edge tiles are masked, and the vectorised versions fall back to scalar accesses when a
+// pointer or leading dimension is not 16-byte aligned. beta == 0 never reads C (BLAS
+// semantics: C may hold NaN). Bad arguments throw std::runtime_error naming the launcher; a
+// failed launch throws through PA_CUDA_CHECK.
+#pragma once
+
+#include <cuda_runtime.h>
+
+namespace pa::cuda {
+
+using GemmLauncher = void (*)(int m, int n, int k, float alpha, const float* a, int lda,
+                              const float* b, int ldb, float beta, float* c, int ldc,
+                              cudaStream_t stream);
+// The same with a fused epilogue: C = alpha * A·B + beta * C + bias (N), bias broadcast over
+// rows (nullptr: none).
+using GemmBiasLauncher = void (*)(int m, int n, int k, float alpha, const float* a, int lda,
+                                  const float* b, int ldb, float beta, float* c, int ldc,
+                                  const float* bias, cudaStream_t stream);
+
+void gemm_v01_naive(int m, int n, int k, float alpha, const float* a, int lda, const float* b,
+                    int ldb, float beta, float* c, int ldc, cudaStream_t stream);
+void gemm_v02_coalesced(int m, int n, int k, float alpha, const float* a, int lda, const float* b,
+                        int ldb, float beta, float* c, int ldc, cudaStream_t stream);
+void gemm_v03_smem_tiling(int m, int n, int k, float alpha, const float* a, int lda, const float* b,
+                          int ldb, float beta, float* c, int ldc, cudaStream_t stream);
+void gemm_v04_1d_coarsening(int m, int n, int k, float alpha, const float* a, int lda,
+                            const float* b, int ldb, float beta, float* c, int ldc,
+                            cudaStream_t stream);
+void gemm_v05_2d_blocktile(int m, int n, int k, float alpha, const float* a, int lda,
+                           const float* b, int ldb, float beta, float* c, int ldc,
+                           cudaStream_t stream);
+void gemm_v06_vectorized(int m, int n, int k, float alpha, const float* a, int lda, const float* b,
+                         int ldb, float beta, float* c, int ldc, cudaStream_t stream);
+void gemm_v07_bank_conflict_free(int m, int n, int k, float alpha, const float* a, int lda,
+                                 const float* b, int ldb, float beta, float* c, int ldc,
+                                 cudaStream_t stream);
+void gemm_v08_warptile(int m, int n, int k, float alpha, const float* a, int lda, const float* b,
+                       int ldb, float beta, float* c, int ldc, cudaStream_t stream);
+void gemm_v08_warptile_bias(int m, int n, int k, float alpha, const float* a, int lda,
+                            const float* b, int ldb, float beta, float* c, int ldc,
+                            const float* bias, cudaStream_t stream);
+void gemm_v09_async_double_buffer(int m, int n, int k, float alpha, const float* a, int lda,
+                                  const float* b, int ldb, float beta, float* c, int ldc,
+                                  cudaStream_t stream);
+void gemm_v10_async_wide_copies(int m, int n, int k, float alpha, const float* a, int lda,
+                                const float* b, int ldb, float beta, float* c, int ldc,
+                                cudaStream_t stream);
+void gemm_v10_async_wide_copies_bias(int m, int n, int k, float alpha, const float* a, int lda,
+                                     const float* b, int ldb, float beta, float* c, int ldc,
+                                     const float* bias, cudaStream_t stream);
+void gemm_v11_async_b_register_a(int m, int n, int k, float alpha, const float* a, int lda,
+                                 const float* b, int ldb, float beta, float* c, int ldc,
+                                 cudaStream_t stream);
+void gemm_v11_async_b_register_a_bias(int m, int n, int k, float alpha, const float* a, int lda,
+                                      const float* b, int ldb, float beta, float* c, int ldc,
+                                      const float* bias, cudaStream_t stream);
+// Split-K: blockIdx.z takes a slice of K; the slices' partial products are summed either by
+// atomicAdd into C (fast, order not deterministic) or through a workspace and a separate
+// reduction kernel (bitwise reproducible). The workspace is cached inside the library and grows
+// on demand: do not run gemm_splitk_reduce concurrently on two streams.
+void gemm_splitk_atomic(int m, int n, int k, float alpha, const float* a, int lda, const float* b,
+                        int ldb, float beta, float* c, int ldc, cudaStream_t stream);
+void gemm_splitk_reduce(int m, int n, int k, float alpha, const float* a, int lda, const float* b,
+                        int ldb, float beta, float* c, int ldc, cudaStream_t stream);
+
+// The promoted version (the fastest measured, kBestVersion below) with its fused epilogue:
+//   C (M, N) = alpha * A·B + beta * C + bias (N), bias broadcast over rows; bias may be nullptr.
+// This is what the engine's matmul uses.
+void gemm_best(int m, int n, int k, float alpha, const float* a, int lda, const float* b, int ldb,
+               float beta, float* c, int ldc, const float* bias, cudaStream_t stream);
+
+struct GemmVersion {
+  const char* name;  // "v05_2d_blocktile": the file is gemm_<name>.cu
+  bool slow;         // v01-v03: the bench skips the largest size
+  GemmLauncher launch;
+  GemmBiasLauncher launch_bias;  // nullptr: no fused bias epilogue
+};
+
+// The ladder in order; the test and the bench iterate over it.
+inline constexpr GemmVersion kGemmVersions[] = {
+    {"v01_naive", true, gemm_v01_naive, nullptr},
+    {"v02_coalesced", true, gemm_v02_coalesced, nullptr},
+    {"v03_smem_tiling", true, gemm_v03_smem_tiling, nullptr},
+    {"v04_1d_coarsening", false, gemm_v04_1d_coarsening, nullptr},
+    {"v05_2d_blocktile", false, gemm_v05_2d_blocktile, nullptr},
+    {"v06_vectorized", false, gemm_v06_vectorized, nullptr},
+    {"v07_bank_conflict_free", false, gemm_v07_bank_conflict_free, nullptr},
+    {"v08_warptile", false, gemm_v08_warptile, gemm_v08_warptile_bias},
+    {"v09_async_double_buffer", false, gemm_v09_async_double_buffer, nullptr},
+    {"v10_async_wide_copies", false, gemm_v10_async_wide_copies, gemm_v10_async_wide_copies_bias},
+    {"v11_async_b_register_a", false, gemm_v11_async_b_register_a,
+     gemm_v11_async_b_register_a_bias},
+    {"splitk_atomic", false, gemm_splitk_atomic, nullptr},
+    {"splitk_reduce", false, gemm_splitk_reduce, nullptr},
+};
+
+// The version behind gemm_best: the fastest at 4096 and 8192 in results/gpu/h100.
+inline constexpr const char* kBestVersion = "v11_async_b_register_a";
+
+}  // namespace pa::cuda

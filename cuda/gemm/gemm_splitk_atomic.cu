@@ -1,0 +1,45 @@
+// GEMM split-K with atomicAdd: C is first scaled by beta (set to zero when beta == 0), then every
+// slice of K adds alpha * its partial product into C with atomicAdd. One pass over C per slice
+// and no workspace, but the order of the additions, and so the rounding of the result, changes
+// from run to run. gemm_splitk_reduce.cu is the deterministic counterpart.
+// Measured on H100 (results/gpu/h100/gemm_ladder.jsonl, commit 001b366): n = 4096: 23.5 TFLOP/s =
+// 0.455x cuBLAS; n = 8192: 24.3 TFLOP/s = 0.472x cuBLAS. (512, 512, 32768): 19.3 TFLOP/s = 0.391x
+// cuBLAS.
+// At (512, 512, 32768) it is 3.8x faster than v11 (5.1 TFLOP/s: 16 tiles of 128x128 on 132
+// SMs); at square sizes the plan takes one slice and only its 64x64 scalar tile remains.
+#include "cuda/gemm/gemm.h"
+#include "cuda/gemm/gemm_splitk_common.cuh"
+
+namespace pa::cuda {
+namespace {
+
+using gemm_internal::ceil_div;
+
+__global__ void scale_kernel(int m, int n, float beta, float* c, int ldc) {
+  const int64_t total = int64_t{m} * n;
+  for (int64_t e = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; e < total;
+       e += int64_t{gridDim.x} * blockDim.x) {
+    float* target = c + (e / n) * ldc + e % n;  // C (M, N)
+    *target = beta == 0.0f ? 0.0f : beta * *target;
+  }
+}
+
+}  // namespace
+
+void gemm_splitk_atomic(int m, int n, int k, float alpha, const float* a, int lda, const float* b,
+                        int ldb, float beta, float* c, int ldc, cudaStream_t stream) {
+  using namespace gemm_internal;
+  if (!check_arguments("gemm_splitk_atomic", m, n, k, a, lda, b, ldb, c, ldc)) return;
+  const int64_t total = int64_t{m} * n;
+  const int scale_blocks = static_cast<int>(std::min<int64_t>((total + 255) / 256, 4096));
+  scale_kernel<<<scale_blocks, 256, 0, stream>>>(m, n, beta, c, ldc);
+  PA_CUDA_CHECK_LAUNCH();
+  if (k == 0) return;
+  const SplitPlan plan = plan_splits(m, n, k);
+  const dim3 grid(ceil_div(n, kSplitBlock), ceil_div(m, kSplitBlock), plan.splits);
+  splitk_partial_kernel<true>
+      <<<grid, kSplitThreads, 0, stream>>>(m, n, k, plan.slice, alpha, a, lda, b, ldb, c, ldc);
+  PA_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace pa::cuda

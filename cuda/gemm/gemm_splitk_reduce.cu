@@ -1,0 +1,70 @@
+// GEMM split-K with a deterministic reduction: every slice of K writes its partial product to
+// its own (M, N) plane of a workspace, then a second kernel sums the planes in slice order and
+// applies alpha, beta. The result is bitwise the same on every run, at the price of writing and
+// reading splits x M x N extra floats. gemm_splitk_atomic.cu is the atomicAdd counterpart.
+// Measured on H100 (results/gpu/h100/gemm_ladder.jsonl, commit 001b366): n = 4096: 23.4 TFLOP/s =
+// 0.453x cuBLAS; n = 8192: 24.2 TFLOP/s = 0.471x cuBLAS. (512, 512, 32768): 19.3 TFLOP/s = 0.391x
+// cuBLAS.
+// Within 1% of the atomic version at every size measured: the extra plane traffic is small next
+// to the K loop, so determinism costs almost nothing here.
+#include <map>
+#include <mutex>
+
+#include "cuda/gemm/gemm.h"
+#include "cuda/gemm/gemm_splitk_common.cuh"
+
+namespace pa::cuda {
+namespace {
+
+using gemm_internal::ceil_div;
+using gemm_internal::epilogue;
+
+__global__ void reduce_kernel(int m, int n, int splits, float alpha, const float* workspace,
+                              float beta, float* c, int ldc) {
+  const int64_t total = int64_t{m} * n;
+  for (int64_t e = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; e < total;
+       e += int64_t{gridDim.x} * blockDim.x) {
+    float sum = 0.0f;
+    for (int s = 0; s < splits; ++s) sum += workspace[s * total + e];  // (splits, M, N)
+    float* target = c + (e / n) * ldc + e % n;                         // C (M, N)
+    *target = epilogue(sum, alpha, beta, target);
+  }
+}
+
+// A grow-only workspace per device, kept for the life of the process.
+float* workspace(size_t floats) {
+  static std::mutex mutex;
+  static std::map<int, std::pair<float*, size_t>> buffers;
+  const std::lock_guard<std::mutex> lock(mutex);
+  int device = 0;
+  PA_CUDA_CHECK(cudaGetDevice(&device));
+  auto& [buffer, capacity] = buffers[device];
+  if (floats > capacity) {
+    if (buffer != nullptr) PA_CUDA_CHECK(cudaFree(buffer));  // synchronises: no kernel uses it
+    buffer = nullptr;
+    PA_CUDA_CHECK(cudaMalloc(&buffer, floats * sizeof(float)));
+    capacity = floats;
+  }
+  return buffer;
+}
+
+}  // namespace
+
+void gemm_splitk_reduce(int m, int n, int k, float alpha, const float* a, int lda, const float* b,
+                        int ldb, float beta, float* c, int ldc, cudaStream_t stream) {
+  using namespace gemm_internal;
+  if (!check_arguments("gemm_splitk_reduce", m, n, k, a, lda, b, ldb, c, ldc)) return;
+  const SplitPlan plan = plan_splits(m, n, k);
+  const int64_t total = int64_t{m} * n;
+  float* partials = workspace(static_cast<size_t>(plan.splits) * total);
+  const dim3 grid(ceil_div(n, kSplitBlock), ceil_div(m, kSplitBlock), plan.splits);
+  splitk_partial_kernel<false>
+      <<<grid, kSplitThreads, 0, stream>>>(m, n, k, plan.slice, alpha, a, lda, b, ldb, partials, n);
+  PA_CUDA_CHECK_LAUNCH();
+  const int reduce_blocks = static_cast<int>(std::min<int64_t>((total + 255) / 256, 4096));
+  reduce_kernel<<<reduce_blocks, 256, 0, stream>>>(m, n, plan.splits, alpha, partials, beta, c,
+                                                   ldc);
+  PA_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace pa::cuda
