@@ -49,6 +49,25 @@ float* thread_buffer(int slot, int64_t count) {
   return buffer.data;
 }
 
+// In-register transpose of an 8 x 8 float block: row[i] lane j becomes row[j] lane i.
+inline void transpose8x8(__m256 row[8]) {
+  __m256 t[8], u[8];
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_ps(row[i], row[i + 1]);
+    t[i + 1] = _mm256_unpackhi_ps(row[i], row[i + 1]);
+  }
+  for (int i = 0; i < 8; i += 4) {
+    u[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int i = 0; i < 4; ++i) {
+    row[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
+    row[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
+  }
+}
+
 // Packs rows [i0, i0 + MR) x columns [p0, p0 + kc) of A into dst[k * MR + r]; rows past M are
 // zero.
 void pack_a_panel(MatrixRef A, int64_t M, int64_t i0, int64_t p0, int64_t kc, int64_t MR,
@@ -62,12 +81,42 @@ void pack_a_panel(MatrixRef A, int64_t M, int64_t i0, int64_t p0, int64_t kc, in
     }
     return;
   }
-  for (int64_t r = 0; r < rows; ++r) {
+  int64_t k_done = 0;
+  if (A.col_stride == 1) {  // row-major: 8 x 8 blocks transposed in registers
+    const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    for (; k_done + 8 <= kc; k_done += 8) {
+      for (int64_t r0 = 0; r0 < MR; r0 += 8) {
+        __m256 block[8];  // rows r0..r0+8 (zero past `rows`), columns k_done..k_done+8
+        for (int64_t r = 0; r < 8; ++r) {
+          block[r] = r0 + r < rows
+                         ? _mm256_loadu_ps(A.data + (i0 + r0 + r) * A.row_stride + p0 + k_done)
+                         : _mm256_setzero_ps();
+        }
+        transpose8x8(block);  // block[k] = column k of the rows
+        const int width = static_cast<int>(std::min<int64_t>(8, MR - r0));
+        const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(width), lanes);
+        for (int64_t k = 0; k < 8; ++k) {
+          float* out = dst + (k_done + k) * MR + r0;
+          if (width == 8) {  // plain stores where the width allows (masked ones are slow)
+            _mm256_storeu_ps(out, block[k]);
+          } else if (width == 4) {
+            _mm_storeu_ps(out, _mm256_castps256_ps128(block[k]));
+          } else if (width == 6) {  // the AVX2 kernel's MR
+            _mm_storeu_ps(out, _mm256_castps256_ps128(block[k]));
+            _mm_storel_pi(reinterpret_cast<__m64*>(out + 4), _mm256_extractf128_ps(block[k], 1));
+          } else {
+            _mm256_maskstore_ps(out, mask, block[k]);
+          }
+        }
+      }
+    }
+  }
+  for (int64_t r = 0; r < rows; ++r) {  // the rest of the columns, one value at a time
     const float* src = A.data + (i0 + r) * A.row_stride + p0 * A.col_stride;
-    for (int64_t k = 0; k < kc; ++k) dst[k * MR + r] = src[k * A.col_stride];
+    for (int64_t k = k_done; k < kc; ++k) dst[k * MR + r] = src[k * A.col_stride];
   }
   for (int64_t r = rows; r < MR; ++r) {
-    for (int64_t k = 0; k < kc; ++k) dst[k * MR + r] = 0.0f;
+    for (int64_t k = k_done; k < kc; ++k) dst[k * MR + r] = 0.0f;
   }
 }
 
