@@ -163,6 +163,37 @@ struct AlignedBuffer {
   float* data;
 };
 
+// Packs operand X of every slice (X = base + s * slice_stride, element (i, j) at
+// i * row_stride + j * col_stride, rows x cols) as A panels (MR rows) or B panels (NR columns)
+// into packed + s * packed_slice, in parallel over (slice, panel): one slice with a wide head
+// still keeps every thread busy. `scale` multiplies the packed values.
+void pack_slices(bool as_a, int64_t slices, int64_t rows, int64_t cols, const float* base,
+                 int64_t slice_stride, int64_t row_stride, int64_t col_stride, float* packed,
+                 int64_t packed_slice, float scale = 1.0f) {
+  const GemmTile tile = gemm_tile();
+  const int64_t width = as_a ? tile.mr : tile.nr;
+  const int64_t panels = ((as_a ? rows : cols) + width - 1) / width;
+  const int64_t depth = as_a ? cols : rows;
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t s = 0; s < slices; ++s) {
+    for (int64_t panel = 0; panel < panels; ++panel) {
+      const int64_t first = panel * width;
+      float* out = packed + s * packed_slice + first * depth;
+      const float* x = base + s * slice_stride;
+      if (as_a) {
+        const int64_t count = std::min(width, rows - first);
+        pack_a_panels(count, cols, {x + first * row_stride, row_stride, col_stride}, out);
+      } else {
+        const int64_t count = std::min(width, cols - first);
+        pack_b_panels(rows, count, {x + first * col_stride, row_stride, col_stride}, out);
+      }
+      if (scale != 1.0f) {
+        for (int64_t i = 0; i < width * depth; ++i) out[i] *= scale;
+      }
+    }
+  }
+}
+
 // The float32 forward with packed operands: K^T and V of every slice are packed once for the
 // micro-kernel (every query block then multiplies by them without repacking), each query block
 // is packed once, pre-multiplied by the scale, and P is packed per key block. Key blocks are a
@@ -178,11 +209,9 @@ void forward_packed(const AttentionShape& shape, const float* q, const float* k,
   const int64_t Nk_padded = (Nk + NR - 1) / NR * NR, Dv_padded = (Dv + NR - 1) / NR * NR;
   const int64_t kt_slice = D * Nk_padded, v_slice = Nk * Dv_padded;  // packed floats per slice
   AlignedBuffer kt_packed(B * H * kt_slice), v_packed(B * H * v_slice);
-#pragma omp parallel for schedule(static)
-  for (int64_t s = 0; s < B * H; ++s) {
-    pack_b_panels(D, Nk, {k + s * Nk * D, 1, D}, kt_packed.data + s * kt_slice);   // K^T (D, Nk)
-    pack_b_panels(Nk, Dv, {v + s * Nk * Dv, Dv, 1}, v_packed.data + s * v_slice);  // V (Nk, Dv)
-  }
+  const int64_t BH = B * H;
+  pack_slices(false, BH, D, Nk, k, Nk * D, 1, D, kt_packed.data, kt_slice);   // K^T (D, Nk)
+  pack_slices(false, BH, Nk, Dv, v, Nk * Dv, Dv, 1, v_packed.data, v_slice);  // V (Nk, Dv)
   const int64_t rows_padded = (BQ + MR - 1) / MR * MR;
 #pragma omp parallel
   {
@@ -304,16 +333,11 @@ void backward_packed(const AttentionShape& shape, const float* q, const float* k
   const int64_t qb_slice = Nq * round_up(D, NR), dob_slice = Nq * round_up(Dv, NR);
   AlignedBuffer qa(B * H * qa_slice), doa(B * H * doa_slice), qb(B * H * qb_slice),
       dob(B * H * dob_slice);
-#pragma omp parallel for schedule(static)
-  for (int64_t s = 0; s < B * H; ++s) {
-    const float* q_s = q + s * Nq * D;       // (Nq, D)
-    const float* do_s = dout + s * Nq * Dv;  // (Nq, Dv)
-    pack_a_panels(Nq, D, {q_s, D, 1}, qa.data + s * qa_slice);
-    for (int64_t i = 0; i < qa_slice; ++i) qa.data[s * qa_slice + i] *= scale;
-    pack_a_panels(Nq, Dv, {do_s, Dv, 1}, doa.data + s * doa_slice);
-    pack_b_panels(Nq, D, {q_s, D, 1}, qb.data + s * qb_slice);
-    pack_b_panels(Nq, Dv, {do_s, Dv, 1}, dob.data + s * dob_slice);
-  }
+  const int64_t BH = B * H;
+  pack_slices(true, BH, Nq, D, q, Nq * D, D, 1, qa.data, qa_slice, scale);    // scale Q (Nq, D)
+  pack_slices(true, BH, Nq, Dv, dout, Nq * Dv, Dv, 1, doa.data, doa_slice);   // dO (Nq, Dv)
+  pack_slices(false, BH, Nq, D, q, Nq * D, D, 1, qb.data, qb_slice);          // Q (Nq, D)
+  pack_slices(false, BH, Nq, Dv, dout, Nq * Dv, Dv, 1, dob.data, dob_slice);  // dO (Nq, Dv)
 
   const int threads = omp_get_max_threads();
   const int64_t dq_count = B * H * Nq * D;

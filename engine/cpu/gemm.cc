@@ -321,22 +321,29 @@ void sgemm_packed(int64_t M, int64_t N, int64_t K, const float* a, int64_t a_pan
     return;
   }
   float* scratch = thread_buffer(2, MR * NR);
-  for (int64_t ip = 0; ip * MR < M; ++ip) {
-    const int64_t i0 = ip * MR, rows = std::min(MR, M - i0);
-    const float* a_panel = a + ip * a_panel_stride;
-    for (int64_t jp = 0; jp * NR < N; ++jp) {
-      const int64_t j0 = jp * NR, cols = std::min(NR, N - j0);
-      float* c_tile = C + i0 * ldc + j0;  // (rows, cols) of C
-      const float* b_panel = b + jp * b_panel_stride;
-      if (rows == MR && cols == NR) {
-        kernel.kernel(K, a_panel, b_panel, c_tile, ldc, accumulate);
-        continue;
-      }
-      kernel.kernel(K, a_panel, b_panel, scratch, NR, false);  // edge: via a full tile
-      for (int64_t r = 0; r < rows; ++r) {
-        float* row = c_tile + r * ldc;
-        const float* tile_row = scratch + r * NR;
-        for (int64_t c = 0; c < cols; ++c) row[c] = accumulate ? row[c] + tile_row[c] : tile_row[c];
+  // The depth in chunks of gemm_kc, so that an A panel stays in L1 and a B panel in L2 however
+  // deep the product (attention with a head dim of 1024).
+  const int64_t KC = std::max<int64_t>(1, cpu_config().gemm_kc);
+  for (int64_t p0 = 0; p0 < K; p0 += KC) {
+    const int64_t kc = std::min(KC, K - p0);
+    const bool add = accumulate || p0 > 0;
+    for (int64_t ip = 0; ip * MR < M; ++ip) {
+      const int64_t i0 = ip * MR, rows = std::min(MR, M - i0);
+      const float* a_panel = a + ip * a_panel_stride + p0 * MR;
+      for (int64_t jp = 0; jp * NR < N; ++jp) {
+        const int64_t j0 = jp * NR, cols = std::min(NR, N - j0);
+        float* c_tile = C + i0 * ldc + j0;  // (rows, cols) of C
+        const float* b_panel = b + jp * b_panel_stride + p0 * NR;
+        if (rows == MR && cols == NR) {
+          kernel.kernel(kc, a_panel, b_panel, c_tile, ldc, add);
+          continue;
+        }
+        kernel.kernel(kc, a_panel, b_panel, scratch, NR, false);  // edge: via a full tile
+        for (int64_t r = 0; r < rows; ++r) {
+          float* row = c_tile + r * ldc;
+          const float* tile_row = scratch + r * NR;
+          for (int64_t c = 0; c < cols; ++c) row[c] = add ? row[c] + tile_row[c] : tile_row[c];
+        }
       }
     }
   }
