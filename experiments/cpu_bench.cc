@@ -94,6 +94,32 @@ double median_ms(const std::function<void()>& fn, int warmup, int repeats) {
   return times[times.size() / 2];
 }
 
+// Medians of several functions timed in alternation (f0, f1, ..., f0, f1, ...), so that a slow
+// phase of the machine (this is a shared 2-core VM) lands on every variant alike and the ratios
+// stay honest.
+std::vector<double> interleaved_median_ms(const std::vector<std::function<void()>>& fns, int warmup,
+                                          int repeats) {
+  for (int i = 0; i < warmup; ++i) {
+    for (const auto& fn : fns) fn();
+  }
+  std::vector<std::vector<double>> times(fns.size());
+  for (int i = 0; i < repeats; ++i) {
+    for (size_t f = 0; f < fns.size(); ++f) {
+      const auto start = std::chrono::steady_clock::now();
+      fns[f]();
+      times[f].push_back(
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+              .count());
+    }
+  }
+  std::vector<double> medians;
+  for (auto& t : times) {
+    std::sort(t.begin(), t.end());
+    medians.push_back(t[t.size() / 2]);
+  }
+  return medians;
+}
+
 double max_relative_error(const std::vector<float>& got, const std::vector<float>& want) {
   double worst = 0, scale = 0;
   for (size_t i = 0; i < want.size(); ++i) {
@@ -142,9 +168,8 @@ void bench_sgemm(const BenchContext& context, const std::vector<int64_t>& sizes,
       const bool valid = error < 1e-4 && eigen_error < 1e-4;
       const int repeats = n <= 512 ? 30 : (n <= 1024 ? 10 : 5);
       const double flop = 2.0 * n * n * n;
-      const double ms_ours = median_ms(ours, 2, repeats);
-      const double ms_blas = median_ms(blas, 2, repeats);
-      const double ms_eigen = median_ms(eigen, 2, repeats);
+      const std::vector<double> ms = interleaved_median_ms({ours, blas, eigen}, 2, repeats);
+      const double ms_ours = ms[0], ms_blas = ms[1], ms_eigen = ms[2];
       auto gflops = [&](double ms) { return flop / (ms * 1e6); };
       const std::string shape =
           std::to_string(n) + "x" + std::to_string(n) + "x" + std::to_string(n);
@@ -280,16 +305,14 @@ void bench_attention(const BenchContext& context, int threads) {
     const bool valid = error < 1e-3;
     // FLOPs: 4 B H N^2 D forward (halved when causal), 2.5x that backward.
     const double forward_flop = 4.0 * BH * c.N * c.N * c.D * (c.causal ? 0.5 : 1.0);
-    const int repeats = c.N >= 4096 ? 3 : (c.N >= 512 ? 7 : 25);
+    const int repeats = c.N >= 4096 ? 5 : (c.N >= 512 ? 9 : 25);
     const std::string shape_text = "B" + std::to_string(c.B) + " H" + std::to_string(c.H) + " N" +
                                    std::to_string(c.N) + " D" + std::to_string(c.D);
     for (const bool with_backward : {false, true}) {
-      const double ms_ours = median_ms(
-          with_backward ? std::function<void()>(ours_both) : std::function<void()>(ours_forward), 1,
-          repeats);
-      const double ms_unfused = median_ms(with_backward ? std::function<void()>(unfused_both)
-                                                        : std::function<void()>(unfused_forward),
-                                          1, repeats);
+      const std::vector<double> ms =
+          with_backward ? interleaved_median_ms({ours_both, unfused_both}, 1, repeats)
+                        : interleaved_median_ms({ours_forward, unfused_forward}, 1, repeats);
+      const double ms_ours = ms[0], ms_unfused = ms[1];
       const double flop = forward_flop * (with_backward ? 3.5 : 1.0);
       const std::string pass = with_backward ? "forward+backward" : "forward";
       context.write({{"op", "attention"},
@@ -352,8 +375,9 @@ void bench_gelu(const BenchContext& context, int threads) {
   for (const Pair& pair :
        {Pair{"gelu", unfused_gelu, fused_gelu, gelu_error},
         Pair{"bias_gelu", unfused_bias_gelu, fused_bias_gelu, bias_gelu_error}}) {
-    const double ms_unfused = median_ms([&] { pair.unfused(); }, 2, 10);
-    const double ms_fused = median_ms([&] { pair.fused(); }, 2, 10);
+    const std::vector<double> ms =
+        interleaved_median_ms({[&] { pair.unfused(); }, [&] { pair.fused(); }}, 2, 10);
+    const double ms_unfused = ms[0], ms_fused = ms[1];
     const std::string shape = std::to_string(rows) + "x" + std::to_string(cols);
     context.write({{"op", pair.op},
                    {"variant", "fused"},
@@ -384,7 +408,7 @@ void bench_gelu(const BenchContext& context, int threads) {
 void bench_train_step(const BenchContext& context, int threads) {
   omp_set_num_threads(threads);
   cpu::cpu_config().threads = threads;
-  const int64_t B = 32, S = 32, E = 32, steps = 30;
+  const int64_t B = 32, S = 32, E = 32, steps = 50, rounds = 3;
   nn::TransformerConfig config;
   config.d_model = E;
   config.nhead = 4;
@@ -401,38 +425,55 @@ void bench_train_step(const BenchContext& context, int threads) {
     loss.backward();
     adam.step();
   };
-  const double ms_ours = median_ms(step, 5, steps);
   const std::string shape = "B32 S32 E32 H4 FF64 L2";
-  std::string command = "/usr/bin/python3 experiments/torch_step.py --threads " +
-                        std::to_string(threads) + " --steps " + std::to_string(steps) + " 2>&1";
-  nlohmann::json torch_row;
-  if (FILE* pipe = popen(command.c_str(), "r")) {
-    std::string output;
-    char buffer[4096];
-    while (fgets(buffer, sizeof(buffer), pipe) != nullptr) output += buffer;
-    const int status = pclose(pipe);
-    try {
-      torch_row = status == 0 ? nlohmann::json::parse(output) : nlohmann::json();
-    } catch (const nlohmann::json::exception&) {
+  const std::string command = "/usr/bin/python3 " + workspace_dir() +
+                              "/experiments/torch_step.py --threads " + std::to_string(threads) +
+                              " --steps " + std::to_string(steps) + " 2>&1";
+  // Rounds alternate ours and PyTorch (each the median of `steps` steps), so that a slow phase
+  // of the machine lands on both; the row keeps the median over rounds and every round.
+  std::vector<double> ours_rounds, torch_rounds;
+  std::string torch_version, failure;
+  for (int64_t round = 0; round < rounds; ++round) {
+    ours_rounds.push_back(median_ms(step, 5, steps));
+    nlohmann::json torch_row;
+    if (FILE* pipe = popen(command.c_str(), "r")) {
+      std::string output;
+      char buffer[4096];
+      while (fgets(buffer, sizeof(buffer), pipe) != nullptr) output += buffer;
+      const int status = pclose(pipe);
+      try {
+        torch_row = status == 0 ? nlohmann::json::parse(output) : nlohmann::json();
+      } catch (const nlohmann::json::exception&) {
+      }
+      if (!torch_row.is_object()) failure = output.substr(0, 300);
     }
-    if (torch_row.is_null()) {
-      std::cout << "train_step: PyTorch side failed: " << output.substr(0, 300) << std::endl;
-    }
+    if (!torch_row.is_object()) break;
+    torch_rounds.push_back(torch_row["ms_median"].get<double>());
+    torch_version = torch_row["torch_version"].get<std::string>();
   }
-  nlohmann::json row = {{"op", "train_step"}, {"variant", "ours"}, {"shape", shape},
-                        {"threads", threads}, {"ms", ms_ours},     {"anchor", "pytorch"}};
-  if (torch_row.is_object()) {
-    const double ms_torch = torch_row["ms_median"].get<double>();
+  auto median = [](std::vector<double> values) {
+    std::sort(values.begin(), values.end());
+    return values[values.size() / 2];
+  };
+  const double ms_ours = median(ours_rounds);
+  nlohmann::json row = {{"op", "train_step"},      {"variant", "ours"}, {"shape", shape},
+                        {"threads", threads},      {"ms", ms_ours},     {"anchor", "pytorch"},
+                        {"ms_rounds", ours_rounds}};
+  if (static_cast<int64_t>(torch_rounds.size()) == rounds) {
+    const double ms_torch = median(torch_rounds);
     row["ratio"] = ms_torch / ms_ours;
     context.write({{"op", "train_step"},
                    {"variant", "pytorch"},
                    {"shape", shape},
                    {"threads", threads},
                    {"ms", ms_torch},
-                   {"torch_version", torch_row["torch_version"]}});
+                   {"ms_rounds", torch_rounds},
+                   {"torch_version", torch_version}});
     std::cout << "train_step " << shape << ": ours " << ms_ours << " ms, PyTorch " << ms_torch
-              << " ms (ratio " << ms_torch / ms_ours << ")" << std::endl;
+              << " ms (ratio " << ms_torch / ms_ours << ", median of " << rounds << " rounds)"
+              << std::endl;
   } else {
+    std::cout << "train_step: PyTorch side failed: " << failure << std::endl;
     row["anchor_missing"] = "python3-torch not available or failed";
   }
   context.write(row);

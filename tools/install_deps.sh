@@ -2,6 +2,9 @@
 # Installs every Debian package PureAttention needs to build and test (Debian 12).
 # Idempotent: packages already present are skipped, `apt-get update` runs at most once, and a
 # second run installs nothing. Run as root (or with sudo available).
+#   tools/install_deps.sh           what building and testing need (CI)
+#   tools/install_deps.sh --bench   also python3-torch (PyTorch 1.13, CPU), the anchor of
+#                                   cpu_bench's training-step row (large, so not in CI)
 set -euo pipefail
 
 packages=(
@@ -19,6 +22,14 @@ packages=(
   python3-pandas     # experiments/analysis: reading metrics.jsonl
   python3-matplotlib # experiments/analysis: figures (PDF + PNG)
 )
+case "${1:-}" in
+  --bench) packages+=(python3-torch) ;;
+  "") ;;
+  *)
+    echo "install_deps: unknown option '$1' (use --bench or nothing)" >&2
+    exit 2
+    ;;
+esac
 
 missing=()
 for package in "${packages[@]}"; do
