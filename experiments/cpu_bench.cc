@@ -29,6 +29,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "engine/cpu/attention.h"
@@ -94,22 +95,26 @@ double median_ms(const std::function<void()>& fn, int warmup, int repeats) {
   return times[times.size() / 2];
 }
 
-// Medians of several functions timed in alternation (f0, f1, ..., f0, f1, ...), so that a slow
-// phase of the machine (this is a shared 2-core VM) lands on every variant alike and the ratios
-// stay honest.
-std::vector<double> interleaved_median_ms(const std::vector<std::function<void()>>& fns, int warmup,
-                                          int repeats) {
-  for (int i = 0; i < warmup; ++i) {
-    for (const auto& fn : fns) fn();
-  }
+// Medians of several functions timed in alternating blocks: `rounds` times, each function in
+// turn runs `warmup` untimed and `repeats` timed calls. A slow phase of the machine (a shared
+// 2-core VM) then lands on every variant alike. Blocks, not single calls, because OpenBLAS and
+// OpenMP each keep their worker threads spinning for a while after a call: each block starts
+// after a 250 ms pause, so that the other library's threads have gone to sleep and do not
+// compete for the two cores.
+std::vector<double> alternating_median_ms(const std::vector<std::function<void()>>& fns, int warmup,
+                                          int repeats, int rounds = 3) {
   std::vector<std::vector<double>> times(fns.size());
-  for (int i = 0; i < repeats; ++i) {
+  for (int round = 0; round < rounds; ++round) {
     for (size_t f = 0; f < fns.size(); ++f) {
-      const auto start = std::chrono::steady_clock::now();
-      fns[f]();
-      times[f].push_back(
-          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-              .count());
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+      for (int i = 0; i < warmup; ++i) fns[f]();
+      for (int i = 0; i < repeats; ++i) {
+        const auto start = std::chrono::steady_clock::now();
+        fns[f]();
+        times[f].push_back(
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                .count());
+      }
     }
   }
   std::vector<double> medians;
@@ -166,9 +171,9 @@ void bench_sgemm(const BenchContext& context, const std::vector<int64_t>& sizes,
       const double error = max_relative_error(c_ours, c_blas);
       const double eigen_error = max_relative_error(c_eigen, c_blas);
       const bool valid = error < 1e-4 && eigen_error < 1e-4;
-      const int repeats = n <= 512 ? 30 : (n <= 1024 ? 10 : 5);
+      const int repeats = n <= 512 ? 10 : (n <= 1024 ? 4 : 2);  // per round (3 rounds)
       const double flop = 2.0 * n * n * n;
-      const std::vector<double> ms = interleaved_median_ms({ours, blas, eigen}, 2, repeats);
+      const std::vector<double> ms = alternating_median_ms({ours, blas, eigen}, 2, repeats);
       const double ms_ours = ms[0], ms_blas = ms[1], ms_eigen = ms[2];
       auto gflops = [&](double ms) { return flop / (ms * 1e6); };
       const std::string shape =
@@ -305,13 +310,13 @@ void bench_attention(const BenchContext& context, int threads) {
     const bool valid = error < 1e-3;
     // FLOPs: 4 B H N^2 D forward (halved when causal), 2.5x that backward.
     const double forward_flop = 4.0 * BH * c.N * c.N * c.D * (c.causal ? 0.5 : 1.0);
-    const int repeats = c.N >= 4096 ? 5 : (c.N >= 512 ? 9 : 25);
+    const int repeats = c.N >= 4096 ? 2 : (c.N >= 512 ? 3 : 8);  // per round (3 rounds)
     const std::string shape_text = "B" + std::to_string(c.B) + " H" + std::to_string(c.H) + " N" +
                                    std::to_string(c.N) + " D" + std::to_string(c.D);
     for (const bool with_backward : {false, true}) {
       const std::vector<double> ms =
-          with_backward ? interleaved_median_ms({ours_both, unfused_both}, 1, repeats)
-                        : interleaved_median_ms({ours_forward, unfused_forward}, 1, repeats);
+          with_backward ? alternating_median_ms({ours_both, unfused_both}, 1, repeats)
+                        : alternating_median_ms({ours_forward, unfused_forward}, 1, repeats);
       const double ms_ours = ms[0], ms_unfused = ms[1];
       const double flop = forward_flop * (with_backward ? 3.5 : 1.0);
       const std::string pass = with_backward ? "forward+backward" : "forward";
@@ -376,7 +381,7 @@ void bench_gelu(const BenchContext& context, int threads) {
        {Pair{"gelu", unfused_gelu, fused_gelu, gelu_error},
         Pair{"bias_gelu", unfused_bias_gelu, fused_bias_gelu, bias_gelu_error}}) {
     const std::vector<double> ms =
-        interleaved_median_ms({[&] { pair.unfused(); }, [&] { pair.fused(); }}, 2, 10);
+        alternating_median_ms({[&] { pair.unfused(); }, [&] { pair.fused(); }}, 2, 4);
     const double ms_unfused = ms[0], ms_fused = ms[1];
     const std::string shape = std::to_string(rows) + "x" + std::to_string(cols);
     context.write({{"op", pair.op},
