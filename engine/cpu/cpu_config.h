@@ -26,7 +26,7 @@ struct CpuConfig {
   int64_t gemm_small_max = 1 << 15;
   // Attention tiles: BQ query rows stay while BK-key blocks of K and V stream past.
   int64_t attention_block_q = 128;
-  int64_t attention_block_k = 256;
+  int64_t attention_block_k = 512;
   AttentionPrecision attention_precision = AttentionPrecision::Float32;
   int threads = 0;  // 0: OpenMP's default
 };
