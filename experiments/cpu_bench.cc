@@ -14,6 +14,7 @@
 // only, and records the kernel OpenBLAS reports. Rows go to DIR/cpu_bench.jsonl (default
 // results/cpu/ in the workspace).
 #include <omp.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -26,6 +27,7 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <new>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string>
@@ -216,6 +218,26 @@ void bench_sgemm(const BenchContext& context, const std::vector<int64_t>& sizes,
 // exp as ours, so the difference is the fusion), O = P V through OpenBLAS. P is kept (N x N per
 // slice) for the backward: dV = P^T dO, dP = dO V^T, dS = P * (dP - rowsum(dP * P)),
 // dQ = dS K * scale, dK = dS^T Q * scale.
+// A float buffer on transparent huge pages where the kernel allows them (madvise mode here), as
+// NumPy allocates its large arrays: the N x N matrices then cost the anchor no TLB misses.
+struct HugePageBuffer {
+  float* pointer = nullptr;
+  size_t count = 0;
+  ~HugePageBuffer() { std::free(pointer); }
+  void resize(size_t wanted) {
+    if (wanted <= count) return;
+    std::free(pointer);
+    constexpr size_t kHuge = size_t{2} << 20;
+    const size_t bytes = (wanted * sizeof(float) + kHuge - 1) / kHuge * kHuge;
+    pointer = static_cast<float*>(std::aligned_alloc(kHuge, bytes));
+    if (pointer == nullptr) throw std::bad_alloc();
+    madvise(pointer, bytes, MADV_HUGEPAGE);  // a hint: ignored where THP is off
+    count = wanted;
+  }
+  float* data() { return pointer; }
+  const float* data() const { return pointer; }
+};
+
 // The row loops run on `threads` plain std::threads started per call (for big matrices; small
 // ones on the calling thread), not on OpenMP: NumPy's ufuncs use no OpenMP pool, and an OpenMP
 // team spinning next to OpenBLAS's own spinning workers would slow the anchor down unfairly
@@ -224,7 +246,7 @@ struct UnfusedAttention {
   int64_t BH, N, D;
   bool causal;
   int threads;
-  std::vector<float> p, dp;  // (BH, N, N)
+  HugePageBuffer p, dp;  // (BH, N, N), (N, N)
   template <typename Fn>
   void rows(Fn fn) const {  // fn(i) for every row i in [0, N)
     const int64_t workers = N * N >= (1 << 18) ? threads : 1;

@@ -67,13 +67,20 @@ struct Tile<double> {
   }
 };
 
-// The query block size: the configured one, or smaller (down to 16 rows) so that the B * H
-// slices give every thread at least two blocks.
-int64_t query_block(int64_t slices, int64_t Nq) {
-  const int64_t configured = std::max<int64_t>(1, cpu_config().attention_block_q);
+// Block sizes: the configured one, or smaller (down to 16) so that the B * H slices give every
+// thread at least two blocks (the forward shares out query blocks, the backward key blocks).
+int64_t shared_block(int64_t configured, int64_t slices, int64_t length) {
   const int64_t wanted_blocks = 2 * std::max(1, omp_get_max_threads());
   const int64_t per_slice = (wanted_blocks + slices - 1) / slices;
-  return std::min(configured, std::max<int64_t>(16, (Nq + per_slice - 1) / per_slice));
+  return std::min(std::max<int64_t>(1, configured),
+                  std::max<int64_t>(16, (length + per_slice - 1) / per_slice));
+}
+int64_t query_block(int64_t slices, int64_t Nq) {
+  return shared_block(cpu_config().attention_block_q, slices, Nq);
+}
+// The backward's key block: the same rule, since it shares out the key blocks.
+int64_t key_block(int64_t slices, int64_t Nk) {
+  return shared_block(cpu_config().attention_block_k, slices, Nk);
 }
 
 // Masks and scales a (rows, cols) score tile in place: tile[r][c] is query q0 + r vs key k0 + c.
@@ -324,7 +331,7 @@ void backward_packed(const AttentionShape& shape, const float* q, const float* k
   const GemmTile tile = gemm_tile();
   const int64_t MR = tile.mr, NR = tile.nr;
   const int64_t BQ = (query_block(B * H, Nq) + MR - 1) / MR * MR;
-  const int64_t BK = std::max<int64_t>(1, cpu_config().attention_block_k);
+  const int64_t BK = key_block(B * H, Nk);
   const int64_t q_blocks = (Nq + BQ - 1) / BQ, k_blocks = (Nk + BK - 1) / BK;
   const std::vector<float> delta = row_deltas(B * H * Nq, Dv, dout, out);
   auto round_up = [](int64_t n, int64_t m) { return (n + m - 1) / m * m; };
@@ -408,7 +415,7 @@ void backward_tiles(const AttentionShape& shape, const T* q, const T* k, const T
                     T* dv) {
   const auto [B, H, Nq, Nk, D, Dv] = shape;
   const int64_t BQ = query_block(B * H, Nq);
-  const int64_t BK = std::max<int64_t>(1, cpu_config().attention_block_k);
+  const int64_t BK = key_block(B * H, Nk);
   const int64_t q_blocks = (Nq + BQ - 1) / BQ, k_blocks = (Nk + BK - 1) / BK;
   const std::vector<T> delta = row_deltas(B * H * Nq, Dv, dout, out);
 
