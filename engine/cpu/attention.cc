@@ -320,6 +320,18 @@ void softmax_backward_tile(const T* p, T* ds, int64_t rows, int64_t cols, const 
   }
 }
 
+// dq = scale * (the threads' dq copies added in thread order); called by every thread of the
+// backward's team, which shares out the elements.
+template <typename T>
+void sum_thread_copies(const T* partial, int threads, int64_t count, T scale, T* dq) {
+#pragma omp for schedule(static)
+  for (int64_t i = 0; i < count; ++i) {
+    T total = 0;
+    for (int t = 0; t < threads; ++t) total += partial[t * count + i];
+    dq[i] = total * scale;
+  }
+}
+
 // The float32 backward with packed operands (see backward_tiles for the algorithm). Packed once
 // per slice: scale * Q and dO as A panels (for S and dP), Q and dO as B panels (for dK and dV);
 // once per key block: K_blk^T, V_blk^T and K_blk as B panels; per tile only P^T, dS^T (cheap
@@ -400,12 +412,7 @@ void backward_packed(const AttentionShape& shape, const float* q, const float* k
       }
       for (int64_t i = 0; i < cols * D; ++i) dk_blk[i] *= scale;
     }
-#pragma omp for schedule(static)
-    for (int64_t i = 0; i < dq_count; ++i) {
-      float total = 0.0f;
-      for (int t = 0; t < threads; ++t) total += dq_partial[t * dq_count + i];
-      dq[i] = total * scale;
-    }
+    sum_thread_copies(dq_partial.data(), threads, dq_count, scale, dq);
   }
 }
 
@@ -464,12 +471,7 @@ void backward_tiles(const AttentionShape& shape, const T* q, const T* k, const T
       }
       for (int64_t i = 0; i < cols * D; ++i) dk_blk[i] *= scale;
     }
-#pragma omp for schedule(static)
-    for (int64_t i = 0; i < dq_count; ++i) {
-      T total = 0;
-      for (int t = 0; t < threads; ++t) total += dq_partial[t * dq_count + i];
-      dq[i] = total * scale;
-    }
+    sum_thread_copies(dq_partial.data(), threads, dq_count, scale, dq);
   }
 }
 

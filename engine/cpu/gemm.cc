@@ -142,6 +142,23 @@ void pack_b_panel(MatrixRef B, int64_t N, int64_t p0, int64_t j0, int64_t kc, in
   }
 }
 
+// C tile (rows, cols) (+)= A panel B panel over kc: a full MR x NR tile straight into C, an edge
+// tile through the scratch tile (the micro-kernels only write full tiles).
+void run_tile(const KernelInfo& kernel, int64_t kc, const float* a_panel, const float* b_panel,
+              float* c_tile, int64_t ldc, int64_t rows, int64_t cols, bool accumulate,
+              float* scratch) {
+  if (rows == kernel.mr && cols == kernel.nr) {
+    kernel.kernel(kc, a_panel, b_panel, c_tile, ldc, accumulate);
+    return;
+  }
+  kernel.kernel(kc, a_panel, b_panel, scratch, kernel.nr, false);
+  for (int64_t r = 0; r < rows; ++r) {
+    float* row = c_tile + r * ldc;
+    const float* tile_row = scratch + r * kernel.nr;
+    for (int64_t c = 0; c < cols; ++c) row[c] = accumulate ? row[c] + tile_row[c] : tile_row[c];
+  }
+}
+
 // One kc-deep block: C[0:M, j0:j0+nc] (+)= A[:, p0:p0+kc] B[p0:p0+kc, j0:j0+nc] with B packed
 // in `packed_b`. `parallel`: called by every thread of a team, which shares out the A panels
 // (omp for); otherwise the calling thread does them all, with no OpenMP construct at all.
@@ -155,18 +172,8 @@ void block_product(const KernelInfo& kernel, MatrixRef A, int64_t M, int64_t p0,
     pack_a_panel(A, M, i0, p0, kc, MR, packed_a);
     for (int64_t jp = 0; jp < panels_n; ++jp) {
       const int64_t j = j0 + jp * NR, cols = std::min(NR, j0 + nc - j);
-      float* c_tile = C + i0 * ldc + j;  // (rows, cols) of C
-      const float* b_panel = packed_b + jp * NR * kc;
-      if (rows == MR && cols == NR) {
-        kernel.kernel(kc, packed_a, b_panel, c_tile, ldc, accumulate);
-        continue;
-      }
-      kernel.kernel(kc, packed_a, b_panel, scratch, NR, false);  // edge: via a full tile
-      for (int64_t r = 0; r < rows; ++r) {
-        float* row = c_tile + r * ldc;
-        const float* tile_row = scratch + r * NR;
-        for (int64_t c = 0; c < cols; ++c) row[c] = accumulate ? row[c] + tile_row[c] : tile_row[c];
-      }
+      run_tile(kernel, kc, packed_a, packed_b + jp * NR * kc, C + i0 * ldc + j, ldc, rows, cols,
+               accumulate, scratch);
     }
   };
   if (!parallel) {
@@ -332,18 +339,8 @@ void sgemm_packed(int64_t M, int64_t N, int64_t K, const float* a, int64_t a_pan
       const float* a_panel = a + ip * a_panel_stride + p0 * MR;
       for (int64_t jp = 0; jp * NR < N; ++jp) {
         const int64_t j0 = jp * NR, cols = std::min(NR, N - j0);
-        float* c_tile = C + i0 * ldc + j0;  // (rows, cols) of C
-        const float* b_panel = b + jp * b_panel_stride + p0 * NR;
-        if (rows == MR && cols == NR) {
-          kernel.kernel(kc, a_panel, b_panel, c_tile, ldc, add);
-          continue;
-        }
-        kernel.kernel(kc, a_panel, b_panel, scratch, NR, false);  // edge: via a full tile
-        for (int64_t r = 0; r < rows; ++r) {
-          float* row = c_tile + r * ldc;
-          const float* tile_row = scratch + r * NR;
-          for (int64_t c = 0; c < cols; ++c) row[c] = add ? row[c] + tile_row[c] : tile_row[c];
-        }
+        run_tile(kernel, kc, a_panel, b + jp * b_panel_stride + p0 * NR, C + i0 * ldc + j0, ldc,
+                 rows, cols, add, scratch);
       }
     }
   }
