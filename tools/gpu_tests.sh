@@ -8,6 +8,8 @@ targets=(//engine/io:io_test //engine/nn:nn_test //engine/train:checkpoint_test
          //cuda/gemm:gemm_test)
 # The binaries that call CUDA (compute-sanitizer refuses one that never does).
 memcheck=(io_test nn_test cuda_ops_test elementwise_test gemm_test)
+# The binaries whose kernels use shared memory (racecheck looks for hazards there).
+racecheck=(cuda_ops_test gemm_test)
 case "${1:-}" in
   build)
     cd "$(git rev-parse --show-toplevel)"
@@ -34,12 +36,22 @@ case "${1:-}" in
     done
     for test in "${memcheck[@]}"; do
       echo "== memcheck $test"
+      # OutOfMemoryIsAnError makes cudaMalloc fail on purpose: an API error to the sanitizer.
       if ! compute-sanitizer --tool memcheck --error-exitcode 9 ./"$test" --gtest_brief=1 \
-          > "$out/memcheck_$test.log" 2>&1; then
+          --gtest_filter=-*OutOfMemoryIsAnError > "$out/memcheck_$test.log" 2>&1; then
         status=1
         echo "memcheck failed: see memcheck_$test.log"
       fi
       grep "ERROR SUMMARY" "$out/memcheck_$test.log" || true
+    done
+    for test in "${racecheck[@]}"; do
+      echo "== racecheck $test"
+      if ! compute-sanitizer --tool racecheck --error-exitcode 9 ./"$test" --gtest_brief=1 \
+          --gtest_filter=-*OutOfMemoryIsAnError > "$out/racecheck_$test.log" 2>&1; then
+        status=1
+        echo "racecheck failed: see racecheck_$test.log"
+      fi
+      grep "RACECHECK SUMMARY\|ERROR SUMMARY" "$out/racecheck_$test.log" || true
     done
     exit "$status"
     ;;

@@ -1,5 +1,5 @@
-// CUDA runtime wrappers: plain cudaMalloc/cudaFree (the caching allocator comes with the CUDA
-// backend work) and synchronous copies.
+// CUDA runtime wrappers: raw cudaMalloc/cudaFree (engine/core's CachingAllocator sits on top
+// of them, so tensors do not call cudaMalloc per op) and synchronous copies.
 #include "cuda/common/check.h"
 #include "cuda/common/runtime.h"
 
@@ -19,6 +19,27 @@ void* device_malloc(size_t bytes, int device) {
   void* pointer = nullptr;
   PA_CUDA_CHECK(cudaMalloc(&pointer, bytes == 0 ? 256 : bytes));
   return pointer;
+}
+
+void* try_device_malloc(size_t bytes, int device) {
+  PA_CUDA_CHECK(cudaSetDevice(device));
+  void* pointer = nullptr;
+  const cudaError_t status = cudaMalloc(&pointer, bytes == 0 ? 256 : bytes);
+  if (status == cudaErrorMemoryAllocation) {
+    cudaGetLastError();  // clear it: running out of memory is not a sticky error
+    return nullptr;
+  }
+  PA_CUDA_CHECK(status);
+  return pointer;
+}
+
+size_t device_free_bytes(int device) {
+  size_t free = 0, total = 0;
+  if (cudaSetDevice(device) != cudaSuccess || cudaMemGetInfo(&free, &total) != cudaSuccess) {
+    cudaGetLastError();
+    return 0;
+  }
+  return free;
 }
 
 void device_free(void* pointer, int device) {

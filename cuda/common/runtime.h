@@ -8,6 +8,10 @@ namespace pa::cuda {
 
 int device_count();  // 0 when no GPU or no driver
 void* device_malloc(size_t bytes, int device);
+// cudaMalloc that returns nullptr when the device is out of memory (any other error throws).
+void* try_device_malloc(size_t bytes, int device);
+// Free memory on the device (cudaMemGetInfo), for out-of-memory messages.
+size_t device_free_bytes(int device);
 void device_free(void* pointer, int device);
 // Copies between host (false) and device (true) memory, synchronously.
 void copy(void* dst, bool dst_on_device, const void* src, bool src_on_device, size_t bytes);

@@ -32,17 +32,22 @@ size_t host_cache_limit() {
 }
 
 // aligned_alloc wants a size that is a multiple of the alignment (classes such as 80 are not).
-void* host_raw_allocate(size_t bytes) {
+void* host_raw_allocate(size_t bytes, int) {
   return std::aligned_alloc(kMinimumBlock,
                             (bytes + kMinimumBlock - 1) / kMinimumBlock * kMinimumBlock);
 }
-void host_raw_free(void* pointer) { std::free(pointer); }
+void host_raw_free(void* pointer, int) { std::free(pointer); }
 
 }  // namespace
 
 CachingAllocator::CachingAllocator(const char* name, RawAllocate raw_allocate, RawFree raw_free,
-                                   size_t cache_limit)
-    : name_(name), raw_allocate_(raw_allocate), raw_free_(raw_free), cache_limit_(cache_limit) {}
+                                   size_t cache_limit, int device, FreeBytes free_bytes)
+    : name_(name),
+      raw_allocate_(raw_allocate),
+      raw_free_(raw_free),
+      cache_limit_(cache_limit),
+      device_(device),
+      free_bytes_(free_bytes) {}
 
 CachingAllocator::~CachingAllocator() { empty_cache(); }
 
@@ -65,16 +70,20 @@ void* CachingAllocator::allocate(size_t bytes) {
     stats_.cached -= rounded;
     ++stats_.hits;
   } else {
-    block = raw_allocate_(rounded);
+    block = raw_allocate_(rounded, device_);
     if (block == nullptr && stats_.cached > 0) {  // give the cache back, then try once more
       empty_cache_locked();
-      block = raw_allocate_(rounded);
+      block = raw_allocate_(rounded, device_);
     }
     if (block == nullptr) {
-      throw Error(name_,
-                  "out of memory allocating " + std::to_string(bytes) + " bytes (" +
-                      std::to_string(stats_.allocated) + " bytes held by live tensors)",
-                  "use smaller tensors or batches");
+      std::string message = "out of memory allocating " + std::to_string(bytes) + " bytes (" +
+                            std::to_string(stats_.allocated) + " allocated to live tensors, " +
+                            std::to_string(stats_.reserved()) + " reserved";
+      if (free_bytes_ != nullptr) {
+        message += ", " + std::to_string(free_bytes_(device_)) + " free on the device";
+      }
+      throw Error(name_, message + ")",
+                  "use smaller tensors or batches, or free tensors you no longer need");
     }
     ++stats_.misses;
   }
@@ -89,7 +98,7 @@ void CachingAllocator::release(void* pointer, size_t bytes) {
   std::lock_guard<std::mutex> lock(mutex_);
   stats_.allocated -= rounded;
   if (stats_.cached + rounded > cache_limit_) {
-    raw_free_(pointer);
+    raw_free_(pointer, device_);
     return;
   }
   free_blocks_[rounded].push_back(pointer);
@@ -103,7 +112,7 @@ void CachingAllocator::empty_cache() {
 
 void CachingAllocator::empty_cache_locked() {
   for (auto& [size, blocks] : free_blocks_) {
-    for (void* block : blocks) raw_free_(block);
+    for (void* block : blocks) raw_free_(block, device_);
   }
   free_blocks_.clear();
   stats_.cached = 0;

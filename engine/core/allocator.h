@@ -1,7 +1,12 @@
 // CachingAllocator: keeps freed blocks in size-class free lists and hands them out again, so a
-// training step that allocates the same shapes every iteration stops paying for malloc/free,
-// page faults and zeroing by the OS after the first step (the thesis' first "future direction",
-// here for host memory; the CUDA backend can reuse the class with its own raw functions).
+// training step that allocates the same shapes every iteration stops paying for malloc/free
+// (cudaMalloc/cudaFree on a GPU: the thesis' first "future direction"), page faults and zeroing
+// after the first step. One instance serves host memory, one each CUDA device; they differ only
+// in their raw allocate/free functions.
+//
+// Stream order: every CUDA kernel of the engine runs on the legacy default stream, so a block
+// freed there and handed out again is only touched by work queued after the work that last
+// used it; no event is needed.
 //
 // Sizes are rounded up to a class: powers of two split in quarter steps (64, 80, 96, 112, 128,
 // 160, ...), so at most 25% of a block is slack. Blocks larger than the cache limit bypass the
@@ -22,23 +27,26 @@ struct AllocatorStats {
   size_t allocated = 0;       // bytes in live blocks (rounded to their class)
   size_t peak_allocated = 0;  // the most `allocated` has been
   size_t cached = 0;          // bytes in free blocks kept for reuse
-  int64_t hits = 0;           // allocations served from the cache
-  int64_t misses = 0;         // allocations that went to the raw allocator
+  size_t reserved() const { return allocated + cached; }  // held from the raw allocator
+  int64_t hits = 0;                                       // allocations served from the cache
+  int64_t misses = 0;  // allocations that went to the raw allocator
 };
 
 class CachingAllocator {
  public:
-  using RawAllocate = void* (*)(size_t bytes);  // nullptr when out of memory
-  using RawFree = void (*)(void* pointer);
+  using RawAllocate = void* (*)(size_t bytes, int device);  // nullptr when out of memory
+  using RawFree = void (*)(void* pointer, int device);
+  using FreeBytes = size_t (*)(int device);  // what the device still has (for error messages)
 
-  CachingAllocator(const char* name, RawAllocate raw_allocate, RawFree raw_free,
-                   size_t cache_limit);
+  CachingAllocator(const char* name, RawAllocate raw_allocate, RawFree raw_free, size_t cache_limit,
+                   int device = -1, FreeBytes free_bytes = nullptr);
   ~CachingAllocator();
   CachingAllocator(const CachingAllocator&) = delete;
   CachingAllocator& operator=(const CachingAllocator&) = delete;
 
   // A block of at least `bytes` (size_class(bytes) in fact). Out of memory, even after the cache
-  // is returned to the raw allocator, is a pa::Error naming the bytes requested and held.
+  // is returned to the raw allocator, is a pa::Error naming the bytes requested, allocated,
+  // reserved and (where known) still free on the device.
   void* allocate(size_t bytes);
   // Gives back a block from allocate(bytes), with the same `bytes`.
   void release(void* pointer, size_t bytes);
@@ -56,6 +64,8 @@ class CachingAllocator {
   RawAllocate raw_allocate_;
   RawFree raw_free_;
   size_t cache_limit_;
+  int device_;
+  FreeBytes free_bytes_;
   mutable std::mutex mutex_;
   std::map<size_t, std::vector<void*>> free_blocks_;  // size class -> free blocks
   AllocatorStats stats_;

@@ -1,8 +1,10 @@
 // Storage allocation and cross-device copies.
 #include "engine/core/storage.h"
 
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 
 #include "engine/core/allocator.h"
 #include "engine/core/error.h"
@@ -14,6 +16,29 @@
 namespace pa {
 
 namespace {
+
+#ifdef PA_WITH_CUDA
+void* cuda_raw_allocate(size_t bytes, int device) { return cuda::try_device_malloc(bytes, device); }
+void cuda_raw_free(void* pointer, int device) { cuda::device_free(pointer, device); }
+
+// One caching allocator per CUDA device. The cache is unbounded, as PyTorch's: on out of memory
+// it is returned to the driver and the allocation tried once more.
+CachingAllocator& device_allocator(int device) {
+  constexpr int kMaxDevices = 16;
+  if (device < 0 || device >= kMaxDevices) {
+    throw Error("Storage", "CUDA device index " + std::to_string(device) + " out of range",
+                "use a device index the machine has (cuda:0 ...)");
+  }
+  static CachingAllocator* allocators[kMaxDevices] = {};
+  static std::mutex mutex;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (allocators[device] == nullptr) {  // never destroyed: tensors may outlive main
+    allocators[device] = new CachingAllocator("cuda_allocator", cuda_raw_allocate, cuda_raw_free,
+                                              SIZE_MAX, device, cuda::device_free_bytes);
+  }
+  return *allocators[device];
+}
+#endif
 
 [[noreturn]] void no_cuda(const char* op) {
   throw Error(op, "this build has no CUDA backend",
@@ -27,7 +52,7 @@ Storage::Storage(size_t bytes, Device device) : bytes_(bytes), device_(device) {
     return;
   }
 #ifdef PA_WITH_CUDA
-  data_ = cuda::device_malloc(bytes, device.index);
+  data_ = device_allocator(device.index).allocate(bytes);
 #else
   no_cuda("Storage");
 #endif
@@ -39,7 +64,7 @@ Storage::~Storage() {
     return;
   }
 #ifdef PA_WITH_CUDA
-  cuda::device_free(data_, device_.index);
+  device_allocator(device_.index).release(data_, bytes_);
 #endif
 }
 
@@ -53,6 +78,27 @@ void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device
   cuda::copy(dst, dst_device.is_cuda(), src, src_device.is_cuda(), bytes);
 #else
   no_cuda("copy");
+#endif
+}
+
+AllocatorStats memory_stats(Device device) {
+  if (device.is_cpu()) return host_allocator().stats();
+#ifdef PA_WITH_CUDA
+  return device_allocator(device.index).stats();
+#else
+  no_cuda("memory_stats");
+#endif
+}
+
+void empty_cache(Device device) {
+  if (device.is_cpu()) {
+    host_allocator().empty_cache();
+    return;
+  }
+#ifdef PA_WITH_CUDA
+  device_allocator(device.index).empty_cache();
+#else
+  no_cuda("empty_cache");
 #endif
 }
 

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <memory>
 
+#include "engine/core/allocator.h"
 #include "engine/core/dtype.h"
 
 namespace pa {
@@ -25,6 +26,11 @@ class Storage {
   size_t bytes_ = 0;
   Device device_;
 };
+
+// The caching allocator behind `device`'s storage: bytes allocated to live tensors, the peak,
+// the bytes kept for reuse; empty_cache returns the kept blocks to malloc / the CUDA driver.
+AllocatorStats memory_stats(Device device);
+void empty_cache(Device device);
 
 // Copies `bytes` between any two devices (host<->device, device<->device, host<->host).
 void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes);

@@ -7,6 +7,10 @@
 #include <iomanip>
 #include <sstream>
 
+#ifdef PA_WITH_CUDA
+#include "cuda/common/copy.h"
+#endif
+
 namespace pa {
 
 void copy_strided(const Shape& shape, const char* src, const Shape& src_strides, char* dst,
@@ -307,12 +311,42 @@ Tensor make_view(const Tensor& base, const Shape& shape, const Shape& strides, i
 }
 
 Tensor contiguous_copy(const Tensor& tensor) {
-  if (tensor.device().is_cpu()) {
-    Tensor out = empty(tensor.shape(), TensorOptions().with_dtype(tensor.dtype()));
-    gather_host(tensor, out.storage()->data());
-    return out;
+  Tensor out = empty(tensor.shape(),
+                     TensorOptions().with_dtype(tensor.dtype()).with_device(tensor.device()));
+  copy_into_view(out, tensor);
+  return out;
+}
+
+void copy_into_view(const Tensor& dst, const Tensor& src) {
+  PA_CHECK(dst.shape() == src.shape() && dst.dtype() == src.dtype(), "copy",
+           "destination " << shape_str(dst.shape()) << " " << dtype_name(dst.dtype())
+                          << " and source " << shape_str(src.shape()) << " "
+                          << dtype_name(src.dtype()) << " differ",
+           "copy between tensors of one shape and dtype");
+  PA_CHECK(dst.device() == src.device(), "copy",
+           "destination on " << dst.device().str() << ", source on " << src.device().str(),
+           "move one of them with .to(device) first");
+  const size_t element = dtype_size(src.dtype());
+  const char* from = static_cast<const char*>(src.storage()->data()) + src.offset() * element;
+  char* to = static_cast<char*>(dst.storage()->data()) + dst.offset() * element;
+  if (src.device().is_cpu()) {
+    copy_strided(src.shape(), from, src.strides(), to, dst.strides(), element);
+    return;
   }
-  return copy_to_device(tensor, tensor.device());
+#ifdef PA_WITH_CUDA
+  if (src.dim() <= cuda::kMaxCopyDims) {
+    cuda::strided_copy(from, src.strides().data(), to, dst.strides().data(), src.shape().data(),
+                       static_cast<int>(src.dim()), static_cast<int>(element));
+    return;
+  }
+#endif
+  // More dims than the device kernel takes: through the host.
+  const Tensor host = copy_to_device(src, Device::cpu());
+  const Tensor staged = copy_to_device(host, dst.device());  // contiguous on the device
+  PA_CHECK(dst.is_contiguous(), "copy",
+           src.dim() << " dims into a strided CUDA view " << shape_str(dst.shape()),
+           "use at most " << 8 << " dims on the GPU");
+  copy_bytes(to, dst.device(), staged.storage()->data(), dst.device(), staged.numel() * element);
 }
 
 Tensor copy_to_device(const Tensor& tensor, Device device) {

@@ -130,6 +130,9 @@ Tensor make_view(const Tensor& base, const Shape& shape, const Shape& strides, i
 // copied with memcpy after merging the dims both layouts step over as one.
 void copy_strided(const Shape& shape, const char* src, const Shape& src_strides, char* dst,
                   const Shape& dst_strides, size_t element);
+// Copies src into dst, a view of the same shape, dtype and device (either may be strided), on
+// the host or with a device kernel; no autograd. pa::Error when they do not match.
+void copy_into_view(const Tensor& dst, const Tensor& src);
 // A contiguous copy on the same device (always copies); no autograd.
 Tensor contiguous_copy(const Tensor& tensor);
 // A contiguous copy on `device` (always copies); no autograd.

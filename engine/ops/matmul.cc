@@ -2,9 +2,17 @@
 // Operands go to the packed SGEMM (engine/cpu/gemm.h) as strided views: a transposed operand
 // (matmul's backward, Linear's x W^T) is read in place, not copied. A batched a times a 2-D b is
 // one GEMM over all rows. The backward is two matmuls, summed back over broadcast batch dims.
+// On CUDA: cuda/gemm's best fp32 version (row-major operands, so views are made contiguous
+// first; broadcast batch dims are expanded), one launch for a batched a times a 2-D b.
+#include <limits>
+
 #include "engine/cpu/gemm.h"
 #include "engine/ops/internal.h"
 #include "engine/ops/ops.h"
+
+#ifdef PA_WITH_CUDA
+#include "cuda/gemm/gemm.h"
+#endif
 
 namespace pa {
 
@@ -38,6 +46,42 @@ bool rows_fold(const Tensor& a) {
   return true;
 }
 
+#ifdef PA_WITH_CUDA
+// out (batch..., M, N) = a @ b on the GPU.
+void matmul_cuda(const Tensor& a, const Tensor& b, const Shape& batch, int64_t M, int64_t K,
+                 int64_t N, Tensor& out) {
+  const int64_t count = shape_numel(batch);
+  constexpr int64_t kIntMax = std::numeric_limits<int>::max();
+  PA_CHECK(count * M <= kIntMax && K <= kIntMax && N <= kIntMax, "matmul",
+           "sizes " << shape_str(a.shape()) << " @ " << shape_str(b.shape())
+                    << " exceed the CUDA GEMM's int range",
+           "split the product into smaller ones");
+  autograd::NoGradGuard no_grad;
+  if (b.dim() == 2) {  // (..., M, K) @ (K, N): one (count * M, K) @ (K, N) GEMM
+    Shape a_full = batch;
+    a_full.push_back(M);
+    a_full.push_back(K);
+    const Tensor ac = contiguous(expand(a, a_full));
+    const Tensor bc = contiguous(b);
+    cuda::gemm_best(static_cast<int>(count * M), static_cast<int>(N), static_cast<int>(K), 1.0f,
+                    ac.data<float>(), static_cast<int>(K), bc.data<float>(), static_cast<int>(N),
+                    0.0f, out.data<float>(), static_cast<int>(N), nullptr, nullptr);
+    return;
+  }
+  Shape a_full = batch, b_full = batch;
+  a_full.insert(a_full.end(), {M, K});
+  b_full.insert(b_full.end(), {K, N});
+  const Tensor ac = contiguous(expand(a, a_full));  // (batch, M, K)
+  const Tensor bc = contiguous(expand(b, b_full));  // (batch, K, N)
+  for (int64_t i = 0; i < count; ++i) {
+    cuda::gemm_best(static_cast<int>(M), static_cast<int>(N), static_cast<int>(K), 1.0f,
+                    ac.data<float>() + i * M * K, static_cast<int>(K), bc.data<float>() + i * K * N,
+                    static_cast<int>(N), 0.0f, out.data<float>() + i * M * N, static_cast<int>(N),
+                    nullptr, nullptr);
+  }
+}
+#endif
+
 }  // namespace
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
@@ -49,7 +93,6 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   PA_CHECK(b.size(-2) == K, "matmul",
            "inner dims differ: a " << shape_str(a.shape()) << " vs b " << shape_str(b.shape()),
            "a's last dim must equal b's second-to-last dim; transpose one of them?");
-  if (!a.device().is_cpu()) ops_internal::no_cuda_kernel("matmul", {a, b});
   const Shape a_batch(a.shape().begin(), a.shape().end() - 2);
   const Shape b_batch(b.shape().begin(), b.shape().end() - 2);
   const Shape batch = ops_internal::broadcast_shapes("matmul", a_batch, b_batch);
@@ -58,9 +101,15 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   Shape out_shape = batch;
   out_shape.push_back(M);
   out_shape.push_back(N);
-  Tensor out = empty(out_shape);  // (..., M, N)
+  Tensor out = empty(out_shape, TensorOptions().with_device(a.device()));  // (..., M, N)
   const int64_t count = shape_numel(batch);
-  if (b.dim() == 2 && rows_fold(ap)) {
+  if (!a.device().is_cpu()) {
+#ifdef PA_WITH_CUDA
+    if (out.numel() > 0) matmul_cuda(a.detach(), b.detach(), batch, M, K, N, out);
+#else
+    ops_internal::no_cuda_kernel("matmul", {a, b});
+#endif
+  } else if (b.dim() == 2 && rows_fold(ap)) {
     // (..., M, K) @ (K, N): one (count * M, K) @ (K, N) GEMM.
     cpu::sgemm(count * M, N, K, {ap.data<float>(), K, 1}, matrix_ref(bp, 0), out.data<float>(), N,
                false);

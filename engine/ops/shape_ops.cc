@@ -16,11 +16,12 @@ void check_defined(const char* op, const Tensor& x) {
   PA_CHECK(x.defined(), op, "input is undefined", "pass a tensor created by a factory or an op");
 }
 
-// Copies src into dst (same shape; dst may be a strided view). CPU only.
+// Copies src into dst (same shape; dst may be a strided view), on either device.
 void copy_into(const char* op, const Tensor& dst, const Tensor& src) {
-  if (!dst.device().is_cpu()) ops_internal::no_cuda_kernel(op, {dst, src});
-  copy_strided(dst.shape(), reinterpret_cast<const char*>(src.data<const float>()), src.strides(),
-               reinterpret_cast<char*>(dst.data<float>()), dst.strides(), sizeof(float));
+  PA_CHECK(dst.device() == src.device(), op,
+           "tensors on " << dst.device().str() << " and " << src.device().str(),
+           "move them to one device first");
+  copy_into_view(dst, src);
 }
 
 }  // namespace
@@ -165,8 +166,7 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t dim) {
              "all sizes except the concat dim must match");
     shape[d] += x.shape()[d];
   }
-  if (!xs[0].device().is_cpu()) ops_internal::no_cuda_kernel("concat", xs);
-  Tensor out = empty(shape);
+  Tensor out = empty(shape, TensorOptions().with_device(xs[0].device()));
   std::vector<int64_t> sizes;
   int64_t offset = 0;
   for (const Tensor& x : xs) {

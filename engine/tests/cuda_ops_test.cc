@@ -121,13 +121,106 @@ TEST_F(CudaOps, BinaryBroadcastForward) {
 TEST_F(CudaOps, OpsWithoutKernelsSayHowToProceed) {
   const Tensor x = ones({2, 3}).to(kGpu);
   try {
-    matmul(x, transpose(x, 0, 1));
-    FAIL() << "matmul on the GPU should not silently run";
+    sum(x);
+    FAIL() << "sum on the GPU should not silently run";
   } catch (const Error& error) {
     EXPECT_NE(std::string(error.what()).find("no CUDA kernel yet"), std::string::npos);
     EXPECT_NE(std::string(error.what()).find("(2, 3)"), std::string::npos);
   }
   EXPECT_THROW(add(x, ones({2, 3})), Error);  // mixed devices
+}
+
+// matmul through cuda/gemm's best version: 2-D, batched, a batched a times a 2-D b (one
+// launch), sizes off every tile, transposed operands (made contiguous on the device).
+TEST_F(CudaOps, MatmulForwardBackward) {
+  std::mt19937_64 rng(case_seed("cuda matmul"));
+  const std::vector<std::pair<Shape, Shape>> shapes = {
+      {{7, 13}, {13, 5}},           {{1, 1}, {1, 1}},     {{3, 7, 9}, {9, 11}},
+      {{2, 3, 4, 6}, {2, 3, 6, 5}}, {{33, 17}, {17, 65}}, {{130, 257}, {257, 129}}};
+  for (const auto& [sa, sb] : shapes) {
+    check_op(
+        "matmul " + shape_str(sa) + " @ " + shape_str(sb),
+        {random_input(sa, rng), random_input(sb, rng)},
+        [](const std::vector<Tensor>& t) { return std::vector<Tensor>{matmul(t[0], t[1])}; },
+        [](const std::vector<ref::Array>& a) {
+          return std::vector<ref::Array>{ref::matmul(a[0], a[1])};
+        },
+        [](const std::vector<ref::Array>& a, const std::vector<ref::Array>& g) {
+          return ref::matmul_backward(a[0], a[1], g[0]);
+        },
+        rng, Tolerance{1e-5, 1e-4}, kGpu);
+  }
+  // Transposed views and a broadcast batch dim (forward: its backward needs sum on the GPU).
+  const Input a = random_input({5, 9}, rng, -1, 1, false),
+              b = random_input({2, 5, 7}, rng, -1, 1, false);
+  const Tensor out = matmul(transpose(a.tensor.to(kGpu), 0, 1), b.tensor.to(kGpu));  // (2, 9, 7)
+  const std::string message =
+      compare("matmul a^T @ batched b", out, ref::matmul(ref::transpose(a.array, 0, 1), b.array),
+              Tolerance{1e-5, 1e-4});
+  EXPECT_TRUE(message.empty()) << message;
+}
+
+// Views on the GPU: contiguous() of permuted and sliced tensors runs the strided copy kernel;
+// slice's and concat's backward write through strided views on the device.
+TEST_F(CudaOps, ViewsCopyOnTheDevice) {
+  std::mt19937_64 rng(case_seed("cuda views"));
+  const Input x = random_input({3, 4, 5, 6}, rng, -1, 1, false);
+  const Tensor gpu = x.tensor.to(kGpu);
+  for (const auto& view : std::vector<std::function<Tensor(const Tensor&)>>{
+           [](const Tensor& t) {
+             return permute(t, {3, 1, 0, 2});
+           },
+           [](const Tensor& t) { return slice(slice(t, 3, 1, 5), 0, 1, 3); },
+           [](const Tensor& t) {
+             return expand(slice(t, 1, 0, 1), {3, 4, 5, 6});
+           }}) {
+    EXPECT_EQ(contiguous(view(gpu)).to(Device::cpu()).to_vector(),
+              contiguous(view(x.tensor)).to_vector());
+  }
+  check_op(
+      "slice", {random_input({4, 9}, rng)},
+      [](const std::vector<Tensor>& t) { return std::vector<Tensor>{slice(t[0], 1, 2, 7)}; },
+      [](const std::vector<ref::Array>& a) {
+        return std::vector<ref::Array>{ref::slice(a[0], 1, 2, 7)};
+      },
+      [](const std::vector<ref::Array>& a, const std::vector<ref::Array>& g) {
+        return std::vector<ref::Array>{ref::slice_backward(g[0], a[0].shape, 1, 2)};
+      },
+      rng, Tolerance{1e-6, 1e-6}, kGpu);
+  const Tensor joined = concat({gpu, gpu}, 2);  // (3, 4, 10, 6)
+  EXPECT_EQ(joined.to(Device::cpu()).to_vector(), concat({x.tensor, x.tensor}, 2).to_vector());
+}
+
+// The CUDA caching allocator: a freed block is reused (no cudaMalloc), the statistics follow,
+// empty_cache gives blocks back.
+TEST_F(CudaOps, CachingAllocatorReusesAndReports) {
+  empty_cache(kGpu);
+  const AllocatorStats start = memory_stats(kGpu);
+  { const Tensor t = empty({1000, 1000}, TensorOptions().with_device(kGpu)); }
+  const AllocatorStats after_first = memory_stats(kGpu);
+  EXPECT_EQ(after_first.allocated, start.allocated);
+  EXPECT_GE(after_first.cached, 4000000u);
+  EXPECT_GE(after_first.peak_allocated, start.allocated + 4000000u);
+  { const Tensor t = empty({1000, 1000}, TensorOptions().with_device(kGpu)); }
+  EXPECT_EQ(memory_stats(kGpu).hits, after_first.hits + 1);
+  EXPECT_EQ(memory_stats(kGpu).misses, after_first.misses);
+  empty_cache(kGpu);
+  EXPECT_EQ(memory_stats(kGpu).cached, 0u);
+}
+
+// Running out of memory is a pa::Error with the sizes (compute-sanitizer reports the failed
+// cudaMalloc as an API error, so tools/gpu_tests.sh leaves this case out of its memcheck run).
+TEST_F(CudaOps, OutOfMemoryIsAnError) {
+  try {
+    const Tensor huge = empty({int64_t{1} << 40}, TensorOptions().with_device(kGpu));  // 4 TiB
+    FAIL() << "a 4 TiB tensor should not fit";
+  } catch (const Error& error) {
+    const std::string what = error.what();
+    EXPECT_NE(what.find("4398046511104 bytes"), std::string::npos) << what;
+    EXPECT_NE(what.find("free on the device"), std::string::npos) << what;
+  }
+  // The device is still usable after running out of memory.
+  EXPECT_EQ(ones({3}).to(kGpu).to(Device::cpu()).to_vector(), std::vector<float>({1, 1, 1}));
 }
 
 }  // namespace

@@ -227,12 +227,12 @@ TEST(HostAllocator, SizeClassesAreQuarterSteps) {
 namespace counting {
 int raw_allocations = 0, raw_frees = 0;
 bool fail = false;
-void* allocate(size_t bytes) {
+void* allocate(size_t bytes, int) {
   if (fail) return nullptr;
   ++raw_allocations;
   return std::aligned_alloc(64, (bytes + 63) / 64 * 64);
 }
-void release(void* pointer) {
+void release(void* pointer, int) {
   ++raw_frees;
   std::free(pointer);
 }
