@@ -40,10 +40,12 @@ CachingAllocator& device_allocator(int device) {
 }
 #endif
 
+#ifndef PA_WITH_CUDA
 [[noreturn]] void no_cuda(const char* op) {
   throw Error(op, "this build has no CUDA backend",
               "rebuild with `bazel build --config=cuda ...` and run on a machine with a GPU");
 }
+#endif
 }  // namespace
 
 Storage::Storage(size_t bytes, Device device) : bytes_(bytes), device_(device) {

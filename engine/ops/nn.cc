@@ -2,11 +2,16 @@
 // rstd), mse_loss, cross_entropy, dropout, embedding and scaled_dot_product_attention (one op,
 // so that fused kernels can replace its CPU implementation without touching callers).
 #include <cmath>
+#include <numeric>
 
 #include "engine/cpu/attention.h"
 #include "engine/cpu/nn_kernels.h"
 #include "engine/ops/internal.h"
 #include "engine/ops/ops.h"
+
+#ifdef PA_WITH_CUDA
+#include "cuda/kernels/rowwise.h"
+#endif
 
 namespace pa {
 
@@ -16,6 +21,20 @@ using ops_internal::no_cuda_kernel;
 
 namespace {
 
+// The GPU kernels under the CPU kernels' signatures, so an op picks either by device; in a
+// build without CUDA they are never called (the ops stop at no_cuda_kernel first).
+#ifdef PA_WITH_CUDA
+constexpr auto layer_norm_forward_cuda = cuda::layer_norm_forward;
+constexpr auto layer_norm_backward_cuda = cuda::layer_norm_backward;
+constexpr auto squared_error_sum_cuda = cuda::squared_error_sum;
+constexpr auto scaled_difference_cuda = cuda::scaled_difference;
+#else
+constexpr auto layer_norm_forward_cuda = cpu::layer_norm_forward;
+constexpr auto layer_norm_backward_cuda = cpu::layer_norm_backward;
+constexpr auto squared_error_sum_cuda = cpu::squared_error_sum;
+constexpr auto scaled_difference_cuda = cpu::scaled_difference;
+#endif
+
 void split_around(const Shape& shape, int64_t dim, int64_t& outer, int64_t& D, int64_t& inner) {
   outer = 1;
   inner = 1;
@@ -24,10 +43,53 @@ void split_around(const Shape& shape, int64_t dim, int64_t& outer, int64_t& D, i
   for (size_t d = dim + 1; d < shape.size(); ++d) inner *= shape[d];
 }
 
+#ifdef PA_WITH_CUDA
+// Softmax on the GPU: the dim moved last (a contiguous copy when it is not), the row kernel,
+// and the result permuted back.
+Tensor softmax_cuda(const char* name, const Tensor& x_in, int64_t d, bool log) {
+  const Tensor x0 = x_in.dim() == 0 ? reshape(x_in.detach(), {1}) : x_in.detach();
+  std::vector<int64_t> order(x0.dim()), inverse(x0.dim());
+  std::iota(order.begin(), order.end(), 0);
+  order.erase(order.begin() + d);
+  order.push_back(d);  // the softmax dim last
+  for (int64_t i = 0; i < x0.dim(); ++i) inverse[order[i]] = i;
+  const int64_t D = x0.size(d), rows = D > 0 ? x0.numel() / D : 0;
+  Tensor x_rows, y_rows;
+  {
+    autograd::NoGradGuard no_grad;
+    x_rows = contiguous(permute(x0, order));  // (rows, D)
+    y_rows = empty(x_rows.shape(), TensorOptions().with_device(x0.device()));
+    cuda::softmax_forward(x_rows.data<float>(), y_rows.data<float>(), rows, D, log);
+  }
+  Tensor y;
+  {
+    autograd::NoGradGuard no_grad;
+    y = reshape(contiguous(permute(y_rows, inverse)), x_in.shape());
+  }
+  return record(
+      y, name, {x_in},
+      [y_rows, order, inverse, rows, D, log, shape = x_in.shape()](const Tensor& grad_in) {
+        autograd::NoGradGuard no_grad;
+        const Tensor grad =
+            contiguous(permute(grad_in.dim() == 0 ? reshape(grad_in, {1}) : grad_in, order));
+        Tensor dx = empty(grad.shape(), TensorOptions().with_device(grad.device()));
+        cuda::softmax_backward(y_rows.data<float>(), grad.data<float>(), dx.data<float>(), rows, D,
+                               log);
+        return std::vector<Tensor>{reshape(contiguous(permute(dx, inverse)), shape)};
+      });
+}
+#endif
+
 Tensor softmax_op(const char* name, const Tensor& x_in, int64_t dim, bool log) {
   check_inputs(name, {x_in}, {"x"});
-  if (!x_in.device().is_cpu()) no_cuda_kernel(name, {x_in});
   const int64_t d = normalize_dim(name, dim, x_in.dim() == 0 ? 1 : x_in.dim());
+  if (!x_in.device().is_cpu()) {
+#ifdef PA_WITH_CUDA
+    return softmax_cuda(name, x_in, d, log);
+#else
+    no_cuda_kernel(name, {x_in});
+#endif
+  }
   int64_t outer, D, inner;
   split_around(x_in.dim() == 0 ? Shape{1} : x_in.shape(), d, outer, D, inner);
   const Tensor x = contiguous(x_in).detach();
@@ -61,26 +123,32 @@ Tensor layer_norm(const Tensor& x_in, const Tensor& weight, const Tensor& bias, 
                  {x_in, weight, bias}, names),
              "normalized_shape must equal the last dims of x");
   }
-  if (!x_in.device().is_cpu()) no_cuda_kernel("layer_norm", {x_in, weight, bias});
+  const bool on_gpu = !x_in.device().is_cpu();
+#ifndef PA_WITH_CUDA
+  if (on_gpu) no_cuda_kernel("layer_norm", {x_in, weight, bias});
+#endif
+  const TensorOptions options = TensorOptions().with_device(x_in.device());
   const int64_t D = weight.numel();
   const int64_t rows = D > 0 ? x_in.numel() / D : 0;
   const Tensor x = contiguous(x_in).detach();        // (rows, D)
   const Tensor gamma = contiguous(weight).detach();  // (D)
   const Tensor beta = contiguous(bias).detach();     // (D)
-  Tensor y = empty(x.shape());
-  Tensor mean = empty({rows});
-  Tensor rstd = empty({rows});
-  cpu::layer_norm_forward(x.data<float>(), gamma.data<float>(), beta.data<float>(), y.data<float>(),
-                          mean.data<float>(), rstd.data<float>(), rows, D, eps);
+  Tensor y = empty(x.shape(), options);
+  Tensor mean = empty({rows}, options);
+  Tensor rstd = empty({rows}, options);
+  auto forward = on_gpu ? layer_norm_forward_cuda : cpu::layer_norm_forward;
+  forward(x.data<float>(), gamma.data<float>(), beta.data<float>(), y.data<float>(),
+          mean.data<float>(), rstd.data<float>(), rows, D, eps);
   return record(y, "layer_norm", {x_in, weight, bias},
-                [x, gamma, mean, rstd, rows, D](const Tensor& grad_in) {
-                  const Tensor grad = contiguous(grad_in);
-                  Tensor dx = empty(x.shape());
-                  Tensor dgamma = empty(gamma.shape());
-                  Tensor dbeta = empty(gamma.shape());
-                  cpu::layer_norm_backward(x.data<float>(), gamma.data<float>(), mean.data<float>(),
-                                           rstd.data<float>(), grad.data<float>(), dx.data<float>(),
-                                           dgamma.data<float>(), dbeta.data<float>(), rows, D);
+                [x, gamma, mean, rstd, rows, D, on_gpu, options](const Tensor& grad_in) {
+                  const Tensor grad = contiguous(grad_in).detach();
+                  Tensor dx = empty(x.shape(), options);
+                  Tensor dgamma = empty(gamma.shape(), options);
+                  Tensor dbeta = empty(gamma.shape(), options);
+                  auto backward = on_gpu ? layer_norm_backward_cuda : cpu::layer_norm_backward;
+                  backward(x.data<float>(), gamma.data<float>(), mean.data<float>(),
+                           rstd.data<float>(), grad.data<float>(), dx.data<float>(),
+                           dgamma.data<float>(), dbeta.data<float>(), rows, D);
                   return std::vector<Tensor>{dx, dgamma, dbeta};
                 });
 }
@@ -91,17 +159,23 @@ Tensor mse_loss(const Tensor& input, const Tensor& target) {
            "input " << shape_str(input.shape()) << " and target " << shape_str(target.shape())
                     << " differ",
            "give the target the prediction's shape (no broadcasting in losses)");
-  if (!input.device().is_cpu()) no_cuda_kernel("mse_loss", {input, target});
+  const bool on_gpu = !input.device().is_cpu();
+#ifndef PA_WITH_CUDA
+  if (on_gpu) no_cuda_kernel("mse_loss", {input, target});
+#endif
+  const TensorOptions options = TensorOptions().with_device(input.device());
   const Tensor a = contiguous(input).detach();
   const Tensor b = contiguous(target).detach();
   const int64_t n = a.numel();
-  const double total = cpu::squared_error_sum(a.data<const float>(), b.data<const float>(), n);
-  Tensor out = full({}, n > 0 ? static_cast<float>(total / n) : NAN);
-  return record(out, "mse_loss", {input, target}, [a, b, n](const Tensor& grad) {
+  const double total = (on_gpu ? squared_error_sum_cuda : cpu::squared_error_sum)(
+      a.data<const float>(), b.data<const float>(), n);
+  Tensor out = full({}, n > 0 ? static_cast<float>(total / n) : NAN, options);
+  return record(out, "mse_loss", {input, target}, [a, b, n, on_gpu, options](const Tensor& grad) {
     const float scale = 2.0f * grad.item() / static_cast<float>(n);
-    Tensor da = empty(a.shape());
-    cpu::scaled_difference(a.data<const float>(), b.data<const float>(), scale, da.data<float>(),
-                           n);  // da = scale (a - b)
+    Tensor da = empty(a.shape(), options);
+    (on_gpu ? scaled_difference_cuda : cpu::scaled_difference)(
+        a.data<const float>(), b.data<const float>(), scale, da.data<float>(),
+        n);  // da = scale (a - b)
     return std::vector<Tensor>{da, neg(da)};
   });
 }

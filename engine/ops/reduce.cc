@@ -5,6 +5,10 @@
 #include "engine/ops/internal.h"
 #include "engine/ops/ops.h"
 
+#ifdef PA_WITH_CUDA
+#include "cuda/kernels/rowwise.h"
+#endif
+
 namespace pa {
 
 using autograd::record;
@@ -39,7 +43,10 @@ void split_around(const Shape& shape, int64_t dim, int64_t& outer, int64_t& D, i
 
 Tensor sum(const Tensor& x, const std::vector<int64_t>& dims_in, bool keepdim) {
   check_inputs("sum", {x}, {"x"});
-  if (!x.device().is_cpu()) ops_internal::no_cuda_kernel("sum", {x});
+  const bool on_gpu = !x.device().is_cpu();
+#ifndef PA_WITH_CUDA
+  if (on_gpu) ops_internal::no_cuda_kernel("sum", {x});
+#endif
   const std::vector<int64_t> dims = reduction_dims("sum", dims_in, x.dim());
   // Move the reduced dims last, so each output element sums one contiguous row.
   std::vector<int64_t> order;
@@ -56,18 +63,26 @@ Tensor sum(const Tensor& x, const std::vector<int64_t>& dims_in, bool keepdim) {
     row_length *= x.shape()[d];
   }
   const Shape out_shape = reduced_shape(x.shape(), dims, keepdim);
-  Tensor out = empty(out_shape);
+  Tensor out = empty(out_shape, TensorOptions().with_device(x.device()));
+  // The same kernels on either device (the CUDA ones under the CPU ones' signatures).
+#ifdef PA_WITH_CUDA
+  auto sum_columns = on_gpu ? cuda::sum_columns : cpu::sum_columns;
+  auto sum_rows = on_gpu ? cuda::sum_rows : cpu::sum_rows;
+#else
+  auto sum_columns = cpu::sum_columns;
+  auto sum_rows = cpu::sum_rows;
+#endif
   // Leading dims of a contiguous tensor (a bias gradient): sum the rows, no transposed copy.
   const bool leading = !dims.empty() && dims.back() == static_cast<int64_t>(dims.size()) - 1;
   if (leading && x.is_contiguous() && rows > 1) {
-    cpu::sum_columns(x.data<const float>(), out.data<float>(), row_length, rows);
+    sum_columns(x.data<const float>(), out.data<float>(), row_length, rows);
   } else {
     Tensor packed;
     {
       autograd::NoGradGuard no_grad;
       packed = contiguous(permute(x, order));
     }
-    cpu::sum_rows(packed.data<float>(), out.data<float>(), rows, row_length);
+    sum_rows(packed.data<float>(), out.data<float>(), rows, row_length);
   }
   return record(out, "sum", {x}, [input_shape = x.shape(), dims](const Tensor& grad) {
     const Tensor kept = reshape(grad, reduced_shape(input_shape, dims, true));

@@ -121,8 +121,8 @@ TEST_F(CudaOps, BinaryBroadcastForward) {
 TEST_F(CudaOps, OpsWithoutKernelsSayHowToProceed) {
   const Tensor x = ones({2, 3}).to(kGpu);
   try {
-    sum(x);
-    FAIL() << "sum on the GPU should not silently run";
+    bias_gelu(x, ones({3}).to(kGpu));
+    FAIL() << "bias_gelu on the GPU should not silently run";
   } catch (const Error& error) {
     EXPECT_NE(std::string(error.what()).find("no CUDA kernel yet"), std::string::npos);
     EXPECT_NE(std::string(error.what()).find("(2, 3)"), std::string::npos);
@@ -158,6 +158,97 @@ TEST_F(CudaOps, MatmulForwardBackward) {
       compare("matmul a^T @ batched b", out, ref::matmul(ref::transpose(a.array, 0, 1), b.array),
               Tolerance{1e-5, 1e-4});
   EXPECT_TRUE(message.empty()) << message;
+}
+
+// Reductions and the row-wise ops on the GPU against the Eigen oracle, forward and backward:
+// sums over leading, trailing, middle and all dims (the column and row kernels), mean, softmax
+// and log-softmax along every dim of a 3-D tensor and along rows longer than a block,
+// LayerNorm over one and two trailing dims, the MSE loss.
+TEST_F(CudaOps, ReductionsAndRowwiseOps) {
+  std::mt19937_64 rng(case_seed("cuda rowwise"));
+  struct ReduceCase {
+    Shape shape;
+    std::vector<int64_t> dims;
+    std::vector<int> ref_dims;
+    bool keepdim;
+  };
+  const std::vector<ReduceCase> reductions = {
+      {{3, 5, 7}, {}, {}, false},   {{3, 5, 7}, {0, 1}, {0, 1}, false},
+      {{3, 5, 7}, {1}, {1}, true},  {{3, 5, 7}, {-1}, {2}, false},
+      {{4, 1000}, {1}, {1}, false}, {{1, 33}, {1}, {1}, false}};
+  for (const ReduceCase& c : reductions) {
+    check_op(
+        "sum " + shape_str(c.shape), {random_input(c.shape, rng)},
+        [&](const std::vector<Tensor>& t) {
+          return std::vector<Tensor>{sum(t[0], c.dims, c.keepdim)};
+        },
+        [&](const std::vector<ref::Array>& a) {
+          return std::vector<ref::Array>{ref::sum(a[0], c.ref_dims, c.keepdim)};
+        },
+        [&](const std::vector<ref::Array>& a, const std::vector<ref::Array>& g) {
+          return std::vector<ref::Array>{ref::sum_backward(a[0], c.ref_dims, c.keepdim, g[0])};
+        },
+        rng, Tolerance{1e-5, 1e-4}, kGpu);
+    check_op(
+        "mean " + shape_str(c.shape), {random_input(c.shape, rng)},
+        [&](const std::vector<Tensor>& t) {
+          return std::vector<Tensor>{mean(t[0], c.dims, c.keepdim)};
+        },
+        [&](const std::vector<ref::Array>& a) {
+          return std::vector<ref::Array>{ref::mean(a[0], c.ref_dims, c.keepdim)};
+        },
+        [&](const std::vector<ref::Array>& a, const std::vector<ref::Array>& g) {
+          return std::vector<ref::Array>{ref::mean_backward(a[0], c.ref_dims, c.keepdim, g[0])};
+        },
+        rng, Tolerance{1e-5, 1e-4}, kGpu);
+  }
+  for (const bool log : {false, true}) {
+    for (const auto& [shape, dim] : std::vector<std::pair<Shape, int>>{
+             {{3, 5, 7}, 0}, {{3, 5, 7}, 1}, {{3, 5, 7}, 2}, {{4, 1000}, 1}, {{6, 1}, 1}}) {
+      check_op(
+          std::string(log ? "log_softmax " : "softmax ") + shape_str(shape) + " dim " +
+              std::to_string(dim),
+          {random_input(shape, rng, -3.0, 3.0)},
+          [&](const std::vector<Tensor>& t) {
+            return std::vector<Tensor>{log ? log_softmax(t[0], dim) : softmax(t[0], dim)};
+          },
+          [&](const std::vector<ref::Array>& a) {
+            return std::vector<ref::Array>{log ? ref::log_softmax(a[0], dim)
+                                               : ref::softmax(a[0], dim)};
+          },
+          [&](const std::vector<ref::Array>& a, const std::vector<ref::Array>& g) {
+            return std::vector<ref::Array>{log ? ref::log_softmax_backward(a[0], dim, g[0])
+                                               : ref::softmax_backward(a[0], dim, g[0])};
+          },
+          rng, Tolerance{1e-5, 1e-4}, kGpu);
+    }
+  }
+  for (const auto& [sx, sw] : std::vector<std::pair<Shape, Shape>>{
+           {{4, 7, 13}, {13}}, {{4, 7, 13}, {7, 13}}, {{5, 1}, {1}}, {{3, 700}, {700}}}) {
+    check_op(
+        "layer_norm " + shape_str(sx),
+        {random_input(sx, rng, -2.0, 2.0), random_input(sw, rng, 0.5, 1.5), random_input(sw, rng)},
+        [](const std::vector<Tensor>& t) {
+          return std::vector<Tensor>{layer_norm(t[0], t[1], t[2], 1e-5f)};
+        },
+        [](const std::vector<ref::Array>& a) {
+          return std::vector<ref::Array>{ref::layer_norm(a[0], a[1], a[2], 1e-5)};
+        },
+        [](const std::vector<ref::Array>& a, const std::vector<ref::Array>& g) {
+          return ref::layer_norm_backward(a[0], a[1], a[2], 1e-5, g[0]);
+        },
+        rng, Tolerance{1e-4, 1e-4}, kGpu);
+  }
+  check_op(
+      "mse_loss", {random_input({7, 130}, rng), random_input({7, 130}, rng)},
+      [](const std::vector<Tensor>& t) { return std::vector<Tensor>{mse_loss(t[0], t[1])}; },
+      [](const std::vector<ref::Array>& a) {
+        return std::vector<ref::Array>{ref::mse_loss(a[0], a[1])};
+      },
+      [](const std::vector<ref::Array>& a, const std::vector<ref::Array>& g) {
+        return ref::mse_loss_backward(a[0], a[1], g[0]);
+      },
+      rng, Tolerance{1e-5, 1e-4}, kGpu);
 }
 
 // Views on the GPU: contiguous() of permuted and sliced tensors runs the strided copy kernel;
