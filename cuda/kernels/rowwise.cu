@@ -159,7 +159,7 @@ __global__ void squared_error_kernel(const float* a, const float* b, double* par
   double total = 0.0;
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
        i += int64_t(gridDim.x) * blockDim.x) {
-    const double diff = a[i] - b[i];  // the difference in float, as the CPU kernel
+    const double diff = b != nullptr ? a[i] - b[i] : a[i];  // the difference in float, as on CPU
     total += diff * diff;
   }
   total = block_reduce(total, Sum(), shared);

@@ -26,7 +26,8 @@ void layer_norm_backward(const float* x, const float* gamma, const float* mean, 
                          const float* dy, float* dx, float* dgamma, float* dbeta, int64_t rows,
                          int64_t D);
 
-// sum((a - b)^2) over n elements, in double, returned to the host (synchronises).
+// sum((a - b)^2) over n elements (sum(a^2) when b is null: the gradient norm), in double,
+// returned to the host (synchronises).
 double squared_error_sum(const float* a, const float* b, int64_t n);
 // out = scale * (a - b).
 void scaled_difference(const float* a, const float* b, float scale, float* out, int64_t n);

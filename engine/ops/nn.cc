@@ -104,6 +104,35 @@ Tensor softmax_op(const char* name, const Tensor& x_in, int64_t dim, bool log) {
   });
 }
 
+#ifdef PA_WITH_CUDA
+// Attention on the GPU as a composition of engine ops, until the FlashAttention-2 kernels of
+// cuda/attention/ replace it: S = Q K^T * scale (B, H, Nq, Nk) plus a mask bias (-1e30 on hidden
+// keys: exp gives exactly 0, and a row with every key hidden stays finite), softmax, P V; rows
+// with every key hidden are multiplied by 0, so they output zeros and get zero gradients, as on
+// the CPU. Autograd differentiates the composition. O(N^2) memory, unlike the CPU kernel.
+Tensor sdpa_composed(const Tensor& q, const Tensor& k, const Tensor& v, bool causal,
+                     const Tensor& padding, float scale) {
+  const int64_t B = q.size(0), Nq = q.size(2), Nk = k.size(2);
+  Tensor scores = mul(matmul(q, transpose(k, -1, -2)), scale);  // (B, H, Nq, Nk)
+  if (!causal && !padding.defined()) return matmul(softmax(scores, -1), v);
+  // The mask as an additive bias and each row's visibility, built on the host.
+  const std::vector<float> pad = padding.defined() ? padding.to_vector() : std::vector<float>();
+  std::vector<float> bias(B * Nq * Nk, 0.0f), visible(B * Nq, 0.0f);
+  for (int64_t b = 0; b < B; ++b) {
+    for (int64_t i = 0; i < Nq; ++i) {
+      for (int64_t j = 0; j < Nk; ++j) {
+        const bool hidden = (causal && j > i) || (!pad.empty() && pad[b * Nk + j] != 0.0f);
+        bias[(b * Nq + i) * Nk + j] = hidden ? -1e30f : 0.0f;
+        if (!hidden) visible[b * Nq + i] = 1.0f;
+      }
+    }
+  }
+  const Tensor bias_tensor = from_vector(bias, {B, 1, Nq, Nk}).to(q.device());
+  const Tensor visible_tensor = from_vector(visible, {B, 1, Nq, 1}).to(q.device());
+  return mul(matmul(softmax(add(scores, bias_tensor), -1), v), visible_tensor);
+}
+#endif
+
 }  // namespace
 
 Tensor softmax(const Tensor& x, int64_t dim) { return softmax_op("softmax", x, dim, false); }
@@ -282,8 +311,14 @@ Tensor scaled_dot_product_attention(const Tensor& q_in, const Tensor& k_in, cons
              "1 marks a padded key position of each sequence");
     padding = contiguous_copy(key_padding_mask);
   }
-  if (!q_in.device().is_cpu()) no_cuda_kernel("scaled_dot_product_attention", {q_in, k_in, v_in});
   const float used_scale = scale > 0.0f ? scale : 1.0f / std::sqrt(static_cast<float>(D));
+  if (!q_in.device().is_cpu()) {
+#ifdef PA_WITH_CUDA
+    return sdpa_composed(q_in, k_in, v_in, causal, padding, used_scale);
+#else
+    no_cuda_kernel("scaled_dot_product_attention", {q_in, k_in, v_in});
+#endif
+  }
   const Tensor q = contiguous(q_in).detach();  // (B, H, Nq, D)
   const Tensor k = contiguous(k_in).detach();  // (B, H, Nk, D)
   const Tensor v = contiguous(v_in).detach();  // (B, H, Nk, Dv)

@@ -7,6 +7,11 @@
 
 #include "engine/cpu/optim_kernels.h"
 
+#ifdef PA_WITH_CUDA
+#include "cuda/kernels/optim.h"
+#include "cuda/kernels/rowwise.h"
+#endif
+
 namespace pa::optim {
 
 namespace {
@@ -67,13 +72,16 @@ void Optimizer::zero_grad() {
   for (Tensor& parameter : parameters_) parameter.zero_grad();
 }
 
+bool Optimizer::on_gpu(size_t index) const { return !parameters_[index].device().is_cpu(); }
+
 float* Optimizer::checked_param(size_t index) const {
   const Tensor& parameter = parameters_[index];
+#ifndef PA_WITH_CUDA
   PA_CHECK(parameter.device().is_cpu(), "optim::" + name_,
            "parameter " << index << " " << shape_str(parameter.shape()) << " is on "
-                        << parameter.device().str() << "; optimizer steps run on the CPU so far",
-           "the CUDA optimizer kernels come with the CUDA backend (issue 6); keep the model on "
-           "the CPU");
+                        << parameter.device().str() << " in a build without CUDA",
+           "rebuild with --config=cuda, or keep the model on the CPU");
+#endif
   PA_CHECK(parameter.is_contiguous(), "optim::" + name_,
            "parameter " << index << " " << shape_str(parameter.shape()) << " is not contiguous",
            "register parameters through nn::Module, which keeps them contiguous");
@@ -83,8 +91,8 @@ float* Optimizer::checked_param(size_t index) const {
 float* Optimizer::checked_grad(size_t index) const {
   const Tensor grad = parameters_[index].grad();
   if (!grad.defined()) return nullptr;
-  PA_CHECK(grad.is_contiguous() && grad.device().is_cpu(), "optim::" + name_,
-           "gradient of parameter " << index << " is not a contiguous CPU tensor",
+  PA_CHECK(grad.is_contiguous() && grad.device() == parameters_[index].device(), "optim::" + name_,
+           "gradient of parameter " << index << " is not contiguous on the parameter's device",
            "gradients from backward() always are; do not replace .grad by hand");
   return grad.data<float>();
 }
@@ -143,13 +151,21 @@ void SGD::step() {
     if (grad == nullptr) continue;
     const bool first = !momentum_buffers_[i].defined();
     if (first && options_.momentum != 0.0f) {
-      momentum_buffers_[i] = zeros(parameters()[i].shape());
+      momentum_buffers_[i] =
+          zeros(parameters()[i].shape(), TensorOptions().with_device(parameters()[i].device()));
+    }
+    float* buffer = options_.momentum != 0.0f ? momentum_buffers_[i].data<float>() : nullptr;
+    if (on_gpu(i)) {
+#ifdef PA_WITH_CUDA
+      const cuda::SgdHyper hyper{static_cast<float>(lr()), options_.momentum, options_.dampening,
+                                 options_.weight_decay,    options_.nesterov, first};
+      cuda::sgd_step(checked_param(i), grad, buffer, parameters()[i].numel(), hyper);
+#endif
+      continue;
     }
     cpu::SgdHyper hyper{static_cast<float>(lr()), options_.momentum, options_.dampening,
                         options_.weight_decay,    options_.nesterov, first};
-    cpu::sgd_step(checked_param(i), grad,
-                  options_.momentum != 0.0f ? momentum_buffers_[i].data<float>() : nullptr,
-                  parameters()[i].numel(), hyper);
+    cpu::sgd_step(checked_param(i), grad, buffer, parameters()[i].numel(), hyper);
   }
 }
 
@@ -197,10 +213,21 @@ void Adam::step() {
     float* grad = checked_grad(i);
     if (grad == nullptr) continue;
     if (!exp_avg_[i].defined()) {
-      exp_avg_[i] = zeros(parameters()[i].shape());
-      exp_avg_sq_[i] = zeros(parameters()[i].shape());
+      const TensorOptions options = TensorOptions().with_device(parameters()[i].device());
+      exp_avg_[i] = zeros(parameters()[i].shape(), options);
+      exp_avg_sq_[i] = zeros(parameters()[i].shape(), options);
     }
     ++steps_[i];
+    if (on_gpu(i)) {
+#ifdef PA_WITH_CUDA
+      const cuda::AdamHyper hyper{
+          static_cast<float>(lr()), options_.beta1, options_.beta2, options_.eps,
+          options_.weight_decay,    decoupled_,     steps_[i]};
+      cuda::adam_step(checked_param(i), grad, exp_avg_[i].data<float>(),
+                      exp_avg_sq_[i].data<float>(), parameters()[i].numel(), hyper);
+#endif
+      continue;
+    }
     cpu::AdamHyper hyper{static_cast<float>(lr()), options_.beta1, options_.beta2, options_.eps,
                          options_.weight_decay,    decoupled_,     steps_[i]};
     cpu::adam_step(checked_param(i), grad, exp_avg_[i].data<float>(), exp_avg_sq_[i].data<float>(),
@@ -261,10 +288,16 @@ double clip_grad_norm(const std::vector<Tensor>& parameters, double max_norm) {
   for (const Tensor& parameter : parameters) {
     const Tensor grad = parameter.grad();
     if (!grad.defined()) continue;
-    PA_CHECK(grad.device().is_cpu() && grad.is_contiguous(), "optim::clip_grad_norm",
-             "gradient " << shape_str(grad.shape()) << " on " << grad.device().str(),
-             "clipping runs on the CPU so far (CUDA kernels: issue 6)");
-    total += cpu::sum_of_squares(grad.data<float>(), grad.numel());
+    PA_CHECK(grad.is_contiguous(), "optim::clip_grad_norm",
+             "gradient " << shape_str(grad.shape()) << " is not contiguous",
+             "gradients from backward() always are; do not replace .grad by hand");
+    if (grad.device().is_cpu()) {
+      total += cpu::sum_of_squares(grad.data<float>(), grad.numel());
+    } else {
+#ifdef PA_WITH_CUDA
+      total += cuda::squared_error_sum(grad.data<float>(), nullptr, grad.numel());
+#endif
+    }
     grads.push_back(grad);
   }
   const double norm = std::sqrt(total);
@@ -272,7 +305,13 @@ double clip_grad_norm(const std::vector<Tensor>& parameters, double max_norm) {
   const double factor = max_norm / (norm + 1e-6);
   if (factor < 1.0) {
     for (Tensor& grad : grads) {
-      cpu::scale_in_place(grad.data<float>(), grad.numel(), static_cast<float>(factor));
+      if (grad.device().is_cpu()) {
+        cpu::scale_in_place(grad.data<float>(), grad.numel(), static_cast<float>(factor));
+      } else {
+#ifdef PA_WITH_CUDA
+        cuda::scale_in_place(grad.data<float>(), grad.numel(), static_cast<float>(factor));
+#endif
+      }
     }
   }
   return norm;

@@ -39,6 +39,7 @@ class Optimizer {
   // The gradient of parameter i as a contiguous CPU float array, or nullptr when it has none.
   // Throws a pa::Error for CUDA parameters (their kernels come with the CUDA backend).
   float* checked_grad(size_t index) const;
+  bool on_gpu(size_t index) const;  // parameter `index` lives on a CUDA device
   float* checked_param(size_t index) const;
   // Checks the optimizer kind in `scalars` and returns the saved lr (set it once all else fits).
   double checked_saved_lr(const std::map<std::string, std::string>& scalars) const;

@@ -3,6 +3,10 @@
 // with a clear pa::Error; tensors round-trip between host and device bit-exactly.
 #include <gtest/gtest.h>
 
+#include <memory>
+
+#include "engine/nn/layers.h"
+#include "engine/optim/optimizer.h"
 #include "engine/tests/oracle_check.h"
 
 namespace pa::testing {
@@ -249,6 +253,91 @@ TEST_F(CudaOps, ReductionsAndRowwiseOps) {
         return ref::mse_loss_backward(a[0], a[1], g[0]);
       },
       rng, Tolerance{1e-5, 1e-4}, kGpu);
+}
+
+// Attention on the GPU (the composition that stands in until cuda/attention/): plain, causal,
+// key padding with a sequence whose keys are all hidden (its rows must come out as zeros).
+TEST_F(CudaOps, AttentionForwardBackward) {
+  std::mt19937_64 rng(case_seed("cuda sdpa"));
+  struct Case {
+    int64_t B, H, Nq, Nk, D, Dv;
+    bool causal, padded;
+  };
+  for (const Case& c : std::vector<Case>{{2, 3, 7, 7, 5, 5, false, false},
+                                         {2, 3, 9, 9, 8, 8, true, false},
+                                         {2, 2, 5, 6, 4, 3, false, true},
+                                         {2, 1, 9, 9, 16, 12, true, true}}) {
+    Input mask;
+    mask.array.shape = {};
+    if (c.padded) {
+      mask = random_mask({c.B, c.Nk}, rng, 0.3);
+      for (int64_t j = 0; j < c.Nk; ++j) mask.array.data[(c.B - 1) * c.Nk + j] = 1.0;
+      mask.tensor = to_tensor(mask.array);
+    }
+    const Tensor gpu_mask = c.padded ? mask.tensor.to(kGpu) : Tensor();
+    const double scale = 1.0 / std::sqrt(static_cast<double>(c.D));
+    check_op(
+        "sdpa Nq" + std::to_string(c.Nq) + (c.causal ? " causal" : "") +
+            (c.padded ? " padded" : ""),
+        {random_input({c.B, c.H, c.Nq, c.D}, rng, -2.0, 2.0),
+         random_input({c.B, c.H, c.Nk, c.D}, rng, -2.0, 2.0),
+         random_input({c.B, c.H, c.Nk, c.Dv}, rng)},
+        [&](const std::vector<Tensor>& t) {
+          return std::vector<Tensor>{
+              scaled_dot_product_attention(t[0], t[1], t[2], c.causal, gpu_mask)};
+        },
+        [&](const std::vector<ref::Array>& a) {
+          return std::vector<ref::Array>{ref::sdpa(a[0], a[1], a[2], c.causal, mask.array, scale)};
+        },
+        [&](const std::vector<ref::Array>& a, const std::vector<ref::Array>& g) {
+          return ref::sdpa_backward(a[0], a[1], a[2], c.causal, mask.array, scale, g[0]);
+        },
+        rng, Tolerance{2e-5, 2e-4}, kGpu);
+  }
+}
+
+// The optimizers on the GPU follow the CPU step for step: the same model, data and updates on
+// both devices give the same losses and parameters (to float32 rounding), gradient clipping
+// included.
+TEST_F(CudaOps, OptimizersMatchTheCpu) {
+  for (const bool use_adam : {true, false}) {
+    std::vector<std::vector<float>> losses(2), weights(2);
+    for (int device = 0; device < 2; ++device) {
+      const Device where = device == 0 ? Device::cpu() : kGpu;
+      Generator generator(3);
+      nn::Linear linear(9, 4, true, generator);
+      linear.to(where);
+      const Tensor x = randn({16, 9}, generator).to(where), y = randn({16, 4}, generator).to(where);
+      std::unique_ptr<optim::Optimizer> optimizer;
+      if (use_adam) {
+        optim::AdamOptions options;
+        options.lr = 0.05f;
+        options.weight_decay = 0.01f;
+        optimizer = std::make_unique<optim::AdamW>(linear.parameters(), options);
+      } else {
+        optim::SGDOptions options;
+        options.lr = 0.05f;
+        options.momentum = 0.9f;
+        optimizer = std::make_unique<optim::SGD>(linear.parameters(), options);
+      }
+      for (int step = 0; step < 6; ++step) {
+        optimizer->zero_grad();
+        const Tensor loss = mse_loss(linear.forward(x), y);
+        loss.backward();
+        optim::clip_grad_norm(linear.parameters(), 0.5);
+        optimizer->step();
+        losses[device].push_back(loss.item());
+      }
+      weights[device] = linear.weight.to(Device::cpu()).to_vector();
+    }
+    for (size_t i = 0; i < losses[0].size(); ++i) {
+      EXPECT_NEAR(losses[1][i], losses[0][i], 1e-5 * (1 + std::abs(losses[0][i])))
+          << (use_adam ? "AdamW" : "SGD") << " step " << i;
+    }
+    for (size_t i = 0; i < weights[0].size(); ++i) {
+      EXPECT_NEAR(weights[1][i], weights[0][i], 1e-5) << (use_adam ? "AdamW" : "SGD");
+    }
+  }
 }
 
 // Views on the GPU: contiguous() of permuted and sliced tensors runs the strided copy kernel;
