@@ -42,6 +42,7 @@
 #include "engine/optim/optimizer.h"
 #include "engine/pa.h"
 #include "experiments/common/experiment.h"
+#include "experiments/train_step_compare.h"
 
 extern "C" {
 #include <cblas.h>
@@ -80,21 +81,6 @@ std::vector<float> random_values(int64_t count, uint32_t seed) {
   std::vector<float> values(count);
   for (float& v : values) v = uniform(engine);
   return values;
-}
-
-// Median wall time in ms of `repeats` runs after `warmup` runs.
-double median_ms(const std::function<void()>& fn, int warmup, int repeats) {
-  for (int i = 0; i < warmup; ++i) fn();
-  std::vector<double> times;
-  for (int i = 0; i < repeats; ++i) {
-    const auto start = std::chrono::steady_clock::now();
-    fn();
-    times.push_back(
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-            .count());
-  }
-  std::sort(times.begin(), times.end());
-  return times[times.size() / 2];
 }
 
 // Medians of several functions timed in alternating blocks: `rounds` times, each function in
@@ -442,82 +428,18 @@ void bench_gelu(const BenchContext& context, int threads) {
   }
 }
 
-// One training step of the denoising Transformer (experiments/denoising's default model and
-// shapes: E 32, 4 heads, FF 64, 2 post-norm layers + Linear head, B 32, S 32; Adam; MSE) in the
-// engine vs PyTorch on the CPU, same thread count, the PyTorch side run by torch_step.py
-// (Debian's python3-torch) from this run. A missing torch is recorded, not fatal.
+// One training step of the denoising Transformer in the engine vs PyTorch on the CPU, same
+// thread count (experiments/train_step_compare.h). A missing torch is recorded, not fatal.
 void bench_train_step(const BenchContext& context, int threads) {
-  omp_set_num_threads(threads);
-  cpu::cpu_config().threads = threads;
-  const int64_t B = 32, S = 32, E = 32, steps = 50, rounds = 3;
-  nn::TransformerConfig config;
-  config.d_model = E;
-  config.nhead = 4;
-  config.dim_feedforward = 64;
-  Generator generator(0);
-  nn::DenoisingTransformer model(config, 2, generator);
-  optim::AdamOptions options;
-  optim::Adam adam(model.parameters(), options);
-  const Tensor x = add(rand({B, S, E}, generator), -0.5f);
-  const Tensor y = tanh(x);
-  auto step = [&] {
-    adam.zero_grad();
-    const Tensor loss = mse_loss(model.forward(x), y);
-    loss.backward();
-    adam.step();
-  };
-  const std::string shape = "B32 S32 E32 H4 FF64 L2";
-  const std::string command = "/usr/bin/python3 " + workspace_dir() +
-                              "/experiments/torch_step.py --threads " + std::to_string(threads) +
-                              " --steps " + std::to_string(steps) + " 2>&1";
-  // Rounds alternate ours and PyTorch (each the median of `steps` steps), so that a slow phase
-  // of the machine lands on both; the row keeps the median over rounds and every round.
-  std::vector<double> ours_rounds, torch_rounds;
-  std::string torch_version, failure;
-  for (int64_t round = 0; round < rounds; ++round) {
-    ours_rounds.push_back(median_ms(step, 5, steps));
-    nlohmann::json torch_row;
-    if (FILE* pipe = popen(command.c_str(), "r")) {
-      std::string output;
-      char buffer[4096];
-      while (fgets(buffer, sizeof(buffer), pipe) != nullptr) output += buffer;
-      const int status = pclose(pipe);
-      try {
-        torch_row = status == 0 ? nlohmann::json::parse(output) : nlohmann::json();
-      } catch (const nlohmann::json::exception&) {
-      }
-      if (!torch_row.is_object()) failure = output.substr(0, 300);
-    }
-    if (!torch_row.is_object()) break;
-    torch_rounds.push_back(torch_row["ms_median"].get<double>());
-    torch_version = torch_row["torch_version"].get<std::string>();
-  }
-  auto median = [](std::vector<double> values) {
-    std::sort(values.begin(), values.end());
-    return values[values.size() / 2];
-  };
-  const double ms_ours = median(ours_rounds);
-  nlohmann::json row = {{"op", "train_step"},      {"variant", "ours"}, {"shape", shape},
-                        {"threads", threads},      {"ms", ms_ours},     {"anchor", "pytorch"},
-                        {"ms_rounds", ours_rounds}};
-  if (static_cast<int64_t>(torch_rounds.size()) == rounds) {
-    const double ms_torch = median(torch_rounds);
-    row["ratio"] = ms_torch / ms_ours;
-    context.write({{"op", "train_step"},
-                   {"variant", "pytorch"},
-                   {"shape", shape},
-                   {"threads", threads},
-                   {"ms", ms_torch},
-                   {"ms_rounds", torch_rounds},
-                   {"torch_version", torch_version}});
-    std::cout << "train_step " << shape << ": ours " << ms_ours << " ms, PyTorch " << ms_torch
-              << " ms (ratio " << ms_torch / ms_ours << ", median of " << rounds << " rounds)"
-              << std::endl;
+  const TrainStepComparison c =
+      compare_train_step(Device::cpu(), threads, /*steps=*/50, /*rounds=*/3, "/usr/bin/python3");
+  for (const nlohmann::json& row : train_step_rows(c, threads)) context.write(row);
+  if (c.has_torch()) {
+    std::cout << "train_step " << c.shape << ": ours " << c.ours_ms << " ms, PyTorch " << c.torch_ms
+              << " ms (ratio " << c.torch_ms / c.ours_ms << ", median of 3 rounds)" << std::endl;
   } else {
-    std::cout << "train_step: PyTorch side failed: " << failure << std::endl;
-    row["anchor_missing"] = "python3-torch not available or failed";
+    std::cout << "train_step: PyTorch side failed: " << c.failure << std::endl;
   }
-  context.write(row);
 }
 
 }  // namespace

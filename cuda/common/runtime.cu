@@ -48,6 +48,11 @@ void device_free(void* pointer, int device) {
   cudaFree(pointer);  // never throws from a destructor path
 }
 
+void synchronize(int device) {
+  PA_CUDA_CHECK(cudaSetDevice(device));
+  PA_CUDA_CHECK(cudaDeviceSynchronize());
+}
+
 void copy(void* dst, bool dst_on_device, const void* src, bool src_on_device, size_t bytes) {
   const cudaMemcpyKind kind =
       dst_on_device ? (src_on_device ? cudaMemcpyDeviceToDevice : cudaMemcpyHostToDevice)

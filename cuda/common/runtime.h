@@ -13,6 +13,8 @@ void* try_device_malloc(size_t bytes, int device);
 // Free memory on the device (cudaMemGetInfo), for out-of-memory messages.
 size_t device_free_bytes(int device);
 void device_free(void* pointer, int device);
+// Waits for every kernel queued on `device` (cudaDeviceSynchronize), checked.
+void synchronize(int device);
 // Copies between host (false) and device (true) memory, synchronously.
 void copy(void* dst, bool dst_on_device, const void* src, bool src_on_device, size_t bytes);
 

@@ -104,6 +104,15 @@ void empty_cache(Device device) {
 #endif
 }
 
+void synchronize(Device device) {
+  if (device.is_cpu()) return;
+#ifdef PA_WITH_CUDA
+  cuda::synchronize(device.index);
+#else
+  no_cuda("synchronize");
+#endif
+}
+
 bool cuda_available() {
 #ifdef PA_WITH_CUDA
   return cuda::device_count() > 0;

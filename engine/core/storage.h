@@ -32,6 +32,9 @@ class Storage {
 AllocatorStats memory_stats(Device device);
 void empty_cache(Device device);
 
+// Waits until the device has finished its queued work (a no-op on the CPU): for timing.
+void synchronize(Device device);
+
 // Copies `bytes` between any two devices (host<->device, device<->device, host<->host).
 void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes);
 
