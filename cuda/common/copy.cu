@@ -32,7 +32,22 @@ __global__ void strided_copy_kernel(const Element* src, Element* dst, Layout lay
   }
 }
 
+__global__ void fill_kernel(float* data, int64_t n, float value) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x) {
+    data[i] = value;
+  }
+}
+
 }  // namespace
+
+void fill(float* data, int64_t n, float value) {
+  if (n == 0) return;
+  const int threads = 256;
+  const int64_t blocks = std::min<int64_t>((n + threads - 1) / threads, 65535);
+  fill_kernel<<<blocks, threads>>>(data, n, value);
+  PA_CUDA_CHECK_LAUNCH();
+}
 
 void strided_copy(const void* src, const int64_t* src_strides, void* dst,
                   const int64_t* dst_strides, const int64_t* shape, int ndim, int element_bytes) {

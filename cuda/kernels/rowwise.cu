@@ -166,14 +166,6 @@ __global__ void squared_error_kernel(const float* a, const float* b, double* par
   if (threadIdx.x == 0) partial[blockIdx.x] = total;
 }
 
-__global__ void scaled_difference_kernel(const float* a, const float* b, float scale, float* out,
-                                         int64_t n) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
-       i += int64_t(gridDim.x) * blockDim.x) {
-    out[i] = scale * (a[i] - b[i]);
-  }
-}
-
 int grid_for(int64_t n) {
   return static_cast<int>(std::min<int64_t>((n + kThreads - 1) / kThreads, 4096));
 }
@@ -247,12 +239,6 @@ double squared_error_sum(const float* a, const float* b, int64_t n) {
   double total = 0.0;
   for (double partial : host) total += partial;  // block order: the same sum every run
   return total;
-}
-
-void scaled_difference(const float* a, const float* b, float scale, float* out, int64_t n) {
-  if (n == 0) return;
-  scaled_difference_kernel<<<grid_for(n), kThreads>>>(a, b, scale, out, n);
-  PA_CUDA_CHECK_LAUNCH();
 }
 
 }  // namespace pa::cuda

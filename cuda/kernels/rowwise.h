@@ -29,7 +29,5 @@ void layer_norm_backward(const float* x, const float* gamma, const float* mean, 
 // sum((a - b)^2) over n elements (sum(a^2) when b is null: the gradient norm), in double,
 // returned to the host (synchronises).
 double squared_error_sum(const float* a, const float* b, int64_t n);
-// out = scale * (a - b).
-void scaled_difference(const float* a, const float* b, float scale, float* out, int64_t n);
 
 }  // namespace pa::cuda

@@ -379,6 +379,14 @@ Tensor host_float(const Shape& shape, const TensorOptions& options, const char* 
 }  // namespace
 
 Tensor full(const Shape& shape, float value, const TensorOptions& options) {
+#ifdef PA_WITH_CUDA
+  if (options.device.is_cuda() && options.dtype == DType::Float32) {  // filled on the device
+    Tensor out = empty(shape, options);
+    cuda::fill(out.data<float>(), out.numel(), value);
+    if (options.requires_grad) out.set_requires_grad(true);
+    return out;
+  }
+#endif
   Tensor host = host_float(shape, options, "full");
   float* data = host.data<float>();
   std::fill(data, data + host.numel(), value);

@@ -27,12 +27,10 @@ namespace {
 constexpr auto layer_norm_forward_cuda = cuda::layer_norm_forward;
 constexpr auto layer_norm_backward_cuda = cuda::layer_norm_backward;
 constexpr auto squared_error_sum_cuda = cuda::squared_error_sum;
-constexpr auto scaled_difference_cuda = cuda::scaled_difference;
 #else
 constexpr auto layer_norm_forward_cuda = cpu::layer_norm_forward;
 constexpr auto layer_norm_backward_cuda = cpu::layer_norm_backward;
 constexpr auto squared_error_sum_cuda = cpu::squared_error_sum;
-constexpr auto scaled_difference_cuda = cpu::scaled_difference;
 #endif
 
 void split_around(const Shape& shape, int64_t dim, int64_t& outer, int64_t& D, int64_t& inner) {
@@ -200,11 +198,15 @@ Tensor mse_loss(const Tensor& input, const Tensor& target) {
       a.data<const float>(), b.data<const float>(), n);
   Tensor out = full({}, n > 0 ? static_cast<float>(total / n) : NAN, options);
   return record(out, "mse_loss", {input, target}, [a, b, n, on_gpu, options](const Tensor& grad) {
+    if (on_gpu) {  // da = (a - b) * (2 / n) * grad, with grad left on the device (no sync)
+      autograd::NoGradGuard no_grad;
+      const Tensor da = mul(sub(a, b), mul(grad, 2.0f / static_cast<float>(n)));
+      return std::vector<Tensor>{da, neg(da)};
+    }
     const float scale = 2.0f * grad.item() / static_cast<float>(n);
     Tensor da = empty(a.shape(), options);
-    (on_gpu ? scaled_difference_cuda : cpu::scaled_difference)(
-        a.data<const float>(), b.data<const float>(), scale, da.data<float>(),
-        n);  // da = scale (a - b)
+    cpu::scaled_difference(a.data<const float>(), b.data<const float>(), scale, da.data<float>(),
+                           n);  // da = scale (a - b)
     return std::vector<Tensor>{da, neg(da)};
   });
 }
