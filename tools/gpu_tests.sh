@@ -34,25 +34,23 @@ case "${1:-}" in
       if ./"$test" --gtest_brief=1 > "$out/$test.log" 2>&1; then tail -n 1 "$out/$test.log"
       else status=1; tail -n 20 "$out/$test.log"; fi
     done
-    for test in "${memcheck[@]}"; do
-      echo "== memcheck $test"
-      # OutOfMemoryIsAnError makes cudaMalloc fail on purpose: an API error to the sanitizer.
-      if ! compute-sanitizer --tool memcheck --error-exitcode 9 ./"$test" --gtest_brief=1 \
-          --gtest_filter=-*OutOfMemoryIsAnError > "$out/memcheck_$test.log" 2>&1; then
-        status=1
-        echo "memcheck failed: see memcheck_$test.log"
-      fi
-      grep "ERROR SUMMARY" "$out/memcheck_$test.log" || true
-    done
-    for test in "${racecheck[@]}"; do
-      echo "== racecheck $test"
-      if ! compute-sanitizer --tool racecheck --error-exitcode 9 ./"$test" --gtest_brief=1 \
-          --gtest_filter=-*OutOfMemoryIsAnError > "$out/racecheck_$test.log" 2>&1; then
-        status=1
-        echo "racecheck failed: see racecheck_$test.log"
-      fi
-      grep "RACECHECK SUMMARY\|ERROR SUMMARY" "$out/racecheck_$test.log" || true
-    done
+    # compute-sanitizer with one tool over some binaries. OutOfMemoryIsAnError makes cudaMalloc
+    # fail on purpose, an API error to the sanitizer: it is left out of these runs.
+    sanitize() {
+      local tool="$1"
+      shift
+      for test in "$@"; do
+        echo "== $tool $test"
+        if ! compute-sanitizer --tool "$tool" --error-exitcode 9 ./"$test" --gtest_brief=1 \
+            --gtest_filter=-*OutOfMemoryIsAnError > "$out/${tool}_$test.log" 2>&1; then
+          status=1
+          echo "$tool failed: see ${tool}_$test.log"
+        fi
+        grep "RACECHECK SUMMARY\|ERROR SUMMARY" "$out/${tool}_$test.log" || true
+      done
+    }
+    sanitize memcheck "${memcheck[@]}"
+    sanitize racecheck "${racecheck[@]}"
     exit "$status"
     ;;
   *)
