@@ -5,9 +5,9 @@
 set -euo pipefail
 targets=(//engine/io:io_test //engine/nn:nn_test //engine/train:checkpoint_test
          //engine:cuda_ops_test //cuda/kernels:elementwise_test
-         //cuda/gemm:gemm_test)
+         //cuda/gemm:gemm_test //engine:ops_sweep_test)
 # The binaries that call CUDA (compute-sanitizer refuses one that never does).
-memcheck=(io_test nn_test cuda_ops_test elementwise_test gemm_test)
+memcheck=(io_test nn_test cuda_ops_test elementwise_test gemm_test ops_sweep_test)
 # The binaries whose kernels use shared memory (racecheck looks for hazards there).
 racecheck=(cuda_ops_test gemm_test)
 case "${1:-}" in
@@ -28,6 +28,9 @@ case "${1:-}" in
     mkdir -p "$out"
     nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$out/device.txt"
     status=0
+    # ops_sweep_test is the CPU op sweep; PA_SWEEP_DEVICE=cuda runs every case on the GPU (cases
+    # of ops without a CUDA kernel print "[ GPU SKIP ]").
+    export PA_SWEEP_DEVICE=cuda
     for target in "${targets[@]}"; do
       test="${target##*:}"
       echo "== $test"

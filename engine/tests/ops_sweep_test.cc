@@ -601,6 +601,9 @@ SWEEP(scaled_dot_product_attention) {
   for (const Setting& setting : {Setting{0, AttentionPrecision::Float32, Tolerance{2e-5, 2e-4}},
                                  Setting{5, AttentionPrecision::Float32, Tolerance{2e-5, 2e-4}},
                                  Setting{5, AttentionPrecision::Float64, Tolerance{3e-8, 3e-7}}}) {
+    // The tiles and the precision are the CPU kernel's tunables; on the GPU sweep only the
+    // float32 settings apply.
+    if (setting.precision == AttentionPrecision::Float64 && sweep_device().is_cuda()) continue;
     const int64_t block = setting.block;
     pa::cpu::cpu_config().attention_block_q = block > 0 ? block : saved.attention_block_q;
     pa::cpu::cpu_config().attention_block_k = block > 0 ? block + 2 : saved.attention_block_k;
@@ -623,9 +626,10 @@ SWEEP(scaled_dot_product_attention) {
               std::to_string(c.Nk) + (c.causal ? " causal" : "") + (c.padded ? " padded" : "") +
               (setting.precision == AttentionPrecision::Float64 ? " float64" : ""),
           inputs,
-          [&](const Tensors& t) {
-            return Tensors{
-                pa::scaled_dot_product_attention(t[0], t[1], t[2], c.causal, mask.tensor)};
+          [&](const Tensors& t) {  // the mask follows q to its device
+            const Tensor padding =
+                mask.tensor.defined() ? mask.tensor.to(t[0].device()) : mask.tensor;
+            return Tensors{pa::scaled_dot_product_attention(t[0], t[1], t[2], c.causal, padding)};
           },
           [&](const Arrays& a) {
             return Arrays{ref::sdpa(a[0], a[1], a[2], c.causal, mask.array, scale)};

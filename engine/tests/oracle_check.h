@@ -54,6 +54,10 @@ void check_op(const std::string& name, const std::vector<Input>& inputs, const E
               const ReferenceFn& reference, const ReferenceBackwardFn& reference_backward,
               std::mt19937_64& rng, const Tolerance& tolerance = {}, Device device = Device::cpu());
 
+// Where check_op runs the cases that ask for the CPU: the CPU, or the GPU when the environment
+// sets PA_SWEEP_DEVICE=cuda (the op sweep on the CUDA backend, tools/gpu_tests.sh).
+Device sweep_device();
+
 // A distinct, reproducible seed per case (override the base with PA_TEST_SEED=<n>).
 uint64_t case_seed(const std::string& case_name);
 
