@@ -14,6 +14,8 @@
 
 #include <cuda_runtime.h>
 
+#include <cstdint>
+
 namespace pa::cuda {
 
 using GemmLauncher = void (*)(int m, int n, int k, float alpha, const float* a, int lda,
@@ -24,6 +26,18 @@ using GemmLauncher = void (*)(int m, int n, int k, float alpha, const float* a, 
 using GemmBiasLauncher = void (*)(int m, int n, int k, float alpha, const float* a, int lda,
                                   const float* b, int ldb, float beta, float* c, int ldc,
                                   const float* bias, cudaStream_t stream);
+
+// A batch of products C_i = alpha * A_i·B_i + beta * C_i + bias, i < count, with
+// A_i = a + i * stride_a (and so on for B, C; a stride of 0 shares the matrix, as broadcasting
+// does). count 1 is a single product.
+struct GemmBatch {
+  int count = 1;
+  int64_t stride_a = 0, stride_b = 0, stride_c = 0;  // elements between consecutive matrices
+};
+using GemmBatchedLauncher = void (*)(int m, int n, int k, float alpha, const float* a, int lda,
+                                     const float* b, int ldb, float beta, float* c, int ldc,
+                                     const float* bias, const GemmBatch& batch,
+                                     cudaStream_t stream);
 
 void gemm_v01_naive(int m, int n, int k, float alpha, const float* a, int lda, const float* b,
                     int ldb, float beta, float* c, int ldc, cudaStream_t stream);
@@ -62,6 +76,10 @@ void gemm_v11_async_b_register_a(int m, int n, int k, float alpha, const float* 
 void gemm_v11_async_b_register_a_bias(int m, int n, int k, float alpha, const float* a, int lda,
                                       const float* b, int ldb, float beta, float* c, int ldc,
                                       const float* bias, cudaStream_t stream);
+void gemm_v11_async_b_register_a_batched(int m, int n, int k, float alpha, const float* a, int lda,
+                                         const float* b, int ldb, float beta, float* c, int ldc,
+                                         const float* bias, const GemmBatch& batch,
+                                         cudaStream_t stream);
 // Split-K: blockIdx.z takes a slice of K; the slices' partial products are summed either by
 // atomicAdd into C (fast, order not deterministic) or through a workspace and a separate
 // reduction kernel (bitwise reproducible). The workspace is cached inside the library and grows
@@ -71,35 +89,44 @@ void gemm_splitk_atomic(int m, int n, int k, float alpha, const float* a, int ld
 void gemm_splitk_reduce(int m, int n, int k, float alpha, const float* a, int lda, const float* b,
                         int ldb, float beta, float* c, int ldc, cudaStream_t stream);
 
-// The promoted version (the fastest measured, kBestVersion below) with its fused epilogue:
+// The promoted version (the fastest measured, kBestVersion below) with its fused epilogue
+// (a product with K >= 1024 whose C has at most (SMs / 4) 128 x 128 tiles, and no bias, runs
+// gemm_splitk_reduce instead: K spread over blocks, still deterministic):
 //   C (M, N) = alpha * A·B + beta * C + bias (N), bias broadcast over rows; bias may be nullptr.
 // This is what the engine's matmul uses.
 void gemm_best(int m, int n, int k, float alpha, const float* a, int lda, const float* b, int ldb,
                float beta, float* c, int ldc, const float* bias, cudaStream_t stream);
+// The promoted version over a batch (one launch; blockIdx.y picks the product): what the
+// engine's batched matmul (attention's B*H products) uses.
+void gemm_best_batched(int m, int n, int k, float alpha, const float* a, int lda, const float* b,
+                       int ldb, float beta, float* c, int ldc, const float* bias,
+                       const GemmBatch& batch, cudaStream_t stream);
 
 struct GemmVersion {
   const char* name;  // "v05_2d_blocktile": the file is gemm_<name>.cu
   bool slow;         // v01-v03: the bench skips the largest size
   GemmLauncher launch;
-  GemmBiasLauncher launch_bias;  // nullptr: no fused bias epilogue
+  GemmBiasLauncher launch_bias;        // nullptr: no fused bias epilogue
+  GemmBatchedLauncher launch_batched;  // nullptr: no batched form
 };
 
 // The ladder in order; the test and the bench iterate over it.
 inline constexpr GemmVersion kGemmVersions[] = {
-    {"v01_naive", true, gemm_v01_naive, nullptr},
-    {"v02_coalesced", true, gemm_v02_coalesced, nullptr},
-    {"v03_smem_tiling", true, gemm_v03_smem_tiling, nullptr},
-    {"v04_1d_coarsening", false, gemm_v04_1d_coarsening, nullptr},
-    {"v05_2d_blocktile", false, gemm_v05_2d_blocktile, nullptr},
-    {"v06_vectorized", false, gemm_v06_vectorized, nullptr},
-    {"v07_bank_conflict_free", false, gemm_v07_bank_conflict_free, nullptr},
-    {"v08_warptile", false, gemm_v08_warptile, gemm_v08_warptile_bias},
-    {"v09_async_double_buffer", false, gemm_v09_async_double_buffer, nullptr},
-    {"v10_async_wide_copies", false, gemm_v10_async_wide_copies, gemm_v10_async_wide_copies_bias},
-    {"v11_async_b_register_a", false, gemm_v11_async_b_register_a,
-     gemm_v11_async_b_register_a_bias},
-    {"splitk_atomic", false, gemm_splitk_atomic, nullptr},
-    {"splitk_reduce", false, gemm_splitk_reduce, nullptr},
+    {"v01_naive", true, gemm_v01_naive, nullptr, nullptr},
+    {"v02_coalesced", true, gemm_v02_coalesced, nullptr, nullptr},
+    {"v03_smem_tiling", true, gemm_v03_smem_tiling, nullptr, nullptr},
+    {"v04_1d_coarsening", false, gemm_v04_1d_coarsening, nullptr, nullptr},
+    {"v05_2d_blocktile", false, gemm_v05_2d_blocktile, nullptr, nullptr},
+    {"v06_vectorized", false, gemm_v06_vectorized, nullptr, nullptr},
+    {"v07_bank_conflict_free", false, gemm_v07_bank_conflict_free, nullptr, nullptr},
+    {"v08_warptile", false, gemm_v08_warptile, gemm_v08_warptile_bias, nullptr},
+    {"v09_async_double_buffer", false, gemm_v09_async_double_buffer, nullptr, nullptr},
+    {"v10_async_wide_copies", false, gemm_v10_async_wide_copies, gemm_v10_async_wide_copies_bias,
+     nullptr},
+    {"v11_async_b_register_a", false, gemm_v11_async_b_register_a, gemm_v11_async_b_register_a_bias,
+     gemm_v11_async_b_register_a_batched},
+    {"splitk_atomic", false, gemm_splitk_atomic, nullptr, nullptr},
+    {"splitk_reduce", false, gemm_splitk_reduce, nullptr, nullptr},
 };
 
 // The version behind gemm_best: the fastest at 4096 and 8192 in results/gpu/h100.

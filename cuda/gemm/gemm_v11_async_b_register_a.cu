@@ -8,7 +8,9 @@
 //   registers and stores that v08 spent on B are gone and B is two tiles ahead;
 // - A still goes global -> registers -> transposed shared tile (double buffered), from source
 //   pointers computed once and advanced per tile;
-// - blocks are rasterised in groups of 8 block-rows (as v09), and the epilogue can add a bias.
+// - blocks are rasterised in groups of 8 block-rows (as v09), and the epilogue can add a bias;
+// - blockIdx.y walks a batch of products at fixed strides (one launch for attention's B*H
+//   products; the ladder's runs use a batch of one).
 // Measured on H100 (results/gpu/h100/gemm_ladder.jsonl, commit 001b366): n = 4096: 44.5 TFLOP/s =
 // 0.860x cuBLAS; n = 8192: 45.3 TFLOP/s = 0.879x cuBLAS.
 // The promoted version (gemm.h kBestVersion): the fastest at both sizes in this run, where v08
@@ -18,6 +20,9 @@
 // reached: FFMAs fill about two thirds of the issue slots (84% of the issued instructions are FFMA,
 // and a slot issues in about 4 of 5 cycles), and an 8x8 thread tile at 128 registers leaves no
 // room for more independent work per warp.
+#include <algorithm>
+#include <string>
+
 #include "cuda/gemm/gemm.h"
 #include "cuda/gemm/gemm_common.cuh"
 
@@ -62,7 +67,12 @@ __device__ __forceinline__ void copy_async_wait() {
 template <bool kVector>
 __global__ void __launch_bounds__(kThreads, 2)
     async_b_kernel(int m, int n, int k, float alpha, const float* a, int lda, const float* b,
-                   int ldb, float beta, float* c, int ldc, const float* bias) {
+                   int ldb, float beta, float* c, int ldc, const float* bias, int64_t stride_a,
+                   int64_t stride_b, int64_t stride_c) {
+  // blockIdx.y picks the matrix of a batch (gridDim.y == 1 for a single product).
+  a += blockIdx.y * stride_a;
+  b += blockIdx.y * stride_b;
+  c += blockIdx.y * stride_c;
   __shared__ __align__(16) float a_tile[2][kBlockK][kAStride];        // A transposed: (16, 128)
   __shared__ __align__(16) float b_tile[kBStages][kBlockK][kBlockN];  // (16 of K, 128 columns)
   const int tid = threadIdx.x;
@@ -200,17 +210,31 @@ __global__ void __launch_bounds__(kThreads, 2)
 
 void run(const char* name, int m, int n, int k, float alpha, const float* a, int lda,
          const float* b, int ldb, float beta, float* c, int ldc, const float* bias,
-         cudaStream_t stream) {
+         const GemmBatch& batch, cudaStream_t stream) {
   if (!gemm_internal::check_arguments(name, m, n, k, a, lda, b, ldb, c, ldc)) return;
+  if (batch.count < 0)
+    throw std::runtime_error(std::string("pa::cuda::") + name + ": negative batch count");
   const int blocks = ceil_div(m, kBlockM) * ceil_div(n, kBlockN);
-  if (gemm_internal::rows_vectorizable(a, lda) && gemm_internal::rows_vectorizable(b, ldb)) {
-    async_b_kernel<true>
-        <<<blocks, kThreads, 0, stream>>>(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias);
-  } else {
-    async_b_kernel<false>
-        <<<blocks, kThreads, 0, stream>>>(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias);
+  const bool vector = gemm_internal::rows_vectorizable(a, lda) &&
+                      gemm_internal::rows_vectorizable(b, ldb) &&
+                      (batch.count <= 1 || (batch.stride_a % 4 == 0 && batch.stride_b % 4 == 0));
+  constexpr int kMaxGridY = 65535;
+  for (int first = 0; first < batch.count; first += kMaxGridY) {  // one launch per 65535 matrices
+    const dim3 grid(blocks, std::min(batch.count - first, kMaxGridY));
+    const float* a_first = a + first * batch.stride_a;
+    const float* b_first = b + first * batch.stride_b;
+    float* c_first = c + first * batch.stride_c;
+    if (vector) {
+      async_b_kernel<true><<<grid, kThreads, 0, stream>>>(
+          m, n, k, alpha, a_first, lda, b_first, ldb, beta, c_first, ldc, bias, batch.stride_a,
+          batch.stride_b, batch.stride_c);
+    } else {
+      async_b_kernel<false><<<grid, kThreads, 0, stream>>>(
+          m, n, k, alpha, a_first, lda, b_first, ldb, beta, c_first, ldc, bias, batch.stride_a,
+          batch.stride_b, batch.stride_c);
+    }
+    PA_CUDA_CHECK_LAUNCH();
   }
-  PA_CUDA_CHECK_LAUNCH();
 }
 
 }  // namespace
@@ -218,14 +242,23 @@ void run(const char* name, int m, int n, int k, float alpha, const float* a, int
 void gemm_v11_async_b_register_a(int m, int n, int k, float alpha, const float* a, int lda,
                                  const float* b, int ldb, float beta, float* c, int ldc,
                                  cudaStream_t stream) {
-  run("gemm_v11_async_b_register_a", m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nullptr, stream);
+  run("gemm_v11_async_b_register_a", m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nullptr, {},
+      stream);
 }
 
 void gemm_v11_async_b_register_a_bias(int m, int n, int k, float alpha, const float* a, int lda,
                                       const float* b, int ldb, float beta, float* c, int ldc,
                                       const float* bias, cudaStream_t stream) {
-  run("gemm_v11_async_b_register_a_bias", m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias,
+  run("gemm_v11_async_b_register_a_bias", m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, {},
       stream);
+}
+
+void gemm_v11_async_b_register_a_batched(int m, int n, int k, float alpha, const float* a, int lda,
+                                         const float* b, int ldb, float beta, float* c, int ldc,
+                                         const float* bias, const GemmBatch& batch,
+                                         cudaStream_t stream) {
+  run("gemm_v11_async_b_register_a_batched", m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias,
+      batch, stream);
 }
 
 }  // namespace pa::cuda

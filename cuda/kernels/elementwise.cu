@@ -134,6 +134,40 @@ __global__ void binary_kernel(const float* __restrict__ a, const float* __restri
   }
 }
 
+struct WhereLayout {
+  int64_t shape[kMaxDims];
+  int64_t strides[3][kMaxDims];  // condition, a, b
+  int ndim;
+};
+
+__global__ void where_kernel(const float* __restrict__ condition, const float* __restrict__ a,
+                             const float* __restrict__ b, float* __restrict__ out, int64_t n,
+                             WhereLayout layout) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x) {
+    int64_t rest = i;
+    int64_t offsets[3] = {0, 0, 0};
+    for (int d = layout.ndim - 1; d >= 0; --d) {
+      const int64_t index = rest % layout.shape[d];
+      rest /= layout.shape[d];
+      for (int t = 0; t < 3; ++t) offsets[t] += index * layout.strides[t][d];
+    }
+    out[i] = condition[offsets[0]] != 0.0f ? a[offsets[1]] : b[offsets[2]];
+  }
+}
+
+// dy == nullptr: the forward y = gelu(x + bias); otherwise the backward dx = dy * gelu'(x + bias).
+__global__ void bias_gelu_kernel(const float* __restrict__ x, const float* __restrict__ bias,
+                                 const float* __restrict__ dy, float* __restrict__ out, int64_t n,
+                                 int64_t C) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x) {
+    const float v = x[i] + bias[i % C];
+    out[i] = dy == nullptr ? unary_value(UnaryKind::GeluTanh, v, 0.0f)
+                           : dy[i] * unary_derivative(UnaryKind::GeluTanh, v, 0.0f, 0.0f);
+  }
+}
+
 int blocks_for(int64_t n) {
   const int64_t blocks = (n + kThreads - 1) / kThreads;
   return static_cast<int>(blocks < 65535 * 8 ? blocks : 65535 * 8);
@@ -194,6 +228,38 @@ void binary_forward(BinaryKind kind, const float* a, const int64_t* a_strides, c
       binary_kernel<BinaryKind::Div><<<blocks_for(n), kThreads>>>(a, b, out, n, layout);
       break;
   }
+  PA_CUDA_CHECK_LAUNCH();
+}
+
+void where_forward(const float* condition, const int64_t* condition_strides, const float* a,
+                   const int64_t* a_strides, const float* b, const int64_t* b_strides, float* out,
+                   const int64_t* shape, int ndim) {
+  if (ndim > kMaxDims) throw std::invalid_argument("where_forward: more than 8 dims");
+  WhereLayout layout{};
+  layout.ndim = ndim;
+  int64_t n = 1;
+  for (int d = 0; d < ndim; ++d) {
+    layout.shape[d] = shape[d];
+    layout.strides[0][d] = condition_strides[d];
+    layout.strides[1][d] = a_strides[d];
+    layout.strides[2][d] = b_strides[d];
+    n *= shape[d];
+  }
+  if (n == 0) return;
+  where_kernel<<<blocks_for(n), kThreads>>>(condition, a, b, out, n, layout);
+  PA_CUDA_CHECK_LAUNCH();
+}
+
+void bias_gelu_forward(const float* x, const float* bias, float* y, int64_t rows, int64_t C) {
+  if (rows * C == 0) return;
+  bias_gelu_kernel<<<blocks_for(rows * C), kThreads>>>(x, bias, nullptr, y, rows * C, C);
+  PA_CUDA_CHECK_LAUNCH();
+}
+
+void bias_gelu_backward(const float* x, const float* bias, const float* dy, float* dx, int64_t rows,
+                        int64_t C) {
+  if (rows * C == 0) return;
+  bias_gelu_kernel<<<blocks_for(rows * C), kThreads>>>(x, bias, dy, dx, rows * C, C);
   PA_CUDA_CHECK_LAUNCH();
 }
 

@@ -21,4 +21,16 @@ void unary_backward(UnaryKind kind, const float* x, const float* y, const float*
 void binary_forward(BinaryKind kind, const float* a, const int64_t* a_strides, const float* b,
                     const int64_t* b_strides, float* out, const int64_t* shape, int ndim);
 
+// out (shape, contiguous) = condition != 0 ? a : b, each read through strides (0 on broadcast
+// dims); ndim <= 8.
+void where_forward(const float* condition, const int64_t* condition_strides, const float* a,
+                   const int64_t* a_strides, const float* b, const int64_t* b_strides, float* out,
+                   const int64_t* shape, int ndim);
+
+// Fused bias + GELU (tanh form) over contiguous (rows, C): y = gelu(x + bias[c]); the backward
+// dx = dy * gelu'(x + bias[c]) (the bias gradient is dx summed over rows, by the caller).
+void bias_gelu_forward(const float* x, const float* bias, float* y, int64_t rows, int64_t C);
+void bias_gelu_backward(const float* x, const float* bias, const float* dy, float* dx, int64_t rows,
+                        int64_t C);
+
 }  // namespace pa::cuda

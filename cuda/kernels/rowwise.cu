@@ -1,11 +1,7 @@
 // CUDA row-wise kernels (see rowwise.h). One block of 256 threads per row: each thread strides
 // over the row, then a shared-memory tree reduces the partial values in a fixed order, so the
 // results do not change from run to run. Column sums (bias and LayerNorm parameter gradients)
-// give each thread one column and walk the rows in order.
-#include <mutex>
-#include <stdexcept>
-#include <vector>
-
+// give each column 32 threads that stride over the rows, their partials added in order.
 #include "cuda/common/check.h"
 #include "cuda/kernels/rowwise.h"
 
@@ -48,12 +44,34 @@ __global__ void sum_rows_kernel(const float* x, float* out, int64_t D) {
   if (threadIdx.x == 0) out[blockIdx.x] = static_cast<float>(total);
 }
 
-__global__ void sum_columns_kernel(const float* x, float* out, int64_t rows, int64_t D) {
-  const int64_t j = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
-  if (j >= D) return;
+// Column sums: a block of kColumnTile x kRowGroups threads owns kColumnTile columns; thread
+// (c, g) adds rows g, g + kRowGroups, ... of its column (independent loads in flight), then
+// thread (c, 0) adds the kRowGroups partials in order. A fixed order: the same sum every run.
+constexpr int kColumnTile = 32;
+constexpr int kRowGroups = 32;
+
+// The kRowGroups partials of column threadIdx.x added in order (the result in row group 0).
+__device__ double column_total(double value, double (*shared)[kColumnTile + 1]) {
+  shared[threadIdx.y][threadIdx.x] = value;
+  __syncthreads();
   double total = 0.0;
-  for (int64_t r = 0; r < rows; ++r) total += x[r * D + j];
-  out[j] = static_cast<float>(total);
+  if (threadIdx.y == 0) {
+    for (int g = 0; g < kRowGroups; ++g) total += shared[g][threadIdx.x];
+  }
+  __syncthreads();  // shared is reused by the next call
+  return total;
+}
+
+__global__ void sum_columns_kernel(const float* x, float* out, int64_t rows, int64_t D) {
+  __shared__ double shared[kRowGroups][kColumnTile + 1];
+  const int64_t j = blockIdx.x * int64_t(kColumnTile) + threadIdx.x;
+  double total = 0.0;
+  if (j < D) {
+#pragma unroll 4
+    for (int64_t r = threadIdx.y; r < rows; r += kRowGroups) total += x[r * D + j];
+  }
+  total = column_total(total, shared);
+  if (threadIdx.y == 0 && j < D) out[j] = static_cast<float>(total);
 }
 
 __global__ void softmax_forward_kernel(const float* x, float* y, int64_t D, bool log) {
@@ -137,20 +155,27 @@ __global__ void layer_norm_dx_kernel(const float* x, const float* gamma, const f
   }
 }
 
-// dgamma[j] = sum_r dy * xhat, dbeta[j] = sum_r dy: one thread per column, rows in order.
+// dgamma[j] = sum_r dy * xhat, dbeta[j] = sum_r dy: the column-sum layout of sum_columns.
 __global__ void layer_norm_parameters_kernel(const float* x, const float* mean, const float* rstd,
                                              const float* dy, float* dgamma, float* dbeta,
                                              int64_t rows, int64_t D) {
-  const int64_t j = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
-  if (j >= D) return;
+  __shared__ double shared[kRowGroups][kColumnTile + 1];
+  const int64_t j = blockIdx.x * int64_t(kColumnTile) + threadIdx.x;
   double gamma_total = 0.0, beta_total = 0.0;
-  for (int64_t r = 0; r < rows; ++r) {
-    const float xhat = (x[r * D + j] - mean[r]) * rstd[r];
-    gamma_total += double(dy[r * D + j]) * xhat;
-    beta_total += dy[r * D + j];
+  if (j < D) {
+#pragma unroll 4
+    for (int64_t r = threadIdx.y; r < rows; r += kRowGroups) {
+      const float xhat = (x[r * D + j] - mean[r]) * rstd[r];
+      gamma_total += double(dy[r * D + j]) * xhat;
+      beta_total += dy[r * D + j];
+    }
   }
-  dgamma[j] = static_cast<float>(gamma_total);
-  dbeta[j] = static_cast<float>(beta_total);
+  gamma_total = column_total(gamma_total, shared);
+  beta_total = column_total(beta_total, shared);
+  if (threadIdx.y == 0 && j < D) {
+    dgamma[j] = static_cast<float>(gamma_total);
+    dbeta[j] = static_cast<float>(beta_total);
+  }
 }
 
 // Per-block partial sums of (a - b)^2 in double; the host adds the partials in block order.
@@ -164,6 +189,88 @@ __global__ void squared_error_kernel(const float* a, const float* b, double* par
   }
   total = block_reduce(total, Sum(), shared);
   if (threadIdx.x == 0) partial[blockIdx.x] = total;
+}
+
+// Adds the partials in a fixed tree (the same sum every run) into *total (or onto it), and
+// writes float(*total * scale) to *scaled when it is not null.
+__global__ void squared_error_finish_kernel(const double* partial, int count, double* total,
+                                            bool accumulate, float* scaled, double scale) {
+  __shared__ double shared[kThreads];
+  double sum = 0.0;
+  for (int i = threadIdx.x; i < count; i += blockDim.x) sum += partial[i];
+  sum = block_reduce(sum, Sum(), shared);
+  if (threadIdx.x == 0) {
+    const double value = accumulate ? *total + sum : sum;
+    *total = value;
+    if (scaled != nullptr) *scaled = static_cast<float>(value * scale);
+  }
+}
+
+__global__ void max_along_kernel(const float* x, float* values, int64_t* indices, int64_t outer,
+                                 int64_t D, int64_t inner) {
+  const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;  // (o, j)
+  if (i >= outer * inner) return;
+  const int64_t o = i / inner, j = i % inner;
+  const float* line = x + o * D * inner + j;  // stride inner
+  int64_t best = 0;
+  for (int64_t d = 1; d < D; ++d) {
+    const float value = line[d * inner];
+    if (value > line[best * inner] || isnan(value)) {
+      best = d;
+      if (isnan(value)) break;
+    }
+  }
+  values[i] = line[best * inner];
+  indices[i] = best;
+}
+
+__global__ void max_along_backward_kernel(const float* dy, const int64_t* indices, float* dx,
+                                          int64_t outer, int64_t D, int64_t inner) {
+  const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;  // (o, j)
+  if (i >= outer * inner) return;
+  const int64_t o = i / inner, j = i % inner;
+  const int64_t best = indices[i];
+  for (int64_t d = 0; d < D; ++d) dx[(o * D + d) * inner + j] = d == best ? dy[i] : 0.0f;
+}
+
+// One block: -sum_n log_probs[n, targets[n]] / N.
+__global__ void nll_mean_kernel(const float* log_probs, const int64_t* targets, float* loss,
+                                int64_t N, int64_t C) {
+  __shared__ double shared[kThreads];
+  double total = 0.0;
+  for (int64_t n = threadIdx.x; n < N; n += blockDim.x) total -= log_probs[n * C + targets[n]];
+  total = block_reduce(total, Sum(), shared);
+  if (threadIdx.x == 0) *loss = static_cast<float>(total / N);
+}
+
+__global__ void cross_entropy_backward_kernel(const float* log_probs, const int64_t* targets,
+                                              const float* dloss, float* dlogits, int64_t N,
+                                              int64_t C) {
+  const float scale = *dloss / static_cast<float>(N);
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < N * C;
+       i += int64_t(gridDim.x) * blockDim.x) {
+    const float onehot = i % C == targets[i / C] ? 1.0f : 0.0f;
+    dlogits[i] = (expf(log_probs[i]) - onehot) * scale;
+  }
+}
+
+__global__ void embedding_forward_kernel(const float* weight, const int64_t* indices, float* out,
+                                         int64_t count, int64_t E) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count * E;
+       i += int64_t(gridDim.x) * blockDim.x) {
+    out[i] = weight[indices[i / E] * E + i % E];
+  }
+}
+
+// blockIdx.x: the row v; threads walk its columns and add the positions' gradients in order.
+__global__ void embedding_backward_kernel(const float* dy, const int64_t* offsets,
+                                          const int64_t* positions, float* dweight, int64_t E) {
+  const int64_t v = blockIdx.x;
+  for (int64_t e = threadIdx.x; e < E; e += blockDim.x) {
+    float total = 0.0f;  // float, in position order: the CPU kernel's sum
+    for (int64_t p = offsets[v]; p < offsets[v + 1]; ++p) total += dy[positions[p] * E + e];
+    dweight[v * E + e] = total;
+  }
 }
 
 int grid_for(int64_t n) {
@@ -180,7 +287,8 @@ void sum_rows(const float* x, float* out, int64_t rows, int64_t D) {
 
 void sum_columns(const float* x, float* out, int64_t rows, int64_t D) {
   if (D == 0) return;
-  sum_columns_kernel<<<(D + kThreads - 1) / kThreads, kThreads>>>(x, out, rows, D);
+  sum_columns_kernel<<<(D + kColumnTile - 1) / kColumnTile, dim3(kColumnTile, kRowGroups)>>>(
+      x, out, rows, D);
   PA_CUDA_CHECK_LAUNCH();
 }
 
@@ -212,33 +320,70 @@ void layer_norm_backward(const float* x, const float* gamma, const float* mean, 
     layer_norm_dx_kernel<<<rows, kThreads>>>(x, gamma, mean, rstd, dy, dx, D);
     PA_CUDA_CHECK_LAUNCH();
   }
-  layer_norm_parameters_kernel<<<(D + kThreads - 1) / kThreads, kThreads>>>(x, mean, rstd, dy,
-                                                                            dgamma, dbeta, rows, D);
+  layer_norm_parameters_kernel<<<(D + kColumnTile - 1) / kColumnTile,
+                                 dim3(kColumnTile, kRowGroups)>>>(x, mean, rstd, dy, dgamma, dbeta,
+                                                                  rows, D);
   PA_CUDA_CHECK_LAUNCH();
 }
 
-double squared_error_sum(const float* a, const float* b, int64_t n) {
-  if (n == 0) return 0.0;
-  const int blocks = grid_for(n);
-  // The per-block partials live in one device buffer per device, allocated once (at most
-  // 4096 doubles): no cudaMalloc per call.
-  static std::mutex mutex;
-  static double* partials[16] = {};
-  std::lock_guard<std::mutex> lock(mutex);
-  int device = 0;
-  PA_CUDA_CHECK(cudaGetDevice(&device));
-  if (device < 0 || device >= 16) throw std::runtime_error("squared_error_sum: device index > 15");
-  if (partials[device] == nullptr) {
-    PA_CUDA_CHECK(cudaMalloc(&partials[device], 4096 * sizeof(double)));
+int64_t squared_error_workspace(int64_t n) { return n == 0 ? 0 : grid_for(n); }
+
+void squared_error_sum(const float* a, const float* b, int64_t n, double* workspace, double* total,
+                       bool accumulate, float* scaled, double scale) {
+  const int blocks = static_cast<int>(squared_error_workspace(n));
+  if (blocks > 0) {
+    squared_error_kernel<<<blocks, kThreads>>>(a, b, workspace, n);
+    PA_CUDA_CHECK_LAUNCH();
   }
-  squared_error_kernel<<<blocks, kThreads>>>(a, b, partials[device], n);
+  squared_error_finish_kernel<<<1, kThreads>>>(workspace, blocks, total, accumulate, scaled, scale);
   PA_CUDA_CHECK_LAUNCH();
-  std::vector<double> host(blocks);
-  PA_CUDA_CHECK(
-      cudaMemcpy(host.data(), partials[device], blocks * sizeof(double), cudaMemcpyDeviceToHost));
-  double total = 0.0;
-  for (double partial : host) total += partial;  // block order: the same sum every run
-  return total;
+}
+
+void max_along(const float* x, float* values, int64_t* indices, int64_t outer, int64_t D,
+               int64_t inner) {
+  const int64_t count = outer * inner;
+  if (count == 0) return;
+  max_along_kernel<<<(count + kThreads - 1) / kThreads, kThreads>>>(x, values, indices, outer, D,
+                                                                    inner);
+  PA_CUDA_CHECK_LAUNCH();
+}
+
+void max_along_backward(const float* dy, const int64_t* indices, float* dx, int64_t outer,
+                        int64_t D, int64_t inner) {
+  const int64_t count = outer * inner;
+  if (count == 0) return;
+  max_along_backward_kernel<<<(count + kThreads - 1) / kThreads, kThreads>>>(dy, indices, dx, outer,
+                                                                             D, inner);
+  PA_CUDA_CHECK_LAUNCH();
+}
+
+void cross_entropy_forward(const float* logits, const int64_t* targets, float* log_probs,
+                           float* loss, int64_t N, int64_t C) {
+  softmax_forward(logits, log_probs, N, C, /*log=*/true);
+  nll_mean_kernel<<<1, kThreads>>>(log_probs, targets, loss, N, C);
+  PA_CUDA_CHECK_LAUNCH();
+}
+
+void cross_entropy_backward(const float* log_probs, const int64_t* targets, const float* dloss,
+                            float* dlogits, int64_t N, int64_t C) {
+  if (N * C == 0) return;
+  cross_entropy_backward_kernel<<<grid_for(N * C), kThreads>>>(log_probs, targets, dloss, dlogits,
+                                                               N, C);
+  PA_CUDA_CHECK_LAUNCH();
+}
+
+void embedding_forward(const float* weight, const int64_t* indices, float* out, int64_t count,
+                       int64_t E) {
+  if (count * E == 0) return;
+  embedding_forward_kernel<<<grid_for(count * E), kThreads>>>(weight, indices, out, count, E);
+  PA_CUDA_CHECK_LAUNCH();
+}
+
+void embedding_backward(const float* dy, const int64_t* offsets, const int64_t* positions,
+                        float* dweight, int64_t V, int64_t E) {
+  if (V * E == 0) return;
+  embedding_backward_kernel<<<V, kThreads>>>(dy, offsets, positions, dweight, E);
+  PA_CUDA_CHECK_LAUNCH();
 }
 
 }  // namespace pa::cuda

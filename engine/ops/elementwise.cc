@@ -116,35 +116,49 @@ Tensor scalar_like(const Tensor& x, float value) {
 
 // ---- binary ----
 
+// The backward closures compute only the gradients an input needs (ga / gb: a / b required
+// grad when the op ran): a scalar operand such as mul(x, 0.5f)'s costs no reduction.
 Tensor add(const Tensor& a, const Tensor& b) {
   Tensor out = binary_kernel("add", cpu::BinaryKind::Add, a, b);
-  return record(out, "add", {a, b}, [sa = a.shape(), sb = b.shape()](const Tensor& grad) {
-    return std::vector<Tensor>{sum_to(grad, sa), sum_to(grad, sb)};
-  });
+  return record(out, "add", {a, b},
+                [sa = a.shape(), sb = b.shape(), ga = a.requires_grad(),
+                 gb = b.requires_grad()](const Tensor& grad) {
+                  return std::vector<Tensor>{ga ? sum_to(grad, sa) : Tensor(),
+                                             gb ? sum_to(grad, sb) : Tensor()};
+                });
 }
 
 Tensor sub(const Tensor& a, const Tensor& b) {
   Tensor out = binary_kernel("sub", cpu::BinaryKind::Sub, a, b);
-  return record(out, "sub", {a, b}, [sa = a.shape(), sb = b.shape()](const Tensor& grad) {
-    return std::vector<Tensor>{sum_to(grad, sa), sum_to(neg(grad), sb)};
-  });
+  return record(out, "sub", {a, b},
+                [sa = a.shape(), sb = b.shape(), ga = a.requires_grad(),
+                 gb = b.requires_grad()](const Tensor& grad) {
+                  return std::vector<Tensor>{ga ? sum_to(grad, sa) : Tensor(),
+                                             gb ? sum_to(neg(grad), sb) : Tensor()};
+                });
 }
 
 Tensor mul(const Tensor& a, const Tensor& b) {
   Tensor out = binary_kernel("mul", cpu::BinaryKind::Mul, a, b);
-  return record(out, "mul", {a, b}, [a = a.detach(), b = b.detach()](const Tensor& grad) {
-    return std::vector<Tensor>{sum_to(mul(grad, b), a.shape()), sum_to(mul(grad, a), b.shape())};
-  });
+  return record(out, "mul", {a, b},
+                [a = a.detach(), b = b.detach(), ga = a.requires_grad(),
+                 gb = b.requires_grad()](const Tensor& grad) {
+                  return std::vector<Tensor>{ga ? sum_to(mul(grad, b), a.shape()) : Tensor(),
+                                             gb ? sum_to(mul(grad, a), b.shape()) : Tensor()};
+                });
 }
 
 Tensor div(const Tensor& a, const Tensor& b) {
   Tensor out = binary_kernel("div", cpu::BinaryKind::Div, a, b);
-  return record(out, "div", {a, b}, [a = a.detach(), b = b.detach()](const Tensor& grad) {
-    const Tensor grad_a = div(grad, b);  // dL/da = g / b
-    // dL/db = -g a / b^2 = -(g / b) * (a / b)
-    const Tensor grad_b = neg(mul(grad_a, div(a, b)));
-    return std::vector<Tensor>{sum_to(grad_a, a.shape()), sum_to(grad_b, b.shape())};
-  });
+  return record(out, "div", {a, b},
+                [a = a.detach(), b = b.detach(), ga = a.requires_grad(),
+                 gb = b.requires_grad()](const Tensor& grad) {
+                  const Tensor grad_a = div(grad, b);  // dL/da = g / b
+                  // dL/db = -g a / b^2 = -(g / b) * (a / b)
+                  return std::vector<Tensor>{
+                      ga ? sum_to(grad_a, a.shape()) : Tensor(),
+                      gb ? sum_to(neg(mul(grad_a, div(a, b))), b.shape()) : Tensor()};
+                });
 }
 
 // Checked before scalar_like reads a's device, so that an undefined `a` names the op.
@@ -181,19 +195,29 @@ Tensor bias_gelu(const Tensor& x_in, const Tensor& bias_in) {
   PA_CHECK(bias_in.dim() == 1 && x_in.dim() >= 1 && x_in.size(-1) == bias_in.size(0), "bias_gelu",
            "x " << shape_str(x_in.shape()) << " and bias " << shape_str(bias_in.shape()),
            "bias is (C) for x (..., C): one value per feature of the last dim");
-  if (!x_in.device().is_cpu()) ops_internal::no_cuda_kernel("bias_gelu", {x_in, bias_in});
+  const bool on_gpu = !x_in.device().is_cpu();
+#ifdef PA_WITH_CUDA
+  auto forward = on_gpu ? cuda::bias_gelu_forward : cpu::bias_gelu_forward;
+  auto backward = on_gpu ? cuda::bias_gelu_backward : cpu::bias_gelu_backward;
+#else
+  if (on_gpu) ops_internal::no_cuda_kernel("bias_gelu", {x_in, bias_in});
+  auto forward = cpu::bias_gelu_forward;
+  auto backward = cpu::bias_gelu_backward;
+#endif
+  const TensorOptions options = TensorOptions().with_device(x_in.device());
   const Tensor x = contiguous(x_in).detach();
   const Tensor bias = contiguous(bias_in).detach();
   const int64_t C = bias.numel(), rows = C > 0 ? x.numel() / C : 0;
-  Tensor y = empty(x.shape());
-  cpu::bias_gelu_forward(x.data<const float>(), bias.data<const float>(), y.data<float>(), rows, C);
-  return record(y, "bias_gelu", {x_in, bias_in}, [x, bias, rows, C](const Tensor& grad) {
-    const Tensor upstream = contiguous(grad).detach();
-    Tensor dx = empty(x.shape());
-    cpu::bias_gelu_backward(x.data<const float>(), bias.data<const float>(),
-                            upstream.data<const float>(), dx.data<float>(), rows, C);
-    return std::vector<Tensor>{dx, sum_to(dx, bias.shape())};  // (..., C), (C)
-  });
+  Tensor y = empty(x.shape(), options);
+  forward(x.data<const float>(), bias.data<const float>(), y.data<float>(), rows, C);
+  return record(y, "bias_gelu", {x_in, bias_in},
+                [x, bias, rows, C, options, backward](const Tensor& grad) {
+                  const Tensor upstream = contiguous(grad).detach();
+                  Tensor dx = empty(x.shape(), options);
+                  backward(x.data<const float>(), bias.data<const float>(),
+                           upstream.data<const float>(), dx.data<float>(), rows, C);
+                  return std::vector<Tensor>{dx, sum_to(dx, bias.shape())};  // (..., C), (C)
+                });
 }
 
 // ---- operators ----
@@ -215,16 +239,22 @@ namespace {
 // out = condition ? a : b with broadcasting over all three; no graph.
 Tensor where_kernel(const char* name, const Tensor& condition, const Tensor& a, const Tensor& b) {
   check_inputs(name, {condition, a, b}, {"condition", "a", "b"});
-  if (!a.device().is_cpu()) ops_internal::no_cuda_kernel(name, {condition, a, b});
+  const bool on_gpu = !a.device().is_cpu();
+#ifdef PA_WITH_CUDA
+  auto forward = on_gpu ? cuda::where_forward : cpu::where_forward;
+#else
+  if (on_gpu) ops_internal::no_cuda_kernel(name, {condition, a, b});
+  auto forward = cpu::where_forward;
+#endif
   const Shape shape =
       broadcast_shapes(name, broadcast_shapes(name, condition.shape(), a.shape()), b.shape());
   const Shape c_strides = broadcast_strides(condition, shape);
   const Shape a_strides = broadcast_strides(a, shape);
   const Shape b_strides = broadcast_strides(b, shape);
-  Tensor out = empty(shape);
-  cpu::where_forward(condition.data<float>(), c_strides.data(), a.data<float>(), a_strides.data(),
-                     b.data<float>(), b_strides.data(), out.data<float>(), shape.data(),
-                     static_cast<int>(shape.size()));
+  Tensor out = empty(shape, TensorOptions().with_device(a.device()));
+  forward(condition.data<float>(), c_strides.data(), a.data<float>(), a_strides.data(),
+          b.data<float>(), b_strides.data(), out.data<float>(), shape.data(),
+          static_cast<int>(shape.size()));
   return out;
 }
 }  // namespace

@@ -3,7 +3,8 @@
 // (matmul's backward, Linear's x W^T) is read in place, not copied. A batched a times a 2-D b is
 // one GEMM over all rows. The backward is two matmuls, summed back over broadcast batch dims.
 // On CUDA: cuda/gemm's best fp32 version (row-major operands, so views are made contiguous
-// first; broadcast batch dims are expanded), one launch for a batched a times a 2-D b.
+// first; broadcast batch dims are expanded, a single shared matrix is not), one launch per
+// matmul: a batched a times a 2-D b folds into one GEMM, other batches run as one batched GEMM.
 #include <limits>
 
 #include "engine/cpu/gemm.h"
@@ -68,17 +69,31 @@ void matmul_cuda(const Tensor& a, const Tensor& b, const Shape& batch, int64_t M
                     0.0f, out.data<float>(), static_cast<int>(N), nullptr, nullptr);
     return;
   }
-  Shape a_full = batch, b_full = batch;
-  a_full.insert(a_full.end(), {M, K});
-  b_full.insert(b_full.end(), {K, N});
-  const Tensor ac = contiguous(expand(a, a_full));  // (batch, M, K)
-  const Tensor bc = contiguous(expand(b, b_full));  // (batch, K, N)
-  for (int64_t i = 0; i < count; ++i) {
-    cuda::gemm_best(static_cast<int>(M), static_cast<int>(N), static_cast<int>(K), 1.0f,
-                    ac.data<float>() + i * M * K, static_cast<int>(K), bc.data<float>() + i * K * N,
-                    static_cast<int>(N), 0.0f, out.data<float>() + i * M * N, static_cast<int>(N),
-                    nullptr, nullptr);
-  }
+  // Batched: one launch for every product. An operand whose own batch dims hold a single
+  // matrix is shared (stride 0); any other is expanded to the full batch and made contiguous.
+  const auto batched_operand = [&](const Tensor& t, int64_t rows, int64_t cols, int64_t& stride) {
+    if (shape_numel(Shape(t.shape().begin(), t.shape().end() - 2)) == 1) {
+      stride = 0;
+      return contiguous(t);
+    }
+    Shape full = batch;
+    full.insert(full.end(), {rows, cols});
+    stride = rows * cols;
+    return contiguous(expand(t, full));
+  };
+  PA_CHECK(count <= kIntMax, "matmul",
+           "batch of " << count << " products in " << shape_str(a.shape()) << " @ "
+                       << shape_str(b.shape()) << " exceeds the CUDA GEMM's int range",
+           "split the batch");
+  cuda::GemmBatch gemm_batch;
+  gemm_batch.count = static_cast<int>(count);
+  gemm_batch.stride_c = M * N;
+  const Tensor ac = batched_operand(a, M, K, gemm_batch.stride_a);  // (batch, M, K)
+  const Tensor bc = batched_operand(b, K, N, gemm_batch.stride_b);  // (batch, K, N)
+  cuda::gemm_best_batched(static_cast<int>(M), static_cast<int>(N), static_cast<int>(K), 1.0f,
+                          ac.data<float>(), static_cast<int>(K), bc.data<float>(),
+                          static_cast<int>(N), 0.0f, out.data<float>(), static_cast<int>(N),
+                          nullptr, gemm_batch, nullptr);
 }
 #endif
 

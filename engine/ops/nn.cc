@@ -1,6 +1,7 @@
 // Row-wise and model-level ops: softmax, log_softmax, layer_norm (one fused op saving mean and
 // rstd), mse_loss, cross_entropy, dropout, embedding and scaled_dot_product_attention (one op,
 // so that fused kernels can replace its CPU implementation without touching callers).
+#include <algorithm>
 #include <cmath>
 #include <numeric>
 
@@ -26,11 +27,9 @@ namespace {
 #ifdef PA_WITH_CUDA
 constexpr auto layer_norm_forward_cuda = cuda::layer_norm_forward;
 constexpr auto layer_norm_backward_cuda = cuda::layer_norm_backward;
-constexpr auto squared_error_sum_cuda = cuda::squared_error_sum;
 #else
 constexpr auto layer_norm_forward_cuda = cpu::layer_norm_forward;
 constexpr auto layer_norm_backward_cuda = cpu::layer_norm_backward;
-constexpr auto squared_error_sum_cuda = cpu::squared_error_sum;
 #endif
 
 void split_around(const Shape& shape, int64_t dim, int64_t& outer, int64_t& D, int64_t& inner) {
@@ -194,9 +193,21 @@ Tensor mse_loss(const Tensor& input, const Tensor& target) {
   const Tensor a = contiguous(input).detach();
   const Tensor b = contiguous(target).detach();
   const int64_t n = a.numel();
-  const double total = (on_gpu ? squared_error_sum_cuda : cpu::squared_error_sum)(
-      a.data<const float>(), b.data<const float>(), n);
-  Tensor out = full({}, n > 0 ? static_cast<float>(total / n) : NAN, options);
+  Tensor out;
+  if (on_gpu) {
+#ifdef PA_WITH_CUDA
+    // The mean stays on the device (no synchronisation): partials, then one block's sum.
+    const int64_t blocks = cuda::squared_error_workspace(n);
+    const Tensor workspace = empty({blocks + 1}, TensorOptions(options).with_dtype(DType::Float64));
+    out = empty({}, options);
+    cuda::squared_error_sum(a.data<const float>(), b.data<const float>(), n,
+                            workspace.data<double>(), workspace.data<double>() + blocks, false,
+                            out.data<float>(), n > 0 ? 1.0 / static_cast<double>(n) : NAN);
+#endif
+  } else {
+    const double total = cpu::squared_error_sum(a.data<const float>(), b.data<const float>(), n);
+    out = full({}, n > 0 ? static_cast<float>(total / n) : NAN, options);
+  }
   return record(out, "mse_loss", {input, target}, [a, b, n, on_gpu, options](const Tensor& grad) {
     if (on_gpu) {  // da = (a - b) * (2 / n) * grad, with grad left on the device (no sync)
       autograd::NoGradGuard no_grad;
@@ -219,26 +230,49 @@ Tensor cross_entropy(const Tensor& logits_in, const Tensor& targets_in) {
            "expects logits (N, C) and targets (N), got logits "
                << shape_str(logits_in.shape()) << " and targets " << shape_str(targets_in.shape()),
            "flatten (B, T, C) logits to (B*T, C) and targets to (B*T)");
-  if (!logits_in.device().is_cpu()) no_cuda_kernel("cross_entropy", {logits_in});
+  const bool on_gpu = !logits_in.device().is_cpu();
+#ifndef PA_WITH_CUDA
+  if (on_gpu) no_cuda_kernel("cross_entropy", {logits_in});
+#endif
   const int64_t N = logits_in.size(0), C = logits_in.size(1);
   PA_CHECK(N > 0, "cross_entropy", "empty batch (N = 0)", "pass at least one example");
   const Tensor targets = contiguous_copy(targets_in);
+  // The targets are checked on the host (a copy back from the GPU: one synchronisation).
+  const Tensor host_targets = on_gpu ? targets.to(Device::cpu()) : targets;
   for (int64_t n = 0; n < N; ++n) {
-    const int64_t t = targets.data<int64_t>()[n];
+    const int64_t t = host_targets.data<int64_t>()[n];
     PA_CHECK(
         t >= 0 && t < C, "cross_entropy",
         "target " << t << " at position " << n << " is outside [0, " << C << ")",
         "class indices must be in [0, C) for logits (N, C) = " << shape_str(logits_in.shape()));
   }
+  const TensorOptions options = TensorOptions().with_device(logits_in.device());
   const Tensor logits = contiguous(logits_in).detach();
-  Tensor log_probs = empty({N, C});
-  const float loss = cpu::cross_entropy_forward(logits.data<float>(), targets.data<int64_t>(),
-                                                log_probs.data<float>(), N, C);
-  return record(full({}, loss), "cross_entropy", {logits_in},
-                [log_probs, targets, N, C](const Tensor& grad) {
-                  Tensor dlogits = empty({N, C});
-                  cpu::cross_entropy_backward(log_probs.data<float>(), targets.data<int64_t>(),
-                                              grad.item(), dlogits.data<float>(), N, C);
+  Tensor log_probs = empty({N, C}, options);
+  Tensor loss;
+  if (on_gpu) {
+#ifdef PA_WITH_CUDA
+    loss = empty({}, options);  // stays on the device
+    cuda::cross_entropy_forward(logits.data<float>(), targets.data<int64_t>(),
+                                log_probs.data<float>(), loss.data<float>(), N, C);
+#endif
+  } else {
+    loss = full({}, cpu::cross_entropy_forward(logits.data<float>(), targets.data<int64_t>(),
+                                               log_probs.data<float>(), N, C));
+  }
+  return record(loss, "cross_entropy", {logits_in},
+                [log_probs, targets, N, C, on_gpu, options](const Tensor& grad_in) {
+                  Tensor dlogits = empty({N, C}, options);
+                  if (on_gpu) {
+#ifdef PA_WITH_CUDA
+                    const Tensor grad = contiguous(grad_in);
+                    cuda::cross_entropy_backward(log_probs.data<float>(), targets.data<int64_t>(),
+                                                 grad.data<float>(), dlogits.data<float>(), N, C);
+#endif
+                  } else {
+                    cpu::cross_entropy_backward(log_probs.data<float>(), targets.data<int64_t>(),
+                                                grad_in.item(), dlogits.data<float>(), N, C);
+                  }
                   return std::vector<Tensor>{dlogits};
                 });
 }
@@ -262,20 +296,51 @@ Tensor embedding(const Tensor& weight, const Tensor& indices_in) {
   PA_CHECK(weight.dim() == 2, "embedding",
            "weight must be (V, E), got " << shape_str(weight.shape()),
            "an embedding table has one row per token id");
-  if (!weight.device().is_cpu()) no_cuda_kernel("embedding", {weight});
+  const bool on_gpu = !weight.device().is_cpu();
+#ifndef PA_WITH_CUDA
+  if (on_gpu) no_cuda_kernel("embedding", {weight});
+#endif
   const int64_t V = weight.size(0), E = weight.size(1);
   const Tensor indices = contiguous_copy(indices_in);
+  // The ids are checked on the host (a copy back from the GPU: one synchronisation).
+  const Tensor host_indices = on_gpu ? indices.to(Device::cpu()) : indices;
   const int64_t count = indices.numel();
   for (int64_t i = 0; i < count; ++i) {
-    const int64_t id = indices.data<int64_t>()[i];
+    const int64_t id = host_indices.data<int64_t>()[i];
     PA_CHECK(id >= 0 && id < V, "embedding",
              "index " << id << " at position " << i << " is outside [0, " << V << ")",
              "token ids must be smaller than the vocabulary size V = " << V);
   }
+  const TensorOptions options = TensorOptions().with_device(weight.device());
   const Tensor table = contiguous(weight).detach();
   Shape out_shape = indices.shape();
   out_shape.push_back(E);
-  Tensor out = empty(out_shape);  // S + (E)
+  Tensor out = empty(out_shape, options);  // S + (E)
+  if (on_gpu) {
+#ifdef PA_WITH_CUDA
+    cuda::embedding_forward(table.data<float>(), indices.data<int64_t>(), out.data<float>(), count,
+                            E);
+    // The backward's row lists: for each row, the positions reading it, ascending (a counting
+    // sort on the host), as one int64 tensor [offsets (V + 1), positions (count)] on the GPU.
+    std::vector<int64_t> rows(V + 1 + count, 0);
+    const int64_t* ids = host_indices.data<int64_t>();
+    for (int64_t i = 0; i < count; ++i) ++rows[ids[i] + 1];
+    for (int64_t v = 0; v < V; ++v) rows[v + 1] += rows[v];
+    std::vector<int64_t> next(rows.begin(), rows.begin() + V);
+    for (int64_t i = 0; i < count; ++i) rows[V + 1 + next[ids[i]]++] = i;
+    Tensor host_rows = empty({V + 1 + count}, TensorOptions().with_dtype(DType::Int64));
+    std::copy(rows.begin(), rows.end(), host_rows.data<int64_t>());
+    const Tensor row_lists = host_rows.to(weight.device());
+    return record(out, "embedding", {weight}, [row_lists, V, E, options](const Tensor& grad_in) {
+      const Tensor grad = contiguous(grad_in);
+      Tensor dweight = empty({V, E}, options);
+      const int64_t* lists = row_lists.data<int64_t>();
+      cuda::embedding_backward(grad.data<float>(), lists, lists + V + 1, dweight.data<float>(), V,
+                               E);
+      return std::vector<Tensor>{dweight};
+    });
+#endif
+  }
   cpu::embedding_forward(table.data<float>(), indices.data<int64_t>(), out.data<float>(), count, E);
   return record(out, "embedding", {weight}, [indices, V, E, count](const Tensor& grad_in) {
     const Tensor grad = contiguous(grad_in);

@@ -101,7 +101,16 @@ Tensor mean(const Tensor& x, const std::vector<int64_t>& dims_in, bool keepdim) 
 
 Tensor max(const Tensor& x, int64_t dim, bool keepdim) {
   check_inputs("max", {x}, {"x"});
-  if (!x.device().is_cpu()) ops_internal::no_cuda_kernel("max", {x});
+  const bool on_gpu = !x.device().is_cpu();
+#ifdef PA_WITH_CUDA
+  auto forward = on_gpu ? cuda::max_along : cpu::max_along;
+  auto backward = on_gpu ? cuda::max_along_backward : cpu::max_along_backward;
+#else
+  if (on_gpu) ops_internal::no_cuda_kernel("max", {x});
+  auto forward = cpu::max_along;
+  auto backward = cpu::max_along_backward;
+#endif
+  const TensorOptions options = TensorOptions().with_device(x.device());
   const int64_t d = normalize_dim("max", dim, x.dim());
   PA_CHECK(x.shape()[d] > 0, "max", "dim " << d << " of " << shape_str(x.shape()) << " is empty",
            "max needs at least one element along the dim");
@@ -109,16 +118,16 @@ Tensor max(const Tensor& x, int64_t dim, bool keepdim) {
   split_around(x.shape(), d, outer, D, inner);
   const Tensor packed = contiguous(x).detach();
   const Shape out_shape = reduced_shape(x.shape(), {d}, keepdim);
-  Tensor values = empty(out_shape);
-  Tensor indices = empty(out_shape, TensorOptions().with_dtype(DType::Int64));
-  cpu::max_along(packed.data<float>(), values.data<float>(), indices.data<int64_t>(), outer, D,
-                 inner);
+  Tensor values = empty(out_shape, options);
+  Tensor indices = empty(out_shape, TensorOptions(options).with_dtype(DType::Int64));
+  forward(packed.data<float>(), values.data<float>(), indices.data<int64_t>(), outer, D, inner);
   return record(values, "max", {x},
-                [indices, input_shape = x.shape(), outer, D, inner](const Tensor& grad_in) {
+                [indices, input_shape = x.shape(), outer, D, inner, options,
+                 backward](const Tensor& grad_in) {
                   const Tensor grad = contiguous(grad_in);
-                  Tensor dx = empty(input_shape);
-                  cpu::max_along_backward(grad.data<float>(), indices.data<int64_t>(),
-                                          dx.data<float>(), outer, D, inner);
+                  Tensor dx = empty(input_shape, options);
+                  backward(grad.data<float>(), indices.data<int64_t>(), dx.data<float>(), outer, D,
+                           inner);
                   return std::vector<Tensor>{dx};
                 });
 }

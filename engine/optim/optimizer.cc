@@ -1,6 +1,7 @@
 // Optimizers and gradient clipping (see optimizer.h); the update loops are engine/cpu kernels.
 #include "engine/optim/optimizer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <sstream>
@@ -8,6 +9,7 @@
 #include "engine/cpu/optim_kernels.h"
 
 #ifdef PA_WITH_CUDA
+#include "cuda/common/runtime.h"
 #include "cuda/kernels/optim.h"
 #include "cuda/kernels/rowwise.h"
 #endif
@@ -285,6 +287,10 @@ double clip_grad_norm(const std::vector<Tensor>& parameters, double max_norm) {
            "pass a positive norm bound such as 1.0");
   double total = 0.0;
   std::vector<Tensor> grads;
+#ifdef PA_WITH_CUDA
+  // CUDA gradients add their squares into one device double per device, read back once.
+  std::vector<std::pair<Device, Tensor>> device_totals;  // (device, [workspace..., total])
+#endif
   for (const Tensor& parameter : parameters) {
     const Tensor grad = parameter.grad();
     if (!grad.defined()) continue;
@@ -295,11 +301,32 @@ double clip_grad_norm(const std::vector<Tensor>& parameters, double max_norm) {
       total += cpu::sum_of_squares(grad.data<float>(), grad.numel());
     } else {
 #ifdef PA_WITH_CUDA
-      total += cuda::squared_error_sum(grad.data<float>(), nullptr, grad.numel());
+      const int64_t blocks = cuda::squared_error_workspace(grad.numel());
+      auto slot = std::find_if(device_totals.begin(), device_totals.end(),
+                               [&](const auto& entry) { return entry.first == grad.device(); });
+      const bool first = slot == device_totals.end();
+      if (first) {
+        device_totals.emplace_back(
+            grad.device(),
+            empty({4097}, TensorOptions().with_dtype(DType::Float64).with_device(grad.device())));
+        slot = device_totals.end() - 1;
+      }
+      double* buffer = slot->second.data<double>();  // 4096 partials (the most), then the total
+      PA_CHECK(blocks <= 4096, "optim::clip_grad_norm", "internal: " << blocks << " partials",
+               "report this");
+      cuda::squared_error_sum(grad.data<float>(), nullptr, grad.numel(), buffer, buffer + 4096,
+                              !first, nullptr, 1.0);
 #endif
     }
     grads.push_back(grad);
   }
+#ifdef PA_WITH_CUDA
+  for (const auto& [device, buffer] : device_totals) {
+    double device_total = 0.0;  // synchronises
+    cuda::copy(&device_total, false, buffer.data<double>() + 4096, true, sizeof(double));
+    total += device_total;
+  }
+#endif
   const double norm = std::sqrt(total);
   if (!std::isfinite(norm)) return norm;
   const double factor = max_norm / (norm + 1e-6);

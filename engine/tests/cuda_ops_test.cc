@@ -1,6 +1,6 @@
 // GPU test (tag `gpu`, --config=cuda only): the ops that have CUDA kernels, forward and
-// backward on the GPU, against the Eigen reference; ops without a CUDA kernel yet must fail
-// with a clear pa::Error; tensors round-trip between host and device bit-exactly.
+// backward on the GPU, against the Eigen reference; bad input fails with a clear pa::Error;
+// tensors round-trip between host and device bit-exactly.
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -122,25 +122,45 @@ TEST_F(CudaOps, BinaryBroadcastForward) {
   }
 }
 
-TEST_F(CudaOps, OpsWithoutKernelsSayHowToProceed) {
+// Bad input on the GPU gets the same pa::Error as on the CPU: mixed devices, and indices out of
+// range (checked on the host before any kernel reads them).
+TEST_F(CudaOps, BadInputOnTheGpuGetsClearErrors) {
   const Tensor x = ones({2, 3}).to(kGpu);
-  try {
-    bias_gelu(x, ones({3}).to(kGpu));
-    FAIL() << "bias_gelu on the GPU should not silently run";
-  } catch (const Error& error) {
-    EXPECT_NE(std::string(error.what()).find("no CUDA kernel yet"), std::string::npos);
-    EXPECT_NE(std::string(error.what()).find("(2, 3)"), std::string::npos);
-  }
   EXPECT_THROW(add(x, ones({2, 3})), Error);  // mixed devices
+  try {
+    embedding(ones({4, 3}).to(kGpu), from_indices({1, 4}, {2}).to(kGpu));
+    FAIL() << "embedding read row 4 of 4";
+  } catch (const Error& error) {
+    EXPECT_NE(std::string(error.what()).find("index 4 at position 1"), std::string::npos)
+        << error.what();
+  }
+  try {
+    cross_entropy(x, from_indices({0, 3}, {2}).to(kGpu));
+    FAIL() << "cross_entropy took class 3 of 3";
+  } catch (const Error& error) {
+    EXPECT_NE(std::string(error.what()).find("target 3 at position 1"), std::string::npos)
+        << error.what();
+  }
+  EXPECT_THROW(embedding(ones({4, 3}).to(kGpu), from_indices({1, 2}, {2})), Error);  // ids on CPU
 }
 
-// matmul through cuda/gemm's best version: 2-D, batched, a batched a times a 2-D b (one
-// launch), sizes off every tile, transposed operands (made contiguous on the device).
+// matmul through cuda/gemm's best version: 2-D, batched (one launch of the batched GEMM), a
+// batched a times a 2-D b (one GEMM), sizes off every tile, transposed operands (made
+// contiguous on the device), broadcast batch dims.
 TEST_F(CudaOps, MatmulForwardBackward) {
   std::mt19937_64 rng(case_seed("cuda matmul"));
   const std::vector<std::pair<Shape, Shape>> shapes = {
-      {{7, 13}, {13, 5}},           {{1, 1}, {1, 1}},     {{3, 7, 9}, {9, 11}},
-      {{2, 3, 4, 6}, {2, 3, 6, 5}}, {{33, 17}, {17, 65}}, {{130, 257}, {257, 129}}};
+      {{7, 13}, {13, 5}},
+      {{1, 1}, {1, 1}},
+      {{3, 7, 9}, {9, 11}},
+      {{2, 3, 4, 6}, {2, 3, 6, 5}},
+      {{33, 17}, {17, 65}},
+      {{130, 257}, {257, 129}},
+      // batched GEMM: a shared b (stride 0), broadcasts on both sides (expanded), a batch of
+      // attention's size (one launch of 128 products)
+      {{2, 3, 4, 6}, {1, 1, 6, 5}},
+      {{2, 1, 4, 6}, {1, 3, 6, 5}},
+      {{128, 32, 8}, {128, 8, 33}}};
   for (const auto& [sa, sb] : shapes) {
     check_op(
         "matmul " + shape_str(sa) + " @ " + shape_str(sb),

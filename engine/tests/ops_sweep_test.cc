@@ -488,7 +488,9 @@ SWEEP(cross_entropy) {
     check_op(
         "cross_entropy (" + std::to_string(N) + ", " + std::to_string(C) + ")",
         {random_input({N, C}, rng, -3.0, 3.0)},
-        [&](const Tensors& t) { return Tensors{pa::cross_entropy(t[0], target_tensor)}; },
+        [&](const Tensors& t) {
+          return Tensors{pa::cross_entropy(t[0], target_tensor.to(t[0].device()))};
+        },
         [&](const Arrays& a) { return Arrays{ref::cross_entropy(a[0], targets)}; },
         [&](const Arrays& a, const Arrays& g) {
           return Arrays{ref::cross_entropy_backward(a[0], targets, g[0])};
@@ -537,7 +539,7 @@ SWEEP(embedding) {
   const Tensor indices = from_indices(ids, {3, 4});
   check_op(
       "embedding", {random_input({11, 5}, rng)},
-      [&](const Tensors& t) { return Tensors{pa::embedding(t[0], indices)}; },
+      [&](const Tensors& t) { return Tensors{pa::embedding(t[0], indices.to(t[0].device()))}; },
       [&](const Arrays& a) {
         return Arrays{ref::embedding(a[0], ids, {3, 4})};
       },
