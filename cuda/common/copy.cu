@@ -45,7 +45,7 @@ void fill(float* data, int64_t n, float value) {
   if (n == 0) return;
   const int threads = 256;
   const int64_t blocks = std::min<int64_t>((n + threads - 1) / threads, 65535);
-  fill_kernel<<<blocks, threads>>>(data, n, value);
+  fill_kernel<<<blocks, threads, 0, launch_stream()>>>(data, n, value);
   PA_CUDA_CHECK_LAUNCH();
 }
 
@@ -69,16 +69,16 @@ void strided_copy(const void* src, const int64_t* src_strides, void* dst,
   const int64_t blocks = std::min<int64_t>((count + threads - 1) / threads, 65535);
   switch (element_bytes) {
     case 2:
-      strided_copy_kernel<<<blocks, threads>>>(static_cast<const uint16_t*>(src),
-                                               static_cast<uint16_t*>(dst), layout, count);
+      strided_copy_kernel<<<blocks, threads, 0, launch_stream()>>>(
+          static_cast<const uint16_t*>(src), static_cast<uint16_t*>(dst), layout, count);
       break;
     case 4:
-      strided_copy_kernel<<<blocks, threads>>>(static_cast<const uint32_t*>(src),
-                                               static_cast<uint32_t*>(dst), layout, count);
+      strided_copy_kernel<<<blocks, threads, 0, launch_stream()>>>(
+          static_cast<const uint32_t*>(src), static_cast<uint32_t*>(dst), layout, count);
       break;
     case 8:
-      strided_copy_kernel<<<blocks, threads>>>(static_cast<const uint64_t*>(src),
-                                               static_cast<uint64_t*>(dst), layout, count);
+      strided_copy_kernel<<<blocks, threads, 0, launch_stream()>>>(
+          static_cast<const uint64_t*>(src), static_cast<uint64_t*>(dst), layout, count);
       break;
     default:
       throw std::runtime_error("strided_copy: element size " + std::to_string(element_bytes) +

@@ -1,5 +1,5 @@
 // CUDA runtime wrappers: raw cudaMalloc/cudaFree (engine/core's CachingAllocator sits on top
-// of them, so tensors do not call cudaMalloc per op) and synchronous copies.
+// of them, so tensors do not call cudaMalloc per op), copies, and the per-thread current stream.
 #include "cuda/common/check.h"
 #include "cuda/common/runtime.h"
 
@@ -57,7 +57,33 @@ void copy(void* dst, bool dst_on_device, const void* src, bool src_on_device, si
   const cudaMemcpyKind kind =
       dst_on_device ? (src_on_device ? cudaMemcpyDeviceToDevice : cudaMemcpyHostToDevice)
                     : (src_on_device ? cudaMemcpyDeviceToHost : cudaMemcpyHostToHost);
-  PA_CUDA_CHECK(cudaMemcpy(dst, src, bytes, kind));
+  const cudaStream_t stream = launch_stream();
+  PA_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, kind, stream));
+  PA_CUDA_CHECK(cudaStreamSynchronize(stream));
 }
+
+namespace {
+thread_local void* current = nullptr;  // the legacy default stream
+}  // namespace
+
+void* create_stream(int device) {
+  PA_CUDA_CHECK(cudaSetDevice(device));
+  cudaStream_t stream = nullptr;
+  PA_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+  return stream;
+}
+
+void destroy_stream(void* stream, int device) {
+  if (stream == nullptr) return;
+  cudaSetDevice(device);
+  cudaStreamDestroy(static_cast<cudaStream_t>(stream));  // never throws from a destructor path
+}
+
+void synchronize_stream(void* stream) {
+  PA_CUDA_CHECK(cudaStreamSynchronize(static_cast<cudaStream_t>(stream)));
+}
+
+void* current_stream() { return current; }
+void set_current_stream(void* stream) { current = stream; }
 
 }  // namespace pa::cuda

@@ -15,7 +15,17 @@ size_t device_free_bytes(int device);
 void device_free(void* pointer, int device);
 // Waits for every kernel queued on `device` (cudaDeviceSynchronize), checked.
 void synchronize(int device);
-// Copies between host (false) and device (true) memory, synchronously.
+// Copies between host (false) and device (true) memory, ordered on the current stream and
+// finished when it returns (the stream is synchronised).
 void copy(void* dst, bool dst_on_device, const void* src, bool src_on_device, size_t bytes);
+
+// Streams, as opaque handles (a cudaStream_t; nullptr is the legacy default stream). Each
+// thread has a current stream, the default one unless set: every engine kernel, GEMM and copy
+// is queued on the calling thread's current stream.
+void* create_stream(int device);                // a non-blocking stream on `device`
+void destroy_stream(void* stream, int device);  // queued work still finishes
+void synchronize_stream(void* stream);
+void* current_stream();
+void set_current_stream(void* stream);
 
 }  // namespace pa::cuda

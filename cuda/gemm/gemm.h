@@ -82,8 +82,8 @@ void gemm_v11_async_b_register_a_batched(int m, int n, int k, float alpha, const
                                          cudaStream_t stream);
 // Split-K: blockIdx.z takes a slice of K; the slices' partial products are summed either by
 // atomicAdd into C (fast, order not deterministic) or through a workspace and a separate
-// reduction kernel (bitwise reproducible). The workspace is cached inside the library and grows
-// on demand: do not run gemm_splitk_reduce concurrently on two streams.
+// reduction kernel (bitwise reproducible). The workspace is cached inside the library per
+// (device, stream) and grows on demand.
 void gemm_splitk_atomic(int m, int n, int k, float alpha, const float* a, int lda, const float* b,
                         int ldb, float beta, float* c, int ldc, cudaStream_t stream);
 void gemm_splitk_reduce(int m, int n, int k, float alpha, const float* a, int lda, const float* b,

@@ -31,14 +31,15 @@ __global__ void reduce_kernel(int m, int n, int splits, float alpha, const float
   }
 }
 
-// A grow-only workspace per device, kept for the life of the process.
-float* workspace(size_t floats) {
+// A grow-only workspace per (device, stream), kept for the life of the process: launches on one
+// stream run in order, so they can share it; two streams never do.
+float* workspace(size_t floats, cudaStream_t stream) {
   static std::mutex mutex;
-  static std::map<int, std::pair<float*, size_t>> buffers;
+  static std::map<std::pair<int, cudaStream_t>, std::pair<float*, size_t>> buffers;
   const std::lock_guard<std::mutex> lock(mutex);
   int device = 0;
   PA_CUDA_CHECK(cudaGetDevice(&device));
-  auto& [buffer, capacity] = buffers[device];
+  auto& [buffer, capacity] = buffers[{device, stream}];
   if (floats > capacity) {
     if (buffer != nullptr) PA_CUDA_CHECK(cudaFree(buffer));  // synchronises: no kernel uses it
     buffer = nullptr;
@@ -56,7 +57,7 @@ void gemm_splitk_reduce(int m, int n, int k, float alpha, const float* a, int ld
   if (!check_arguments("gemm_splitk_reduce", m, n, k, a, lda, b, ldb, c, ldc)) return;
   const SplitPlan plan = plan_splits(m, n, k);
   const int64_t total = int64_t{m} * n;
-  float* partials = workspace(static_cast<size_t>(plan.splits) * total);
+  float* partials = workspace(static_cast<size_t>(plan.splits) * total, stream);
   const dim3 grid(ceil_div(n, kSplitBlock), ceil_div(m, kSplitBlock), plan.splits);
   splitk_partial_kernel<false>
       <<<grid, kSplitThreads, 0, stream>>>(m, n, k, plan.slice, alpha, a, lda, b, ldb, partials, n);

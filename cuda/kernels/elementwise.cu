@@ -182,14 +182,14 @@ void unary_forward(UnaryKind kind, const float* x, float* y, int64_t n, float sc
   int64_t done = 0;
   if (aligned && n >= 4) {
     const int64_t n4 = n / 4;
-    unary_forward_vec4_kernel<<<blocks_for(n4), kThreads>>>(
+    unary_forward_vec4_kernel<<<blocks_for(n4), kThreads, 0, launch_stream()>>>(
         kind, reinterpret_cast<const float4*>(x), reinterpret_cast<float4*>(y), n4, scalar);
     PA_CUDA_CHECK_LAUNCH();
     done = n4 * 4;
   }
   if (done < n) {
-    unary_forward_kernel<<<blocks_for(n - done), kThreads>>>(kind, x + done, y + done, n - done,
-                                                             scalar);
+    unary_forward_kernel<<<blocks_for(n - done), kThreads, 0, launch_stream()>>>(
+        kind, x + done, y + done, n - done, scalar);
     PA_CUDA_CHECK_LAUNCH();
   }
 }
@@ -197,7 +197,8 @@ void unary_forward(UnaryKind kind, const float* x, float* y, int64_t n, float sc
 void unary_backward(UnaryKind kind, const float* x, const float* y, const float* dy, float* dx,
                     int64_t n, float scalar) {
   if (n == 0) return;
-  unary_backward_kernel<<<blocks_for(n), kThreads>>>(kind, x, y, dy, dx, n, scalar);
+  unary_backward_kernel<<<blocks_for(n), kThreads, 0, launch_stream()>>>(kind, x, y, dy, dx, n,
+                                                                         scalar);
   PA_CUDA_CHECK_LAUNCH();
 }
 
@@ -216,16 +217,20 @@ void binary_forward(BinaryKind kind, const float* a, const int64_t* a_strides, c
   if (n == 0) return;
   switch (kind) {
     case BinaryKind::Add:
-      binary_kernel<BinaryKind::Add><<<blocks_for(n), kThreads>>>(a, b, out, n, layout);
+      binary_kernel<BinaryKind::Add>
+          <<<blocks_for(n), kThreads, 0, launch_stream()>>>(a, b, out, n, layout);
       break;
     case BinaryKind::Sub:
-      binary_kernel<BinaryKind::Sub><<<blocks_for(n), kThreads>>>(a, b, out, n, layout);
+      binary_kernel<BinaryKind::Sub>
+          <<<blocks_for(n), kThreads, 0, launch_stream()>>>(a, b, out, n, layout);
       break;
     case BinaryKind::Mul:
-      binary_kernel<BinaryKind::Mul><<<blocks_for(n), kThreads>>>(a, b, out, n, layout);
+      binary_kernel<BinaryKind::Mul>
+          <<<blocks_for(n), kThreads, 0, launch_stream()>>>(a, b, out, n, layout);
       break;
     case BinaryKind::Div:
-      binary_kernel<BinaryKind::Div><<<blocks_for(n), kThreads>>>(a, b, out, n, layout);
+      binary_kernel<BinaryKind::Div>
+          <<<blocks_for(n), kThreads, 0, launch_stream()>>>(a, b, out, n, layout);
       break;
   }
   PA_CUDA_CHECK_LAUNCH();
@@ -246,20 +251,22 @@ void where_forward(const float* condition, const int64_t* condition_strides, con
     n *= shape[d];
   }
   if (n == 0) return;
-  where_kernel<<<blocks_for(n), kThreads>>>(condition, a, b, out, n, layout);
+  where_kernel<<<blocks_for(n), kThreads, 0, launch_stream()>>>(condition, a, b, out, n, layout);
   PA_CUDA_CHECK_LAUNCH();
 }
 
 void bias_gelu_forward(const float* x, const float* bias, float* y, int64_t rows, int64_t C) {
   if (rows * C == 0) return;
-  bias_gelu_kernel<<<blocks_for(rows * C), kThreads>>>(x, bias, nullptr, y, rows * C, C);
+  bias_gelu_kernel<<<blocks_for(rows * C), kThreads, 0, launch_stream()>>>(x, bias, nullptr, y,
+                                                                           rows * C, C);
   PA_CUDA_CHECK_LAUNCH();
 }
 
 void bias_gelu_backward(const float* x, const float* bias, const float* dy, float* dx, int64_t rows,
                         int64_t C) {
   if (rows * C == 0) return;
-  bias_gelu_kernel<<<blocks_for(rows * C), kThreads>>>(x, bias, dy, dx, rows * C, C);
+  bias_gelu_kernel<<<blocks_for(rows * C), kThreads, 0, launch_stream()>>>(x, bias, dy, dx,
+                                                                           rows * C, C);
   PA_CUDA_CHECK_LAUNCH();
 }
 

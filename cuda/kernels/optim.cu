@@ -59,7 +59,7 @@ __global__ void scale_kernel(float* values, int64_t n, float factor) {
 void sgd_step(float* param, const float* grad, float* momentum_buffer, int64_t n,
               const SgdHyper& hyper) {
   if (n == 0) return;
-  sgd_kernel<<<grid_for(n), kThreads>>>(param, grad, momentum_buffer, n, hyper);
+  sgd_kernel<<<grid_for(n), kThreads, 0, launch_stream()>>>(param, grad, momentum_buffer, n, hyper);
   PA_CUDA_CHECK_LAUNCH();
 }
 
@@ -71,14 +71,14 @@ void adam_step(float* param, const float* grad, float* exp_avg, float* exp_avg_s
   const float step_size = static_cast<float>(hyper.lr / correction1);
   const float correction2_sqrt = static_cast<float>(std::sqrt(correction2));
   const float decay = hyper.decoupled ? 1.0f - hyper.lr * hyper.weight_decay : 1.0f;
-  adam_kernel<<<grid_for(n), kThreads>>>(param, grad, exp_avg, exp_avg_sq, n, hyper, step_size,
-                                         correction2_sqrt, decay);
+  adam_kernel<<<grid_for(n), kThreads, 0, launch_stream()>>>(
+      param, grad, exp_avg, exp_avg_sq, n, hyper, step_size, correction2_sqrt, decay);
   PA_CUDA_CHECK_LAUNCH();
 }
 
 void scale_in_place(float* values, int64_t n, float factor) {
   if (n == 0) return;
-  scale_kernel<<<grid_for(n), kThreads>>>(values, n, factor);
+  scale_kernel<<<grid_for(n), kThreads, 0, launch_stream()>>>(values, n, factor);
   PA_CUDA_CHECK_LAUNCH();
 }
 

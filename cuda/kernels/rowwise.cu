@@ -281,34 +281,35 @@ int grid_for(int64_t n) {
 
 void sum_rows(const float* x, float* out, int64_t rows, int64_t D) {
   if (rows == 0) return;
-  sum_rows_kernel<<<rows, kThreads>>>(x, out, D);
+  sum_rows_kernel<<<rows, kThreads, 0, launch_stream()>>>(x, out, D);
   PA_CUDA_CHECK_LAUNCH();
 }
 
 void sum_columns(const float* x, float* out, int64_t rows, int64_t D) {
   if (D == 0) return;
-  sum_columns_kernel<<<(D + kColumnTile - 1) / kColumnTile, dim3(kColumnTile, kRowGroups)>>>(
-      x, out, rows, D);
+  sum_columns_kernel<<<(D + kColumnTile - 1) / kColumnTile, dim3(kColumnTile, kRowGroups), 0,
+                       launch_stream()>>>(x, out, rows, D);
   PA_CUDA_CHECK_LAUNCH();
 }
 
 void softmax_forward(const float* x, float* y, int64_t rows, int64_t D, bool log) {
   if (rows == 0 || D == 0) return;
-  softmax_forward_kernel<<<rows, kThreads>>>(x, y, D, log);
+  softmax_forward_kernel<<<rows, kThreads, 0, launch_stream()>>>(x, y, D, log);
   PA_CUDA_CHECK_LAUNCH();
 }
 
 void softmax_backward(const float* y, const float* dy, float* dx, int64_t rows, int64_t D,
                       bool log) {
   if (rows == 0 || D == 0) return;
-  softmax_backward_kernel<<<rows, kThreads>>>(y, dy, dx, D, log);
+  softmax_backward_kernel<<<rows, kThreads, 0, launch_stream()>>>(y, dy, dx, D, log);
   PA_CUDA_CHECK_LAUNCH();
 }
 
 void layer_norm_forward(const float* x, const float* gamma, const float* beta, float* y,
                         float* mean, float* rstd, int64_t rows, int64_t D, float eps) {
   if (rows == 0 || D == 0) return;
-  layer_norm_forward_kernel<<<rows, kThreads>>>(x, gamma, beta, y, mean, rstd, D, eps);
+  layer_norm_forward_kernel<<<rows, kThreads, 0, launch_stream()>>>(x, gamma, beta, y, mean, rstd,
+                                                                    D, eps);
   PA_CUDA_CHECK_LAUNCH();
 }
 
@@ -317,12 +318,11 @@ void layer_norm_backward(const float* x, const float* gamma, const float* mean, 
                          int64_t D) {
   if (D == 0) return;
   if (rows > 0) {
-    layer_norm_dx_kernel<<<rows, kThreads>>>(x, gamma, mean, rstd, dy, dx, D);
+    layer_norm_dx_kernel<<<rows, kThreads, 0, launch_stream()>>>(x, gamma, mean, rstd, dy, dx, D);
     PA_CUDA_CHECK_LAUNCH();
   }
-  layer_norm_parameters_kernel<<<(D + kColumnTile - 1) / kColumnTile,
-                                 dim3(kColumnTile, kRowGroups)>>>(x, mean, rstd, dy, dgamma, dbeta,
-                                                                  rows, D);
+  layer_norm_parameters_kernel<<<(D + kColumnTile - 1) / kColumnTile, dim3(kColumnTile, kRowGroups),
+                                 0, launch_stream()>>>(x, mean, rstd, dy, dgamma, dbeta, rows, D);
   PA_CUDA_CHECK_LAUNCH();
 }
 
@@ -332,10 +332,11 @@ void squared_error_sum(const float* a, const float* b, int64_t n, double* worksp
                        bool accumulate, float* scaled, double scale) {
   const int blocks = static_cast<int>(squared_error_workspace(n));
   if (blocks > 0) {
-    squared_error_kernel<<<blocks, kThreads>>>(a, b, workspace, n);
+    squared_error_kernel<<<blocks, kThreads, 0, launch_stream()>>>(a, b, workspace, n);
     PA_CUDA_CHECK_LAUNCH();
   }
-  squared_error_finish_kernel<<<1, kThreads>>>(workspace, blocks, total, accumulate, scaled, scale);
+  squared_error_finish_kernel<<<1, kThreads, 0, launch_stream()>>>(workspace, blocks, total,
+                                                                   accumulate, scaled, scale);
   PA_CUDA_CHECK_LAUNCH();
 }
 
@@ -343,8 +344,8 @@ void max_along(const float* x, float* values, int64_t* indices, int64_t outer, i
                int64_t inner) {
   const int64_t count = outer * inner;
   if (count == 0) return;
-  max_along_kernel<<<(count + kThreads - 1) / kThreads, kThreads>>>(x, values, indices, outer, D,
-                                                                    inner);
+  max_along_kernel<<<(count + kThreads - 1) / kThreads, kThreads, 0, launch_stream()>>>(
+      x, values, indices, outer, D, inner);
   PA_CUDA_CHECK_LAUNCH();
 }
 
@@ -352,37 +353,39 @@ void max_along_backward(const float* dy, const int64_t* indices, float* dx, int6
                         int64_t D, int64_t inner) {
   const int64_t count = outer * inner;
   if (count == 0) return;
-  max_along_backward_kernel<<<(count + kThreads - 1) / kThreads, kThreads>>>(dy, indices, dx, outer,
-                                                                             D, inner);
+  max_along_backward_kernel<<<(count + kThreads - 1) / kThreads, kThreads, 0, launch_stream()>>>(
+      dy, indices, dx, outer, D, inner);
   PA_CUDA_CHECK_LAUNCH();
 }
 
 void cross_entropy_forward(const float* logits, const int64_t* targets, float* log_probs,
                            float* loss, int64_t N, int64_t C) {
   softmax_forward(logits, log_probs, N, C, /*log=*/true);
-  nll_mean_kernel<<<1, kThreads>>>(log_probs, targets, loss, N, C);
+  nll_mean_kernel<<<1, kThreads, 0, launch_stream()>>>(log_probs, targets, loss, N, C);
   PA_CUDA_CHECK_LAUNCH();
 }
 
 void cross_entropy_backward(const float* log_probs, const int64_t* targets, const float* dloss,
                             float* dlogits, int64_t N, int64_t C) {
   if (N * C == 0) return;
-  cross_entropy_backward_kernel<<<grid_for(N * C), kThreads>>>(log_probs, targets, dloss, dlogits,
-                                                               N, C);
+  cross_entropy_backward_kernel<<<grid_for(N * C), kThreads, 0, launch_stream()>>>(
+      log_probs, targets, dloss, dlogits, N, C);
   PA_CUDA_CHECK_LAUNCH();
 }
 
 void embedding_forward(const float* weight, const int64_t* indices, float* out, int64_t count,
                        int64_t E) {
   if (count * E == 0) return;
-  embedding_forward_kernel<<<grid_for(count * E), kThreads>>>(weight, indices, out, count, E);
+  embedding_forward_kernel<<<grid_for(count * E), kThreads, 0, launch_stream()>>>(weight, indices,
+                                                                                  out, count, E);
   PA_CUDA_CHECK_LAUNCH();
 }
 
 void embedding_backward(const float* dy, const int64_t* offsets, const int64_t* positions,
                         float* dweight, int64_t V, int64_t E) {
   if (V * E == 0) return;
-  embedding_backward_kernel<<<V, kThreads>>>(dy, offsets, positions, dweight, E);
+  embedding_backward_kernel<<<V, kThreads, 0, launch_stream()>>>(dy, offsets, positions, dweight,
+                                                                 E);
   PA_CUDA_CHECK_LAUNCH();
 }
 

@@ -41,13 +41,15 @@ void host_raw_free(void* pointer, int) { std::free(pointer); }
 }  // namespace
 
 CachingAllocator::CachingAllocator(const char* name, RawAllocate raw_allocate, RawFree raw_free,
-                                   size_t cache_limit, int device, FreeBytes free_bytes)
+                                   size_t cache_limit, int device, FreeBytes free_bytes,
+                                   CurrentStream current_stream)
     : name_(name),
       raw_allocate_(raw_allocate),
       raw_free_(raw_free),
       cache_limit_(cache_limit),
       device_(device),
-      free_bytes_(free_bytes) {}
+      free_bytes_(free_bytes),
+      current_stream_(current_stream) {}
 
 CachingAllocator::~CachingAllocator() { empty_cache(); }
 
@@ -61,8 +63,9 @@ size_t CachingAllocator::size_class(size_t bytes) {
 
 void* CachingAllocator::allocate(size_t bytes) {
   const size_t rounded = size_class(bytes);
+  void* const stream = current_stream_ != nullptr ? current_stream_() : nullptr;
   std::lock_guard<std::mutex> lock(mutex_);
-  auto found = free_blocks_.find(rounded);
+  auto found = free_blocks_.find({stream, rounded});
   void* block = nullptr;
   if (found != free_blocks_.end() && !found->second.empty()) {
     block = found->second.back();
@@ -87,6 +90,7 @@ void* CachingAllocator::allocate(size_t bytes) {
     }
     ++stats_.misses;
   }
+  if (current_stream_ != nullptr) block_streams_[block] = stream;
   stats_.allocated += rounded;
   if (stats_.allocated > stats_.peak_allocated) stats_.peak_allocated = stats_.allocated;
   return block;
@@ -97,11 +101,19 @@ void CachingAllocator::release(void* pointer, size_t bytes) {
   const size_t rounded = size_class(bytes);
   std::lock_guard<std::mutex> lock(mutex_);
   stats_.allocated -= rounded;
+  void* stream = nullptr;
+  if (current_stream_ != nullptr) {
+    const auto owner = block_streams_.find(pointer);
+    if (owner != block_streams_.end()) {
+      stream = owner->second;
+      block_streams_.erase(owner);
+    }
+  }
   if (stats_.cached + rounded > cache_limit_) {
     raw_free_(pointer, device_);
     return;
   }
-  free_blocks_[rounded].push_back(pointer);
+  free_blocks_[{stream, rounded}].push_back(pointer);
   stats_.cached += rounded;
 }
 

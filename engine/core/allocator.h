@@ -4,9 +4,11 @@
 // after the first step. One instance serves host memory, one each CUDA device; they differ only
 // in their raw allocate/free functions.
 //
-// Stream order: every CUDA kernel of the engine runs on the legacy default stream, so a block
-// freed there and handed out again is only touched by work queued after the work that last
-// used it; no event is needed.
+// Stream order: a CUDA block belongs to the stream that was current when it was allocated (the
+// engine queues a tensor's work on that stream). Freed, it goes back to that stream's free
+// lists and is handed out again only to an allocation on the same stream, so the new owner's
+// work is queued after the old owner's; no event is needed. A tensor used on another stream
+// than its own must be synchronised (Stream::synchronize) before it is freed.
 //
 // Sizes are rounded up to a class: powers of two split in quarter steps (64, 80, 96, 112, 128,
 // 160, ...), so at most 25% of a block is slack. Blocks larger than the cache limit bypass the
@@ -19,6 +21,8 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace pa {
@@ -37,9 +41,11 @@ class CachingAllocator {
   using RawAllocate = void* (*)(size_t bytes, int device);  // nullptr when out of memory
   using RawFree = void (*)(void* pointer, int device);
   using FreeBytes = size_t (*)(int device);  // what the device still has (for error messages)
+  using CurrentStream = void* (*)();         // the calling thread's stream (CUDA)
 
   CachingAllocator(const char* name, RawAllocate raw_allocate, RawFree raw_free, size_t cache_limit,
-                   int device = -1, FreeBytes free_bytes = nullptr);
+                   int device = -1, FreeBytes free_bytes = nullptr,
+                   CurrentStream current_stream = nullptr);
   ~CachingAllocator();
   CachingAllocator(const CachingAllocator&) = delete;
   CachingAllocator& operator=(const CachingAllocator&) = delete;
@@ -66,8 +72,11 @@ class CachingAllocator {
   size_t cache_limit_;
   int device_;
   FreeBytes free_bytes_;
+  CurrentStream current_stream_;
   mutable std::mutex mutex_;
-  std::map<size_t, std::vector<void*>> free_blocks_;  // size class -> free blocks
+  // (stream, size class) -> free blocks; the stream is nullptr for host memory.
+  std::map<std::pair<void*, size_t>, std::vector<void*>> free_blocks_;
+  std::unordered_map<void*, void*> block_streams_;  // live CUDA block -> its stream
   AllocatorStats stats_;
 };
 

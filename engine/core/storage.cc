@@ -33,8 +33,9 @@ CachingAllocator& device_allocator(int device) {
   static std::mutex mutex;
   std::lock_guard<std::mutex> lock(mutex);
   if (allocators[device] == nullptr) {  // never destroyed: tensors may outlive main
-    allocators[device] = new CachingAllocator("cuda_allocator", cuda_raw_allocate, cuda_raw_free,
-                                              SIZE_MAX, device, cuda::device_free_bytes);
+    allocators[device] =
+        new CachingAllocator("cuda_allocator", cuda_raw_allocate, cuda_raw_free, SIZE_MAX, device,
+                             cuda::device_free_bytes, cuda::current_stream);
   }
   return *allocators[device];
 }
@@ -112,6 +113,37 @@ void synchronize(Device device) {
   no_cuda("synchronize");
 #endif
 }
+
+Stream Stream::create(Device device) {
+  PA_CHECK(device.is_cuda(), "Stream", "streams live on CUDA devices, got " << device.str(),
+           "create it with Stream::create(Device::cuda(0))");
+#ifdef PA_WITH_CUDA
+  const int index = device.index;
+  device_allocator(index);  // checks the device index
+  return Stream(device, std::shared_ptr<void>(cuda::create_stream(index), [index](void* stream) {
+                  cuda::destroy_stream(stream, index);
+                }));
+#else
+  no_cuda("Stream");
+#endif
+}
+
+void Stream::synchronize() const {
+#ifdef PA_WITH_CUDA
+  cuda::synchronize_stream(handle());
+#endif
+}
+
+#ifdef PA_WITH_CUDA
+StreamGuard::StreamGuard(const Stream& stream)
+    : stream_(stream), previous_(cuda::current_stream()) {
+  cuda::set_current_stream(stream.handle());
+}
+StreamGuard::~StreamGuard() { cuda::set_current_stream(previous_); }
+#else
+StreamGuard::StreamGuard(const Stream& stream) : stream_(stream), previous_(nullptr) {}
+StreamGuard::~StreamGuard() = default;
+#endif
 
 bool cuda_available() {
 #ifdef PA_WITH_CUDA

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <utility>
 
 #include "engine/core/allocator.h"
 #include "engine/core/dtype.h"
@@ -34,6 +35,40 @@ void empty_cache(Device device);
 
 // Waits until the device has finished its queued work (a no-op on the CPU): for timing.
 void synchronize(Device device);
+
+// A CUDA stream (non-blocking: no implicit ordering with the legacy default stream), shared by
+// its copies and destroyed with the last one (queued work still finishes). Every op queues its
+// kernels, GEMMs and copies on the calling thread's current stream: the legacy default stream,
+// unless a StreamGuard is alive. The caching allocator keeps each stream's blocks apart
+// (allocator.h); a tensor that work on another stream read must outlive that work, e.g. by
+// synchronize() before it is freed.
+class Stream {
+ public:
+  static Stream create(Device device);  // a CUDA device; a pa::Error without CUDA
+  Device device() const { return device_; }
+  void* handle() const { return handle_.get(); }  // the cudaStream_t
+  void synchronize() const;                       // waits for the stream's queued work
+
+ private:
+  Stream(Device device, std::shared_ptr<void> handle)
+      : device_(device), handle_(std::move(handle)) {}
+  Device device_;
+  std::shared_ptr<void> handle_;
+};
+
+// Makes `stream` the calling thread's current stream while it lives, then restores the one
+// before.
+class StreamGuard {
+ public:
+  explicit StreamGuard(const Stream& stream);
+  ~StreamGuard();
+  StreamGuard(const StreamGuard&) = delete;
+  StreamGuard& operator=(const StreamGuard&) = delete;
+
+ private:
+  Stream stream_;
+  void* previous_;
+};
 
 // Copies `bytes` between any two devices (host<->device, device<->device, host<->host).
 void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes);

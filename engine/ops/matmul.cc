@@ -12,6 +12,7 @@
 #include "engine/ops/ops.h"
 
 #ifdef PA_WITH_CUDA
+#include "cuda/common/runtime.h"
 #include "cuda/gemm/gemm.h"
 #endif
 
@@ -58,6 +59,7 @@ void matmul_cuda(const Tensor& a, const Tensor& b, const Shape& batch, int64_t M
                     << " exceed the CUDA GEMM's int range",
            "split the product into smaller ones");
   autograd::NoGradGuard no_grad;
+  const auto stream = static_cast<cudaStream_t>(cuda::current_stream());
   if (b.dim() == 2) {  // (..., M, K) @ (K, N): one (count * M, K) @ (K, N) GEMM
     Shape a_full = batch;
     a_full.push_back(M);
@@ -66,7 +68,7 @@ void matmul_cuda(const Tensor& a, const Tensor& b, const Shape& batch, int64_t M
     const Tensor bc = contiguous(b);
     cuda::gemm_best(static_cast<int>(count * M), static_cast<int>(N), static_cast<int>(K), 1.0f,
                     ac.data<float>(), static_cast<int>(K), bc.data<float>(), static_cast<int>(N),
-                    0.0f, out.data<float>(), static_cast<int>(N), nullptr, nullptr);
+                    0.0f, out.data<float>(), static_cast<int>(N), nullptr, stream);
     return;
   }
   // Batched: one launch for every product. An operand whose own batch dims hold a single
@@ -93,7 +95,7 @@ void matmul_cuda(const Tensor& a, const Tensor& b, const Shape& batch, int64_t M
   cuda::gemm_best_batched(static_cast<int>(M), static_cast<int>(N), static_cast<int>(K), 1.0f,
                           ac.data<float>(), static_cast<int>(K), bc.data<float>(),
                           static_cast<int>(N), 0.0f, out.data<float>(), static_cast<int>(N),
-                          nullptr, gemm_batch, nullptr);
+                          nullptr, gemm_batch, stream);
 }
 #endif
 

@@ -393,6 +393,57 @@ TEST_F(CudaOps, ViewsCopyOnTheDevice) {
 
 // The CUDA caching allocator: a freed block is reused (no cudaMalloc), the statistics follow,
 // empty_cache gives blocks back.
+// Streams: a forward and backward queued on two non-blocking streams give the default stream's
+// results bit for bit; the caching allocator hands a block freed on one stream only to that
+// stream again; a stream is a CUDA thing.
+TEST_F(CudaOps, StreamsRunOpsAndKeepTheirBlocks) {
+  std::mt19937_64 rng(case_seed("cuda streams"));
+  const Tensor a = random_input({70, 33}, rng, -1, 1, false).tensor.to(kGpu);
+  const Tensor b = random_input({33, 129}, rng, -1, 1, false).tensor.to(kGpu);
+  const auto run = [&](std::vector<float>& out, std::vector<float>& grad) {
+    Tensor w = b.detach();
+    w.set_requires_grad(true);
+    const Tensor y =
+        layer_norm(softmax(matmul(a, w), -1), ones({129}).to(kGpu), zeros({129}).to(kGpu), 1e-5f);
+    sum(mul(y, y)).backward();
+    out = y.to_vector();  // a copy on the current stream: finished when it returns
+    grad = w.grad().to_vector();
+  };
+  std::vector<float> want_out, want_grad;
+  run(want_out, want_grad);
+  const Stream first = Stream::create(kGpu), second = Stream::create(kGpu);
+  for (const Stream& stream : {first, second}) {
+    std::vector<float> out, grad;
+    {
+      StreamGuard guard(stream);
+      run(out, grad);
+    }
+    stream.synchronize();
+    EXPECT_EQ(out, want_out);
+    EXPECT_EQ(grad, want_grad);
+  }
+
+  const int64_t n = 1234567;  // a size class no other test uses
+  {
+    StreamGuard guard(first);
+    empty({n}, TensorOptions().with_device(kGpu));  // allocated and freed on `first`
+  }
+  const AllocatorStats before = memory_stats(kGpu);
+  {
+    StreamGuard guard(second);
+    empty({n}, TensorOptions().with_device(kGpu));
+  }
+  EXPECT_EQ(memory_stats(kGpu).misses, before.misses + 1) << "second reused first's block";
+  {
+    StreamGuard guard(first);
+    empty({n}, TensorOptions().with_device(kGpu));
+  }
+  EXPECT_EQ(memory_stats(kGpu).hits, before.hits + 1) << "first did not get its block back";
+  first.synchronize();
+  second.synchronize();
+  EXPECT_THROW(Stream::create(Device::cpu()), Error);
+}
+
 TEST_F(CudaOps, CachingAllocatorReusesAndReports) {
   empty_cache(kGpu);
   const AllocatorStats start = memory_stats(kGpu);
