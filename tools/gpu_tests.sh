@@ -31,6 +31,8 @@ case "${1:-}" in
     # ops_sweep_test is the CPU op sweep; PA_SWEEP_DEVICE=cuda runs every case on the GPU (cases
     # of ops without a CUDA kernel print "[ GPU SKIP ]").
     export PA_SWEEP_DEVICE=cuda
+    # Every new CUDA tensor starts as NaN bytes: an output element a kernel forgets stays NaN.
+    export PA_CUDA_POISON=1
     for target in "${targets[@]}"; do
       test="${target##*:}"
       echo "== $test"

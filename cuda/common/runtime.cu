@@ -62,6 +62,10 @@ void copy(void* dst, bool dst_on_device, const void* src, bool src_on_device, si
   PA_CUDA_CHECK(cudaStreamSynchronize(stream));
 }
 
+void fill_bytes(void* pointer, unsigned char value, size_t bytes) {
+  PA_CUDA_CHECK(cudaMemsetAsync(pointer, value, bytes, launch_stream()));
+}
+
 namespace {
 thread_local void* current = nullptr;  // the legacy default stream
 }  // namespace

@@ -19,6 +19,9 @@ void synchronize(int device);
 // finished when it returns (the stream is synchronised).
 void copy(void* dst, bool dst_on_device, const void* src, bool src_on_device, size_t bytes);
 
+// Sets `bytes` bytes of device memory to `value`, queued on the current stream.
+void fill_bytes(void* pointer, unsigned char value, size_t bytes);
+
 // Streams, as opaque handles (a cudaStream_t; nullptr is the legacy default stream). Each
 // thread has a current stream, the default one unless set: every engine kernel, GEMM and copy
 // is queued on the calling thread's current stream.

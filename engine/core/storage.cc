@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <string>
 
 #include "engine/core/allocator.h"
 #include "engine/core/error.h"
@@ -56,6 +57,13 @@ Storage::Storage(size_t bytes, Device device) : bytes_(bytes), device_(device) {
   }
 #ifdef PA_WITH_CUDA
   data_ = device_allocator(device.index).allocate(bytes);
+  // PA_CUDA_POISON=1 (the GPU tests): every new CUDA storage starts as all-ones bytes (NaN as
+  // float32, -1 as int64), so an op that leaves part of its output unwritten shows up.
+  static const bool poison = [] {
+    const char* text = std::getenv("PA_CUDA_POISON");
+    return text != nullptr && *text != '\0' && std::string(text) != "0";
+  }();
+  if (poison && bytes > 0) cuda::fill_bytes(data_, 0xFF, bytes);
 #else
   no_cuda("Storage");
 #endif
