@@ -91,11 +91,7 @@ Tensor Linear::forward(const Tensor& x) {
   PA_CHECK(x.dim() >= 1 && x.size(-1) == in_features_, "nn::Linear",
            "expects x (..., " << in_features_ << "), got " << shape_str(x.shape()),
            "the last dim of the input must equal in_features");
-  const Tensor y =
-      x.dim() == 1
-          ? reshape(matmul(reshape(x, {1, in_features_}), transpose(weight, 0, 1)), {out_features_})
-          : matmul(x, transpose(weight, 0, 1));  // (..., out)
-  return bias.defined() ? y + bias : y;
+  return linear(x, weight, bias);  // (..., out); on CUDA the bias rides in the GEMM epilogue
 }
 
 // ---- activations ----

@@ -32,10 +32,9 @@ Tensor MultiHeadAttention::forward(const Tensor& x, const Tensor& key_padding_ma
            "key_padding_mask " << shape_str(key_padding_mask.shape()) << " for x "
                                << shape_str(x.shape()),
            "the mask is (B, S): 1 where a key is padding");
-  Tensor qkv = matmul(x, transpose(in_proj_weight, 0, 1));  // (B, S, 3E)
-  if (in_proj_bias.defined()) qkv = qkv + in_proj_bias;
-  const std::vector<Tensor> q_k_v = split(qkv, E, 2);  // 3 x (B, S, E)
-  auto heads = [&](const Tensor& t) {                  // (B, S, E) -> (B, H, S, D)
+  const Tensor qkv = linear(x, in_proj_weight, in_proj_bias);  // (B, S, 3E)
+  const std::vector<Tensor> q_k_v = split(qkv, E, 2);          // 3 x (B, S, E)
+  auto heads = [&](const Tensor& t) {                          // (B, S, E) -> (B, H, S, D)
     return permute(reshape(t, {B, S, H, D}), {0, 2, 1, 3});
   };
   const Tensor attended =

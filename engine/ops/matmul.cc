@@ -164,4 +164,59 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   });
 }
 
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  const bool has_bias = bias.defined();
+  const std::vector<Tensor> inputs =
+      has_bias ? std::vector<Tensor>{x, weight, bias} : std::vector<Tensor>{x, weight};
+  const std::vector<std::string> names = {"x", "weight", "bias"};
+  ops_internal::check_inputs("linear", inputs, names);
+  PA_CHECK(x.dim() >= 1 && weight.dim() == 2 && x.size(-1) == weight.size(1) &&
+               (!has_bias || bias.shape() == Shape{weight.size(0)}),
+           "linear", "bad shapes: " << ops_internal::describe(inputs, names),
+           "x (..., in), weight (out, in), bias (out)");
+  const int64_t in = weight.size(1), out = weight.size(0);
+  const int64_t rows = shape_numel(Shape(x.shape().begin(), x.shape().end() - 1));
+  Shape out_shape = x.shape();
+  out_shape.back() = out;
+  const Tensor x_rows = reshape(x.detach(), {rows, in});  // (R, in)
+  Tensor y;                                               // (R, out)
+  if (x.device().is_cpu()) {
+    autograd::NoGradGuard no_grad;
+    y = matmul(x_rows, transpose(weight.detach(), 0, 1));
+    if (has_bias) y = add(y, bias.detach());
+  } else {
+#ifdef PA_WITH_CUDA
+    autograd::NoGradGuard no_grad;
+    PA_CHECK(
+        rows <= std::numeric_limits<int>::max() && in <= std::numeric_limits<int>::max() &&
+            out <= std::numeric_limits<int>::max(),
+        "linear",
+        "sizes " << ops_internal::describe(inputs, names) << " exceed the CUDA GEMM's int range",
+        "split the batch");
+    const Tensor a = contiguous(x_rows);
+    const Tensor b = contiguous(transpose(weight.detach(), 0, 1));  // (in, out)
+    const Tensor c = has_bias ? contiguous(bias.detach()) : Tensor();
+    y = empty({rows, out}, TensorOptions().with_device(x.device()));
+    cuda::gemm_best(static_cast<int>(rows), static_cast<int>(out), static_cast<int>(in), 1.0f,
+                    a.data<float>(), static_cast<int>(in), b.data<float>(), static_cast<int>(out),
+                    0.0f, y.data<float>(), static_cast<int>(out),
+                    has_bias ? c.data<float>() : nullptr,
+                    static_cast<cudaStream_t>(cuda::current_stream()));
+#else
+    ops_internal::no_cuda_kernel("linear", inputs);
+#endif
+  }
+  return record(reshape(y, out_shape), "linear", inputs,
+                [x_rows, weight = weight.detach(), has_bias, rows, out,
+                 x_shape = x.shape()](const Tensor& grad) {
+                  autograd::NoGradGuard no_grad;
+                  const Tensor g = reshape(grad, {rows, out});  // (R, out)
+                  std::vector<Tensor> grads = {
+                      reshape(matmul(g, weight), x_shape),     // dx (..., in)
+                      matmul(transpose(g, 0, 1), x_rows)};     // dweight (out, in)
+                  if (has_bias) grads.push_back(sum(g, {0}));  // dbias (out)
+                  return grads;
+                });
+}
+
 }  // namespace pa

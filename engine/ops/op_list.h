@@ -21,6 +21,7 @@
   X(gelu_erf)             \
   X(bias_gelu)            \
   X(matmul)               \
+  X(linear)               \
   X(transpose)            \
   X(permute)              \
   X(reshape)              \

@@ -45,6 +45,9 @@ Tensor operator*(float a, const Tensor& b);
 
 // ---- matmul: (M, K) @ (K, N), or batched (..., M, K) @ (..., K, N) with broadcast batches ----
 Tensor matmul(const Tensor& a, const Tensor& b);
+// x (..., in) @ weight^T + bias: weight (out, in), bias (out) or undefined (no bias). nn::Linear's
+// op: on CUDA one GEMM with the bias added in its epilogue.
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor());
 
 // ---- shape and view ops ----
 Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1);      // view

@@ -183,6 +183,29 @@ TEST(Errors, BiasGeluShapes) {
       ThrowsPaError([] { bias_gelu(filled({}), filled({1})); }, {"pa::bias_gelu", "()", "Hint:"}));
 }
 
+TEST(Errors, LinearShapes) {
+  EXPECT_TRUE(ThrowsPaError(
+      [] {
+        linear(filled({2, 4}), filled({3, 5}));
+      },
+      {"pa::linear", "(2, 4)", "(3, 5)", "Hint:"}));  // in differs
+  EXPECT_TRUE(ThrowsPaError(
+      [] {
+        linear(filled({2, 4}), filled({3, 4}), filled({4}));
+      },
+      {"pa::linear", "bias", "(4)", "Hint:"}));  // bias is not (out)
+  EXPECT_TRUE(ThrowsPaError(
+      [] {
+        linear(filled({}), filled({3, 1}));
+      },
+      {"pa::linear", "()", "Hint:"}));  // x 0-D
+  EXPECT_TRUE(ThrowsPaError(
+      [] {
+        linear(filled({2, 4}), filled({4}));
+      },
+      {"pa::linear", "weight (4)", "Hint:"}));  // weight 1-D
+}
+
 TEST(Errors, LayerNormWeightShape) {
   EXPECT_TRUE(ThrowsPaError(
       [] {

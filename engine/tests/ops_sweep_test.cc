@@ -188,6 +188,41 @@ SWEEP(matmul) {
       rng);
 }
 
+SWEEP(linear) {
+  // x (..., in) with 0, 1 and 2 leading dims, empty rows, sizes off every GEMM tile (130 rows,
+  // 129 outputs), a transposed (non-contiguous) x; with and without a bias.
+  struct LinearCase {
+    Shape x;
+    int64_t out;
+  };
+  const std::vector<LinearCase> cases = {{{7, 13}, 5}, {{13}, 5},   {{2, 3, 4}, 6},
+                                         {{0, 5}, 3},  {{1, 1}, 1}, {{130, 33}, 129}};
+  for (const LinearCase& c : cases) {
+    const int64_t in = c.x.back();
+    check_op(
+        "linear " + shape_str(c.x) + " -> " + std::to_string(c.out),
+        {random_input(c.x, rng), random_input({c.out, in}, rng), random_input({c.out}, rng)},
+        [](const Tensors& t) { return Tensors{pa::linear(t[0], t[1], t[2])}; },
+        [](const Arrays& a) { return Arrays{ref::linear(a[0], a[1], a[2])}; },
+        [](const Arrays& a, const Arrays& g) {
+          return ref::linear_backward(a[0], a[1], a[2], g[0]);
+        },
+        rng);
+  }
+  const ref::Array zero_bias{{4}, std::vector<double>(4, 0.0)};
+  check_op(
+      "linear transposed x, no bias", {random_input({6, 3, 2}, rng), random_input({4, 6}, rng)},
+      [](const Tensors& t) { return Tensors{pa::linear(pa::transpose(t[0], 0, 2), t[1])}; },
+      [&](const Arrays& a) {
+        return Arrays{ref::linear(ref::transpose(a[0], 0, 2), a[1], zero_bias)};
+      },
+      [&](const Arrays& a, const Arrays& g) {
+        Arrays grads = ref::linear_backward(ref::transpose(a[0], 0, 2), a[1], zero_bias, g[0]);
+        return Arrays{ref::transpose(grads[0], 0, 2), grads[1]};
+      },
+      rng);
+}
+
 // ---- shape ops ----
 SWEEP(transpose) {
   for (auto [d0, d1] : std::vector<std::pair<int, int>>{{0, 2}, {-1, -2}, {1, 1}}) {

@@ -529,6 +529,36 @@ std::vector<Array> matmul_backward(const Array& a, const Array& b, const Array& 
   return {sum_to(da, a.shape), sum_to(db, b.shape)};
 }
 
+// x (..., in) as rows (R, in), R the product of the leading dims (row-major layout).
+static Array linear_rows(const Array& x, int64_t in) {
+  return reshape(x, {numel(Shape(x.shape.begin(), x.shape.end() - 1)), in});
+}
+
+Array linear(const Array& x, const Array& weight, const Array& bias) {
+  require_valid(x, "x");
+  require_valid(weight, "weight");
+  require_valid(bias, "bias");
+  require(!x.shape.empty() && weight.shape.size() == 2 && x.shape.back() == weight.shape[1] &&
+              bias.shape == Shape{weight.shape[0]},
+          "linear: x " + shape_string(x.shape) + ", weight " + shape_string(weight.shape) +
+              ", bias " + shape_string(bias.shape));
+  const int64_t in = weight.shape[1], out = weight.shape[0];
+  Shape out_shape = x.shape;
+  out_shape.back() = out;
+  const Array y = add(matmul(linear_rows(x, in), transpose(weight, 0, 1)), bias);  // (R, out)
+  return reshape(y, out_shape);
+}
+
+std::vector<Array> linear_backward(const Array& x, const Array& weight, const Array& bias,
+                                   const Array& grad_out) {
+  require_shape(grad_out, linear(x, weight, bias).shape, "grad_out");
+  const int64_t in = weight.shape[1], out = weight.shape[0];
+  const Array rows = linear_rows(x, in);                    // (R, in)
+  const Array g = reshape(grad_out, {rows.shape[0], out});  // (R, out)
+  const std::vector<Array> grads = matmul_backward(rows, transpose(weight, 0, 1), g);
+  return {reshape(grads[0], x.shape), transpose(grads[1], 0, 1), sum_to(g, bias.shape)};
+}
+
 // ---- shape ops ----
 
 Array transpose(const Array& x, int dim0, int dim1) {

@@ -66,6 +66,11 @@ std::vector<Array> bias_gelu_backward(const Array& x, const Array& bias, const A
 // ---- matmul: a (..., M, K) @ b (..., K, N) -> (..., M, N), batch dims broadcast; both >= 2-D ----
 Array matmul(const Array& a, const Array& b);
 std::vector<Array> matmul_backward(const Array& a, const Array& b, const Array& grad_out);
+// linear: x (..., in) @ weight^T (weight (out, in)) + bias (out); x >= 1-D. The backward gives
+// {dx, dweight, dbias}.
+Array linear(const Array& x, const Array& weight, const Array& bias);
+std::vector<Array> linear_backward(const Array& x, const Array& weight, const Array& bias,
+                                   const Array& grad_out);
 
 // ---- shape ops (dims already non-negative) ----
 Array transpose(const Array& x, int dim0, int dim1);
