@@ -7,6 +7,7 @@
 // table. Exit status 1 if any version fails validation, 2 for bad flags or no GPU.
 //
 //   bazel run --config=cuda //cuda/bench:gemm_ladder -- --out DIR [--commit SHA] [--sizes 128,256]
+//       [--variants v11_async_b_register_a,v12_...]  (default: every version; cuBLAS always runs)
 //
 // The commit comes from --commit or PA_GIT_COMMIT (the GPU machine has no git).
 #include <cublas_v2.h>
@@ -112,7 +113,8 @@ struct Options {
   std::string out = ".";
   std::string commit;
   std::vector<int> sizes = {128, 256, 512, 1024, 2048, 4096, 8192};
-  bool tall_k = true;  // also (512, 512, 32768), where split-K matters
+  bool tall_k = true;                 // also (512, 512, 32768), where split-K matters
+  std::vector<std::string> variants;  // empty: every version of kGemmVersions
 };
 
 Options parse(int argc, char** argv) {
@@ -136,15 +138,30 @@ Options parse(int argc, char** argv) {
         if (size <= 0) throw std::invalid_argument("--sizes: sizes must be positive");
         options.sizes.push_back(size);
       }
+    } else if (flag == "--variants") {
+      std::stringstream list(value());
+      for (std::string item; std::getline(list, item, ',');) {
+        const bool known =
+            std::any_of(std::begin(kGemmVersions), std::end(kGemmVersions),
+                        [&](const GemmVersion& candidate) { return item == candidate.name; });
+        if (!known) throw std::invalid_argument("--variants: no version named " + item);
+        options.variants.push_back(item);
+      }
     } else if (flag == "--no-tall-k") {
       options.tall_k = false;
     } else {
-      throw std::invalid_argument("unknown flag " + flag +
-                                  " (flags: --out DIR --commit SHA --sizes N,N,... --no-tall-k)");
+      throw std::invalid_argument(
+          "unknown flag " + flag +
+          " (flags: --out DIR --commit SHA --sizes N,N,... --variants NAME,... --no-tall-k)");
     }
   }
   if (options.commit.empty()) options.commit = "unknown";
   return options;
+}
+
+bool selected(const Options& options, const GemmVersion& version) {
+  return options.variants.empty() || std::find(options.variants.begin(), options.variants.end(),
+                                               version.name) != options.variants.end();
 }
 
 int run(const Options& options) {
@@ -227,6 +244,10 @@ int run(const Options& options) {
     // Validate every version first.
     std::vector<double> errors;
     for (const GemmVersion& version : kGemmVersions) {
+      if (!selected(options, version)) {
+        errors.push_back(std::nan(""));
+        continue;
+      }
       if (version.slow && std::max({m, n, k}) > kSlowLimit) {
         errors.push_back(std::nan(""));
         continue;
@@ -274,6 +295,7 @@ int run(const Options& options) {
 
     for (size_t v = 0; v < std::size(kGemmVersions); ++v) {
       const GemmVersion& version = kGemmVersions[v];
+      if (!selected(options, version)) continue;
       nlohmann::json row = {{"op", "sgemm"},
                             {"variant", version.name},
                             {"shape", shape.label()},

@@ -1,6 +1,7 @@
 // gemm_best: the promoted version of the ladder (gemm.h's kBestVersion, looked up in
-// kGemmVersions at compile time) with its fused bias epilogue, and the deterministic split-K for
-// long-K products with few output tiles; what the engine's matmul calls.
+// kGemmVersions at compile time) with its fused bias epilogue; kSmallGridVersion for grids of
+// fewer tiles than SMs, and the deterministic split-K for long-K products with few output tiles;
+// what the engine's matmul calls.
 #include "cuda/gemm/gemm.h"
 #include "cuda/gemm/gemm_common.cuh"
 
@@ -12,19 +13,39 @@ constexpr bool same_name(const char* x, const char* y) {
   return *x == *y;
 }
 
-constexpr const GemmVersion* find_best() {
+constexpr const GemmVersion* find(const char* name) {
   for (const GemmVersion& version : kGemmVersions) {
-    if (same_name(version.name, kBestVersion)) return &version;
+    if (same_name(version.name, name)) return &version;
   }
   return nullptr;
 }
 
-constexpr const GemmVersion* kBestEntry = find_best();
-static_assert(kBestEntry != nullptr, "kBestVersion must name a version of kGemmVersions");
+constexpr const GemmVersion* kBestEntry = find(kBestVersion);
+constexpr const GemmVersion* kSmallEntry = find(kSmallGridVersion);
+static_assert(kBestEntry != nullptr && kSmallEntry != nullptr,
+              "kBestVersion and kSmallGridVersion must name versions of kGemmVersions");
 constexpr GemmBiasLauncher kBest = kBestEntry->launch_bias;
 constexpr GemmBatchedLauncher kBestBatched = kBestEntry->launch_batched;
-static_assert(kBest != nullptr, "kBestVersion must name a version with a bias epilogue");
-static_assert(kBestBatched != nullptr, "kBestVersion must name a version with a batched form");
+constexpr GemmBiasLauncher kSmall = kSmallEntry->launch_bias;
+constexpr GemmBatchedLauncher kSmallBatched = kSmallEntry->launch_batched;
+static_assert(kBest != nullptr && kSmall != nullptr,
+              "kBestVersion and kSmallGridVersion must have a bias epilogue");
+static_assert(kBestBatched != nullptr && kSmallBatched != nullptr,
+              "kBestVersion and kSmallGridVersion must have a batched form");
+
+int multiprocessors() {
+  static const int sms = [] {
+    int device = 0, count = 0;
+    PA_CUDA_CHECK(cudaGetDevice(&device));
+    PA_CUDA_CHECK(cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device));
+    return count;
+  }();
+  return sms;
+}
+
+int64_t tiles_of(int m, int n) {  // 128 x 128 tiles of C
+  return int64_t{gemm_internal::ceil_div(m, 128)} * gemm_internal::ceil_div(n, 128);
+}
 
 // gemm_best hands products with K at least this long and few tiles of C to split-K.
 constexpr int kSplitMinK = 1024;
@@ -36,25 +57,22 @@ void gemm_best(int m, int n, int k, float alpha, const float* a, int lda, const 
   if (!gemm_internal::check_arguments("gemm_best", m, n, k, a, lda, b, ldb, c, ldc)) return;
   // A long K over a C of a few 128 x 128 tiles (a weight gradient: (E, B*S) @ (B*S, F)) would
   // leave most SMs idle and walk K serially: the deterministic split-K spreads K over blocks.
-  static const int sms = [] {
-    int device = 0, count = 0;
-    PA_CUDA_CHECK(cudaGetDevice(&device));
-    PA_CUDA_CHECK(cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device));
-    return count;
-  }();
-  const int64_t tiles = int64_t{gemm_internal::ceil_div(m, 128)} * gemm_internal::ceil_div(n, 128);
-  if (bias == nullptr && k >= kSplitMinK && tiles * 4 <= sms) {
+  const int64_t tiles = tiles_of(m, n);
+  if (bias == nullptr && k >= kSplitMinK && tiles * 4 <= multiprocessors()) {
     gemm_splitk_reduce(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, stream);
     return;
   }
-  kBest(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, stream);
+  (tiles < multiprocessors() ? kSmall : kBest)(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias,
+                                               stream);
 }
 
 void gemm_best_batched(int m, int n, int k, float alpha, const float* a, int lda, const float* b,
                        int ldb, float beta, float* c, int ldc, const float* bias,
                        const GemmBatch& batch, cudaStream_t stream) {
   if (batch.count == 0) return;
-  kBestBatched(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, batch, stream);
+  const bool small = tiles_of(m, n) * batch.count < multiprocessors();
+  (small ? kSmallBatched : kBestBatched)(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, batch,
+                                         stream);
 }
 
 }  // namespace pa::cuda

@@ -205,7 +205,8 @@ TEST_F(GemmLadder, BatchedProductsMatchTheDoubleReference) {
   };
   const BatchedCase batched_cases[] = {{32, 32, 8, 128, false, 0},   {17, 33, 5, 3, true, 0},
                                        {128, 129, 130, 4, false, 1}, {1, 1, 1, 7, true, 1},
-                                       {200, 70, 33, 2, false, 4},   {5, 6, 0, 3, false, 0}};
+                                       {200, 70, 33, 2, false, 4},   {5, 6, 0, 3, false, 0},
+                                       {300, 700, 20, 8, false, 0}};  // 144 tiles: kBestVersion
   std::vector<std::pair<std::string, GemmBatchedLauncher>> launchers = {
       {"gemm_best_batched", gemm_best_batched}};
   for (const GemmVersion& version : kGemmVersions) {
@@ -270,6 +271,26 @@ TEST_F(GemmLadder, BatchedProductsMatchTheDoubleReference) {
           EXPECT_TRUE(std::isnan(ci[size_t(m) * n + g])) << name << " wrote a gap of matrix " << i;
         }
       }
+    }
+  }
+}
+
+// gemm_best's three paths: a grid of fewer tiles than SMs (kSmallGridVersion), a large one
+// (kBestVersion), a long K over few tiles without bias (split-K); with and without a bias.
+TEST_F(GemmLadder, GemmBestTakesEveryPath) {
+  const GemmCase shapes[] = {{100, 200, 30, 1.0f, 0.0f, 0, 0, 0, 0},    // 2 tiles
+                             {1500, 1700, 24, 1.0f, 0.0f, 0, 0, 0, 0},  // 168 tiles
+                             {70, 90, 3000, 1.0f, 0.0f, 0, 0, 0, 0}};   // split-K
+  uint32_t seed = 5000;
+  for (const GemmCase& gc : shapes) {
+    for (const bool with_bias : {false, true}) {
+      const Launch launch = [](const GemmCase& c, const float* a, int lda, const float* b, int ldb,
+                               float* out, int ldc, const float* bias) {
+        gemm_best(c.m, c.n, c.k, c.alpha, a, lda, b, ldb, c.beta, out, ldc, bias, nullptr);
+      };
+      const std::string failure = run_case(gc, launch, with_bias, seed++);
+      EXPECT_TRUE(failure.empty())
+          << "gemm_best bias=" << with_bias << " " << describe(gc) << ": " << failure;
     }
   }
 }

@@ -13,7 +13,7 @@
 //   products; the ladder's runs use a batch of one).
 // Measured on H100 (results/gpu/h100/gemm_ladder.jsonl, commit 001b366): n = 4096: 44.5 TFLOP/s =
 // 0.860x cuBLAS; n = 8192: 45.3 TFLOP/s = 0.879x cuBLAS.
-// The promoted version (gemm.h kBestVersion): the fastest at both sizes in this run, where v08
+// Promoted to gemm_best until v12: the fastest at both sizes in this run, where v08
 // measured 0.841x / 0.852x; the margin is within the ~3% run-to-run spread. ncu (n = 4096): 4.77
 // cycles per issued instruction (v08 4.86), L2 hit rate 84% (v08 78%), 3.85 ms vs 3.93 ms at the
 // profiler's locked clocks, with the same instruction count as v08. The 0.90x target is not
