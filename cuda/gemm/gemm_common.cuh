@@ -1,14 +1,17 @@
-// Pieces every version of the GEMM ladder shares: argument checks, the alpha/beta epilogue and
-// alignment tests. Device-side helpers only; included by the gemm_*.cu files.
+// Pieces every version of the GEMM ladder shares: argument checks, the alpha/beta epilogue,
+// alignment tests, the cp.async wrappers (v09-v12) and the batched launch loop. Device-side helpers
+// only; included by the gemm_*.cu files.
 #pragma once
 
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
 
 #include "cuda/common/check.h"
+#include "cuda/gemm/gemm.h"
 
 namespace pa::cuda::gemm_internal {
 
@@ -93,6 +96,71 @@ __device__ __forceinline__ void store4(float* c, int ldc, int row, int col, int 
       if (bias != nullptr) out += bias[col + j];
       p[j] = out;
     }
+  }
+}
+
+// ---- cp.async (sm_80 and later): global -> shared copies that bypass registers ----
+
+__device__ __forceinline__ unsigned shared_address(const void* pointer) {
+  return static_cast<unsigned>(__cvta_generic_to_shared(pointer));
+}
+
+// Copies `source_bytes` (0 or 4) bytes and zero-fills the rest of the 4-byte destination.
+__device__ __forceinline__ void copy_async_4(float* destination, const float* source,
+                                             int source_bytes) {
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(shared_address(destination)),
+               "l"(source), "r"(source_bytes));
+}
+
+// Copies `source_bytes` (0 to 16) bytes and zero-fills the rest of the 16-byte destination.
+__device__ __forceinline__ void copy_async_16(float* destination, const float* source,
+                                              int source_bytes) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(shared_address(destination)),
+               "l"(source), "r"(source_bytes));
+}
+
+// All 16 bytes; destination is a shared-memory address (shared_address).
+__device__ __forceinline__ void copy_async_16(unsigned destination, const float* source) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(destination), "l"(source));
+}
+
+// Closes the group of copies issued since the last commit.
+__device__ __forceinline__ void copy_async_commit() { asm volatile("cp.async.commit_group;\n"); }
+
+// Waits until at most kPending committed groups are still in flight.
+template <int kPending>
+__device__ __forceinline__ void copy_async_wait() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending));
+}
+
+// ---- batched launches ----
+
+// Throws for a negative batch count (the launcher's name in the message).
+inline void check_batch(const char* name, const GemmBatch& batch) {
+  if (batch.count < 0) {
+    throw std::runtime_error(std::string("pa::cuda::") + name + ": negative batch count " +
+                             std::to_string(batch.count));
+  }
+}
+
+// A and B can be read as float4 along their rows in every matrix of the batch.
+inline bool batch_vectorizable(const float* a, int lda, const float* b, int ldb,
+                               const GemmBatch& batch) {
+  return rows_vectorizable(a, lda) && rows_vectorizable(b, ldb) &&
+         (batch.count <= 1 || (batch.stride_a % 4 == 0 && batch.stride_b % 4 == 0));
+}
+
+// Calls launch(grid, a, b, c) once per 65535 matrices of the batch (gridDim.y's limit): grid is
+// (blocks, matrices in this launch), a, b, c point at its first matrix; checks each launch.
+template <typename Launch>
+void launch_batched(int blocks, const float* a, const float* b, float* c, const GemmBatch& batch,
+                    Launch launch) {
+  constexpr int kMaxGridY = 65535;
+  for (int first = 0; first < batch.count; first += kMaxGridY) {
+    const dim3 grid(blocks, std::min(batch.count - first, kMaxGridY));
+    launch(grid, a + first * batch.stride_a, b + first * batch.stride_b,
+           c + first * batch.stride_c);
+    PA_CUDA_CHECK_LAUNCH();
   }
 }
 

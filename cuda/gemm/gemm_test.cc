@@ -57,6 +57,26 @@ const std::vector<GemmCase>& cases() {
   return all;
 }
 
+// A device copy of a host vector, freed with the object; read() waits for the device and copies
+// it back.
+struct DeviceBuffer {
+  explicit DeviceBuffer(const std::vector<float>& host)
+      : size(host.size()), data(static_cast<float*>(device_malloc(size * sizeof(float), 0))) {
+    copy(data, true, host.data(), false, size * sizeof(float));
+  }
+  ~DeviceBuffer() { device_free(data, 0); }
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  std::vector<float> read() const {
+    PA_CUDA_CHECK(cudaDeviceSynchronize());
+    std::vector<float> host(size);
+    copy(host.data(), false, data, true, size * sizeof(float));
+    return host;
+  }
+  size_t size;
+  float* data;
+};
+
 using Launch = std::function<void(const GemmCase&, const float* a, int lda, const float* b, int ldb,
                                   float* c, int ldc, const float* bias)>;
 
@@ -99,23 +119,10 @@ std::string run_case(const GemmCase& gc, const Launch& launch, bool with_bias, u
     }
   }
 
-  float* da = static_cast<float*>(device_malloc(a_size * sizeof(float), 0));
-  float* db = static_cast<float*>(device_malloc(b_size * sizeof(float), 0));
-  float* dc = static_cast<float*>(device_malloc(c_size * sizeof(float), 0));
-  float* dbias = static_cast<float*>(device_malloc(bias.size() * sizeof(float), 0));
-  copy(da, true, a.data(), false, a_size * sizeof(float));
-  copy(db, true, b.data(), false, b_size * sizeof(float));
-  copy(dc, true, c.data(), false, c_size * sizeof(float));
-  copy(dbias, true, bias.data(), false, bias.size() * sizeof(float));
-  launch(gc, da + gc.misalign, lda, db + gc.misalign, ldb, dc + gc.misalign, ldc,
-         with_bias ? dbias : nullptr);
-  PA_CUDA_CHECK(cudaDeviceSynchronize());
-  std::vector<float> out(c_size);
-  copy(out.data(), false, dc, true, c_size * sizeof(float));
-  device_free(da, 0);
-  device_free(db, 0);
-  device_free(dc, 0);
-  device_free(dbias, 0);
+  const DeviceBuffer da(a), db(b), dc(c), dbias(bias);
+  launch(gc, da.data + gc.misalign, lda, db.data + gc.misalign, ldb, dc.data + gc.misalign, ldc,
+         with_bias ? dbias.data : nullptr);
+  const std::vector<float> out = dc.read();
 
   // fp32 products summed over K: rounding grows like sqrt(K) times the entries (~sqrt(K / 9)).
   const double atol = 1e-5 * std::sqrt(double(std::max(k, 1))) + 1e-6;
@@ -232,22 +239,9 @@ TEST_F(GemmLadder, BatchedProductsMatchTheDoubleReference) {
       for (float& v : a) v = uniform(rng);
       for (float& v : b) v = uniform(rng);
       for (float& v : bias) v = uniform(rng);
-      float* da = static_cast<float*>(device_malloc(a_size * sizeof(float), 0));
-      float* db = static_cast<float*>(device_malloc(b_size * sizeof(float), 0));
-      float* dc = static_cast<float*>(device_malloc(c_size * sizeof(float), 0));
-      float* dbias = static_cast<float*>(device_malloc(n * sizeof(float), 0));
-      copy(da, true, a.data(), false, a_size * sizeof(float));
-      copy(db, true, b.data(), false, b_size * sizeof(float));
-      copy(dc, true, c.data(), false, c_size * sizeof(float));
-      copy(dbias, true, bias.data(), false, n * sizeof(float));
-      launch(m, n, k, 1.0f, da, k, db, n, 0.0f, dc, n, dbias, batch, nullptr);
-      PA_CUDA_CHECK(cudaDeviceSynchronize());
-      std::vector<float> out(c_size);
-      copy(out.data(), false, dc, true, c_size * sizeof(float));
-      device_free(da, 0);
-      device_free(db, 0);
-      device_free(dc, 0);
-      device_free(dbias, 0);
+      const DeviceBuffer da(a), db(b), dc(c), dbias(bias);
+      launch(m, n, k, 1.0f, da.data, k, db.data, n, 0.0f, dc.data, n, dbias.data, batch, nullptr);
+      const std::vector<float> out = dc.read();
       const double atol = 1e-5 * std::sqrt(double(std::max(k, 1))) + 1e-6;
       int bad = 0;
       for (int i = 0; i < bc.count && bad < 3; ++i) {
@@ -302,24 +296,18 @@ TEST_F(GemmLadder, SplitKReduceIsBitwiseReproducible) {
   std::vector<float> a(size_t(m) * k), b(size_t(k) * n);
   for (float& v : a) v = uniform(rng);
   for (float& v : b) v = uniform(rng);
-  float* da = static_cast<float*>(device_malloc(a.size() * sizeof(float), 0));
-  float* db = static_cast<float*>(device_malloc(b.size() * sizeof(float), 0));
-  float* dc = static_cast<float*>(device_malloc(size_t(m) * n * sizeof(float), 0));
-  copy(da, true, a.data(), false, a.size() * sizeof(float));
-  copy(db, true, b.data(), false, b.size() * sizeof(float));
-  std::vector<float> first(size_t(m) * n), again(size_t(m) * n);
+  const DeviceBuffer da(a), db(b), dc(std::vector<float>(size_t(m) * n));
+  std::vector<float> first;
   for (int run = 0; run < 5; ++run) {
-    gemm_splitk_reduce(m, n, k, 1.0f, da, k, db, n, 0.0f, dc, n, nullptr);
-    PA_CUDA_CHECK(cudaDeviceSynchronize());
-    copy(run == 0 ? first.data() : again.data(), false, dc, true, first.size() * sizeof(float));
-    if (run > 0) {
-      ASSERT_EQ(std::memcmp(first.data(), again.data(), first.size() * sizeof(float)), 0)
-          << "run " << run;
+    gemm_splitk_reduce(m, n, k, 1.0f, da.data, k, db.data, n, 0.0f, dc.data, n, nullptr);
+    const std::vector<float> out = dc.read();
+    if (run == 0) {
+      first = out;
+      continue;
     }
+    ASSERT_EQ(std::memcmp(first.data(), out.data(), first.size() * sizeof(float)), 0)
+        << "run " << run;
   }
-  device_free(da, 0);
-  device_free(db, 0);
-  device_free(dc, 0);
 }
 
 TEST_F(GemmLadder, BadArgumentsNameTheLauncher) {

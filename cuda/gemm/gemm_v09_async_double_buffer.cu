@@ -22,6 +22,10 @@ namespace pa::cuda {
 namespace {
 
 using gemm_internal::ceil_div;
+using gemm_internal::copy_async_16;
+using gemm_internal::copy_async_4;
+using gemm_internal::copy_async_commit;
+using gemm_internal::copy_async_wait;
 using gemm_internal::store4;
 
 constexpr int kBlockM = 128;
@@ -36,31 +40,6 @@ constexpr int kGroupRows = 8;  // block-rows per rasterisation group
 constexpr int kATileFloats = kBlockK * kAStride;
 constexpr int kStageFloats = kATileFloats + kBlockK * kBlockN;
 constexpr int kSmemBytes = kStages * kStageFloats * sizeof(float);  // 49,920
-
-__device__ __forceinline__ unsigned shared_address(const float* pointer) {
-  return static_cast<unsigned>(__cvta_generic_to_shared(pointer));
-}
-
-// Copies `source_bytes` (0 or 4) bytes and zero-fills the rest of the 4-byte destination.
-__device__ __forceinline__ void copy_async_4(float* destination, const float* source,
-                                             int source_bytes) {
-  asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(shared_address(destination)),
-               "l"(source), "r"(source_bytes));
-}
-
-// Copies `source_bytes` (0..16) bytes and zero-fills the rest of the 16-byte destination.
-__device__ __forceinline__ void copy_async_16(float* destination, const float* source,
-                                              int source_bytes) {
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(shared_address(destination)),
-               "l"(source), "r"(source_bytes));
-}
-
-__device__ __forceinline__ void copy_async_commit() { asm volatile("cp.async.commit_group;\n"); }
-
-template <int kPending>
-__device__ __forceinline__ void copy_async_wait() {
-  asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending));
-}
 
 template <bool kVector>
 __global__ void __launch_bounds__(kThreads, 2)

@@ -30,6 +30,10 @@ namespace pa::cuda {
 namespace {
 
 using gemm_internal::ceil_div;
+using gemm_internal::copy_async_16;
+using gemm_internal::copy_async_4;
+using gemm_internal::copy_async_commit;
+using gemm_internal::copy_async_wait;
 using gemm_internal::store4;
 
 constexpr int kBlockM = 128;
@@ -49,29 +53,6 @@ constexpr int kBCopies = kBlockK * kBlockN / 4 / kThreads;          // 4
 // Offset of A (row, col) in the swizzled (128, 32) tile: 16-byte slot (col / 4) ^ ((row / 4) % 8).
 __device__ __forceinline__ int a_offset(int row, int col) {
   return row * kBlockK + (((col / 4) ^ (row / 4)) & 7) * 4 + col % 4;
-}
-
-__device__ __forceinline__ unsigned shared_address(const float* pointer) {
-  return static_cast<unsigned>(__cvta_generic_to_shared(pointer));
-}
-
-__device__ __forceinline__ void copy_async_4(float* destination, const float* source,
-                                             int source_bytes) {
-  asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(shared_address(destination)),
-               "l"(source), "r"(source_bytes));
-}
-
-__device__ __forceinline__ void copy_async_16(float* destination, const float* source,
-                                              int source_bytes) {
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(shared_address(destination)),
-               "l"(source), "r"(source_bytes));
-}
-
-__device__ __forceinline__ void copy_async_commit() { asm volatile("cp.async.commit_group;\n"); }
-
-template <int kPending>
-__device__ __forceinline__ void copy_async_wait() {
-  asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending));
 }
 
 template <bool kVector>

@@ -35,9 +35,6 @@
 // cycles on dispatch stalls (cuBLAS 0.10); register-bank conflicts in ptxas's allocation of the
 // 128 accumulators are the likely cause (not measured, and not steerable from CUDA C), and with 2
 // warps per scheduler a stall is hidden only when the other warp is ready.
-#include <algorithm>
-#include <string>
-
 #include "cuda/gemm/gemm.h"
 #include "cuda/gemm/gemm_common.cuh"
 
@@ -45,6 +42,10 @@ namespace pa::cuda {
 namespace {
 
 using gemm_internal::ceil_div;
+using gemm_internal::copy_async_16;
+using gemm_internal::copy_async_4;
+using gemm_internal::copy_async_commit;
+using gemm_internal::copy_async_wait;
 using gemm_internal::store4;
 
 constexpr int kBlockM = 128;
@@ -61,32 +62,6 @@ constexpr int kAVectorsPerRow = kBlockK / 4;
 constexpr int kALoads = kBlockM * kAVectorsPerRow / kThreads;  // float4 per thread per tile: 2
 constexpr int kBVectorsPerRow = kBlockN / 4;
 constexpr int kBLoads = kBlockK * kBVectorsPerRow / kThreads;  // 16-byte copies per thread: 2
-
-__device__ __forceinline__ void copy_async_4(float* destination, const float* source,
-                                             int source_bytes) {
-  const unsigned address = static_cast<unsigned>(__cvta_generic_to_shared(destination));
-  asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(address), "l"(source),
-               "r"(source_bytes));
-}
-
-__device__ __forceinline__ void copy_async_16(float* destination, const float* source,
-                                              int source_bytes) {
-  const unsigned address = static_cast<unsigned>(__cvta_generic_to_shared(destination));
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(address), "l"(source),
-               "r"(source_bytes));
-}
-
-// All 16 bytes; destination is a shared-memory address (cvta to shared).
-__device__ __forceinline__ void copy_async_16(unsigned destination, const float* source) {
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(destination), "l"(source));
-}
-
-__device__ __forceinline__ void copy_async_commit() { asm volatile("cp.async.commit_group;\n"); }
-
-template <int kPending>
-__device__ __forceinline__ void copy_async_wait() {
-  asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending));
-}
 
 // kVector: A, B (pointers and leading dimensions) are 16-byte aligned.
 template <bool kVector>
@@ -294,29 +269,21 @@ void run(const char* name, int m, int n, int k, float alpha, const float* a, int
          const float* b, int ldb, float beta, float* c, int ldc, const float* bias,
          const GemmBatch& batch, cudaStream_t stream) {
   if (!gemm_internal::check_arguments(name, m, n, k, a, lda, b, ldb, c, ldc)) return;
-  if (batch.count < 0)
-    throw std::runtime_error(std::string("pa::cuda::") + name + ": negative batch count");
+  gemm_internal::check_batch(name, batch);
   const int blocks = ceil_div(m, kBlockM) * ceil_div(n, kBlockN);
-  const bool vector = gemm_internal::rows_vectorizable(a, lda) &&
-                      gemm_internal::rows_vectorizable(b, ldb) &&
-                      (batch.count <= 1 || (batch.stride_a % 4 == 0 && batch.stride_b % 4 == 0));
-  constexpr int kMaxGridY = 65535;
-  for (int first = 0; first < batch.count; first += kMaxGridY) {  // one launch per 65535 matrices
-    const dim3 grid(blocks, std::min(batch.count - first, kMaxGridY));
-    const float* a_first = a + first * batch.stride_a;
-    const float* b_first = b + first * batch.stride_b;
-    float* c_first = c + first * batch.stride_c;
-    if (vector) {
-      thread_tile_kernel<true><<<grid, kThreads, 0, stream>>>(
-          m, n, k, alpha, a_first, lda, b_first, ldb, beta, c_first, ldc, bias, batch.stride_a,
-          batch.stride_b, batch.stride_c);
-    } else {
-      thread_tile_kernel<false><<<grid, kThreads, 0, stream>>>(
-          m, n, k, alpha, a_first, lda, b_first, ldb, beta, c_first, ldc, bias, batch.stride_a,
-          batch.stride_b, batch.stride_c);
-    }
-    PA_CUDA_CHECK_LAUNCH();
-  }
+  const bool vector = gemm_internal::batch_vectorizable(a, lda, b, ldb, batch);
+  gemm_internal::launch_batched(
+      blocks, a, b, c, batch, [&](dim3 grid, const float* a0, const float* b0, float* c0) {
+        if (vector) {
+          thread_tile_kernel<true>
+              <<<grid, kThreads, 0, stream>>>(m, n, k, alpha, a0, lda, b0, ldb, beta, c0, ldc, bias,
+                                              batch.stride_a, batch.stride_b, batch.stride_c);
+        } else {
+          thread_tile_kernel<false>
+              <<<grid, kThreads, 0, stream>>>(m, n, k, alpha, a0, lda, b0, ldb, beta, c0, ldc, bias,
+                                              batch.stride_a, batch.stride_b, batch.stride_c);
+        }
+      });
 }
 
 }  // namespace
