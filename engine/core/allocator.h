@@ -59,6 +59,7 @@ class CachingAllocator {
   // Returns every cached block to the raw allocator.
   void empty_cache();
   AllocatorStats stats() const;
+  void reset_peak();  // peak_allocated = allocated
   size_t cache_limit() const { return cache_limit_; }
 
   static size_t size_class(size_t bytes);

@@ -113,6 +113,18 @@ void empty_cache(Device device) {
 #endif
 }
 
+void reset_peak_memory(Device device) {
+  if (device.is_cpu()) {
+    host_allocator().reset_peak();
+    return;
+  }
+#ifdef PA_WITH_CUDA
+  device_allocator(device.index).reset_peak();
+#else
+  no_cuda("reset_peak_memory");
+#endif
+}
+
 void synchronize(Device device) {
   if (device.is_cpu()) return;
 #ifdef PA_WITH_CUDA

@@ -32,6 +32,7 @@ class Storage {
 // the bytes kept for reuse; empty_cache returns the kept blocks to malloc / the CUDA driver.
 AllocatorStats memory_stats(Device device);
 void empty_cache(Device device);
+void reset_peak_memory(Device device);  // the peak starts again from what is allocated now
 
 // Waits until the device has finished its queued work (a no-op on the CPU): for timing.
 void synchronize(Device device);

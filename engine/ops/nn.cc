@@ -11,6 +11,7 @@
 #include "engine/ops/ops.h"
 
 #ifdef PA_WITH_CUDA
+#include "cuda/attention/flash_attention.h"
 #include "cuda/kernels/rowwise.h"
 #endif
 
@@ -102,8 +103,8 @@ Tensor softmax_op(const char* name, const Tensor& x_in, int64_t dim, bool log) {
 }
 
 #ifdef PA_WITH_CUDA
-// Attention on the GPU as a composition of engine ops, until the FlashAttention-2 kernels of
-// cuda/attention/ replace it: S = Q K^T * scale (B, H, Nq, Nk) plus a mask bias (-1e30 on hidden
+// Attention on the GPU as a composition of engine ops, for head dims the fused kernels do not
+// cover (above 128): S = Q K^T * scale (B, H, Nq, Nk) plus a mask bias (-1e30 on hidden
 // keys: exp gives exactly 0, and a row with every key hidden stays finite), softmax, P V; rows
 // with every key hidden are multiplied by 0, so they output zeros and get zero gradients, as on
 // the CPU. Autograd differentiates the composition. O(N^2) memory, unlike the CPU kernel.
@@ -127,6 +128,37 @@ Tensor sdpa_composed(const Tensor& q, const Tensor& k, const Tensor& v, bool cau
   const Tensor bias_tensor = from_vector(bias, {B, 1, Nq, Nk}).to(q.device());
   const Tensor visible_tensor = from_vector(visible, {B, 1, Nq, 1}).to(q.device());
   return mul(matmul(softmax(add(scores, bias_tensor), -1), v), visible_tensor);
+}
+
+// Attention on the GPU through cuda/attention's FlashAttention-2 kernels (head dims up to 128):
+// O(N) extra memory, the row log-sum-exp saved for the backward's recomputation.
+Tensor sdpa_flash(const Tensor& q_in, const Tensor& k_in, const Tensor& v_in, bool causal,
+                  const Tensor& padding, float scale) {
+  const Tensor q = contiguous(q_in).detach();  // (B, H, Nq, D)
+  const Tensor k = contiguous(k_in).detach();  // (B, H, Nk, D)
+  const Tensor v = contiguous(v_in).detach();  // (B, H, Nk, Dv)
+  const cuda::AttentionShape shape{q.size(0), q.size(1), q.size(2),
+                                   k.size(2), q.size(3), v.size(3)};
+  const TensorOptions options = TensorOptions().with_device(q.device());
+  Tensor out = empty({shape.B, shape.H, shape.Nq, shape.Dv}, options);
+  Tensor lse = empty({shape.B, shape.H, shape.Nq}, options);
+  const float* mask = padding.defined() ? padding.data<float>() : nullptr;
+  cuda::flash_attention_forward(shape, q.data<float>(), k.data<float>(), v.data<float>(), mask,
+                                causal, scale, out.data<float>(), lse.data<float>());
+  return record(out, "scaled_dot_product_attention", {q_in, k_in, v_in},
+                [q, k, v, out, lse, padding, shape, causal, scale, options](const Tensor& grad_in) {
+                  const Tensor grad = contiguous(grad_in).detach();
+                  Tensor dq = empty(q.shape(), options);
+                  Tensor dk = empty(k.shape(), options);
+                  Tensor dv = empty(v.shape(), options);
+                  Tensor delta = empty(lse.shape(), options);
+                  cuda::flash_attention_backward(
+                      shape, q.data<float>(), k.data<float>(), v.data<float>(),
+                      padding.defined() ? padding.data<float>() : nullptr, causal, scale,
+                      out.data<float>(), lse.data<float>(), grad.data<float>(), delta.data<float>(),
+                      dq.data<float>(), dk.data<float>(), dv.data<float>());
+                  return std::vector<Tensor>{dq, dk, dv};
+                });
 }
 #endif
 
@@ -381,6 +413,11 @@ Tensor scaled_dot_product_attention(const Tensor& q_in, const Tensor& k_in, cons
   const float used_scale = scale > 0.0f ? scale : 1.0f / std::sqrt(static_cast<float>(D));
   if (!q_in.device().is_cpu()) {
 #ifdef PA_WITH_CUDA
+    // The fused kernels cover head dims up to 128 and B * H up to 65535 (a grid dimension);
+    // anything larger runs the composition.
+    if (std::max(D, Dv) <= cuda::kMaxHeadDim && B * H <= 65535) {
+      return sdpa_flash(q_in, k_in, v_in, causal, padding, used_scale);
+    }
     return sdpa_composed(q_in, k_in, v_in, causal, padding, used_scale);
 #else
     no_cuda_kernel("scaled_dot_product_attention", {q_in, k_in, v_in});

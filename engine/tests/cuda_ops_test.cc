@@ -283,10 +283,19 @@ TEST_F(CudaOps, AttentionForwardBackward) {
     int64_t B, H, Nq, Nk, D, Dv;
     bool causal, padded;
   };
+  // FlashAttention-2 kernels (head dims up to 128, each built for 32, 64, 128): lengths 1, 17,
+  // 65 (one past a tile), 1000, Nq != Nk, Dv != D, causal and padded; the composition beyond.
   for (const Case& c : std::vector<Case>{{2, 3, 7, 7, 5, 5, false, false},
                                          {2, 3, 9, 9, 8, 8, true, false},
                                          {2, 2, 5, 6, 4, 3, false, true},
-                                         {2, 1, 9, 9, 16, 12, true, true}}) {
+                                         {2, 1, 9, 9, 16, 12, true, true},
+                                         {1, 2, 1, 1, 32, 32, false, false},
+                                         {1, 2, 1, 1, 64, 64, true, false},
+                                         {2, 2, 17, 17, 64, 64, true, true},
+                                         {1, 2, 65, 130, 128, 96, false, true},
+                                         {1, 1, 1000, 1000, 64, 64, true, false},
+                                         {1, 1, 130, 70, 33, 128, false, false},
+                                         {1, 1, 20, 20, 160, 40, true, false}}) {
     Input mask;
     mask.array.shape = {};
     if (c.padded) {
@@ -319,6 +328,30 @@ TEST_F(CudaOps, AttentionForwardBackward) {
 // The optimizers on the GPU follow the CPU step for step: the same model, data and updates on
 // both devices give the same losses and parameters (to float32 rounding), gradient clipping
 // included.
+// No N x N buffer: attention forward and backward at N = 16384 (an N x N float matrix would be
+// 1 GiB) keep the allocator's peak near the size of q, k, v, out and their gradients.
+TEST_F(CudaOps, AttentionMemoryIsLinearInN) {
+  const int64_t N = 16384, D = 64;
+  const TensorOptions on_gpu = TensorOptions().with_device(kGpu);
+  Generator generator(11);
+  Tensor q = randn({1, 1, N, D}, generator).to(kGpu), k = randn({1, 1, N, D}, generator).to(kGpu),
+         v = randn({1, 1, N, D}, generator).to(kGpu);
+  for (Tensor* t : {&q, &k, &v}) t->set_requires_grad(true);
+  synchronize(kGpu);
+  reset_peak_memory(kGpu);
+  const size_t base = memory_stats(kGpu).allocated;
+  {
+    const Tensor out = scaled_dot_product_attention(q, k, v, true);
+    out.backward(ones(out.shape(), on_gpu));
+    synchronize(kGpu);
+  }
+  const size_t peak = memory_stats(kGpu).peak_allocated;
+  const size_t matrix = size_t(N) * D * sizeof(float);  // 4 MiB
+  EXPECT_LT(peak - std::min(peak, base), 12 * matrix)
+      << "attention at N = " << N << " allocated " << (peak - base) << " bytes beyond its inputs";
+  EXPECT_TRUE(std::isfinite(q.grad().to_vector()[0]));
+}
+
 TEST_F(CudaOps, OptimizersMatchTheCpu) {
   for (const bool use_adam : {true, false}) {
     std::vector<std::vector<float>> losses(2), weights(2);
