@@ -5,7 +5,7 @@
 set -euo pipefail
 targets=(//engine/io:io_test //engine/nn:nn_test //engine/train:checkpoint_test
          //engine:cuda_ops_test //cuda/kernels:elementwise_test
-         //cuda/gemm:gemm_test //engine:ops_sweep_test)
+         //cuda/gemm:gemm_test //engine:ops_sweep_test //reference:check_golden)
 # The binaries that call CUDA (compute-sanitizer refuses one that never does).
 memcheck=(io_test nn_test cuda_ops_test elementwise_test gemm_test ops_sweep_test)
 # The binaries whose kernels use shared memory (racecheck looks for hazards there).
@@ -35,9 +35,17 @@ case "${1:-}" in
     export PA_CUDA_POISON=1
     for target in "${targets[@]}"; do
       test="${target##*:}"
+      [[ "$test" == check_golden ]] && continue  # not a test binary: the cases follow
       echo "== $test"
       if ./"$test" --gtest_brief=1 > "$out/$test.log" 2>&1; then tail -n 1 "$out/$test.log"
       else status=1; tail -n 20 "$out/$test.log"; fi
+    done
+    # Every recorded PyTorch case (reference/pytorch/cases) replayed on the GPU.
+    echo "== check_golden --device cuda"
+    for case in ../reference/pytorch/cases/*.safetensors; do
+      if ./check_golden --case "$case" --device cuda > "$out/golden_$(basename "$case" .safetensors).log" 2>&1
+      then echo "pass $(basename "$case")"
+      else status=1; echo "FAIL $(basename "$case")"; tail -n 5 "$out/golden_$(basename "$case" .safetensors).log"; fi
     done
     # compute-sanitizer with one tool over some binaries. OutOfMemoryIsAnError makes cudaMalloc
     # fail on purpose, an API error to the sanitizer: it is left out of these runs.

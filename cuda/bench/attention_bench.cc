@@ -1,0 +1,267 @@
+// The attention bench: our FlashAttention-2 kernels (cuda/attention, fp32) and PyTorch SDPA on
+// the same GPU in one run. For each (B, H, N, D), causal and not, it times our forward and our
+// backward (delta, dK/dV and dQ passes) with CUDA events (a warm-up, then the median of repeats
+// filling a time budget, L2 flushed before each), then runs cuda/bench/torch_attention.py for
+// the anchors: fp32 through SDPA's memory-efficient backend, and, for the record, bf16 through
+// its flash and cuDNN backends. FLOPs: 4 B H N^2 D forward (halved when causal), 2.5x that
+// backward. Writes DIR/attention.jsonl (one row per measurement: op, variant, dtype, shape,
+// causal, ms, tflops, and for ours the ratio to the fp32 anchor) and prints a table.
+//
+//   attention_bench --out DIR [--commit SHA] [--python python3] [--shapes 4,48,4096,64 ...]
+//
+// Exit status 2 for bad flags or no GPU, 1 when the PyTorch side fails (ours is still written).
+#include <cuda_runtime.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "cuda/attention/flash_attention.h"
+#include "cuda/bench/timing.h"
+#include "cuda/common/check.h"
+#include "cuda/common/runtime.h"
+
+namespace {
+
+using pa::cuda::AttentionShape;
+using pa::cuda::bench::fill_uniform;
+using pa::cuda::bench::kFlushBytes;
+using pa::cuda::bench::Timer;
+
+struct Case {
+  int64_t B, H, N, D;
+  std::string text() const {
+    return std::to_string(B) + "," + std::to_string(H) + "," + std::to_string(N) + "," +
+           std::to_string(D);
+  }
+};
+
+double forward_flops(const Case& c, bool causal) {
+  const double flops = 4.0 * c.B * c.H * double(c.N) * c.N * c.D;
+  return causal ? flops / 2 : flops;
+}
+
+// A device buffer of `count` floats, uniform in [-1, 1) (seeded) or left as is.
+struct Buffer {
+  Buffer(size_t count, uint64_t seed) : count(count) {
+    PA_CUDA_CHECK(cudaMalloc(&data, count * sizeof(float)));
+    if (seed == 0) return;
+    std::vector<float> host(count);
+    fill_uniform(host, seed);
+    PA_CUDA_CHECK(cudaMemcpy(data, host.data(), count * sizeof(float), cudaMemcpyHostToDevice));
+  }
+  ~Buffer() { cudaFree(data); }
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+  size_t count;
+  float* data = nullptr;
+};
+
+std::string run_command(const std::string& command, bool& ok) {
+  std::string output;
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) {
+    ok = false;
+    return "popen failed";
+  }
+  char buffer[4096];
+  while (fgets(buffer, sizeof(buffer), pipe) != nullptr) output += buffer;
+  ok = pclose(pipe) == 0;
+  return output;
+}
+
+int usage(const std::string& message) {
+  std::cerr << "attention_bench: " << message
+            << "\nusage: attention_bench --out DIR [--commit SHA] [--python PYTHON] [--shapes "
+               "B,H,N,D ...]\n";
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string out_dir, commit, python = "python3";
+  if (const char* env = std::getenv("PA_GIT_COMMIT")) commit = env;
+  std::vector<Case> cases;
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    if (flag == "--shapes") {
+      while (i + 1 < argc && argv[i + 1][0] != '-') {
+        Case c{};
+        char comma;
+        std::istringstream in(argv[++i]);
+        if (!(in >> c.B >> comma >> c.H >> comma >> c.N >> comma >> c.D) || c.B < 1 || c.H < 1 ||
+            c.N < 1 || c.D < 1 || c.D > pa::cuda::kMaxHeadDim) {
+          return usage(std::string("bad shape '") + argv[i] + "' (B,H,N,D with D <= 128)");
+        }
+        cases.push_back(c);
+      }
+    } else if (i + 1 < argc && (flag == "--out" || flag == "--commit" || flag == "--python")) {
+      (flag == "--out" ? out_dir : flag == "--commit" ? commit : python) = argv[++i];
+    } else {
+      return usage("unknown flag " + flag);
+    }
+  }
+  if (out_dir.empty()) return usage("--out DIR is required");
+  if (pa::cuda::device_count() == 0) return usage("no GPU visible");
+  if (cases.empty())
+    cases = {{4, 48, 4096, 64}, {4, 16, 4096, 128}, {16, 16, 1024, 64}, {1, 8, 16384, 128}};
+  std::filesystem::create_directories(out_dir);
+
+  cudaDeviceProp properties{};
+  PA_CUDA_CHECK(cudaGetDeviceProperties(&properties, 0));
+  const std::string device = properties.name;
+  void* flush = nullptr;
+  PA_CUDA_CHECK(cudaMalloc(&flush, kFlushBytes));
+  Timer timer(nullptr, flush);
+  std::vector<nlohmann::json> rows;
+  for (const Case& c : cases) {
+    const size_t count = size_t(c.B) * c.H * c.N * c.D;
+    const Buffer q(count, 1), k(count, 2), v(count, 3), dout(count, 4);
+    const Buffer out(count, 0), dq(count, 0), dk(count, 0), dv(count, 0);
+    const Buffer lse(size_t(c.B) * c.H * c.N, 0), delta(size_t(c.B) * c.H * c.N, 0);
+    const AttentionShape shape{c.B, c.H, c.N, c.N, c.D, c.D};
+    const float scale = 1.0f / std::sqrt(float(c.D));
+    for (const bool causal : {false, true}) {
+      int repeats = 0;
+      const double fwd_ms = timer.median_ms(
+          [&] {
+            pa::cuda::flash_attention_forward(shape, q.data, k.data, v.data, nullptr, causal, scale,
+                                              out.data, lse.data);
+          },
+          20, &repeats);
+      int bwd_repeats = 0;
+      const double bwd_ms = timer.median_ms(
+          [&] {
+            pa::cuda::flash_attention_backward(shape, q.data, k.data, v.data, nullptr, causal,
+                                               scale, out.data, lse.data, dout.data, delta.data,
+                                               dq.data, dk.data, dv.data);
+          },
+          20, &bwd_repeats);
+      const double flops = forward_flops(c, causal);
+      for (const auto& [op, ms, factor, reps] :
+           {std::tuple<const char*, double, double, int>{"attention_fwd", fwd_ms, 1.0, repeats},
+            {"attention_bwd", bwd_ms, 2.5, bwd_repeats}}) {
+        rows.push_back({{"op", op},
+                        {"variant", "ours_flash2_fp32_simt"},
+                        {"dtype", "fp32"},
+                        {"shape", c.text()},
+                        {"B", c.B},
+                        {"H", c.H},
+                        {"N", c.N},
+                        {"D", c.D},
+                        {"causal", causal},
+                        {"ms", ms},
+                        {"tflops", flops * factor / (ms * 1e9)},
+                        {"repeats", reps}});
+      }
+      std::printf("%-18s causal=%d ours fp32: fwd %8.3f ms (%5.1f TFLOP/s)  bwd %8.3f ms (%5.1f)\n",
+                  c.text().c_str(), causal, fwd_ms, flops / (fwd_ms * 1e9), bwd_ms,
+                  2.5 * flops / (bwd_ms * 1e9));
+      std::fflush(stdout);
+    }
+  }
+  PA_CUDA_CHECK(cudaFree(flush));
+
+  // The anchors, in the same run: PyTorch SDPA, fp32 (memory-efficient) and bf16 (flash, cuDNN).
+  std::string shapes;
+  for (const Case& c : cases) shapes += " " + c.text();
+  const std::filesystem::path script =
+      std::filesystem::path(argv[0]).parent_path() / "torch_attention.py";
+  const std::string base =
+      python + " " +
+      (std::filesystem::exists(script) ? script.string()
+                                       : std::string("cuda/bench/torch_attention.py")) +
+      " --shapes" + shapes;
+  bool torch_ok = true;
+  std::map<std::tuple<std::string, bool, std::string>, double> anchor;  // (shape, causal, op)
+  for (const std::string& setting : {std::string(" --dtype fp32 --backends efficient"),
+                                     std::string(" --dtype bf16 --backends flash,cudnn")}) {
+    bool ok = false;
+    const std::string output = run_command(base + setting, ok);
+    torch_ok = torch_ok && ok;
+    std::istringstream lines(output);
+    std::string line;
+    while (std::getline(lines, line)) {
+      nlohmann::json row;
+      try {
+        row = nlohmann::json::parse(line);
+      } catch (const nlohmann::json::exception&) {
+        std::cerr << "torch: " << line << "\n";
+        continue;
+      }
+      const std::string text = std::to_string(row["B"].get<int64_t>()) + "," +
+                               std::to_string(row["H"].get<int64_t>()) + "," +
+                               std::to_string(row["N"].get<int64_t>()) + "," +
+                               std::to_string(row["D"].get<int64_t>());
+      const Case c{row["B"].get<int64_t>(), row["H"].get<int64_t>(), row["N"].get<int64_t>(),
+                   row["D"].get<int64_t>()};
+      const bool causal = row["causal"];
+      const std::string variant = "pytorch_" + row["backend"].get<std::string>();
+      if (row.contains("error")) {
+        rows.push_back({{"op", "attention"},
+                        {"variant", variant},
+                        {"dtype", row["dtype"]},
+                        {"shape", text},
+                        {"causal", causal},
+                        {"error", row["error"]}});
+        continue;
+      }
+      for (const auto& [op, key, factor] :
+           {std::tuple<const char*, const char*, double>{"attention_fwd", "fwd_ms", 1.0},
+            {"attention_bwd", "bwd_ms", 2.5}}) {
+        const double ms = row[key];
+        rows.push_back({{"op", op},
+                        {"variant", variant},
+                        {"dtype", row["dtype"]},
+                        {"shape", text},
+                        {"B", c.B},
+                        {"H", c.H},
+                        {"N", c.N},
+                        {"D", c.D},
+                        {"causal", causal},
+                        {"ms", ms},
+                        {"tflops", forward_flops(c, causal) * factor / (ms * 1e9)},
+                        {"torch_version", row["torch_version"]}});
+        if (variant == "pytorch_efficient") anchor[{text, causal, op}] = ms;
+      }
+    }
+  }
+  std::ofstream file(std::filesystem::path(out_dir) / "attention.jsonl");
+  for (nlohmann::json& row : rows) {
+    row["device"] = device;
+    row["commit"] = commit;
+    if (row["variant"] == "ours_flash2_fp32_simt") {
+      const auto found = anchor.find({row["shape"], row["causal"], row["op"]});
+      if (found != anchor.end()) {
+        row["anchor"] = "pytorch_efficient_fp32";
+        row["ratio"] = found->second / row["ms"].get<double>();
+      }
+    }
+    file << row.dump() << "\n";
+    if (row.contains("ms")) {
+      std::printf("%-14s %-24s %-5s %-18s causal=%d %9.3f ms %6.1f TFLOP/s%s\n",
+                  row["op"].get<std::string>().c_str(), row["variant"].get<std::string>().c_str(),
+                  row["dtype"].get<std::string>().c_str(), row["shape"].get<std::string>().c_str(),
+                  row["causal"].get<bool>(), row["ms"].get<double>(), row["tflops"].get<double>(),
+                  row.contains("ratio")
+                      ? (" ratio " + std::to_string(row["ratio"].get<double>())).c_str()
+                      : "");
+    }
+  }
+  std::printf("rows in %s/attention.jsonl\n", out_dir.c_str());
+  if (!torch_ok) {
+    std::fprintf(stderr, "attention_bench: the PyTorch side failed (see the rows printed above)\n");
+    return 1;
+  }
+  return 0;
+}
