@@ -6,7 +6,8 @@
 // Tiles live in shared memory row-major with rows padded by 4 floats: the float4 reads of 16
 // different rows at one column then fall on distinct banks.
 //
-// Forward (grid: query blocks x B*H): Q tile resident; K, V tiles stream through; scores
+// Forward (grid: query blocks x B*H): Q tile resident; K, V tiles stream through (cp.async,
+// double-buffered: tile t + 1 lands while t is used); scores
 // S = scale * Q K^T in registers, masked, online softmax in base 2 (running max m, sum l), the
 // probabilities through shared memory into O += P V; O / l written once, with lse = m + log2 l.
 // Causal: key tiles wholly above the diagonal are skipped, and the heaviest query blocks start
@@ -24,6 +25,7 @@
 #include <string>
 
 #include "cuda/attention/flash_attention.h"
+#include "cuda/common/async_copy.cuh"
 #include "cuda/common/check.h"
 
 namespace pa::cuda {
@@ -69,6 +71,20 @@ __device__ void load_tile(float* tile, const float* matrix, int64_t r0, int64_t 
       }
     }
     *reinterpret_cast<float4*>(tile + r * row_stride<kD>() + d) = value;
+  }
+}
+
+// load_tile with cp.async (cols % 4 == 0 and 16-byte aligned rows): queued, not waited for; rows
+// and columns outside the matrix are zero-filled by the copy itself.
+template <int kD>
+__device__ void load_tile_async(float* tile, const float* matrix, int64_t r0, int64_t rows,
+                                int64_t cols) {
+  constexpr int kVectors = kD / 4;
+  for (int e = threadIdx.x; e < kTile * kVectors; e += kThreads) {
+    const int r = e / kVectors, d = (e % kVectors) * 4;
+    const bool inside = r0 + r < rows && d < cols;
+    async_copy::copy_async_16(tile + r * row_stride<kD>() + d,
+                              inside ? matrix + (r0 + r) * cols + d : matrix, inside ? 16 : 0);
   }
 }
 
@@ -182,18 +198,22 @@ __device__ void store_rows(float* matrix, int64_t r0, int64_t rows, int64_t cols
 }
 
 template <int kD>
-__global__ void __launch_bounds__(kThreads) forward_kernel(Params p) {
+__global__ void __launch_bounds__(kThreads, kD <= 64 ? 2 : 1) forward_kernel(Params p) {
   extern __shared__ __align__(16) float shared[];
+  constexpr int kTileFloats = kTile * row_stride<kD>();
   float* q_tile = shared;
-  float* k_tile = q_tile + kTile * row_stride<kD>();
-  float* v_tile = k_tile + kTile * row_stride<kD>();
-  float* p_tile = v_tile + kTile * row_stride<kD>();  // 64 x 64 probabilities
+  float* k_tiles = q_tile + kTileFloats;  // two buffers: tile t + 1 lands while t is used
+  float* v_tiles = k_tiles + 2 * kTileFloats;
+  float* p_tile = v_tiles + 2 * kTileFloats;  // 64 x 64 probabilities
   const int g = threadIdx.x / 16, c = threadIdx.x % 16;
   const int64_t bh = blockIdx.y, b = bh / p.H;
   const int64_t q0 = int64_t(gridDim.x - 1 - blockIdx.x) * kTile;  // heaviest (causal) first
   const float* q = p.q + bh * p.Nq * p.D;
   const float* k = p.k + bh * p.Nk * p.D;
   const float* v = p.v + bh * p.Nk * p.Dv;
+  // cp.async needs whole 16-byte rows: head dims that are multiples of 4 (the tensors' bases
+  // are 256-byte aligned); other head dims load synchronously into buffer 0.
+  const bool async = p.D % 4 == 0 && p.Dv % 4 == 0;
   load_tile<kD>(q_tile, q, q0, p.Nq, p.D);
 
   constexpr int kCols = kD / 16;
@@ -202,10 +222,27 @@ __global__ void __launch_bounds__(kThreads) forward_kernel(Params p) {
 #pragma unroll
   for (int i = 0; i < 4; ++i) m[i] = -INFINITY, l[i] = 0.0f;
   const int64_t k_end = p.causal ? min(p.Nk, q0 + kTile) : p.Nk;
-  for (int64_t k0 = 0; k0 < k_end; k0 += kTile) {
-    __syncthreads();  // the previous tiles are no longer read
-    load_tile<kD>(k_tile, k, k0, p.Nk, p.D);
-    load_tile<kD>(v_tile, v, k0, p.Nk, p.Dv);
+  if (async && k_end > 0) {
+    load_tile_async<kD>(k_tiles, k, 0, p.Nk, p.D);
+    load_tile_async<kD>(v_tiles, v, 0, p.Nk, p.Dv);
+  }
+  async_copy::copy_async_commit();
+  for (int64_t k0 = 0, t = 0; k0 < k_end; k0 += kTile, ++t) {
+    const int buffer = async ? int(t % 2) : 0;
+    float* k_tile = k_tiles + buffer * kTileFloats;
+    float* v_tile = v_tiles + buffer * kTileFloats;
+    __syncthreads();  // tile t - 1 (the other buffer) and the probabilities are no longer read
+    if (async) {
+      if (k0 + kTile < k_end) {  // prefetch tile t + 1 into the buffer tile t - 1 used
+        load_tile_async<kD>(k_tiles + (1 - buffer) * kTileFloats, k, k0 + kTile, p.Nk, p.D);
+        load_tile_async<kD>(v_tiles + (1 - buffer) * kTileFloats, v, k0 + kTile, p.Nk, p.Dv);
+      }
+      async_copy::copy_async_commit();
+      async_copy::copy_async_wait<1>();  // this thread's copies of tile t have landed
+    } else {
+      load_tile<kD>(k_tile, k, k0, p.Nk, p.D);
+      load_tile<kD>(v_tile, v, k0, p.Nk, p.Dv);
+    }
     __syncthreads();
     float s[4][4];
     tile_dot<kD>(q_tile, k_tile, s);
@@ -236,6 +273,7 @@ __global__ void __launch_bounds__(kThreads) forward_kernel(Params p) {
     __syncthreads();
     tile_accumulate<kD>(p_tile, v_tile, acc);
   }
+  async_copy::copy_async_wait<0>();
   float inverse[4];
 #pragma unroll
   for (int i = 0; i < 4; ++i) {
@@ -417,7 +455,7 @@ Params make_params(const AttentionShape& s, const float* q, const float* k, cons
 
 template <int kD>
 void forward(const AttentionShape& s, const Params& p) {
-  launch<forward_kernel<kD>, kD>((s.Nq + kTile - 1) / kTile, s.B * s.H, p, 3, 1, 0);
+  launch<forward_kernel<kD>, kD>((s.Nq + kTile - 1) / kTile, s.B * s.H, p, 5, 1, 0);
 }
 
 template <int kD>
