@@ -238,6 +238,38 @@ void release(void* pointer, int) {
 }
 }  // namespace counting
 
+// Stream order (what the CUDA allocators do, with a stand-in for the thread's current stream):
+// a block freed by one stream goes back to that stream's free list only; a block allocated on a
+// stream returns to that stream's list even when another stream is current at the free.
+namespace fake_stream {
+int current = 0;
+int streams[2];
+void* get() { return &streams[current]; }
+void* allocate(size_t bytes, int) { return std::aligned_alloc(64, (bytes + 63) / 64 * 64); }
+void release(void* pointer, int) { std::free(pointer); }
+}  // namespace fake_stream
+
+TEST(StreamOrderedAllocator, KeepsEachStreamsBlocksApart) {
+  CachingAllocator allocator("test_allocator", fake_stream::allocate, fake_stream::release,
+                             SIZE_MAX, 0, nullptr, fake_stream::get);
+  fake_stream::current = 0;
+  void* on_first = allocator.allocate(500);
+  allocator.release(on_first, 500);  // cached for stream 0
+  fake_stream::current = 1;
+  void* on_second = allocator.allocate(500);
+  EXPECT_NE(on_second, on_first) << "stream 1 got stream 0's block";
+  EXPECT_EQ(allocator.stats().misses, 2);
+  fake_stream::current = 0;
+  allocator.release(on_second, 500);  // freed while stream 0 is current: still stream 1's block
+  EXPECT_EQ(allocator.allocate(500), on_first);
+  fake_stream::current = 1;
+  EXPECT_EQ(allocator.allocate(500), on_second);
+  EXPECT_EQ(allocator.stats().hits, 2);
+  allocator.release(on_first, 500);
+  allocator.release(on_second, 500);
+  fake_stream::current = 0;
+}
+
 TEST(HostAllocator, ReusesFreedBlocksWithinTheLimit) {
   CachingAllocator allocator("test_allocator", counting::allocate, counting::release, 4096);
   void* first = allocator.allocate(1000);  // class 1024
