@@ -328,6 +328,33 @@ TEST_F(CudaOps, AttentionForwardBackward) {
 // The optimizers on the GPU follow the CPU step for step: the same model, data and updates on
 // both devices give the same losses and parameters (to float32 rounding), gradient clipping
 // included.
+// A long, ragged sequence (4097 = 64 tiles + 1 row) through the FlashAttention-2 kernels against
+// the Eigen oracle, causal with a padding mask and plain. Left out of the sanitizer runs (slow).
+TEST_F(CudaOps, AttentionLongSequence) {
+  std::mt19937_64 rng(case_seed("cuda sdpa long"));
+  const int64_t N = 4097, D = 64;
+  for (const bool causal : {false, true}) {
+    Input mask = random_mask({1, N}, rng, 0.1);
+    const Tensor gpu_mask = mask.tensor.to(kGpu);
+    const double scale = 1.0 / std::sqrt(static_cast<double>(D));
+    check_op(
+        std::string("sdpa N4097") + (causal ? " causal padded" : " padded"),
+        {random_input({1, 1, N, D}, rng, -2.0, 2.0), random_input({1, 1, N, D}, rng, -2.0, 2.0),
+         random_input({1, 1, N, D}, rng)},
+        [&](const std::vector<Tensor>& t) {
+          return std::vector<Tensor>{
+              scaled_dot_product_attention(t[0], t[1], t[2], causal, gpu_mask)};
+        },
+        [&](const std::vector<ref::Array>& a) {
+          return std::vector<ref::Array>{ref::sdpa(a[0], a[1], a[2], causal, mask.array, scale)};
+        },
+        [&](const std::vector<ref::Array>& a, const std::vector<ref::Array>& g) {
+          return ref::sdpa_backward(a[0], a[1], a[2], causal, mask.array, scale, g[0]);
+        },
+        rng, Tolerance{2e-5, 2e-4}, kGpu);
+  }
+}
+
 // No N x N buffer: attention forward and backward at N = 16384 (an N x N float matrix would be
 // 1 GiB) keep the allocator's peak near the size of q, k, v, out and their gradients.
 TEST_F(CudaOps, AttentionMemoryIsLinearInN) {
