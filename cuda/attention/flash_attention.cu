@@ -13,10 +13,10 @@
 // Causal: key tiles wholly above the diagonal are skipped, and the heaviest query blocks start
 // first.
 // Backward: delta = rowsum(dO * O); then one kernel over key blocks (K, V resident, every query
-// block streamed, synchronously: P^T and dS^T = P^T (dP^T - delta) recomputed, dV += P^T dO, dK +=
-// dS^T Q) and one over query blocks (Q, dO resident, K and V streamed as in the forward: dQ += dS
-// K). Two passes instead of FA2's atomicAdd on dQ: the result does not depend on the order blocks
-// finish, at the price of computing S and dP twice.
+// block streamed: P^T and dS^T = P^T (dP^T - delta) recomputed, dV += P^T dO, dK += dS^T Q) and
+// one over query blocks (Q, dO resident: dQ += dS K). Two passes instead of FA2's atomicAdd on
+// dQ: the result does not depend on the order blocks finish, at the price of computing S and dP
+// twice.
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -157,41 +157,6 @@ __device__ __forceinline__ void tile_accumulate(const float* a, const float* b,
   }
 }
 
-// Streams the key tiles [0, k_end) of K and V through shared memory: body(k0, k_tile, v_tile)
-// runs once per 64-key tile, after a barrier that makes the tile visible to every thread. With
-// head dims that are multiples of 4 the tiles land through cp.async in two buffers, tile t + 1
-// loading while body works on t; otherwise they load synchronously into the first buffer. body
-// may use barriers itself; the next call's leading barrier ends its reads of the tiles.
-template <int kD, typename Body>
-__device__ void stream_key_tiles(const Params& p, const float* k, const float* v, int64_t k_end,
-                                 float* k_tiles, float* v_tiles, Body body) {
-  constexpr int kTileFloats = kTile * row_stride<kD>();
-  const bool async = p.D % 4 == 0 && p.Dv % 4 == 0;  // whole 16-byte rows (bases 256-aligned)
-  if (async && k_end > 0) {
-    load_tile_async<kD>(k_tiles, k, 0, p.Nk, p.D);
-    load_tile_async<kD>(v_tiles, v, 0, p.Nk, p.Dv);
-  }
-  async_copy::copy_async_commit();
-  for (int64_t k0 = 0, t = 0; k0 < k_end; k0 += kTile, ++t) {
-    const int buffer = async ? int(t % 2) : 0;
-    __syncthreads();  // tile t - 1 (the other buffer) is no longer read
-    if (async) {
-      if (k0 + kTile < k_end) {  // prefetch tile t + 1 into the buffer tile t - 1 used
-        load_tile_async<kD>(k_tiles + (1 - buffer) * kTileFloats, k, k0 + kTile, p.Nk, p.D);
-        load_tile_async<kD>(v_tiles + (1 - buffer) * kTileFloats, v, k0 + kTile, p.Nk, p.Dv);
-      }
-      async_copy::copy_async_commit();
-      async_copy::copy_async_wait<1>();  // this thread's copies of tile t have landed
-    } else {
-      load_tile<kD>(k_tiles, k, k0, p.Nk, p.D);
-      load_tile<kD>(v_tiles, v, k0, p.Nk, p.Dv);
-    }
-    __syncthreads();
-    body(k0, k_tiles + buffer * kTileFloats, v_tiles + buffer * kTileFloats);
-  }
-  async_copy::copy_async_wait<0>();
-}
-
 // Reduces over the 16 lanes of a row group (xor shuffles stay inside aligned groups of 16).
 __device__ __forceinline__ float group_max(float value) {
 #pragma unroll
@@ -246,6 +211,9 @@ __global__ void __launch_bounds__(kThreads, kD <= 64 ? 2 : 1) forward_kernel(Par
   const float* q = p.q + bh * p.Nq * p.D;
   const float* k = p.k + bh * p.Nk * p.D;
   const float* v = p.v + bh * p.Nk * p.Dv;
+  // cp.async needs whole 16-byte rows: head dims that are multiples of 4 (the tensors' bases
+  // are 256-byte aligned); other head dims load synchronously into buffer 0.
+  const bool async = p.D % 4 == 0 && p.Dv % 4 == 0;
   load_tile<kD>(q_tile, q, q0, p.Nq, p.D);
 
   constexpr int kCols = kD / 16;
@@ -254,37 +222,58 @@ __global__ void __launch_bounds__(kThreads, kD <= 64 ? 2 : 1) forward_kernel(Par
 #pragma unroll
   for (int i = 0; i < 4; ++i) m[i] = -INFINITY, l[i] = 0.0f;
   const int64_t k_end = p.causal ? min(p.Nk, q0 + kTile) : p.Nk;
-  stream_key_tiles<kD>(
-      p, k, v, k_end, k_tiles, v_tiles, [&](int64_t k0, const float* k_tile, const float* v_tile) {
-        float s[4][4];
-        tile_dot<kD>(q_tile, k_tile, s);
+  if (async && k_end > 0) {
+    load_tile_async<kD>(k_tiles, k, 0, p.Nk, p.D);
+    load_tile_async<kD>(v_tiles, v, 0, p.Nk, p.Dv);
+  }
+  async_copy::copy_async_commit();
+  for (int64_t k0 = 0, t = 0; k0 < k_end; k0 += kTile, ++t) {
+    const int buffer = async ? int(t % 2) : 0;
+    float* k_tile = k_tiles + buffer * kTileFloats;
+    float* v_tile = v_tiles + buffer * kTileFloats;
+    __syncthreads();  // tile t - 1 (the other buffer) and the probabilities are no longer read
+    if (async) {
+      if (k0 + kTile < k_end) {  // prefetch tile t + 1 into the buffer tile t - 1 used
+        load_tile_async<kD>(k_tiles + (1 - buffer) * kTileFloats, k, k0 + kTile, p.Nk, p.D);
+        load_tile_async<kD>(v_tiles + (1 - buffer) * kTileFloats, v, k0 + kTile, p.Nk, p.Dv);
+      }
+      async_copy::copy_async_commit();
+      async_copy::copy_async_wait<1>();  // this thread's copies of tile t have landed
+    } else {
+      load_tile<kD>(k_tile, k, k0, p.Nk, p.D);
+      load_tile<kD>(v_tile, v, k0, p.Nk, p.Dv);
+    }
+    __syncthreads();
+    float s[4][4];
+    tile_dot<kD>(q_tile, k_tile, s);
 #pragma unroll
-        for (int i = 0; i < 4; ++i) {
-          const int64_t query = q0 + g + 16 * i;
-          float row_max = -INFINITY;
+    for (int i = 0; i < 4; ++i) {
+      const int64_t query = q0 + g + 16 * i;
+      float row_max = -INFINITY;
 #pragma unroll
-          for (int j = 0; j < 4; ++j) {
-            s[i][j] = visible(p, b, query, k0 + c + 16 * j) ? s[i][j] * p.scale_log2 : -INFINITY;
-            row_max = fmaxf(row_max, s[i][j]);
-          }
-          const float m_new = fmaxf(m[i], group_max(row_max));
-          const float shift = m_new == -INFINITY ? 0.0f : m_new;  // a row with nothing visible yet
-          const float alpha = exp2f(m[i] - shift);
-          float row_sum = 0.0f;
+      for (int j = 0; j < 4; ++j) {
+        s[i][j] = visible(p, b, query, k0 + c + 16 * j) ? s[i][j] * p.scale_log2 : -INFINITY;
+        row_max = fmaxf(row_max, s[i][j]);
+      }
+      const float m_new = fmaxf(m[i], group_max(row_max));
+      const float shift = m_new == -INFINITY ? 0.0f : m_new;  // a row with nothing visible yet
+      const float alpha = exp2f(m[i] - shift);
+      float row_sum = 0.0f;
 #pragma unroll
-          for (int j = 0; j < 4; ++j) {
-            s[i][j] = exp2f(s[i][j] - shift);
-            row_sum += s[i][j];
-            p_tile[(g + 16 * i) * kScoreStride + c + 16 * j] = s[i][j];
-          }
-          l[i] = l[i] * alpha + group_sum(row_sum);
-          m[i] = m_new;
+      for (int j = 0; j < 4; ++j) {
+        s[i][j] = exp2f(s[i][j] - shift);
+        row_sum += s[i][j];
+        p_tile[(g + 16 * i) * kScoreStride + c + 16 * j] = s[i][j];
+      }
+      l[i] = l[i] * alpha + group_sum(row_sum);
+      m[i] = m_new;
 #pragma unroll
-          for (int e = 0; e < kCols; ++e) acc[i][e] *= alpha;
-        }
-        __syncthreads();  // the probabilities are written
-        tile_accumulate<kD>(p_tile, v_tile, acc);
-      });
+      for (int e = 0; e < kCols; ++e) acc[i][e] *= alpha;
+    }
+    __syncthreads();
+    tile_accumulate<kD>(p_tile, v_tile, acc);
+  }
+  async_copy::copy_async_wait<0>();
   float inverse[4];
 #pragma unroll
   for (int i = 0; i < 4; ++i) {
@@ -370,14 +359,13 @@ __global__ void __launch_bounds__(kThreads) backward_kv_kernel(Params p) {
 
 // dQ for one query block: Q, dO resident, every key block it can see streamed.
 template <int kD>
-__global__ void __launch_bounds__(kThreads, kD <= 64 ? 2 : 1) backward_q_kernel(Params p) {
+__global__ void __launch_bounds__(kThreads) backward_q_kernel(Params p) {
   extern __shared__ __align__(16) float shared[];
-  constexpr int kTileFloats = kTile * row_stride<kD>();
   float* q_tile = shared;
-  float* do_tile = q_tile + kTileFloats;
-  float* k_tiles = do_tile + kTileFloats;  // two buffers each for K and V
-  float* v_tiles = k_tiles + 2 * kTileFloats;
-  float* ds_tile = v_tiles + 2 * kTileFloats;  // dS: queries x keys
+  float* do_tile = q_tile + kTile * row_stride<kD>();
+  float* k_tile = do_tile + kTile * row_stride<kD>();
+  float* v_tile = k_tile + kTile * row_stride<kD>();
+  float* ds_tile = v_tile + kTile * row_stride<kD>();  // dS: queries x keys
   const int g = threadIdx.x / 16, c = threadIdx.x % 16;
   const int64_t bh = blockIdx.y, b = bh / p.H;
   const int64_t q0 = int64_t(gridDim.x - 1 - blockIdx.x) * kTile;
@@ -390,29 +378,34 @@ __global__ void __launch_bounds__(kThreads, kD <= 64 ? 2 : 1) backward_q_kernel(
     lse[i] = query < p.Nq ? p.lse[bh * p.Nq + query] : INFINITY;
     delta[i] = query < p.Nq ? p.delta[bh * p.Nq + query] : 0.0f;
   }
+  const float* k = p.k + bh * p.Nk * p.D;
+  const float* v = p.v + bh * p.Nk * p.Dv;
+
   constexpr int kCols = kD / 16;
   float dq[4][kCols] = {};
   const int64_t k_end = p.causal ? min(p.Nk, q0 + kTile) : p.Nk;
-  stream_key_tiles<kD>(p, p.k + bh * p.Nk * p.D, p.v + bh * p.Nk * p.Dv, k_end, k_tiles, v_tiles,
-                       [&](int64_t k0, const float* k_tile, const float* v_tile) {
-                         float s[4][4], dp[4][4];
-                         tile_dot<kD>(q_tile, k_tile, s);
-                         tile_dot<kD>(do_tile, v_tile, dp);
+  for (int64_t k0 = 0; k0 < k_end; k0 += kTile) {
+    __syncthreads();
+    load_tile<kD>(k_tile, k, k0, p.Nk, p.D);
+    load_tile<kD>(v_tile, v, k0, p.Nk, p.Dv);
+    __syncthreads();
+    float s[4][4], dp[4][4];
+    tile_dot<kD>(q_tile, k_tile, s);
+    tile_dot<kD>(do_tile, v_tile, dp);
 #pragma unroll
-                         for (int i = 0; i < 4; ++i) {
+    for (int i = 0; i < 4; ++i) {
 #pragma unroll
-                           for (int j = 0; j < 4; ++j) {
-                             const int key = c + 16 * j;
-                             const float prob = visible(p, b, q0 + g + 16 * i, k0 + key)
-                                                    ? exp2f(s[i][j] * p.scale_log2 - lse[i])
-                                                    : 0.0f;
-                             ds_tile[(g + 16 * i) * kScoreStride + key] =
-                                 prob * (dp[i][j] - delta[i]);
-                           }
-                         }
-                         __syncthreads();                           // dS is written
-                         tile_accumulate<kD>(ds_tile, k_tile, dq);  // dQ += dS K
-                       });
+      for (int j = 0; j < 4; ++j) {
+        const int key = c + 16 * j;
+        const float prob = visible(p, b, q0 + g + 16 * i, k0 + key)
+                               ? exp2f(s[i][j] * p.scale_log2 - lse[i])
+                               : 0.0f;
+        ds_tile[(g + 16 * i) * kScoreStride + key] = prob * (dp[i][j] - delta[i]);
+      }
+    }
+    __syncthreads();
+    tile_accumulate<kD>(ds_tile, k_tile, dq);  // dQ += dS K
+  }
   const float scales[4] = {p.scale, p.scale, p.scale, p.scale};
   store_rows<kD>(p.dq + bh * p.Nq * p.D, q0, p.Nq, p.D, dq, scales);
 }
@@ -468,7 +461,7 @@ void forward(const AttentionShape& s, const Params& p) {
 template <int kD>
 void backward(const AttentionShape& s, const Params& p) {
   launch<backward_kv_kernel<kD>, kD>((s.Nk + kTile - 1) / kTile, s.B * s.H, p, 4, 2, 2 * kTile);
-  launch<backward_q_kernel<kD>, kD>((s.Nq + kTile - 1) / kTile, s.B * s.H, p, 6, 1, 0);
+  launch<backward_q_kernel<kD>, kD>((s.Nq + kTile - 1) / kTile, s.B * s.H, p, 4, 1, 0);
 }
 
 int head_dim_class(const AttentionShape& s) {
