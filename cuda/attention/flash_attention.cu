@@ -17,6 +17,12 @@
 // one over query blocks (Q, dO resident: dQ += dS K). Two passes instead of FA2's atomicAdd on
 // dQ: the result does not depend on the order blocks finish, at the price of computing S and dP
 // twice.
+// Measured (H100, results/gpu/h100/attention.jsonl, 2c8fe75), fp32 TFLOP/s forward / backward:
+// (4,48,4096,64) 27.9 / 21.8, (4,16,4096,128) 24.0 / 17.7, (16,16,1024,64) 26.9 / 20.9,
+// (1,8,16384,128) 24.2 / 17.2: 0.51-0.85x PyTorch's memory-efficient fp32 forward. cp.async
+// double buffers for K/V gained 3-12% in the forward; the same in the dQ pass (fa59a51, 2 blocks
+// per SM at D = 64) measured slower at D = 64 (101.4 vs 94.4 ms backward at (4,48,4096,64)) and
+// within 4% at D = 128, so the dQ pass loads synchronously.
 #include <cuda_runtime.h>
 
 #include <algorithm>
