@@ -1,0 +1,35 @@
+// FlashAttention-2 forward in bf16 on the tensor cores (mma.sync m16n8k16, fp32 accumulation).
+// Plain device pointers, the same layouts and masks as the fp32 kernels (flash_attention.h):
+// q (B, H, Nq, D), k and v (B, H, Nk, D), out (B, H, Nq, D) in bf16, contiguous; lse (B, H, Nq)
+// in fp32, base 2 (+inf for a row with every key hidden, whose output is zeros). Causal: key j
+// hidden from query i when j > i (needs Nq == Nk). `padding` (B, Nk) float, nonzero hides the
+// key; nullptr: none. `scale` multiplies q·k. Head dims 64 and 128 only (D == Dv); anything else
+// throws std::invalid_argument. Queued on launch_stream() (cuda/common/check.h).
+//
+// Design (flash_attention_bf16.cu): one block of 4 warps per 64 query rows of one (b, h); each
+// warp owns 16 query rows, its Q fragments held in registers for the whole pass. K and V tiles of
+// 64 keys stream through shared memory with cp.async, double-buffered (tile t + 1 lands while t
+// is used); rows padded by 16 bytes so ldmatrix reads are bank-conflict free. S = Q K^T with
+// mma.sync (K fragments by ldmatrix), the scores masked only on tiles that need it (ragged,
+// diagonal, padding), online softmax in fp32 and base 2 with the row max reduced over the quad of
+// lanes that share a row; P is packed to bf16 straight from the S accumulators (the C layout of
+// two n-tiles is the A layout of one k-step) and O += P V with mma.sync (V fragments by
+// ldmatrix.trans). Causal: key tiles wholly above the diagonal are skipped and the heaviest
+// query blocks start first. O / l is rounded to bf16 once at the end.
+//
+// Measured (H100, results/gpu/h100/attention_bf16.jsonl): see the README table and the commit
+// that records the run.
+#pragma once
+
+#include <cuda_bf16.h>
+
+#include "cuda/attention/flash_attention.h"
+
+namespace pa::cuda {
+
+void flash_attention_forward_bf16(const AttentionShape& shape, const __nv_bfloat16* q,
+                                  const __nv_bfloat16* k, const __nv_bfloat16* v,
+                                  const float* padding, bool causal, float scale,
+                                  __nv_bfloat16* out, float* lse);
+
+}  // namespace pa::cuda
