@@ -24,26 +24,31 @@
 namespace pa::cuda {
 namespace {
 
-constexpr int kRows = 64;  // query rows per block, 16 per warp
-constexpr int kKeys = 64;  // keys per K/V tile
-constexpr int kWarps = kRows / 16;
+constexpr int kWarps = 4;
 constexpr int kThreads = 32 * kWarps;
 constexpr float kLog2e = 1.4426950408889634f;
 
-// bf16 elements per shared-memory row of a tile: 16 bytes of padding put the 8 rows read by one
-// ldmatrix phase on distinct banks.
-template <int kD>
-constexpr int stride() {
-  return kD + 8;
-}
-template <int kD>
-constexpr int tile_elements() {
-  return 64 * stride<kD>();
-}
-template <int kD>
-constexpr size_t shared_bytes() {
-  return sizeof(__nv_bfloat16) * 5 * tile_elements<kD>();  // Q, two K and two V buffers
-}
+// A kernel configuration: each warp owns kMTiles 16-row query tiles (kRows = 64 kMTiles query
+// rows per block), and K/V stream in tiles of kKeys keys. Two M-tiles per warp halve the
+// shared-memory reads per mma (each K or V fragment feeds both), at the price of registers.
+// kQInRegs: the warp's Q fragments stay in registers for the whole pass (else each is re-read
+// from shared memory by ldmatrix for every K tile, freeing registers).
+template <int kD_, int kMTiles_, int kKeys_, bool kQInRegs_>
+struct Config {
+  static constexpr int kD = kD_, kMTiles = kMTiles_, kKeys = kKeys_;
+  static constexpr bool kQInRegs = kQInRegs_;
+  static constexpr int kRows = 16 * kMTiles * kWarps;
+  static constexpr int kNTiles = kKeys / 8;  // 8-key n-tiles of S
+  // bf16 elements per shared-memory row: 16 bytes of padding put the 8 rows read by one
+  // ldmatrix phase on distinct banks.
+  static constexpr int kStride = kD + 8;
+  static constexpr size_t kSharedBytes =
+      sizeof(__nv_bfloat16) * size_t(kRows + 4 * kKeys) * kStride;  // Q, two K and two V tiles
+};
+
+// The configurations run (see flash_attention_bf16.h for what was measured).
+using Config64 = Config<64, 2, 64, true>;
+using Config128 = Config<128, 1, 64, true>;
 
 struct Params {
   const __nv_bfloat16 *q, *k, *v;
@@ -81,84 +86,108 @@ __device__ __forceinline__ unsigned pack_bf16(float low, float high) {
   return *reinterpret_cast<const unsigned*>(&pair);
 }
 
-// Rows [r0, r0 + 64) of a (rows, kD) row-major bf16 matrix into a padded shared tile through
-// cp.async, rows past the end zero-filled; queued, not waited for.
-template <int kD>
+// Rows [r0, r0 + kTileRows) of a (rows, kD) row-major bf16 matrix into a padded shared tile
+// through cp.async, rows past the end zero-filled; queued, not waited for.
+template <class C, int kTileRows>
 __device__ __forceinline__ void load_tile_async(__nv_bfloat16* tile, const __nv_bfloat16* matrix,
                                                 int64_t r0, int64_t rows) {
-  constexpr int kChunks = kD / 8;  // 16-byte chunks per row
+  constexpr int kChunks = C::kD / 8;  // 16-byte chunks per row
+  static_assert(kTileRows * kChunks % kThreads == 0);
 #pragma unroll
-  for (int i = 0; i < 64 * kChunks / kThreads; ++i) {
+  for (int i = 0; i < kTileRows * kChunks / kThreads; ++i) {
     const int e = threadIdx.x + i * kThreads;
     const int r = e / kChunks, c = (e % kChunks) * 8;
     const bool inside = r0 + r < rows;
-    async_copy::copy_async_16(async_copy::shared_address(tile + r * stride<kD>() + c),
-                              inside ? matrix + (r0 + r) * kD + c : matrix, inside ? 16 : 0);
+    async_copy::copy_async_16(async_copy::shared_address(tile + r * C::kStride + c),
+                              inside ? matrix + (r0 + r) * C::kD + c : matrix, inside ? 16 : 0);
   }
 }
 
-template <int kD>
+template <class C>
 __global__ void __launch_bounds__(kThreads) forward_kernel(Params p) {
+  constexpr int kD = C::kD, kM = C::kMTiles, kN = C::kNTiles, kKeys = C::kKeys;
+  constexpr int kStride = C::kStride;
   extern __shared__ __align__(128) unsigned char shared[];
   __nv_bfloat16* q_tile = reinterpret_cast<__nv_bfloat16*>(shared);
-  __nv_bfloat16* k_tiles = q_tile + tile_elements<kD>();  // two buffers each
-  __nv_bfloat16* v_tiles = k_tiles + 2 * tile_elements<kD>();
+  __nv_bfloat16* k_tiles = q_tile + C::kRows * kStride;  // two buffers each
+  __nv_bfloat16* v_tiles = k_tiles + 2 * kKeys * kStride;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int g = lane / 4, t = lane % 4;
   const int matrix = lane / 8, matrix_row = lane % 8;  // ldmatrix addressing
   const int64_t bh = blockIdx.y, b = bh / p.H;
-  const int64_t q0 = int64_t(gridDim.x - 1 - blockIdx.x) * kRows;  // heaviest (causal) first
+  const int64_t q0 = int64_t(gridDim.x - 1 - blockIdx.x) * C::kRows;  // heaviest (causal) first
   const __nv_bfloat16* q = p.q + bh * p.Nq * kD;
   const __nv_bfloat16* k = p.k + bh * p.Nk * kD;
   const __nv_bfloat16* v = p.v + bh * p.Nk * kD;
-  const int64_t row0 = q0 + warp * 16 + g;  // this lane's rows: row0 and row0 + 8
+  // M-tile i of this warp: block rows 16 (kM warp + i) .. + 15; this lane's rows in it are
+  // row0 + 16 i and row0 + 16 i + 8.
+  const int64_t row0 = q0 + 16 * kM * warp + g;
 
-  load_tile_async<kD>(q_tile, q, q0, p.Nq);
-  const int64_t k_end = p.causal ? min(p.Nk, q0 + kRows) : p.Nk;
+  load_tile_async<C, C::kRows>(q_tile, q, q0, p.Nq);
+  const int64_t k_end = p.causal ? min(p.Nk, q0 + C::kRows) : p.Nk;
   if (k_end > 0) {
-    load_tile_async<kD>(k_tiles, k, 0, p.Nk);
-    load_tile_async<kD>(v_tiles, v, 0, p.Nk);
+    load_tile_async<C, kKeys>(k_tiles, k, 0, p.Nk);
+    load_tile_async<C, kKeys>(v_tiles, v, 0, p.Nk);
   }
   async_copy::copy_async_commit();
 
-  unsigned q_fragments[kD / 16][4];
-  float o[kD / 8][4] = {};
-  float m[2] = {-INFINITY, -INFINITY};
-  float l[2] = {0.0f, 0.0f};  // this lane's partial row sums; the quad's are added at the end
+  unsigned q_fragments[C::kQInRegs ? kM : 1][C::kQInRegs ? kD / 16 : 1][4];
+  // ldmatrix address of this lane's row for k-step ks of M-tile i of the Q tile.
+  const auto q_address = [&](int i, int ks) {
+    const int row = 16 * (kM * warp + i) + (matrix % 2) * 8 + matrix_row;
+    return async_copy::shared_address(q_tile + row * kStride + ks * 16 + (matrix / 2) * 8);
+  };
+  float o[kM][kD / 8][4] = {};
+  float m[kM][2], l[kM][2];  // l: this lane's partial row sums; the quad's are added at the end
+#pragma unroll
+  for (int i = 0; i < kM; ++i) m[i][0] = m[i][1] = -INFINITY, l[i][0] = l[i][1] = 0.0f;
   for (int64_t k0 = 0, tile = 0; k0 < k_end; k0 += kKeys, ++tile) {
     const int buffer = int(tile % 2);
-    const __nv_bfloat16* k_tile = k_tiles + buffer * tile_elements<kD>();
-    const __nv_bfloat16* v_tile = v_tiles + buffer * tile_elements<kD>();
+    const __nv_bfloat16* k_tile = k_tiles + buffer * kKeys * kStride;
+    const __nv_bfloat16* v_tile = v_tiles + buffer * kKeys * kStride;
     __syncthreads();  // the other buffer (tile - 1) is no longer read
     if (k0 + kKeys < k_end) {
-      load_tile_async<kD>(k_tiles + (1 - buffer) * tile_elements<kD>(), k, k0 + kKeys, p.Nk);
-      load_tile_async<kD>(v_tiles + (1 - buffer) * tile_elements<kD>(), v, k0 + kKeys, p.Nk);
+      load_tile_async<C, kKeys>(k_tiles + (1 - buffer) * kKeys * kStride, k, k0 + kKeys, p.Nk);
+      load_tile_async<C, kKeys>(v_tiles + (1 - buffer) * kKeys * kStride, v, k0 + kKeys, p.Nk);
     }
     async_copy::copy_async_commit();
     async_copy::copy_async_wait<1>();  // this thread's copies of Q and tile `tile` have landed
     __syncthreads();
-    if (tile == 0) {
+    if constexpr (C::kQInRegs) {
+      if (tile == 0) {
 #pragma unroll
-      for (int ks = 0; ks < kD / 16; ++ks) {
-        ldmatrix_x4(q_fragments[ks],
-                    async_copy::shared_address(
-                        q_tile + (warp * 16 + (matrix % 2) * 8 + matrix_row) * stride<kD>() +
-                        ks * 16 + (matrix / 2) * 8));
+        for (int i = 0; i < kM; ++i) {
+#pragma unroll
+          for (int ks = 0; ks < kD / 16; ++ks) ldmatrix_x4(q_fragments[i][ks], q_address(i, ks));
+        }
       }
     }
 
-    // S = Q K^T: 16 rows x 64 keys per warp, n-tile j holding keys 8 j .. 8 j + 7.
-    float s[8][4] = {};
+    // S = Q K^T: per M-tile 16 rows x kKeys keys, n-tile j holding keys 8 j .. 8 j + 7.
+    float s[kM][kN][4] = {};
 #pragma unroll
     for (int ks = 0; ks < kD / 16; ++ks) {
+      unsigned qa[kM][4];
 #pragma unroll
-      for (int np = 0; np < 4; ++np) {
+      for (int i = 0; i < kM; ++i) {
+        if constexpr (C::kQInRegs) {
+#pragma unroll
+          for (int e = 0; e < 4; ++e) qa[i][e] = q_fragments[i][ks][e];
+        } else {
+          ldmatrix_x4(qa[i], q_address(i, ks));
+        }
+      }
+#pragma unroll
+      for (int np = 0; np < kN / 2; ++np) {
         unsigned kb[4];
         ldmatrix_x4(kb, async_copy::shared_address(
-                            k_tile + (np * 16 + (matrix / 2) * 8 + matrix_row) * stride<kD>() +
-                            ks * 16 + (matrix % 2) * 8));
-        mma(s[2 * np], q_fragments[ks], kb[0], kb[1]);
-        mma(s[2 * np + 1], q_fragments[ks], kb[2], kb[3]);
+                            k_tile + (np * 16 + (matrix / 2) * 8 + matrix_row) * kStride + ks * 16 +
+                            (matrix % 2) * 8));
+#pragma unroll
+        for (int i = 0; i < kM; ++i) {
+          mma(s[i][2 * np], qa[i], kb[0], kb[1]);
+          mma(s[i][2 * np + 1], qa[i], kb[2], kb[3]);
+        }
       }
     }
 
@@ -166,94 +195,113 @@ __global__ void __launch_bounds__(kThreads) forward_kernel(Params p) {
     const bool masked =
         k0 + kKeys > p.Nk || (p.causal && k0 + kKeys - 1 > q0) || p.padding != nullptr;
 #pragma unroll
-    for (int j = 0; j < 8; ++j) {
+    for (int i = 0; i < kM; ++i) {
 #pragma unroll
-      for (int e = 0; e < 4; ++e) {
-        s[j][e] *= p.scale_log2;
-        if (masked) {
-          const int64_t key = k0 + 8 * j + 2 * t + (e % 2), query = row0 + (e / 2) * 8;
-          const bool visible = key < p.Nk && !(p.causal && key > query) &&
-                               (p.padding == nullptr || p.padding[b * p.Nk + key] == 0.0f);
-          if (!visible) s[j][e] = -INFINITY;
+      for (int j = 0; j < kN; ++j) {
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          s[i][j][e] *= p.scale_log2;
+          if (masked) {
+            const int64_t key = k0 + 8 * j + 2 * t + (e % 2);
+            const int64_t query = row0 + 16 * i + (e / 2) * 8;
+            const bool visible = key < p.Nk && !(p.causal && key > query) &&
+                                 (p.padding == nullptr || p.padding[b * p.Nk + key] == 0.0f);
+            if (!visible) s[i][j][e] = -INFINITY;
+          }
         }
       }
     }
 
-    // Online softmax per row (r = 0: row0, r = 1: row0 + 8); the 4 lanes of a quad share a row.
+    // Online softmax per row (r = 0: row g, r = 1: row g + 8 of the M-tile); the 4 lanes of a
+    // quad share a row.
 #pragma unroll
-    for (int r = 0; r < 2; ++r) {
-      float row_max = -INFINITY;
+    for (int i = 0; i < kM; ++i) {
 #pragma unroll
-      for (int j = 0; j < 8; ++j) row_max = fmaxf(row_max, fmaxf(s[j][2 * r], s[j][2 * r + 1]));
-      row_max = fmaxf(row_max, __shfl_xor_sync(0xffffffffu, row_max, 1));
-      row_max = fmaxf(row_max, __shfl_xor_sync(0xffffffffu, row_max, 2));
-      const float m_new = fmaxf(m[r], row_max);
-      const float shift = m_new == -INFINITY ? 0.0f : m_new;  // nothing visible yet
-      const float alpha = exp2f(m[r] - shift);
-      float row_sum = 0.0f;
+      for (int r = 0; r < 2; ++r) {
+        float row_max = -INFINITY;
 #pragma unroll
-      for (int j = 0; j < 8; ++j) {
-        s[j][2 * r] = exp2f(s[j][2 * r] - shift);
-        s[j][2 * r + 1] = exp2f(s[j][2 * r + 1] - shift);
-        row_sum += s[j][2 * r] + s[j][2 * r + 1];
+        for (int j = 0; j < kN; ++j) {
+          row_max = fmaxf(row_max, fmaxf(s[i][j][2 * r], s[i][j][2 * r + 1]));
+        }
+        row_max = fmaxf(row_max, __shfl_xor_sync(0xffffffffu, row_max, 1));
+        row_max = fmaxf(row_max, __shfl_xor_sync(0xffffffffu, row_max, 2));
+        const float m_new = fmaxf(m[i][r], row_max);
+        const float shift = m_new == -INFINITY ? 0.0f : m_new;  // nothing visible yet
+        const float alpha = exp2f(m[i][r] - shift);
+        float row_sum = 0.0f;
+#pragma unroll
+        for (int j = 0; j < kN; ++j) {
+          s[i][j][2 * r] = exp2f(s[i][j][2 * r] - shift);
+          s[i][j][2 * r + 1] = exp2f(s[i][j][2 * r + 1] - shift);
+          row_sum += s[i][j][2 * r] + s[i][j][2 * r + 1];
+        }
+        l[i][r] = l[i][r] * alpha + row_sum;
+        m[i][r] = m_new;
+#pragma unroll
+        for (int dn = 0; dn < kD / 8; ++dn) o[i][dn][2 * r] *= alpha, o[i][dn][2 * r + 1] *= alpha;
       }
-      l[r] = l[r] * alpha + row_sum;
-      m[r] = m_new;
-#pragma unroll
-      for (int dn = 0; dn < kD / 8; ++dn) o[dn][2 * r] *= alpha, o[dn][2 * r + 1] *= alpha;
     }
 
     // O += P V: the C fragments of n-tiles 2 kk and 2 kk + 1 are the A fragment of k-step kk.
 #pragma unroll
-    for (int kk = 0; kk < 4; ++kk) {
-      const unsigned a[4] = {pack_bf16(s[2 * kk][0], s[2 * kk][1]),
-                             pack_bf16(s[2 * kk][2], s[2 * kk][3]),
-                             pack_bf16(s[2 * kk + 1][0], s[2 * kk + 1][1]),
-                             pack_bf16(s[2 * kk + 1][2], s[2 * kk + 1][3])};
+    for (int kk = 0; kk < kN / 2; ++kk) {
+      unsigned a[kM][4];
+#pragma unroll
+      for (int i = 0; i < kM; ++i) {
+        a[i][0] = pack_bf16(s[i][2 * kk][0], s[i][2 * kk][1]);
+        a[i][1] = pack_bf16(s[i][2 * kk][2], s[i][2 * kk][3]);
+        a[i][2] = pack_bf16(s[i][2 * kk + 1][0], s[i][2 * kk + 1][1]);
+        a[i][3] = pack_bf16(s[i][2 * kk + 1][2], s[i][2 * kk + 1][3]);
+      }
 #pragma unroll
       for (int dp = 0; dp < kD / 16; ++dp) {
         unsigned vb[4];
-        ldmatrix_x4_trans(
-            vb, async_copy::shared_address(
-                    v_tile + (kk * 16 + (matrix % 2) * 8 + matrix_row) * stride<kD>() + dp * 16 +
-                    (matrix / 2) * 8));
-        mma(o[2 * dp], a, vb[0], vb[1]);
-        mma(o[2 * dp + 1], a, vb[2], vb[3]);
+        ldmatrix_x4_trans(vb, async_copy::shared_address(
+                                  v_tile + (kk * 16 + (matrix % 2) * 8 + matrix_row) * kStride +
+                                  dp * 16 + (matrix / 2) * 8));
+#pragma unroll
+        for (int i = 0; i < kM; ++i) {
+          mma(o[i][2 * dp], a[i], vb[0], vb[1]);
+          mma(o[i][2 * dp + 1], a[i], vb[2], vb[3]);
+        }
       }
     }
   }
   async_copy::copy_async_wait<0>();
 
 #pragma unroll
-  for (int r = 0; r < 2; ++r) {
-    float sum = l[r];
-    sum += __shfl_xor_sync(0xffffffffu, sum, 1);
-    sum += __shfl_xor_sync(0xffffffffu, sum, 2);
-    const int64_t query = row0 + 8 * r;
-    if (query >= p.Nq) continue;
-    const float inverse = sum > 0.0f ? 1.0f / sum : 0.0f;
-    if (t == 0) p.lse[bh * p.Nq + query] = sum > 0.0f ? m[r] + log2f(sum) : INFINITY;
-    unsigned* out = reinterpret_cast<unsigned*>(p.out + (bh * p.Nq + query) * kD);
+  for (int i = 0; i < kM; ++i) {
 #pragma unroll
-    for (int dn = 0; dn < kD / 8; ++dn) {
-      out[dn * 4 + t] = pack_bf16(o[dn][2 * r] * inverse, o[dn][2 * r + 1] * inverse);
+    for (int r = 0; r < 2; ++r) {
+      float sum = l[i][r];
+      sum += __shfl_xor_sync(0xffffffffu, sum, 1);
+      sum += __shfl_xor_sync(0xffffffffu, sum, 2);
+      const int64_t query = row0 + 16 * i + 8 * r;
+      if (query >= p.Nq) continue;
+      const float inverse = sum > 0.0f ? 1.0f / sum : 0.0f;
+      if (t == 0) p.lse[bh * p.Nq + query] = sum > 0.0f ? m[i][r] + log2f(sum) : INFINITY;
+      unsigned* out = reinterpret_cast<unsigned*>(p.out + (bh * p.Nq + query) * kD);
+#pragma unroll
+      for (int dn = 0; dn < kD / 8; ++dn) {
+        out[dn * 4 + t] = pack_bf16(o[i][dn][2 * r] * inverse, o[i][dn][2 * r + 1] * inverse);
+      }
     }
   }
 }
 
-template <int kD>
+template <class C>
 void forward(const AttentionShape& s, const Params& p) {
   static const bool raised = [] {
-    PA_CUDA_CHECK(cudaFuncSetAttribute(forward_kernel<kD>,
+    PA_CUDA_CHECK(cudaFuncSetAttribute(forward_kernel<C>,
                                        cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                       static_cast<int>(shared_bytes<kD>())));
+                                       static_cast<int>(C::kSharedBytes)));
     return true;
   }();
   (void)raised;
-  const int64_t blocks = (s.Nq + kRows - 1) / kRows;
+  const int64_t blocks = (s.Nq + C::kRows - 1) / C::kRows;
   if (blocks == 0 || s.B * s.H == 0) return;
-  forward_kernel<kD><<<dim3(static_cast<unsigned>(blocks), static_cast<unsigned>(s.B * s.H)),
-                       kThreads, shared_bytes<kD>(), launch_stream()>>>(p);
+  forward_kernel<C><<<dim3(static_cast<unsigned>(blocks), static_cast<unsigned>(s.B * s.H)),
+                      kThreads, C::kSharedBytes, launch_stream()>>>(p);
   PA_CUDA_CHECK_LAUNCH();
 }
 
@@ -280,8 +328,8 @@ void flash_attention_forward_bf16(const AttentionShape& shape, const __nv_bfloat
   p.H = shape.H, p.Nq = shape.Nq, p.Nk = shape.Nk;
   p.causal = causal;
   p.scale_log2 = scale * kLog2e;
-  if (shape.D == 64) return forward<64>(shape, p);
-  return forward<128>(shape, p);
+  if (shape.D == 64) return forward<Config64>(shape, p);
+  return forward<Config128>(shape, p);
 }
 
 }  // namespace pa::cuda
