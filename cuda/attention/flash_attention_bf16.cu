@@ -47,8 +47,8 @@ struct Config {
 };
 
 // The configurations run (see flash_attention_bf16.h for what was measured).
-using Config64 = Config<64, 1, 64, true>;
-using Config128 = Config<128, 2, 64, false>;
+using Config64 = Config<64, 2, 64, true>;
+using Config128 = Config<128, 2, 32, false>;
 
 struct Params {
   const __nv_bfloat16 *q, *k, *v;

@@ -6,19 +6,20 @@
 // key; nullptr: none. `scale` multiplies q·k. Head dims 64 and 128 only (D == Dv); anything else
 // throws std::invalid_argument. Queued on launch_stream() (cuda/common/check.h).
 //
-// Design (flash_attention_bf16.cu): one block of 4 warps per 64 query rows of one (b, h); each
-// warp owns 16 query rows, its Q fragments held in registers for the whole pass. K and V tiles of
-// 64 keys stream through shared memory with cp.async, double-buffered (tile t + 1 lands while t
-// is used); rows padded by 16 bytes so ldmatrix reads are bank-conflict free. S = Q K^T with
-// mma.sync (K fragments by ldmatrix), the scores masked only on tiles that need it (ragged,
-// diagonal, padding), online softmax in fp32 and base 2 with the row max reduced over the quad of
-// lanes that share a row; P is packed to bf16 straight from the S accumulators (the C layout of
-// two n-tiles is the A layout of one k-step) and O += P V with mma.sync (V fragments by
-// ldmatrix.trans). Causal: key tiles wholly above the diagonal are skipped and the heaviest
-// query blocks start first. O / l is rounded to bf16 once at the end.
+// Design (flash_attention_bf16.cu): one block of 4 warps per 128 query rows of one (b, h); each
+// warp owns two 16-row M-tiles, so every K or V fragment read from shared memory feeds two
+// mma.sync. K and V tiles stream through shared memory with cp.async, double-buffered (tile t + 1
+// lands while t is used); rows padded by 16 bytes so ldmatrix reads are bank-conflict free.
+// D = 64: 64-key tiles, the warp's Q fragments held in registers for the whole pass (252
+// registers). D = 128: 32-key tiles, Q fragments re-read from shared memory by ldmatrix for every
+// tile (255 registers, no spills). S = Q K^T with mma.sync (K fragments by ldmatrix), the scores
+// masked only on tiles that need it (ragged, diagonal, padding), online softmax in fp32 and base
+// 2 with the row max reduced over the quad of lanes that share a row; P is packed to bf16
+// straight from the S accumulators (the C layout of two n-tiles is the A layout of one k-step)
+// and O += P V with mma.sync (V fragments by ldmatrix.trans). Causal: key tiles wholly above the
+// diagonal are skipped and the heaviest query blocks start first. O / l is rounded to bf16 once.
 //
-// Measured (H100, results/gpu/h100/attention_bf16.jsonl): see the README table and the commit
-// that records the run.
+// Measured: see results/gpu/h100/attention_bf16.jsonl.
 #pragma once
 
 #include <cuda_bf16.h>
