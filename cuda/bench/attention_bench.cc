@@ -1,11 +1,14 @@
-// The attention bench: our FlashAttention-2 kernels (cuda/attention, fp32) and PyTorch SDPA on
-// the same GPU in one run. For each (B, H, N, D), causal and not, it times our forward and our
-// backward (delta, dK/dV and dQ passes) with CUDA events (a warm-up, then the median of repeats
-// filling a time budget, L2 flushed before each), then runs cuda/bench/torch_attention.py for
-// the anchors: fp32 through SDPA's memory-efficient backend, and, for the record, bf16 through
-// its flash and cuDNN backends. FLOPs: 4 B H N^2 D forward (halved when causal), 2.5x that
-// backward. Writes DIR/attention.jsonl (one row per measurement: op, variant, dtype, shape,
-// causal, ms, tflops, and for ours the ratio to the fp32 anchor) and prints a table.
+// The attention bench: our FlashAttention-2 kernels (cuda/attention, fp32, and the bf16
+// tensor-core forward) and PyTorch SDPA on the same GPU in one run. For each (B, H, N, D),
+// causal and not, it times our fp32 forward and backward (delta, dK/dV and dQ passes), and for
+// D = 64 and 128 our bf16 forward (same inputs rounded to bf16), with CUDA events (a warm-up, then
+// the median of repeats filling a time budget, L2 flushed before each), then runs
+// cuda/bench/torch_attention.py for the anchors: fp32 through SDPA's memory-efficient backend, and,
+// for the record, bf16 through its flash and cuDNN backends. FLOPs: 4 B H N^2 D forward (halved
+// when causal), 2.5x that backward. Writes DIR/attention.jsonl (one row per measurement: op,
+// variant, dtype, shape, causal, ms, tflops, and for ours the ratio to the anchor: PyTorch
+// efficient fp32 for the fp32 kernels, PyTorch flash bf16 for the bf16 forward, which also gets
+// ratio_cudnn against cuDNN bf16) and prints a table.
 //
 //   attention_bench --out DIR [--commit SHA] [--python python3] [--shapes 4,48,4096,64 ...]
 //
@@ -15,6 +18,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -26,6 +30,7 @@
 #include <vector>
 
 #include "cuda/attention/flash_attention.h"
+#include "cuda/attention/flash_attention_bf16.h"
 #include "cuda/bench/timing.h"
 #include "cuda/common/check.h"
 #include "cuda/common/runtime.h"
@@ -64,6 +69,28 @@ struct Buffer {
   Buffer& operator=(const Buffer&) = delete;
   size_t count;
   float* data = nullptr;
+};
+
+// A device buffer of `count` bf16 values: the seeded uniform values of Buffer, rounded to
+// nearest even (or left as is with seed 0).
+struct Bf16Buffer {
+  Bf16Buffer(size_t count, uint64_t seed) {
+    PA_CUDA_CHECK(cudaMalloc(&data, count * sizeof(uint16_t)));
+    if (seed == 0) return;
+    std::vector<float> wide(count);
+    fill_uniform(wide, seed);
+    std::vector<uint16_t> host(count);
+    for (size_t i = 0; i < count; ++i) {
+      uint32_t u;
+      std::memcpy(&u, &wide[i], sizeof(u));
+      host[i] = static_cast<uint16_t>((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+    }
+    PA_CUDA_CHECK(cudaMemcpy(data, host.data(), count * sizeof(uint16_t), cudaMemcpyHostToDevice));
+  }
+  ~Bf16Buffer() { cudaFree(data); }
+  Bf16Buffer(const Bf16Buffer&) = delete;
+  Bf16Buffer& operator=(const Bf16Buffer&) = delete;
+  __nv_bfloat16* data = nullptr;
 };
 
 std::string run_command(const std::string& command, bool& ok) {
@@ -169,6 +196,33 @@ int main(int argc, char** argv) {
                   2.5 * flops / (bwd_ms * 1e9));
       std::fflush(stdout);
     }
+    if (c.D != 64 && c.D != 128) continue;  // the bf16 forward's head dims
+    const Bf16Buffer q16(count, 1), k16(count, 2), v16(count, 3), out16(count, 0);
+    for (const bool causal : {false, true}) {
+      int repeats = 0;
+      const double ms = timer.median_ms(
+          [&] {
+            pa::cuda::flash_attention_forward_bf16(shape, q16.data, k16.data, v16.data, nullptr,
+                                                   causal, scale, out16.data, lse.data);
+          },
+          20, &repeats);
+      const double flops = forward_flops(c, causal);
+      rows.push_back({{"op", "attention_fwd"},
+                      {"variant", "ours_flash2_bf16_mma"},
+                      {"dtype", "bf16"},
+                      {"shape", c.text()},
+                      {"B", c.B},
+                      {"H", c.H},
+                      {"N", c.N},
+                      {"D", c.D},
+                      {"causal", causal},
+                      {"ms", ms},
+                      {"tflops", flops / (ms * 1e9)},
+                      {"repeats", repeats}});
+      std::printf("%-18s causal=%d ours bf16: fwd %8.3f ms (%5.1f TFLOP/s)\n", c.text().c_str(),
+                  causal, ms, flops / (ms * 1e9));
+      std::fflush(stdout);
+    }
   }
   PA_CUDA_CHECK(cudaFree(flush));
 
@@ -184,6 +238,7 @@ int main(int argc, char** argv) {
       " --shapes" + shapes;
   bool torch_ok = true;
   std::map<std::tuple<std::string, bool, std::string>, double> anchor;  // (shape, causal, op)
+  std::map<std::tuple<std::string, bool, std::string>, double> flash_bf16, cudnn_bf16;
   for (const std::string& setting : {std::string(" --dtype fp32 --backends efficient"),
                                      std::string(" --dtype bf16 --backends flash,cudnn")}) {
     bool ok = false;
@@ -233,6 +288,8 @@ int main(int argc, char** argv) {
                         {"tflops", forward_flops(c, causal) * factor / (ms * 1e9)},
                         {"torch_version", row["torch_version"]}});
         if (variant == "pytorch_efficient") anchor[{text, causal, op}] = ms;
+        if (variant == "pytorch_flash") flash_bf16[{text, causal, op}] = ms;
+        if (variant == "pytorch_cudnn") cudnn_bf16[{text, causal, op}] = ms;
       }
     }
   }
@@ -245,6 +302,16 @@ int main(int argc, char** argv) {
       if (found != anchor.end()) {
         row["anchor"] = "pytorch_efficient_fp32";
         row["ratio"] = found->second / row["ms"].get<double>();
+      }
+    }
+    if (row["variant"] == "ours_flash2_bf16_mma") {
+      const std::tuple<std::string, bool, std::string> key{row["shape"], row["causal"], row["op"]};
+      if (const auto found = flash_bf16.find(key); found != flash_bf16.end()) {
+        row["anchor"] = "pytorch_flash_bf16";
+        row["ratio"] = found->second / row["ms"].get<double>();
+      }
+      if (const auto found = cudnn_bf16.find(key); found != cudnn_bf16.end()) {
+        row["ratio_cudnn"] = found->second / row["ms"].get<double>();
       }
     }
     file << row.dump() << "\n";

@@ -25,6 +25,14 @@ __device__ __forceinline__ void copy_async_16(float* destination, const float* s
                "l"(source), "r"(source_bytes));
 }
 
+// Any element type: copies `source_bytes` (0 or 16) bytes to the shared-memory address
+// `destination` (shared_address) and zero-fills the rest of the 16 bytes.
+__device__ __forceinline__ void copy_async_16(unsigned destination, const void* source,
+                                              int source_bytes) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(destination), "l"(source),
+               "r"(source_bytes));
+}
+
 // All 16 bytes; destination is a shared-memory address (shared_address).
 __device__ __forceinline__ void copy_async_16(unsigned destination, const float* source) {
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(destination), "l"(source));
