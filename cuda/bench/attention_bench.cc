@@ -55,6 +55,22 @@ double forward_flops(const Case& c, bool causal) {
   return causal ? flops / 2 : flops;
 }
 
+// One timing row: `factor` scales the forward's FLOPs (2.5 for a backward).
+nlohmann::json timing_row(const char* op, const std::string& variant, const std::string& dtype,
+                          const Case& c, bool causal, double ms, double factor) {
+  return {{"op", op},
+          {"variant", variant},
+          {"dtype", dtype},
+          {"shape", c.text()},
+          {"B", c.B},
+          {"H", c.H},
+          {"N", c.N},
+          {"D", c.D},
+          {"causal", causal},
+          {"ms", ms},
+          {"tflops", forward_flops(c, causal) * factor / (ms * 1e9)}};
+}
+
 // A device buffer of `count` floats, uniform in [-1, 1) (seeded) or left as is.
 struct Buffer {
   Buffer(size_t count, uint64_t seed) : count(count) {
@@ -178,18 +194,8 @@ int main(int argc, char** argv) {
       for (const auto& [op, ms, factor, reps] :
            {std::tuple<const char*, double, double, int>{"attention_fwd", fwd_ms, 1.0, repeats},
             {"attention_bwd", bwd_ms, 2.5, bwd_repeats}}) {
-        rows.push_back({{"op", op},
-                        {"variant", "ours_flash2_fp32_simt"},
-                        {"dtype", "fp32"},
-                        {"shape", c.text()},
-                        {"B", c.B},
-                        {"H", c.H},
-                        {"N", c.N},
-                        {"D", c.D},
-                        {"causal", causal},
-                        {"ms", ms},
-                        {"tflops", flops * factor / (ms * 1e9)},
-                        {"repeats", reps}});
+        rows.push_back(timing_row(op, "ours_flash2_fp32_simt", "fp32", c, causal, ms, factor));
+        rows.back()["repeats"] = reps;
       }
       std::printf("%-18s causal=%d ours fp32: fwd %8.3f ms (%5.1f TFLOP/s)  bwd %8.3f ms (%5.1f)\n",
                   c.text().c_str(), causal, fwd_ms, flops / (fwd_ms * 1e9), bwd_ms,
@@ -207,18 +213,9 @@ int main(int argc, char** argv) {
           },
           20, &repeats);
       const double flops = forward_flops(c, causal);
-      rows.push_back({{"op", "attention_fwd"},
-                      {"variant", "ours_flash2_bf16_mma"},
-                      {"dtype", "bf16"},
-                      {"shape", c.text()},
-                      {"B", c.B},
-                      {"H", c.H},
-                      {"N", c.N},
-                      {"D", c.D},
-                      {"causal", causal},
-                      {"ms", ms},
-                      {"tflops", flops / (ms * 1e9)},
-                      {"repeats", repeats}});
+      rows.push_back(
+          timing_row("attention_fwd", "ours_flash2_bf16_mma", "bf16", c, causal, ms, 1.0));
+      rows.back()["repeats"] = repeats;
       std::printf("%-18s causal=%d ours bf16: fwd %8.3f ms (%5.1f TFLOP/s)\n", c.text().c_str(),
                   causal, ms, flops / (ms * 1e9));
       std::fflush(stdout);
@@ -254,12 +251,9 @@ int main(int argc, char** argv) {
         std::cerr << "torch: " << line << "\n";
         continue;
       }
-      const std::string text = std::to_string(row["B"].get<int64_t>()) + "," +
-                               std::to_string(row["H"].get<int64_t>()) + "," +
-                               std::to_string(row["N"].get<int64_t>()) + "," +
-                               std::to_string(row["D"].get<int64_t>());
       const Case c{row["B"].get<int64_t>(), row["H"].get<int64_t>(), row["N"].get<int64_t>(),
                    row["D"].get<int64_t>()};
+      const std::string text = c.text();
       const bool causal = row["causal"];
       const std::string variant = "pytorch_" + row["backend"].get<std::string>();
       if (row.contains("error")) {
@@ -275,18 +269,9 @@ int main(int argc, char** argv) {
            {std::tuple<const char*, const char*, double>{"attention_fwd", "fwd_ms", 1.0},
             {"attention_bwd", "bwd_ms", 2.5}}) {
         const double ms = row[key];
-        rows.push_back({{"op", op},
-                        {"variant", variant},
-                        {"dtype", row["dtype"]},
-                        {"shape", text},
-                        {"B", c.B},
-                        {"H", c.H},
-                        {"N", c.N},
-                        {"D", c.D},
-                        {"causal", causal},
-                        {"ms", ms},
-                        {"tflops", forward_flops(c, causal) * factor / (ms * 1e9)},
-                        {"torch_version", row["torch_version"]}});
+        rows.push_back(
+            timing_row(op, variant, row["dtype"].get<std::string>(), c, causal, ms, factor));
+        rows.back()["torch_version"] = row["torch_version"];
         if (variant == "pytorch_efficient") anchor[{text, causal, op}] = ms;
         if (variant == "pytorch_flash") flash_bf16[{text, causal, op}] = ms;
         if (variant == "pytorch_cudnn") cudnn_bf16[{text, causal, op}] = ms;
