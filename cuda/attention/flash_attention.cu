@@ -429,13 +429,28 @@ void check_shape(const char* name, const AttentionShape& s) {
   }
 }
 
+// Shared-memory bytes of a kernel with `tiles` 64 x kD tiles, `scores` 64 x 64 tiles and
+// `extra` floats.
+template <int kD>
+constexpr size_t shared_bytes(int tiles, int scores, int extra) {
+  return sizeof(float) *
+         (size_t(tiles) * kTile * row_stride<kD>() + size_t(scores) * kTile * kScoreStride + extra);
+}
+
+// The largest of the three kernels' shared memory for head-dim class kD (forward: Q, two K and
+// two V buffers, P; dK/dV pass: K, V, Q, dO, P, dS, lse, delta; dQ pass: Q, dO, K, V, dS).
+template <int kD>
+constexpr size_t largest_shared_bytes() {
+  return std::max(
+      {shared_bytes<kD>(5, 1, 0), shared_bytes<kD>(4, 2, 2 * kTile), shared_bytes<kD>(4, 1, 0)});
+}
+
 // Launches kKernel (built for kD) with `tiles` 64 x kD tiles and `scores` 64 x 64 tiles of
 // shared memory (plus `extra` floats), raising the kernel's dynamic shared-memory limit the
 // first time.
 template <auto kKernel, int kD>
 void launch(int64_t blocks, int64_t bh, const Params& params, int tiles, int scores, int extra) {
-  const size_t bytes = sizeof(float) * (size_t(tiles) * kTile * row_stride<kD>() +
-                                        size_t(scores) * kTile * kScoreStride + extra);
+  const size_t bytes = shared_bytes<kD>(tiles, scores, extra);
   static const bool raised = [bytes] {
     PA_CUDA_CHECK(cudaFuncSetAttribute(kKernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                        static_cast<int>(bytes)));
@@ -476,6 +491,20 @@ int head_dim_class(const AttentionShape& s) {
 }
 
 }  // namespace
+
+bool flash_attention_fits(const AttentionShape& s) {
+  if (s.D < 1 || s.Dv < 1 || s.D > kMaxHeadDim || s.Dv > kMaxHeadDim || s.B * s.H > 65535) {
+    return false;
+  }
+  int device = 0, optin = 0;
+  PA_CUDA_CHECK(cudaGetDevice(&device));
+  PA_CUDA_CHECK(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
+  const int d = head_dim_class(s);
+  const size_t needed = d == 32   ? largest_shared_bytes<32>()
+                        : d == 64 ? largest_shared_bytes<64>()
+                                  : largest_shared_bytes<128>();
+  return needed <= static_cast<size_t>(optin);
+}
 
 void flash_attention_forward(const AttentionShape& shape, const float* q, const float* k,
                              const float* v, const float* padding, bool causal, float scale,

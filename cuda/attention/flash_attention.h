@@ -20,6 +20,11 @@ struct AttentionShape {
   int64_t B, H, Nq, Nk, D, Dv;
 };
 
+// Whether these kernels can run the shape on the current device: head dims in [1, kMaxHeadDim],
+// B * H <= 65535, and shared memory for the head-dim class (up to 186 KB at D = 128: H100
+// yes, A100's 163 KB no). The engine falls back to a composition of ops otherwise.
+bool flash_attention_fits(const AttentionShape& shape);
+
 // out (B, H, Nq, Dv) and lse (B, H, Nq): each query row's log-sum-exp of its scaled scores, in
 // base 2 (+inf for a row with every key hidden); the backward reads it back.
 void flash_attention_forward(const AttentionShape& shape, const float* q, const float* k,

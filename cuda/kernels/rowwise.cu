@@ -178,7 +178,7 @@ __global__ void layer_norm_parameters_kernel(const float* x, const float* mean, 
   }
 }
 
-// Per-block partial sums of (a - b)^2 in double; the host adds the partials in block order.
+// Per-block partial sums of (a - b)^2 in double; squared_error_finish_kernel adds them up.
 __global__ void squared_error_kernel(const float* a, const float* b, double* partial, int64_t n) {
   __shared__ double shared[kThreads];
   double total = 0.0;

@@ -135,6 +135,23 @@ void CachingAllocator::reset_peak() {
   stats_.peak_allocated = stats_.allocated;
 }
 
+void CachingAllocator::retire_stream(void* stream) {
+  if (stream == nullptr) return;
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (auto it = free_blocks_.begin(); it != free_blocks_.end();) {
+    if (it->first.first != stream) {
+      ++it;
+      continue;
+    }
+    std::vector<void*>& target = free_blocks_[{nullptr, it->first.second}];
+    target.insert(target.end(), it->second.begin(), it->second.end());
+    it = free_blocks_.erase(it);
+  }
+  for (auto& [block, owner] : block_streams_) {
+    if (owner == stream) owner = nullptr;
+  }
+}
+
 AllocatorStats CachingAllocator::stats() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return stats_;

@@ -8,7 +8,8 @@
 // engine queues a tensor's work on that stream). Freed, it goes back to that stream's free
 // lists and is handed out again only to an allocation on the same stream, so the new owner's
 // work is queued after the old owner's; no event is needed. A tensor used on another stream
-// than its own must be synchronised (Stream::synchronize) before it is freed.
+// than its own must be synchronised (Stream::synchronize) before it is freed. A destroyed
+// stream (its work waited for) hands its blocks to the default stream (retire_stream).
 //
 // Sizes are rounded up to a class: powers of two split in quarter steps (64, 80, 96, 112, 128,
 // 160, ...), so at most 25% of a block is slack. Blocks larger than the cache limit bypass the
@@ -60,6 +61,10 @@ class CachingAllocator {
   void empty_cache();
   AllocatorStats stats() const;
   void reset_peak();  // peak_allocated = allocated
+  // A stream is gone, its work finished: its free blocks join the default stream's lists, and
+  // its live blocks will when freed, so that nothing is stranded and a later stream that gets
+  // the same handle inherits nothing.
+  void retire_stream(void* stream);
   size_t cache_limit() const { return cache_limit_; }
 
   static size_t size_class(size_t bytes);

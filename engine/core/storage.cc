@@ -140,7 +140,14 @@ Stream Stream::create(Device device) {
 #ifdef PA_WITH_CUDA
   const int index = device.index;
   device_allocator(index);  // checks the device index
+  // The last copy waits for the stream's work, hands its blocks to the default stream, then
+  // destroys it: a new stream that gets the same handle inherits no block in use.
   return Stream(device, std::shared_ptr<void>(cuda::create_stream(index), [index](void* stream) {
+                  try {
+                    cuda::synchronize_stream(stream);
+                  } catch (...) {  // a deleter must not throw; the CUDA error stays sticky
+                  }
+                  device_allocator(index).retire_stream(stream);
                   cuda::destroy_stream(stream, index);
                 }));
 #else

@@ -3,6 +3,7 @@
 // so that fused kernels can replace its CPU implementation without touching callers).
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <numeric>
 
 #include "engine/cpu/attention.h"
@@ -130,13 +131,21 @@ Tensor sdpa_composed(const Tensor& q, const Tensor& k, const Tensor& v, bool cau
   return mul(matmul(softmax(add(scores, bias_tensor), -1), v), visible_tensor);
 }
 
+// A contiguous, detached copy of x whose data starts on a 16-byte boundary, as the attention
+// kernels' vector loads need (a contiguous view at an odd offset is copied).
+Tensor aligned_rows(const Tensor& x) {
+  const Tensor packed = contiguous(x).detach();
+  return reinterpret_cast<std::uintptr_t>(packed.data<float>()) % 16 == 0 ? packed
+                                                                          : contiguous_copy(packed);
+}
+
 // Attention on the GPU through cuda/attention's FlashAttention-2 kernels (head dims up to 128):
 // O(N) extra memory, the row log-sum-exp saved for the backward's recomputation.
 Tensor sdpa_flash(const Tensor& q_in, const Tensor& k_in, const Tensor& v_in, bool causal,
                   const Tensor& padding, float scale) {
-  const Tensor q = contiguous(q_in).detach();  // (B, H, Nq, D)
-  const Tensor k = contiguous(k_in).detach();  // (B, H, Nk, D)
-  const Tensor v = contiguous(v_in).detach();  // (B, H, Nk, Dv)
+  const Tensor q = aligned_rows(q_in);  // (B, H, Nq, D)
+  const Tensor k = aligned_rows(k_in);  // (B, H, Nk, D)
+  const Tensor v = aligned_rows(v_in);  // (B, H, Nk, Dv)
   const cuda::AttentionShape shape{q.size(0), q.size(1), q.size(2),
                                    k.size(2), q.size(3), v.size(3)};
   const TensorOptions options = TensorOptions().with_device(q.device());
@@ -146,8 +155,9 @@ Tensor sdpa_flash(const Tensor& q_in, const Tensor& k_in, const Tensor& v_in, bo
   cuda::flash_attention_forward(shape, q.data<float>(), k.data<float>(), v.data<float>(), mask,
                                 causal, scale, out.data<float>(), lse.data<float>());
   return record(out, "scaled_dot_product_attention", {q_in, k_in, v_in},
-                [q, k, v, out, lse, padding, shape, causal, scale, options](const Tensor& grad_in) {
-                  const Tensor grad = contiguous(grad_in).detach();
+                [q, k, v, out = out.detach(), lse, padding, shape, causal, scale,
+                 options](const Tensor& grad_in) {
+                  const Tensor grad = aligned_rows(grad_in);
                   Tensor dq = empty(q.shape(), options);
                   Tensor dk = empty(k.shape(), options);
                   Tensor dv = empty(v.shape(), options);
@@ -352,6 +362,7 @@ Tensor embedding(const Tensor& weight, const Tensor& indices_in) {
 #ifdef PA_WITH_CUDA
     cuda::embedding_forward(table.data<float>(), indices.data<int64_t>(), out.data<float>(), count,
                             E);
+    if (!autograd::needs_grad({weight})) return out;  // no backward: no row lists
     // The backward's row lists: for each row, the positions reading it, ascending (a counting
     // sort on the host), as one int64 tensor [offsets (V + 1), positions (count)] on the GPU.
     std::vector<int64_t> rows(V + 1 + count, 0);
@@ -413,9 +424,9 @@ Tensor scaled_dot_product_attention(const Tensor& q_in, const Tensor& k_in, cons
   const float used_scale = scale > 0.0f ? scale : 1.0f / std::sqrt(static_cast<float>(D));
   if (!q_in.device().is_cpu()) {
 #ifdef PA_WITH_CUDA
-    // The fused kernels cover head dims up to 128 and B * H up to 65535 (a grid dimension);
-    // anything larger runs the composition.
-    if (std::max(D, Dv) <= cuda::kMaxHeadDim && B * H <= 65535) {
+    // The fused kernels cover head dims 1 to 128, B * H up to 65535 (a grid dimension) and need
+    // the device's shared memory (flash_attention_fits); anything else runs the composition.
+    if (cuda::flash_attention_fits(cuda::AttentionShape{B, H, Nq, Nk, D, Dv})) {
       return sdpa_flash(q_in, k_in, v_in, causal, padding, used_scale);
     }
     return sdpa_composed(q_in, k_in, v_in, causal, padding, used_scale);
@@ -434,7 +445,8 @@ Tensor scaled_dot_product_attention(const Tensor& q_in, const Tensor& k_in, cons
                          out.data<float>(), lse.data<float>());
   return record(
       out, "scaled_dot_product_attention", {q_in, k_in, v_in},
-      [q, k, v, out, lse, padding, shape, causal, used_scale](const Tensor& grad_in) {
+      [q, k, v, out = out.detach(), lse, padding, shape, causal,
+       used_scale](const Tensor& grad_in) {
         const Tensor grad = contiguous(grad_in);
         Tensor dq = empty(q.shape());
         Tensor dk = empty(k.shape());

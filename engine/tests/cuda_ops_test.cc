@@ -325,9 +325,6 @@ TEST_F(CudaOps, AttentionForwardBackward) {
   }
 }
 
-// The optimizers on the GPU follow the CPU step for step: the same model, data and updates on
-// both devices give the same losses and parameters (to float32 rounding), gradient clipping
-// included.
 // A long, ragged sequence (4097 = 64 tiles + 1 row) through the FlashAttention-2 kernels against
 // the Eigen oracle, causal with a padding mask and plain. Left out of the sanitizer runs (slow).
 TEST_F(CudaOps, AttentionLongSequence) {
@@ -355,6 +352,27 @@ TEST_F(CudaOps, AttentionLongSequence) {
   }
 }
 
+// A contiguous view that starts 8 bytes into its storage (not on the 16-byte boundary the
+// kernels' vector loads need) gives the same attention, forward and backward, as an aligned copy.
+TEST_F(CudaOps, AttentionOfAMisalignedView) {
+  const int64_t N = 70, D = 64;
+  Generator generator(5);
+  const Tensor flat = randn({2 + N * D}, generator).to(kGpu);
+  const Tensor view = reshape(slice(flat, 0, 2, 2 + N * D), {1, 1, N, D});  // offset: 2 floats
+  ASSERT_TRUE(view.is_contiguous());
+  std::vector<std::vector<float>> results;
+  for (const Tensor& base : {view, contiguous_copy(view)}) {
+    Tensor q = base.detach();
+    q.set_requires_grad(true);
+    const Tensor out = scaled_dot_product_attention(q, base, base, true);
+    sum(mul(out, out)).backward();
+    results.push_back(out.to_vector());
+    results.push_back(q.grad().to_vector());
+  }
+  EXPECT_EQ(results[0], results[2]);
+  EXPECT_EQ(results[1], results[3]);
+}
+
 // No N x N buffer: attention forward and backward at N = 16384 (an N x N float matrix would be
 // 1 GiB) keep the allocator's peak near the size of q, k, v, out and their gradients.
 TEST_F(CudaOps, AttentionMemoryIsLinearInN) {
@@ -379,6 +397,9 @@ TEST_F(CudaOps, AttentionMemoryIsLinearInN) {
   EXPECT_TRUE(std::isfinite(q.grad().to_vector()[0]));
 }
 
+// The optimizers on the GPU follow the CPU step for step: the same model, data and updates on
+// both devices give the same losses and parameters (to float32 rounding), gradient clipping
+// included.
 TEST_F(CudaOps, OptimizersMatchTheCpu) {
   for (const bool use_adam : {true, false}) {
     std::vector<std::vector<float>> losses(2), weights(2);
@@ -451,8 +472,6 @@ TEST_F(CudaOps, ViewsCopyOnTheDevice) {
   EXPECT_EQ(joined.to(Device::cpu()).to_vector(), concat({x.tensor, x.tensor}, 2).to_vector());
 }
 
-// The CUDA caching allocator: a freed block is reused (no cudaMalloc), the statistics follow,
-// empty_cache gives blocks back.
 // Streams: a forward and backward queued on two non-blocking streams give the default stream's
 // results bit for bit; the caching allocator hands a block freed on one stream only to that
 // stream again; a stream is a CUDA thing.
@@ -504,6 +523,8 @@ TEST_F(CudaOps, StreamsRunOpsAndKeepTheirBlocks) {
   EXPECT_THROW(Stream::create(Device::cpu()), Error);
 }
 
+// The CUDA caching allocator: a freed block is reused (no cudaMalloc), the statistics follow,
+// empty_cache gives blocks back.
 TEST_F(CudaOps, CachingAllocatorReusesAndReports) {
   empty_cache(kGpu);
   const AllocatorStats start = memory_stats(kGpu);

@@ -242,9 +242,9 @@ void release(void* pointer, int) {
 // a block freed by one stream goes back to that stream's free list only; a block allocated on a
 // stream returns to that stream's list even when another stream is current at the free.
 namespace fake_stream {
-int current = 0;
+int current = 0;  // -1: the default stream (nullptr)
 int streams[2];
-void* get() { return &streams[current]; }
+void* get() { return current < 0 ? nullptr : &streams[current]; }
 void* allocate(size_t bytes, int) { return std::aligned_alloc(64, (bytes + 63) / 64 * 64); }
 void release(void* pointer, int) { std::free(pointer); }
 }  // namespace fake_stream
@@ -267,6 +267,21 @@ TEST(StreamOrderedAllocator, KeepsEachStreamsBlocksApart) {
   EXPECT_EQ(allocator.stats().hits, 2);
   allocator.release(on_first, 500);
   allocator.release(on_second, 500);
+
+  // Stream 1 is destroyed: its free block and its live one (freed later) go to the default
+  // stream, not to whichever stream gets its handle next.
+  void* live = allocator.allocate(900);  // stream 1, still in use
+  allocator.retire_stream(&fake_stream::streams[1]);
+  allocator.release(live, 900);
+  fake_stream::current = -1;
+  const int64_t hits = allocator.stats().hits;
+  void* again = allocator.allocate(500);
+  void* again_live = allocator.allocate(900);
+  EXPECT_EQ(again, on_second);
+  EXPECT_EQ(again_live, live);
+  EXPECT_EQ(allocator.stats().hits, hits + 2);
+  allocator.release(again, 500);
+  allocator.release(again_live, 900);
   fake_stream::current = 0;
 }
 
