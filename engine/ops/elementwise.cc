@@ -195,15 +195,10 @@ Tensor bias_gelu(const Tensor& x_in, const Tensor& bias_in) {
   PA_CHECK(bias_in.dim() == 1 && x_in.dim() >= 1 && x_in.size(-1) == bias_in.size(0), "bias_gelu",
            "x " << shape_str(x_in.shape()) << " and bias " << shape_str(bias_in.shape()),
            "bias is (C) for x (..., C): one value per feature of the last dim");
+  ops_internal::check_backend("bias_gelu", {x_in, bias_in});
   const bool on_gpu = !x_in.device().is_cpu();
-#ifdef PA_WITH_CUDA
-  auto forward = on_gpu ? cuda::bias_gelu_forward : cpu::bias_gelu_forward;
-  auto backward = on_gpu ? cuda::bias_gelu_backward : cpu::bias_gelu_backward;
-#else
-  if (on_gpu) ops_internal::no_cuda_kernel("bias_gelu", {x_in, bias_in});
-  auto forward = cpu::bias_gelu_forward;
-  auto backward = cpu::bias_gelu_backward;
-#endif
+  auto forward = PA_KERNEL(on_gpu, bias_gelu_forward);
+  auto backward = PA_KERNEL(on_gpu, bias_gelu_backward);
   const TensorOptions options = TensorOptions().with_device(x_in.device());
   const Tensor x = contiguous(x_in).detach();
   const Tensor bias = contiguous(bias_in).detach();
@@ -239,13 +234,8 @@ namespace {
 // out = condition ? a : b with broadcasting over all three; no graph.
 Tensor where_kernel(const char* name, const Tensor& condition, const Tensor& a, const Tensor& b) {
   check_inputs(name, {condition, a, b}, {"condition", "a", "b"});
-  const bool on_gpu = !a.device().is_cpu();
-#ifdef PA_WITH_CUDA
-  auto forward = on_gpu ? cuda::where_forward : cpu::where_forward;
-#else
-  if (on_gpu) ops_internal::no_cuda_kernel(name, {condition, a, b});
-  auto forward = cpu::where_forward;
-#endif
+  ops_internal::check_backend(name, {condition, a, b});
+  auto forward = PA_KERNEL(!a.device().is_cpu(), where_forward);
   const Shape shape =
       broadcast_shapes(name, broadcast_shapes(name, condition.shape(), a.shape()), b.shape());
   const Shape c_strides = broadcast_strides(condition, shape);

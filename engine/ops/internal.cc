@@ -72,9 +72,20 @@ Shape broadcast_strides(const Tensor& x, const Shape& shape) {
 void no_cuda_kernel(const std::string& op, const std::vector<Tensor>& tensors) {
   std::vector<std::string> names;
   for (size_t i = 0; i < tensors.size(); ++i) names.push_back("arg" + std::to_string(i));
-  throw Error(op, "has no CUDA kernel yet (inputs " + describe(tensors, names) + ")",
-              "run it on the CPU with .to(pa::Device::cpu()); the CUDA backend work (issue 6) "
-              "adds it");
+  throw Error(op,
+              "got CUDA tensors in a build without CUDA (inputs " + describe(tensors, names) + ")",
+              "rebuild with --config=cuda, or run it on the CPU with .to(pa::Device::cpu())");
+}
+
+void check_backend(const std::string& op, const std::vector<Tensor>& tensors) {
+#ifndef PA_WITH_CUDA
+  for (const Tensor& tensor : tensors) {
+    if (tensor.defined() && !tensor.device().is_cpu()) no_cuda_kernel(op, tensors);
+  }
+#else
+  (void)op;
+  (void)tensors;
+#endif
 }
 
 std::vector<int64_t> reduction_dims(const std::string& op, const std::vector<int64_t>& dims,

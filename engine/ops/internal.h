@@ -21,8 +21,19 @@ Shape broadcast_shapes(const std::string& op, const Shape& a, const Shape& b);
 // Strides that read `x` as if it had `shape` (0 on broadcast dims).
 Shape broadcast_strides(const Tensor& x, const Shape& shape);
 
-// Throws the "no CUDA kernel yet" error for ops that are CPU-only so far.
+// Throws the error of an op reached with CUDA tensors in a build without CUDA.
 [[noreturn]] void no_cuda_kernel(const std::string& op, const std::vector<Tensor>& tensors);
+// Calls no_cuda_kernel when a tensor is on a GPU and the build has no CUDA; nothing otherwise.
+void check_backend(const std::string& op, const std::vector<Tensor>& tensors);
+
+// The kernel of one name for the device: cuda::name on the GPU, cpu::name on the CPU (the
+// CUDA kernels mirror engine/cpu's signatures). Without CUDA only the CPU one exists; ops call
+// check_backend first.
+#ifdef PA_WITH_CUDA
+#define PA_KERNEL(on_gpu, name) ((on_gpu) ? ::pa::cuda::name : ::pa::cpu::name)
+#else
+#define PA_KERNEL(on_gpu, name) (::pa::cpu::name)
+#endif
 
 // Normalised, sorted, de-duplicated reduction dims (empty -> all dims).
 std::vector<int64_t> reduction_dims(const std::string& op, const std::vector<int64_t>& dims,

@@ -49,26 +49,33 @@ bool rows_fold(const Tensor& a) {
 }
 
 #ifdef PA_WITH_CUDA
+constexpr int64_t kIntMax = std::numeric_limits<int>::max();
+
+// out (M, N) = a (M, K) @ b (K, N) (+ bias (N) in the epilogue, when not null) through gemm_best
+// on the current stream; a and b contiguous. `shapes` names the operands in the range error.
+void gemm_cuda(const char* op, const std::string& shapes, const Tensor& a, const Tensor& b,
+               const float* bias, int64_t M, int64_t K, int64_t N, Tensor& out) {
+  PA_CHECK(M <= kIntMax && K <= kIntMax && N <= kIntMax, op,
+           "sizes " << shapes << " exceed the CUDA GEMM's int range",
+           "split the product into smaller ones");
+  cuda::gemm_best(static_cast<int>(M), static_cast<int>(N), static_cast<int>(K), 1.0f,
+                  a.data<float>(), static_cast<int>(K), b.data<float>(), static_cast<int>(N), 0.0f,
+                  out.data<float>(), static_cast<int>(N), bias,
+                  static_cast<cudaStream_t>(cuda::current_stream()));
+}
+
 // out (batch..., M, N) = a @ b on the GPU.
 void matmul_cuda(const Tensor& a, const Tensor& b, const Shape& batch, int64_t M, int64_t K,
                  int64_t N, Tensor& out) {
   const int64_t count = shape_numel(batch);
-  constexpr int64_t kIntMax = std::numeric_limits<int>::max();
-  PA_CHECK(count * M <= kIntMax && K <= kIntMax && N <= kIntMax, "matmul",
-           "sizes " << shape_str(a.shape()) << " @ " << shape_str(b.shape())
-                    << " exceed the CUDA GEMM's int range",
-           "split the product into smaller ones");
+  const std::string shapes = shape_str(a.shape()) + " @ " + shape_str(b.shape());
   autograd::NoGradGuard no_grad;
-  const auto stream = static_cast<cudaStream_t>(cuda::current_stream());
   if (b.dim() == 2) {  // (..., M, K) @ (K, N): one (count * M, K) @ (K, N) GEMM
     Shape a_full = batch;
     a_full.push_back(M);
     a_full.push_back(K);
-    const Tensor ac = contiguous(expand(a, a_full));
-    const Tensor bc = contiguous(b);
-    cuda::gemm_best(static_cast<int>(count * M), static_cast<int>(N), static_cast<int>(K), 1.0f,
-                    ac.data<float>(), static_cast<int>(K), bc.data<float>(), static_cast<int>(N),
-                    0.0f, out.data<float>(), static_cast<int>(N), nullptr, stream);
+    gemm_cuda("matmul", shapes, contiguous(expand(a, a_full)), contiguous(b), nullptr, count * M, K,
+              N, out);
     return;
   }
   // Batched: one launch for every product. An operand whose own batch dims hold a single
@@ -83,9 +90,8 @@ void matmul_cuda(const Tensor& a, const Tensor& b, const Shape& batch, int64_t M
     stride = rows * cols;
     return contiguous(expand(t, full));
   };
-  PA_CHECK(count <= kIntMax, "matmul",
-           "batch of " << count << " products in " << shape_str(a.shape()) << " @ "
-                       << shape_str(b.shape()) << " exceeds the CUDA GEMM's int range",
+  PA_CHECK(count <= kIntMax && M <= kIntMax && K <= kIntMax && N <= kIntMax, "matmul",
+           "sizes " << shapes << " (a batch of " << count << ") exceed the CUDA GEMM's int range",
            "split the batch");
   cuda::GemmBatch gemm_batch;
   gemm_batch.count = static_cast<int>(count);
@@ -95,7 +101,7 @@ void matmul_cuda(const Tensor& a, const Tensor& b, const Shape& batch, int64_t M
   cuda::gemm_best_batched(static_cast<int>(M), static_cast<int>(N), static_cast<int>(K), 1.0f,
                           ac.data<float>(), static_cast<int>(K), bc.data<float>(),
                           static_cast<int>(N), 0.0f, out.data<float>(), static_cast<int>(N),
-                          nullptr, gemm_batch, stream);
+                          nullptr, gemm_batch, static_cast<cudaStream_t>(cuda::current_stream()));
 }
 #endif
 
@@ -187,21 +193,11 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   } else {
 #ifdef PA_WITH_CUDA
     autograd::NoGradGuard no_grad;
-    PA_CHECK(
-        rows <= std::numeric_limits<int>::max() && in <= std::numeric_limits<int>::max() &&
-            out <= std::numeric_limits<int>::max(),
-        "linear",
-        "sizes " << ops_internal::describe(inputs, names) << " exceed the CUDA GEMM's int range",
-        "split the batch");
-    const Tensor a = contiguous(x_rows);
-    const Tensor b = contiguous(transpose(weight.detach(), 0, 1));  // (in, out)
     const Tensor c = has_bias ? contiguous(bias.detach()) : Tensor();
     y = empty({rows, out}, TensorOptions().with_device(x.device()));
-    cuda::gemm_best(static_cast<int>(rows), static_cast<int>(out), static_cast<int>(in), 1.0f,
-                    a.data<float>(), static_cast<int>(in), b.data<float>(), static_cast<int>(out),
-                    0.0f, y.data<float>(), static_cast<int>(out),
-                    has_bias ? c.data<float>() : nullptr,
-                    static_cast<cudaStream_t>(cuda::current_stream()));
+    gemm_cuda("linear", ops_internal::describe(inputs, names), contiguous(x_rows),
+              contiguous(transpose(weight.detach(), 0, 1)), has_bias ? c.data<float>() : nullptr,
+              rows, in, out, y);  // (R, in) @ (in, out)
 #else
     ops_internal::no_cuda_kernel("linear", inputs);
 #endif

@@ -24,16 +24,6 @@ using ops_internal::no_cuda_kernel;
 
 namespace {
 
-// The GPU kernels under the CPU kernels' signatures, so an op picks either by device; in a
-// build without CUDA they are never called (the ops stop at no_cuda_kernel first).
-#ifdef PA_WITH_CUDA
-constexpr auto layer_norm_forward_cuda = cuda::layer_norm_forward;
-constexpr auto layer_norm_backward_cuda = cuda::layer_norm_backward;
-#else
-constexpr auto layer_norm_forward_cuda = cpu::layer_norm_forward;
-constexpr auto layer_norm_backward_cuda = cpu::layer_norm_backward;
-#endif
-
 void split_around(const Shape& shape, int64_t dim, int64_t& outer, int64_t& D, int64_t& inner) {
   outer = 1;
   inner = 1;
@@ -53,16 +43,12 @@ Tensor softmax_cuda(const char* name, const Tensor& x_in, int64_t d, bool log) {
   order.push_back(d);  // the softmax dim last
   for (int64_t i = 0; i < x0.dim(); ++i) inverse[order[i]] = i;
   const int64_t D = x0.size(d), rows = D > 0 ? x0.numel() / D : 0;
-  Tensor x_rows, y_rows;
+  Tensor y_rows, y;
   {
     autograd::NoGradGuard no_grad;
-    x_rows = contiguous(permute(x0, order));  // (rows, D)
+    const Tensor x_rows = contiguous(permute(x0, order));  // (rows, D)
     y_rows = empty(x_rows.shape(), TensorOptions().with_device(x0.device()));
     cuda::softmax_forward(x_rows.data<float>(), y_rows.data<float>(), rows, D, log);
-  }
-  Tensor y;
-  {
-    autograd::NoGradGuard no_grad;
     y = reshape(contiguous(permute(y_rows, inverse)), x_in.shape());
   }
   return record(
@@ -191,10 +177,8 @@ Tensor layer_norm(const Tensor& x_in, const Tensor& weight, const Tensor& bias, 
                  {x_in, weight, bias}, names),
              "normalized_shape must equal the last dims of x");
   }
+  ops_internal::check_backend("layer_norm", {x_in, weight, bias});
   const bool on_gpu = !x_in.device().is_cpu();
-#ifndef PA_WITH_CUDA
-  if (on_gpu) no_cuda_kernel("layer_norm", {x_in, weight, bias});
-#endif
   const TensorOptions options = TensorOptions().with_device(x_in.device());
   const int64_t D = weight.numel();
   const int64_t rows = D > 0 ? x_in.numel() / D : 0;
@@ -204,7 +188,7 @@ Tensor layer_norm(const Tensor& x_in, const Tensor& weight, const Tensor& bias, 
   Tensor y = empty(x.shape(), options);
   Tensor mean = empty({rows}, options);
   Tensor rstd = empty({rows}, options);
-  auto forward = on_gpu ? layer_norm_forward_cuda : cpu::layer_norm_forward;
+  auto forward = PA_KERNEL(on_gpu, layer_norm_forward);
   forward(x.data<float>(), gamma.data<float>(), beta.data<float>(), y.data<float>(),
           mean.data<float>(), rstd.data<float>(), rows, D, eps);
   return record(y, "layer_norm", {x_in, weight, bias},
@@ -213,7 +197,7 @@ Tensor layer_norm(const Tensor& x_in, const Tensor& weight, const Tensor& bias, 
                   Tensor dx = empty(x.shape(), options);
                   Tensor dgamma = empty(gamma.shape(), options);
                   Tensor dbeta = empty(gamma.shape(), options);
-                  auto backward = on_gpu ? layer_norm_backward_cuda : cpu::layer_norm_backward;
+                  auto backward = PA_KERNEL(on_gpu, layer_norm_backward);
                   backward(x.data<float>(), gamma.data<float>(), mean.data<float>(),
                            rstd.data<float>(), grad.data<float>(), dx.data<float>(),
                            dgamma.data<float>(), dbeta.data<float>(), rows, D);
@@ -227,10 +211,8 @@ Tensor mse_loss(const Tensor& input, const Tensor& target) {
            "input " << shape_str(input.shape()) << " and target " << shape_str(target.shape())
                     << " differ",
            "give the target the prediction's shape (no broadcasting in losses)");
+  ops_internal::check_backend("mse_loss", {input, target});
   const bool on_gpu = !input.device().is_cpu();
-#ifndef PA_WITH_CUDA
-  if (on_gpu) no_cuda_kernel("mse_loss", {input, target});
-#endif
   const TensorOptions options = TensorOptions().with_device(input.device());
   const Tensor a = contiguous(input).detach();
   const Tensor b = contiguous(target).detach();
@@ -272,10 +254,8 @@ Tensor cross_entropy(const Tensor& logits_in, const Tensor& targets_in) {
            "expects logits (N, C) and targets (N), got logits "
                << shape_str(logits_in.shape()) << " and targets " << shape_str(targets_in.shape()),
            "flatten (B, T, C) logits to (B*T, C) and targets to (B*T)");
+  ops_internal::check_backend("cross_entropy", {logits_in});
   const bool on_gpu = !logits_in.device().is_cpu();
-#ifndef PA_WITH_CUDA
-  if (on_gpu) no_cuda_kernel("cross_entropy", {logits_in});
-#endif
   const int64_t N = logits_in.size(0), C = logits_in.size(1);
   PA_CHECK(N > 0, "cross_entropy", "empty batch (N = 0)", "pass at least one example");
   const Tensor targets = contiguous_copy(targets_in);
@@ -338,10 +318,8 @@ Tensor embedding(const Tensor& weight, const Tensor& indices_in) {
   PA_CHECK(weight.dim() == 2, "embedding",
            "weight must be (V, E), got " << shape_str(weight.shape()),
            "an embedding table has one row per token id");
+  ops_internal::check_backend("embedding", {weight});
   const bool on_gpu = !weight.device().is_cpu();
-#ifndef PA_WITH_CUDA
-  if (on_gpu) no_cuda_kernel("embedding", {weight});
-#endif
   const int64_t V = weight.size(0), E = weight.size(1);
   const Tensor indices = contiguous_copy(indices_in);
   // The ids are checked on the host (a copy back from the GPU: one synchronisation).

@@ -43,10 +43,8 @@ void split_around(const Shape& shape, int64_t dim, int64_t& outer, int64_t& D, i
 
 Tensor sum(const Tensor& x, const std::vector<int64_t>& dims_in, bool keepdim) {
   check_inputs("sum", {x}, {"x"});
+  ops_internal::check_backend("sum", {x});
   const bool on_gpu = !x.device().is_cpu();
-#ifndef PA_WITH_CUDA
-  if (on_gpu) ops_internal::no_cuda_kernel("sum", {x});
-#endif
   const std::vector<int64_t> dims = reduction_dims("sum", dims_in, x.dim());
   // Move the reduced dims last, so each output element sums one contiguous row.
   std::vector<int64_t> order;
@@ -101,15 +99,10 @@ Tensor mean(const Tensor& x, const std::vector<int64_t>& dims_in, bool keepdim) 
 
 Tensor max(const Tensor& x, int64_t dim, bool keepdim) {
   check_inputs("max", {x}, {"x"});
+  ops_internal::check_backend("max", {x});
   const bool on_gpu = !x.device().is_cpu();
-#ifdef PA_WITH_CUDA
-  auto forward = on_gpu ? cuda::max_along : cpu::max_along;
-  auto backward = on_gpu ? cuda::max_along_backward : cpu::max_along_backward;
-#else
-  if (on_gpu) ops_internal::no_cuda_kernel("max", {x});
-  auto forward = cpu::max_along;
-  auto backward = cpu::max_along_backward;
-#endif
+  auto forward = PA_KERNEL(on_gpu, max_along);
+  auto backward = PA_KERNEL(on_gpu, max_along_backward);
   const TensorOptions options = TensorOptions().with_device(x.device());
   const int64_t d = normalize_dim("max", dim, x.dim());
   PA_CHECK(x.shape()[d] > 0, "max", "dim " << d << " of " << shape_str(x.shape()) << " is empty",
