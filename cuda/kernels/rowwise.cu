@@ -273,8 +273,10 @@ __global__ void embedding_backward_kernel(const float* dy, const int64_t* offset
   }
 }
 
+// Blocks of a grid-stride loop over n elements, capped (the cap bounds squared_error's partials).
 int grid_for(int64_t n) {
-  return static_cast<int>(std::min<int64_t>((n + kThreads - 1) / kThreads, 4096));
+  return static_cast<int>(
+      std::min<int64_t>((n + kThreads - 1) / kThreads, kMaxSquaredErrorPartials));
 }
 
 }  // namespace

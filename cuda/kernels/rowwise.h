@@ -31,7 +31,8 @@ void layer_norm_backward(const float* x, const float* gamma, const float* mean, 
 // squared_error_workspace(n) doubles), then one block adds them in a fixed order into *total
 // (device double; added onto its value when `accumulate`) and writes float(*total * scale) to
 // *scaled (device float) unless it is null.
-int64_t squared_error_workspace(int64_t n);
+int64_t squared_error_workspace(int64_t n);  // at most kMaxSquaredErrorPartials
+constexpr int64_t kMaxSquaredErrorPartials = 4096;
 void squared_error_sum(const float* a, const float* b, int64_t n, double* workspace, double* total,
                        bool accumulate, float* scaled, double scale);
 

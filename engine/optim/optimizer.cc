@@ -301,20 +301,19 @@ double clip_grad_norm(const std::vector<Tensor>& parameters, double max_norm) {
       total += cpu::sum_of_squares(grad.data<float>(), grad.numel());
     } else {
 #ifdef PA_WITH_CUDA
-      const int64_t blocks = cuda::squared_error_workspace(grad.numel());
+      constexpr int64_t kPartials = cuda::kMaxSquaredErrorPartials;
       auto slot = std::find_if(device_totals.begin(), device_totals.end(),
                                [&](const auto& entry) { return entry.first == grad.device(); });
       const bool first = slot == device_totals.end();
       if (first) {
         device_totals.emplace_back(
             grad.device(),
-            empty({4097}, TensorOptions().with_dtype(DType::Float64).with_device(grad.device())));
+            empty({kPartials + 1},
+                  TensorOptions().with_dtype(DType::Float64).with_device(grad.device())));
         slot = device_totals.end() - 1;
       }
-      double* buffer = slot->second.data<double>();  // 4096 partials (the most), then the total
-      PA_CHECK(blocks <= 4096, "optim::clip_grad_norm", "internal: " << blocks << " partials",
-               "report this");
-      cuda::squared_error_sum(grad.data<float>(), nullptr, grad.numel(), buffer, buffer + 4096,
+      double* buffer = slot->second.data<double>();  // the partials (at most), then the total
+      cuda::squared_error_sum(grad.data<float>(), nullptr, grad.numel(), buffer, buffer + kPartials,
                               !first, nullptr, 1.0);
 #endif
     }
@@ -323,7 +322,8 @@ double clip_grad_norm(const std::vector<Tensor>& parameters, double max_norm) {
 #ifdef PA_WITH_CUDA
   for (const auto& [device, buffer] : device_totals) {
     double device_total = 0.0;  // synchronises
-    cuda::copy(&device_total, false, buffer.data<double>() + 4096, true, sizeof(double));
+    cuda::copy(&device_total, false, buffer.data<double>() + cuda::kMaxSquaredErrorPartials, true,
+               sizeof(double));
     total += device_total;
   }
 #endif
