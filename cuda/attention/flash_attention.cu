@@ -29,6 +29,7 @@
 #include <cmath>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "cuda/attention/flash_attention.h"
 #include "cuda/common/async_copy.cuh"
@@ -496,9 +497,19 @@ bool flash_attention_fits(const AttentionShape& s) {
   if (s.D < 1 || s.Dv < 1 || s.D > kMaxHeadDim || s.Dv > kMaxHeadDim || s.B * s.H > 65535) {
     return false;
   }
-  int device = 0, optin = 0;
+  // Each device's opt-in shared memory per block, read once (this runs on every attention call).
+  static const std::vector<int> optin_bytes = [] {
+    int count = 0;
+    PA_CUDA_CHECK(cudaGetDeviceCount(&count));
+    std::vector<int> bytes(count);
+    for (int d = 0; d < count; ++d) {
+      PA_CUDA_CHECK(cudaDeviceGetAttribute(&bytes[d], cudaDevAttrMaxSharedMemoryPerBlockOptin, d));
+    }
+    return bytes;
+  }();
+  int device = 0;
   PA_CUDA_CHECK(cudaGetDevice(&device));
-  PA_CUDA_CHECK(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
+  const int optin = optin_bytes.at(device);
   const int d = head_dim_class(s);
   const size_t needed = d == 32   ? largest_shared_bytes<32>()
                         : d == 64 ? largest_shared_bytes<64>()
