@@ -22,44 +22,18 @@
 
 #include "cuda/attention/flash_attention.h"
 #include "cuda/common/check.h"
+#include "cuda/common/device_array.h"
 #include "cuda/common/runtime.h"
 
 namespace pa::cuda {
 namespace {
 
-// Round to nearest even (inputs here are finite).
-uint16_t to_bf16(float x) {
-  uint32_t u;
-  std::memcpy(&u, &x, sizeof(u));
-  u += 0x7fffu + ((u >> 16) & 1u);
-  return static_cast<uint16_t>(u >> 16);
-}
 float from_bf16(uint16_t h) {
   const uint32_t u = uint32_t{h} << 16;
   float x;
   std::memcpy(&x, &u, sizeof(x));
   return x;
 }
-
-template <typename T>
-struct Device {
-  explicit Device(size_t count) : count(count) {
-    PA_CUDA_CHECK(cudaMalloc(&data, std::max<size_t>(count, 1) * sizeof(T)));
-  }
-  ~Device() { cudaFree(data); }
-  Device(const Device&) = delete;
-  Device& operator=(const Device&) = delete;
-  void upload(const std::vector<T>& host) {
-    PA_CUDA_CHECK(cudaMemcpy(data, host.data(), count * sizeof(T), cudaMemcpyHostToDevice));
-  }
-  std::vector<T> download() const {
-    std::vector<T> host(count);
-    PA_CUDA_CHECK(cudaMemcpy(host.data(), data, count * sizeof(T), cudaMemcpyDeviceToHost));
-    return host;
-  }
-  size_t count;
-  T* data = nullptr;
-};
 
 struct Case {
   int64_t B, H, Nq, Nk, D;
@@ -85,7 +59,7 @@ void check_case(const Case& c) {
     bits.resize(count);
     wide.resize(count);
     for (size_t i = 0; i < count; ++i) {
-      bits[i] = to_bf16(sigma * normal(rng));
+      bits[i] = to_bf16_bits(sigma * normal(rng));
       wide[i] = from_bf16(bits[i]);
     }
   };
@@ -102,8 +76,8 @@ void check_case(const Case& c) {
     for (int64_t j = 0; j < c.Nk; ++j) mask[size_t(c.B - 1) * c.Nk + j] = 1.0f;  // all hidden
   }
 
-  Device<uint16_t> q16(nq), k16(nk), v16(nk), out16(nq);
-  Device<float> q32(nq), k32(nk), v32(nk), out32(nq), lse16(size_t(c.B) * c.H * c.Nq),
+  DeviceArray<uint16_t> q16(nq), k16(nk), v16(nk), out16(nq);
+  DeviceArray<float> q32(nq), k32(nk), v32(nk), out32(nq), lse16(size_t(c.B) * c.H * c.Nq),
       lse32(size_t(c.B) * c.H * c.Nq), padding(mask.size());
   q16.upload(qb), k16.upload(kb), v16.upload(vb);
   q32.upload(qf), k32.upload(kf), v32.upload(vf);

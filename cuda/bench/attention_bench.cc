@@ -15,10 +15,10 @@
 // Exit status 2 for bad flags or no GPU, 1 when the PyTorch side fails (ours is still written).
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -33,11 +33,13 @@
 #include "cuda/attention/flash_attention_bf16.h"
 #include "cuda/bench/timing.h"
 #include "cuda/common/check.h"
+#include "cuda/common/device_array.h"
 #include "cuda/common/runtime.h"
 
 namespace {
 
 using pa::cuda::AttentionShape;
+using pa::cuda::DeviceArray;
 using pa::cuda::bench::fill_uniform;
 using pa::cuda::bench::kFlushBytes;
 using pa::cuda::bench::Timer;
@@ -71,43 +73,18 @@ nlohmann::json timing_row(const char* op, const std::string& variant, const std:
           {"tflops", forward_flops(c, causal) * factor / (ms * 1e9)}};
 }
 
-// A device buffer of `count` floats, uniform in [-1, 1) (seeded) or left as is.
-struct Buffer {
-  Buffer(size_t count, uint64_t seed) : count(count) {
-    PA_CUDA_CHECK(cudaMalloc(&data, count * sizeof(float)));
-    if (seed == 0) return;
-    std::vector<float> host(count);
-    fill_uniform(host, seed);
-    PA_CUDA_CHECK(cudaMemcpy(data, host.data(), count * sizeof(float), cudaMemcpyHostToDevice));
-  }
-  ~Buffer() { cudaFree(data); }
-  Buffer(const Buffer&) = delete;
-  Buffer& operator=(const Buffer&) = delete;
-  size_t count;
-  float* data = nullptr;
-};
-
-// A device buffer of `count` bf16 values: the seeded uniform values of Buffer, rounded to
-// nearest even (or left as is with seed 0).
-struct Bf16Buffer {
-  Bf16Buffer(size_t count, uint64_t seed) {
-    PA_CUDA_CHECK(cudaMalloc(&data, count * sizeof(uint16_t)));
-    if (seed == 0) return;
-    std::vector<float> wide(count);
-    fill_uniform(wide, seed);
-    std::vector<uint16_t> host(count);
-    for (size_t i = 0; i < count; ++i) {
-      uint32_t u;
-      std::memcpy(&u, &wide[i], sizeof(u));
-      host[i] = static_cast<uint16_t>((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
-    }
-    PA_CUDA_CHECK(cudaMemcpy(data, host.data(), count * sizeof(uint16_t), cudaMemcpyHostToDevice));
-  }
-  ~Bf16Buffer() { cudaFree(data); }
-  Bf16Buffer(const Bf16Buffer&) = delete;
-  Bf16Buffer& operator=(const Bf16Buffer&) = delete;
-  __nv_bfloat16* data = nullptr;
-};
+// `count` floats uniform in [-1, 1) from `seed`, and the same rounded to bf16 bits.
+std::vector<float> uniform(size_t count, uint64_t seed) {
+  std::vector<float> values(count);
+  fill_uniform(values, seed);
+  return values;
+}
+std::vector<uint16_t> uniform_bf16(size_t count, uint64_t seed) {
+  const std::vector<float> wide = uniform(count, seed);
+  std::vector<uint16_t> bits(count);
+  std::transform(wide.begin(), wide.end(), bits.begin(), pa::cuda::to_bf16_bits);
+  return bits;
+}
 
 std::string run_command(const std::string& command, bool& ok) {
   std::string output;
@@ -169,9 +146,10 @@ int main(int argc, char** argv) {
   std::vector<nlohmann::json> rows;
   for (const Case& c : cases) {
     const size_t count = size_t(c.B) * c.H * c.N * c.D;
-    const Buffer q(count, 1), k(count, 2), v(count, 3), dout(count, 4);
-    const Buffer out(count, 0), dq(count, 0), dk(count, 0), dv(count, 0);
-    const Buffer lse(size_t(c.B) * c.H * c.N, 0), delta(size_t(c.B) * c.H * c.N, 0);
+    const DeviceArray<float> q(uniform(count, 1)), k(uniform(count, 2)), v(uniform(count, 3)),
+        dout(uniform(count, 4));
+    const DeviceArray<float> out(count), dq(count), dk(count), dv(count);
+    const DeviceArray<float> lse(size_t(c.B) * c.H * c.N), delta(size_t(c.B) * c.H * c.N);
     const AttentionShape shape{c.B, c.H, c.N, c.N, c.D, c.D};
     const float scale = 1.0f / std::sqrt(float(c.D));
     for (const bool causal : {false, true}) {
@@ -203,13 +181,16 @@ int main(int argc, char** argv) {
       std::fflush(stdout);
     }
     if (c.D != 64 && c.D != 128) continue;  // the bf16 forward's head dims
-    const Bf16Buffer q16(count, 1), k16(count, 2), v16(count, 3), out16(count, 0);
+    const DeviceArray<uint16_t> q16(uniform_bf16(count, 1)), k16(uniform_bf16(count, 2)),
+        v16(uniform_bf16(count, 3)), out16(count);
+    const auto bf16 = [](uint16_t* bits) { return reinterpret_cast<__nv_bfloat16*>(bits); };
     for (const bool causal : {false, true}) {
       int repeats = 0;
       const double ms = timer.median_ms(
           [&] {
-            pa::cuda::flash_attention_forward_bf16(shape, q16.data, k16.data, v16.data, nullptr,
-                                                   causal, scale, out16.data, lse.data);
+            pa::cuda::flash_attention_forward_bf16(shape, bf16(q16.data), bf16(k16.data),
+                                                   bf16(v16.data), nullptr, causal, scale,
+                                                   bf16(out16.data), lse.data);
           },
           20, &repeats);
       const double flops = forward_flops(c, causal);

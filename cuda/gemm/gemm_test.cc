@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "cuda/common/check.h"
+#include "cuda/common/device_array.h"
 #include "cuda/common/runtime.h"
 
 namespace pa::cuda {
@@ -56,26 +57,6 @@ const std::vector<GemmCase>& cases() {
   };
   return all;
 }
-
-// A device copy of a host vector, freed with the object; read() waits for the device and copies
-// it back.
-struct DeviceBuffer {
-  explicit DeviceBuffer(const std::vector<float>& host)
-      : size(host.size()), data(static_cast<float*>(device_malloc(size * sizeof(float), 0))) {
-    copy(data, true, host.data(), false, size * sizeof(float));
-  }
-  ~DeviceBuffer() { device_free(data, 0); }
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-  std::vector<float> read() const {
-    PA_CUDA_CHECK(cudaDeviceSynchronize());
-    std::vector<float> host(size);
-    copy(host.data(), false, data, true, size * sizeof(float));
-    return host;
-  }
-  size_t size;
-  float* data;
-};
 
 using Launch = std::function<void(const GemmCase&, const float* a, int lda, const float* b, int ldb,
                                   float* c, int ldc, const float* bias)>;
@@ -119,10 +100,10 @@ std::string run_case(const GemmCase& gc, const Launch& launch, bool with_bias, u
     }
   }
 
-  const DeviceBuffer da(a), db(b), dc(c), dbias(bias);
+  const DeviceArray<float> da(a), db(b), dc(c), dbias(bias);
   launch(gc, da.data + gc.misalign, lda, db.data + gc.misalign, ldb, dc.data + gc.misalign, ldc,
          with_bias ? dbias.data : nullptr);
-  const std::vector<float> out = dc.read();
+  const std::vector<float> out = dc.download();
 
   // fp32 products summed over K: rounding grows like sqrt(K) times the entries (~sqrt(K / 9)).
   const double atol = 1e-5 * std::sqrt(double(std::max(k, 1))) + 1e-6;
@@ -239,9 +220,9 @@ TEST_F(GemmLadder, BatchedProductsMatchTheDoubleReference) {
       for (float& v : a) v = uniform(rng);
       for (float& v : b) v = uniform(rng);
       for (float& v : bias) v = uniform(rng);
-      const DeviceBuffer da(a), db(b), dc(c), dbias(bias);
+      const DeviceArray<float> da(a), db(b), dc(c), dbias(bias);
       launch(m, n, k, 1.0f, da.data, k, db.data, n, 0.0f, dc.data, n, dbias.data, batch, nullptr);
-      const std::vector<float> out = dc.read();
+      const std::vector<float> out = dc.download();
       const double atol = 1e-5 * std::sqrt(double(std::max(k, 1))) + 1e-6;
       int bad = 0;
       for (int i = 0; i < bc.count && bad < 3; ++i) {
@@ -296,11 +277,11 @@ TEST_F(GemmLadder, SplitKReduceIsBitwiseReproducible) {
   std::vector<float> a(size_t(m) * k), b(size_t(k) * n);
   for (float& v : a) v = uniform(rng);
   for (float& v : b) v = uniform(rng);
-  const DeviceBuffer da(a), db(b), dc(std::vector<float>(size_t(m) * n));
+  const DeviceArray<float> da(a), db(b), dc(std::vector<float>(size_t(m) * n));
   std::vector<float> first;
   for (int run = 0; run < 5; ++run) {
     gemm_splitk_reduce(m, n, k, 1.0f, da.data, k, db.data, n, 0.0f, dc.data, n, nullptr);
-    const std::vector<float> out = dc.read();
+    const std::vector<float> out = dc.download();
     if (run == 0) {
       first = out;
       continue;

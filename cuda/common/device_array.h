@@ -1,0 +1,50 @@
+// DeviceArray<T>: an owning array in device memory (cudaMalloc / cudaFree) with host copies in
+// and out, for the GPU tests and benchmarks that work on raw pointers; and bf16 rounding for
+// their inputs. Host code; copies are synchronous.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "cuda/common/check.h"
+
+namespace pa::cuda {
+
+template <typename T>
+struct DeviceArray {
+  explicit DeviceArray(size_t count) : count(count) {
+    PA_CUDA_CHECK(cudaMalloc(&data, std::max<size_t>(count, 1) * sizeof(T)));
+  }
+  explicit DeviceArray(const std::vector<T>& host) : DeviceArray(host.size()) { upload(host); }
+  ~DeviceArray() { cudaFree(data); }
+  DeviceArray(const DeviceArray&) = delete;
+  DeviceArray& operator=(const DeviceArray&) = delete;
+
+  void upload(const std::vector<T>& host) {
+    PA_CUDA_CHECK(cudaMemcpy(data, host.data(), count * sizeof(T), cudaMemcpyHostToDevice));
+  }
+  // Waits for the device (a failed kernel shows here), then copies the array back.
+  std::vector<T> download() const {
+    PA_CUDA_CHECK(cudaDeviceSynchronize());
+    std::vector<T> host(count);
+    PA_CUDA_CHECK(cudaMemcpy(host.data(), data, count * sizeof(T), cudaMemcpyDeviceToHost));
+    return host;
+  }
+
+  size_t count;
+  T* data = nullptr;
+};
+
+// The bf16 bits of x, rounded to nearest even (x finite).
+inline uint16_t to_bf16_bits(float x) {
+  uint32_t u;
+  std::memcpy(&u, &x, sizeof(u));
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return static_cast<uint16_t>(u >> 16);
+}
+
+}  // namespace pa::cuda
