@@ -48,36 +48,34 @@ CachingAllocator& device_allocator(int device) {
               "rebuild with `bazel build --config=cuda ...` and run on a machine with a GPU");
 }
 #endif
+
+// The caching allocator behind `device`'s storage (host memory is 64-byte aligned); `op` names
+// the caller in a build without CUDA.
+CachingAllocator& allocator_for(Device device, const char* op) {
+  if (device.is_cpu()) return host_allocator();
+#ifdef PA_WITH_CUDA
+  (void)op;
+  return device_allocator(device.index);
+#else
+  no_cuda(op);
+#endif
+}
 }  // namespace
 
 Storage::Storage(size_t bytes, Device device) : bytes_(bytes), device_(device) {
-  if (device.is_cpu()) {
-    data_ = host_allocator().allocate(bytes);  // 64-byte aligned, cached for reuse
-    return;
-  }
+  data_ = allocator_for(device, "Storage").allocate(bytes);
 #ifdef PA_WITH_CUDA
-  data_ = device_allocator(device.index).allocate(bytes);
   // PA_CUDA_POISON=1 (the GPU tests): every new CUDA storage starts as all-ones bytes (NaN as
   // float32, -1 as int64), so an op that leaves part of its output unwritten shows up.
   static const bool poison = [] {
     const char* text = std::getenv("PA_CUDA_POISON");
     return text != nullptr && *text != '\0' && std::string(text) != "0";
   }();
-  if (poison && bytes > 0) cuda::fill_bytes(data_, 0xFF, bytes);
-#else
-  no_cuda("Storage");
+  if (poison && bytes > 0 && device.is_cuda()) cuda::fill_bytes(data_, 0xFF, bytes);
 #endif
 }
 
-Storage::~Storage() {
-  if (device_.is_cpu()) {
-    host_allocator().release(data_, bytes_);
-    return;
-  }
-#ifdef PA_WITH_CUDA
-  device_allocator(device_.index).release(data_, bytes_);
-#endif
-}
+Storage::~Storage() { allocator_for(device_, "Storage").release(data_, bytes_); }
 
 void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes) {
   if (bytes == 0) return;
@@ -92,38 +90,11 @@ void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device
 #endif
 }
 
-AllocatorStats memory_stats(Device device) {
-  if (device.is_cpu()) return host_allocator().stats();
-#ifdef PA_WITH_CUDA
-  return device_allocator(device.index).stats();
-#else
-  no_cuda("memory_stats");
-#endif
-}
+AllocatorStats memory_stats(Device device) { return allocator_for(device, "memory_stats").stats(); }
 
-void empty_cache(Device device) {
-  if (device.is_cpu()) {
-    host_allocator().empty_cache();
-    return;
-  }
-#ifdef PA_WITH_CUDA
-  device_allocator(device.index).empty_cache();
-#else
-  no_cuda("empty_cache");
-#endif
-}
+void empty_cache(Device device) { allocator_for(device, "empty_cache").empty_cache(); }
 
-void reset_peak_memory(Device device) {
-  if (device.is_cpu()) {
-    host_allocator().reset_peak();
-    return;
-  }
-#ifdef PA_WITH_CUDA
-  device_allocator(device.index).reset_peak();
-#else
-  no_cuda("reset_peak_memory");
-#endif
-}
+void reset_peak_memory(Device device) { allocator_for(device, "reset_peak_memory").reset_peak(); }
 
 void synchronize(Device device) {
   if (device.is_cpu()) return;
