@@ -29,11 +29,13 @@
 
 #include "cuda/bench/timing.h"
 #include "cuda/common/check.h"
+#include "cuda/common/device_array.h"
 #include "cuda/common/runtime.h"
 #include "cuda/gemm/gemm.h"
 
 namespace {
 
+using pa::cuda::DeviceArray;
 using pa::cuda::GemmVersion;
 using pa::cuda::kGemmVersions;
 using pa::cuda::bench::fill_uniform;
@@ -170,13 +172,9 @@ int run(const Options& options) {
     std::vector<float> a(size_t(m) * k), b(size_t(k) * n);  // A (M, K), B (K, N)
     fill_uniform(a, 1 + m);
     fill_uniform(b, 2 + k);
-    float *da, *db, *dc, *dref;
-    PA_CUDA_CHECK(cudaMalloc(&da, a.size() * sizeof(float)));
-    PA_CUDA_CHECK(cudaMalloc(&db, b.size() * sizeof(float)));
-    PA_CUDA_CHECK(cudaMalloc(&dc, size_t(m) * n * sizeof(float)));
-    PA_CUDA_CHECK(cudaMalloc(&dref, size_t(m) * n * sizeof(float)));
-    PA_CUDA_CHECK(cudaMemcpy(da, a.data(), a.size() * sizeof(float), cudaMemcpyHostToDevice));
-    PA_CUDA_CHECK(cudaMemcpy(db, b.data(), b.size() * sizeof(float), cudaMemcpyHostToDevice));
+    const DeviceArray<float> device_a(a), device_b(b), device_c(size_t(m) * n),
+        device_ref(size_t(m) * n);
+    float *da = device_a.data, *db = device_b.data, *dc = device_c.data, *dref = device_ref.data;
     const float one = 1.0f, zero = 0.0f;
     // Row-major C = A B is column-major C^T = B^T A^T: cuBLAS gets (B, A) with N and M swapped.
     const auto cublas = [&](float* out) {
@@ -184,10 +182,7 @@ int run(const Options& options) {
                                   &zero, out, n));
     };
     cublas(dref);
-    PA_CUDA_CHECK(cudaStreamSynchronize(stream));
-    std::vector<float> reference(size_t(m) * n), result(size_t(m) * n);
-    PA_CUDA_CHECK(cudaMemcpy(reference.data(), dref, reference.size() * sizeof(float),
-                             cudaMemcpyDeviceToHost));
+    const std::vector<float> reference = device_ref.download();
     double reference_scale = 0.0;
     for (float v : reference) reference_scale = std::max(reference_scale, double(std::fabs(v)));
 
@@ -202,11 +197,9 @@ int run(const Options& options) {
         errors.push_back(std::nan(""));
         continue;
       }
-      PA_CUDA_CHECK(cudaMemsetAsync(dc, 0xff, result.size() * sizeof(float), stream));  // NaN
+      PA_CUDA_CHECK(cudaMemsetAsync(dc, 0xff, device_c.count * sizeof(float), stream));  // NaN
       version.launch(m, n, k, 1.0f, da, k, db, n, 0.0f, dc, n, stream);
-      PA_CUDA_CHECK(cudaStreamSynchronize(stream));
-      PA_CUDA_CHECK(
-          cudaMemcpy(result.data(), dc, result.size() * sizeof(float), cudaMemcpyDeviceToHost));
+      const std::vector<float> result = device_c.download();
       double worst = 0.0;
       for (size_t i = 0; i < result.size(); ++i) {
         const double error = std::fabs(double(result[i]) - reference[i]);
@@ -286,10 +279,6 @@ int run(const Options& options) {
       jsonl << row.dump() << "\n";
       jsonl.flush();
     }
-    PA_CUDA_CHECK(cudaFree(da));
-    PA_CUDA_CHECK(cudaFree(db));
-    PA_CUDA_CHECK(cudaFree(dc));
-    PA_CUDA_CHECK(cudaFree(dref));
     std::printf("%s done\n", shape.label().c_str());
     std::fflush(stdout);
   }
