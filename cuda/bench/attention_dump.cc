@@ -1,0 +1,164 @@
+// attention_dump: runs our bf16 FlashAttention-2 kernels (cuda/attention/flash_attention_bf16)
+// on random cases and writes their inputs and outputs to a folder, for
+// cuda/bench/check_attention_vs_torch.py, which recomputes every case with PyTorch SDPA in bf16
+// and in float64 on the same GPU and compares. Cases: for each head dim, (Nq, Nk) = (N, N) at
+// N = 1, 17, 1000, 4097, plus (17, 1000) and (1000, 17); causal (square only) and not; with and
+// without a key-padding mask (each key hidden with probability 1/4, key 0 never, so that every
+// query row sees a key). q, k, v and dout are N(0, 1) rounded to bf16.
+//
+//   attention_dump --dir DIR [--dims 64,128]
+//
+// DIR/cases.jsonl: one line per case (name, B, H, Nq, Nk, D, causal, padding, scale);
+// DIR/<name>/{q,k,v,dout,out}.bf16 (raw little-endian bf16, (B, H, N, D) row-major),
+// lse.f32 (B, H, Nq; base 2), padding.f32 (B, Nk; nonzero hides the key) when masked.
+// Exit status 2 for bad flags or no GPU.
+#include <cuda_runtime.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "cuda/attention/flash_attention.h"
+#include "cuda/attention/flash_attention_bf16.h"
+#include "cuda/common/device_array.h"
+#include "cuda/common/runtime.h"
+
+namespace {
+
+using pa::cuda::AttentionShape;
+using pa::cuda::DeviceArray;
+
+struct Case {
+  int64_t B, H, Nq, Nk, D;
+  bool causal, padding;
+};
+
+template <typename T>
+void write_raw(const std::filesystem::path& path, const std::vector<T>& values) {
+  std::ofstream file(path, std::ios::binary);
+  file.write(reinterpret_cast<const char*>(values.data()),
+             static_cast<std::streamsize>(values.size() * sizeof(T)));
+  if (!file) throw std::runtime_error("attention_dump: cannot write " + path.string());
+}
+
+std::vector<uint16_t> normal_bf16(size_t count, std::mt19937& rng) {
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<uint16_t> bits(count);
+  for (uint16_t& b : bits) b = pa::cuda::to_bf16_bits(normal(rng));
+  return bits;
+}
+
+__nv_bfloat16* bf16(const DeviceArray<uint16_t>& array) {
+  return reinterpret_cast<__nv_bfloat16*>(array.data);
+}
+
+void run_case(const Case& c, const std::string& name, const std::filesystem::path& dir) {
+  std::mt19937 rng(uint32_t(c.Nq * 131 + c.Nk * 7 + c.D * 3 + c.causal + 2 * c.padding));
+  const size_t nq = size_t(c.B) * c.H * c.Nq * c.D, nk = size_t(c.B) * c.H * c.Nk * c.D;
+  const std::vector<uint16_t> q = normal_bf16(nq, rng), k = normal_bf16(nk, rng),
+                              v = normal_bf16(nk, rng), dout = normal_bf16(nq, rng);
+  std::vector<float> padding;
+  if (c.padding) {
+    std::bernoulli_distribution hidden(0.25);
+    padding.resize(size_t(c.B) * c.Nk);
+    for (size_t i = 0; i < padding.size(); ++i) {
+      padding[i] = (i % c.Nk != 0 && hidden(rng)) ? 1.0f : 0.0f;
+    }
+  }
+  const DeviceArray<uint16_t> q_d(q), k_d(k), v_d(v), out_d(nq);
+  const DeviceArray<float> padding_d(padding), lse_d(size_t(c.B) * c.H * c.Nq);
+  const AttentionShape shape{c.B, c.H, c.Nq, c.Nk, c.D, c.D};
+  const float scale = 1.0f / std::sqrt(float(c.D));
+  pa::cuda::flash_attention_forward_bf16(shape, bf16(q_d), bf16(k_d), bf16(v_d),
+                                         c.padding ? padding_d.data : nullptr, c.causal, scale,
+                                         bf16(out_d), lse_d.data);
+  const std::filesystem::path folder = dir / name;
+  std::filesystem::create_directories(folder);
+  write_raw(folder / "q.bf16", q);
+  write_raw(folder / "k.bf16", k);
+  write_raw(folder / "v.bf16", v);
+  write_raw(folder / "dout.bf16", dout);
+  write_raw(folder / "out.bf16", out_d.download());
+  write_raw(folder / "lse.f32", lse_d.download());
+  if (c.padding) write_raw(folder / "padding.f32", padding);
+}
+
+int usage(const std::string& message) {
+  std::cerr << "attention_dump: " << message
+            << "\nusage: attention_dump --dir DIR [--dims 64,128]\n";
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string dir;
+  std::vector<int64_t> dims = {64, 128};
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    if (flag == "--dir" && i + 1 < argc) {
+      dir = argv[++i];
+    } else if (flag == "--dims" && i + 1 < argc) {
+      dims.clear();
+      std::istringstream in(argv[++i]);
+      std::string item;
+      while (std::getline(in, item, ',')) {
+        try {
+          dims.push_back(std::stoll(item));
+        } catch (const std::exception&) {
+          return usage("bad --dims entry '" + item + "'");
+        }
+      }
+    } else {
+      return usage("unknown flag " + flag);
+    }
+  }
+  if (dir.empty()) return usage("--dir DIR is required");
+  if (pa::cuda::device_count() == 0) return usage("no GPU visible");
+  std::filesystem::create_directories(dir);
+  std::vector<Case> cases;
+  for (const int64_t D : dims) {
+    std::vector<std::pair<int64_t, int64_t>> lengths = {{1, 1},       {17, 17},   {1000, 1000},
+                                                        {4097, 4097}, {17, 1000}, {1000, 17}};
+    for (const auto& [Nq, Nk] : lengths) {
+      const int64_t B = 2, H = Nq * Nk > 1000000 ? 2 : 3;
+      for (const bool causal : {false, true}) {
+        if (causal && Nq != Nk) continue;
+        for (const bool padding : {false, true})
+          cases.push_back({B, H, Nq, Nk, D, causal, padding});
+      }
+    }
+  }
+  std::ofstream index(std::filesystem::path(dir) / "cases.jsonl");
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const Case& c = cases[i];
+    char name[32];
+    std::snprintf(name, sizeof(name), "case_%03zu", i);
+    try {
+      run_case(c, name, dir);
+    } catch (const std::invalid_argument& error) {
+      return usage(error.what());
+    }
+    index << nlohmann::json{{"name", name},
+                            {"B", c.B},
+                            {"H", c.H},
+                            {"Nq", c.Nq},
+                            {"Nk", c.Nk},
+                            {"D", c.D},
+                            {"causal", c.causal},
+                            {"padding", c.padding},
+                            {"scale", double(1.0f / std::sqrt(float(c.D)))}}
+                 .dump()
+          << "\n";
+  }
+  std::printf("attention_dump: %zu cases in %s\n", cases.size(), dir.c_str());
+  return 0;
+}
