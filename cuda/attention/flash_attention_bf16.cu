@@ -33,10 +33,12 @@ constexpr float kLog2e = 1.4426950408889634f;
 // shared-memory reads per mma (each K or V fragment feeds both), at the price of registers.
 // kQInRegs: the warp's Q fragments stay in registers for the whole pass (else each is re-read
 // from shared memory by ldmatrix for every K tile, freeing registers).
-template <int kD_, int kMTiles_, int kKeys_, bool kQInRegs_>
+// kLazy: lazy rescaling (see the softmax step), which pays where the rescale of O (kD / 2
+// multiplies per lane per row pair) is large next to the exponentials of a key tile (kKeys / 4).
+template <int kD_, int kMTiles_, int kKeys_, bool kQInRegs_, bool kLazy_>
 struct Config {
   static constexpr int kD = kD_, kMTiles = kMTiles_, kKeys = kKeys_;
-  static constexpr bool kQInRegs = kQInRegs_;
+  static constexpr bool kQInRegs = kQInRegs_, kLazy = kLazy_;
   static constexpr int kRows = 16 * kMTiles * kWarps;
   static constexpr int kNTiles = kKeys / 8;  // 8-key n-tiles of S
   // bf16 elements per shared-memory row: 16 bytes of padding put the 8 rows read by one
@@ -47,8 +49,8 @@ struct Config {
 };
 
 // The configurations run (see flash_attention_bf16.h for what was measured).
-using Config64 = Config<64, 2, 64, true>;
-using Config128 = Config<128, 2, 32, false>;
+using Config64 = Config<64, 2, 64, true, false>;
+using Config128 = Config<128, 2, 32, false, true>;
 
 struct Params {
   const __nv_bfloat16 *q, *k, *v;
@@ -57,7 +59,7 @@ struct Params {
   float* lse;
   int64_t H, Nq, Nk;
   bool causal;
-  float scale_log2;  // scale * log2(e)
+  float scale_log2;  // scale * log2(e), > 0
 };
 
 __device__ __forceinline__ void ldmatrix_x4(unsigned r[4], unsigned address) {
@@ -70,6 +72,14 @@ __device__ __forceinline__ void ldmatrix_x4_trans(unsigned r[4], unsigned addres
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
                : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
                : "r"(address));
+}
+
+// 2^x with one MUFU instruction (flushing denormal results to zero: they are below anything
+// the bf16 P can hold next to the row's largest entry, 1).
+__device__ __forceinline__ float fast_exp2(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+  return y;
 }
 
 // c += a b for one 16 x 8 x 16 step.
@@ -191,7 +201,8 @@ __global__ void __launch_bounds__(kThreads) forward_kernel(Params p) {
       }
     }
 
-    // Scale to base 2; mask only tiles that can hide something.
+    // Mask only tiles that can hide something. The scores stay unscaled: scale > 0, so the row
+    // max commutes with it, and the scale folds into the exponent's FMA below.
     const bool masked =
         k0 + kKeys > p.Nk || (p.causal && k0 + kKeys - 1 > q0) || p.padding != nullptr;
 #pragma unroll
@@ -200,7 +211,6 @@ __global__ void __launch_bounds__(kThreads) forward_kernel(Params p) {
       for (int j = 0; j < kN; ++j) {
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
-          s[i][j][e] *= p.scale_log2;
           if (masked) {
             const int64_t key = k0 + 8 * j + 2 * t + (e % 2);
             const int64_t query = row0 + 16 * i + (e / 2) * 8;
@@ -212,33 +222,55 @@ __global__ void __launch_bounds__(kThreads) forward_kernel(Params p) {
       }
     }
 
-    // Online softmax per row (r = 0: row g, r = 1: row g + 8 of the M-tile); the 4 lanes of a
-    // quad share a row.
+    // Online softmax per row in base 2 (r = 0: row g, r = 1: row g + 8 of the M-tile); the 4
+    // lanes of a quad share a row, and p = 2^(s scale log2(e) - m) is one FMA and one MUFU.
+    float row_max[kM][2];
+    bool grow = false;
 #pragma unroll
     for (int i = 0; i < kM; ++i) {
 #pragma unroll
       for (int r = 0; r < 2; ++r) {
-        float row_max = -INFINITY;
+        float x = -INFINITY;
 #pragma unroll
-        for (int j = 0; j < kN; ++j) {
-          row_max = fmaxf(row_max, fmaxf(s[i][j][2 * r], s[i][j][2 * r + 1]));
+        for (int j = 0; j < kN; ++j) x = fmaxf(x, fmaxf(s[i][j][2 * r], s[i][j][2 * r + 1]));
+        x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 1));
+        x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 2));
+        row_max[i][r] = x * p.scale_log2;
+        // Lazy rescaling: the running max m moves (rescaling O and l) only when some row's max
+        // passes m + kSlack; below that p <= 2^kSlack, and the result is the same, since O and l
+        // share the stale max. The test is warp-uniform, so the branch does not diverge.
+        constexpr float kSlack = 8.0f;
+        grow |= C::kLazy ? row_max[i][r] > m[i][r] + kSlack : true;
+      }
+    }
+    if (!C::kLazy || __any_sync(0xffffffffu, grow)) {
+#pragma unroll
+      for (int i = 0; i < kM; ++i) {
+#pragma unroll
+        for (int r = 0; r < 2; ++r) {
+          const float m_new = fmaxf(m[i][r], row_max[i][r]);
+          const float alpha = m_new == -INFINITY ? 1.0f : fast_exp2(m[i][r] - m_new);
+          m[i][r] = m_new;
+          l[i][r] *= alpha;
+#pragma unroll
+          for (int dn = 0; dn < kD / 8; ++dn)
+            o[i][dn][2 * r] *= alpha, o[i][dn][2 * r + 1] *= alpha;
         }
-        row_max = fmaxf(row_max, __shfl_xor_sync(0xffffffffu, row_max, 1));
-        row_max = fmaxf(row_max, __shfl_xor_sync(0xffffffffu, row_max, 2));
-        const float m_new = fmaxf(m[i][r], row_max);
-        const float shift = m_new == -INFINITY ? 0.0f : m_new;  // nothing visible yet
-        const float alpha = exp2f(m[i][r] - shift);
+      }
+    }
+#pragma unroll
+    for (int i = 0; i < kM; ++i) {
+#pragma unroll
+      for (int r = 0; r < 2; ++r) {
+        const float shift = m[i][r] == -INFINITY ? 0.0f : m[i][r];  // nothing visible yet
         float row_sum = 0.0f;
 #pragma unroll
         for (int j = 0; j < kN; ++j) {
-          s[i][j][2 * r] = exp2f(s[i][j][2 * r] - shift);
-          s[i][j][2 * r + 1] = exp2f(s[i][j][2 * r + 1] - shift);
+          s[i][j][2 * r] = fast_exp2(fmaf(s[i][j][2 * r], p.scale_log2, -shift));
+          s[i][j][2 * r + 1] = fast_exp2(fmaf(s[i][j][2 * r + 1], p.scale_log2, -shift));
           row_sum += s[i][j][2 * r] + s[i][j][2 * r + 1];
         }
-        l[i][r] = l[i][r] * alpha + row_sum;
-        m[i][r] = m_new;
-#pragma unroll
-        for (int dn = 0; dn < kD / 8; ++dn) o[i][dn][2 * r] *= alpha, o[i][dn][2 * r + 1] *= alpha;
+        l[i][r] += row_sum;
       }
     }
 
@@ -315,6 +347,10 @@ void flash_attention_forward_bf16(const AttentionShape& shape, const __nv_bfloat
   if (shape.D != shape.Dv || (shape.D != 64 && shape.D != 128)) {
     throw std::invalid_argument(name + "head dims D = " + std::to_string(shape.D) + ", Dv = " +
                                 std::to_string(shape.Dv) + " must be equal and 64 or 128");
+  }
+  if (!(scale > 0.0f) || !std::isfinite(scale)) {
+    throw std::invalid_argument(name + "scale = " + std::to_string(scale) +
+                                " must be finite and positive (negate q for a negative one)");
   }
   if (shape.B < 0 || shape.H < 0 || shape.Nq < 0 || shape.Nk < 0) {
     throw std::invalid_argument(name + "negative B, H, Nq or Nk");

@@ -3,8 +3,8 @@
 // q (B, H, Nq, D), k and v (B, H, Nk, D), out (B, H, Nq, D) in bf16, contiguous; lse (B, H, Nq)
 // in fp32, base 2 (+inf for a row with every key hidden, whose output is zeros). Causal: key j
 // hidden from query i when j > i (needs Nq == Nk). `padding` (B, Nk) float, nonzero hides the
-// key; nullptr: none. `scale` multiplies q·k. Head dims 64 and 128 only (D == Dv); anything else
-// throws std::invalid_argument. Queued on launch_stream() (cuda/common/check.h).
+// key; nullptr: none. `scale` (finite, > 0) multiplies q·k. Head dims 64 and 128 only (D == Dv);
+// anything else throws std::invalid_argument. Queued on launch_stream() (cuda/common/check.h).
 //
 // Design (flash_attention_bf16.cu): one block of 4 warps per 128 query rows of one (b, h); each
 // warp owns two 16-row M-tiles, so every K or V fragment read from shared memory feeds two
@@ -14,7 +14,11 @@
 // registers). D = 128: 32-key tiles, Q fragments re-read from shared memory by ldmatrix for every
 // tile (255 registers, no spills). S = Q K^T with mma.sync (K fragments by ldmatrix), the scores
 // masked only on tiles that need it (ragged, diagonal, padding), online softmax in fp32 and base
-// 2 with the row max reduced over the quad of lanes that share a row; P is packed to bf16
+// 2 with the row max reduced over the quad of lanes that share a row, the scale folded into the
+// exponent (p = ex2.approx(s * scale * log2 e - m): one FMA and one MUFU per score); at D = 128
+// lazy rescaling (O and l are rescaled only when a row max grows by more than 2^8, a warp-uniform
+// branch: exact, since O and l share the stale max), where the rescale of O, 64 multiplies per
+// lane, outweighs a 32-key tile's 16 exponentials per lane. P is packed to bf16
 // straight from the S accumulators (the C layout of two n-tiles is the A layout of one k-step)
 // and O += P V with mma.sync (V fragments by ldmatrix.trans). Causal: key tiles wholly above the
 // diagonal are skipped and the heaviest query blocks start first. O / l is rounded to bf16 once.

@@ -1,8 +1,9 @@
 // GPU test (tag `gpu`, --config=cuda only) of the bf16 tensor-core FlashAttention-2 forward
 // against the fp32 kernel (itself tested against an Eigen oracle) run on the same bf16-rounded
 // inputs widened to float: lengths 1, 17, 1000, 4097, head dims 64 and 128, causal and not,
-// Nq != Nk, and a key-padding mask with one batch entirely hidden (zeros out, +inf lse). The
-// output is bf16, so the tolerance is |diff| <= 2e-2 + 2e-2 |ref|; lse (fp32) within 1e-2.
+// Nq != Nk, a key-padding mask with one batch entirely hidden (zeros out, +inf lse), and bad head
+// dims and scales (std::invalid_argument). The output is bf16, so the tolerance is
+// |diff| <= 2e-2 + 2e-2 |ref|; lse (fp32) within 1e-2.
 // Outputs are poisoned with NaN before each launch. Skips without a GPU.
 #include "cuda/attention/flash_attention_bf16.h"
 
@@ -164,6 +165,19 @@ TEST_F(FlashAttentionBf16, BadHeadDimsThrow) {
       ADD_FAILURE() << "no throw for D = " << d << ", Dv = " << dv;
     } catch (const std::invalid_argument& error) {
       EXPECT_NE(std::string(error.what()).find("flash_attention_forward_bf16"), std::string::npos);
+    }
+  }
+}
+
+TEST_F(FlashAttentionBf16, BadScaleThrows) {
+  const AttentionShape shape{1, 1, 4, 4, 64, 64};
+  for (const float scale : {0.0f, -0.125f, INFINITY, NAN}) {
+    try {
+      flash_attention_forward_bf16(shape, nullptr, nullptr, nullptr, nullptr, false, scale, nullptr,
+                                   nullptr);
+      ADD_FAILURE() << "no throw for scale = " << scale;
+    } catch (const std::invalid_argument& error) {
+      EXPECT_NE(std::string(error.what()).find("scale"), std::string::npos) << error.what();
     }
   }
 }
