@@ -113,6 +113,96 @@ __device__ __forceinline__ void load_tile_async(__nv_bfloat16* tile, const __nv_
   }
 }
 
+// The row max of this lane's scores s[i][..][2 r], s[i][..][2 r + 1], over its quad, in base 2.
+template <class C>
+__device__ __forceinline__ float quad_row_max(const float (&s)[C::kMTiles][C::kNTiles][4], int i,
+                                              int r, float scale_log2) {
+  float x = -INFINITY;
+#pragma unroll
+  for (int j = 0; j < C::kNTiles; ++j) x = fmaxf(x, fmaxf(s[i][j][2 * r], s[i][j][2 * r + 1]));
+  x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 1));
+  x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 2));
+  return x * scale_log2;  // scale > 0: the max commutes with it
+}
+
+// Scores to probabilities against the running max m of their row (-inf: nothing visible yet),
+// adding their sum to l.
+template <class C>
+__device__ __forceinline__ void exponentiate(float (&s)[C::kMTiles][C::kNTiles][4], int i, int r,
+                                             float m, float& l, float scale_log2) {
+  const float shift = m == -INFINITY ? 0.0f : m;
+  float row_sum = 0.0f;
+#pragma unroll
+  for (int j = 0; j < C::kNTiles; ++j) {
+    s[i][j][2 * r] = fast_exp2(fmaf(s[i][j][2 * r], scale_log2, -shift));
+    s[i][j][2 * r + 1] = fast_exp2(fmaf(s[i][j][2 * r + 1], scale_log2, -shift));
+    row_sum += s[i][j][2 * r] + s[i][j][2 * r + 1];
+  }
+  l += row_sum;
+}
+
+// Multiplies row r of M-tile i of O, and its l, by 2^(m_old - m_new).
+template <class C>
+__device__ __forceinline__ void rescale(float (&o)[C::kMTiles][C::kD / 8][4], int i, int r,
+                                        float& m, float& l, float m_new) {
+  const float alpha = m_new == -INFINITY ? 1.0f : fast_exp2(m - m_new);
+  m = m_new;
+  l *= alpha;
+#pragma unroll
+  for (int dn = 0; dn < C::kD / 8; ++dn) o[i][dn][2 * r] *= alpha, o[i][dn][2 * r + 1] *= alpha;
+}
+
+// The online softmax step of one key tile, row by row: max, rescale, exponentials.
+template <class C>
+__device__ __forceinline__ void eager_softmax(float (&s)[C::kMTiles][C::kNTiles][4],
+                                              float (&m)[C::kMTiles][2], float (&l)[C::kMTiles][2],
+                                              float (&o)[C::kMTiles][C::kD / 8][4],
+                                              float scale_log2) {
+#pragma unroll
+  for (int i = 0; i < C::kMTiles; ++i) {
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      const float row_max = quad_row_max<C>(s, i, r, scale_log2);
+      rescale<C>(o, i, r, m[i][r], l[i][r], fmaxf(m[i][r], row_max));
+      exponentiate<C>(s, i, r, m[i][r], l[i][r], scale_log2);
+    }
+  }
+}
+
+// The same with lazy rescaling: the running max m moves (rescaling O and l) only when some row's
+// max passes m + kSlack; below that p <= 2^kSlack, and the result is the same, since O and l
+// share the stale max. The test is warp-uniform (__any_sync), so the branch does not diverge.
+template <class C>
+__device__ __forceinline__ void lazy_softmax(float (&s)[C::kMTiles][C::kNTiles][4],
+                                             float (&m)[C::kMTiles][2], float (&l)[C::kMTiles][2],
+                                             float (&o)[C::kMTiles][C::kD / 8][4],
+                                             float scale_log2) {
+  constexpr float kSlack = 8.0f;
+  float row_max[C::kMTiles][2];
+  bool grow = false;
+#pragma unroll
+  for (int i = 0; i < C::kMTiles; ++i) {
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      row_max[i][r] = quad_row_max<C>(s, i, r, scale_log2);
+      grow |= row_max[i][r] > m[i][r] + kSlack;
+    }
+  }
+  if (__any_sync(0xffffffffu, grow)) {
+#pragma unroll
+    for (int i = 0; i < C::kMTiles; ++i) {
+#pragma unroll
+      for (int r = 0; r < 2; ++r)
+        rescale<C>(o, i, r, m[i][r], l[i][r], fmaxf(m[i][r], row_max[i][r]));
+    }
+  }
+#pragma unroll
+  for (int i = 0; i < C::kMTiles; ++i) {
+#pragma unroll
+    for (int r = 0; r < 2; ++r) exponentiate<C>(s, i, r, m[i][r], l[i][r], scale_log2);
+  }
+}
+
 template <class C>
 __global__ void __launch_bounds__(kThreads) forward_kernel(Params p) {
   constexpr int kD = C::kD, kM = C::kMTiles, kN = C::kNTiles, kKeys = C::kKeys;
@@ -224,54 +314,10 @@ __global__ void __launch_bounds__(kThreads) forward_kernel(Params p) {
 
     // Online softmax per row in base 2 (r = 0: row g, r = 1: row g + 8 of the M-tile); the 4
     // lanes of a quad share a row, and p = 2^(s scale log2(e) - m) is one FMA and one MUFU.
-    float row_max[kM][2];
-    bool grow = false;
-#pragma unroll
-    for (int i = 0; i < kM; ++i) {
-#pragma unroll
-      for (int r = 0; r < 2; ++r) {
-        float x = -INFINITY;
-#pragma unroll
-        for (int j = 0; j < kN; ++j) x = fmaxf(x, fmaxf(s[i][j][2 * r], s[i][j][2 * r + 1]));
-        x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 1));
-        x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 2));
-        row_max[i][r] = x * p.scale_log2;
-        // Lazy rescaling: the running max m moves (rescaling O and l) only when some row's max
-        // passes m + kSlack; below that p <= 2^kSlack, and the result is the same, since O and l
-        // share the stale max. The test is warp-uniform, so the branch does not diverge.
-        constexpr float kSlack = 8.0f;
-        grow |= C::kLazy ? row_max[i][r] > m[i][r] + kSlack : true;
-      }
-    }
-    if (!C::kLazy || __any_sync(0xffffffffu, grow)) {
-#pragma unroll
-      for (int i = 0; i < kM; ++i) {
-#pragma unroll
-        for (int r = 0; r < 2; ++r) {
-          const float m_new = fmaxf(m[i][r], row_max[i][r]);
-          const float alpha = m_new == -INFINITY ? 1.0f : fast_exp2(m[i][r] - m_new);
-          m[i][r] = m_new;
-          l[i][r] *= alpha;
-#pragma unroll
-          for (int dn = 0; dn < kD / 8; ++dn)
-            o[i][dn][2 * r] *= alpha, o[i][dn][2 * r + 1] *= alpha;
-        }
-      }
-    }
-#pragma unroll
-    for (int i = 0; i < kM; ++i) {
-#pragma unroll
-      for (int r = 0; r < 2; ++r) {
-        const float shift = m[i][r] == -INFINITY ? 0.0f : m[i][r];  // nothing visible yet
-        float row_sum = 0.0f;
-#pragma unroll
-        for (int j = 0; j < kN; ++j) {
-          s[i][j][2 * r] = fast_exp2(fmaf(s[i][j][2 * r], p.scale_log2, -shift));
-          s[i][j][2 * r + 1] = fast_exp2(fmaf(s[i][j][2 * r + 1], p.scale_log2, -shift));
-          row_sum += s[i][j][2 * r] + s[i][j][2 * r + 1];
-        }
-        l[i][r] += row_sum;
-      }
+    if constexpr (C::kLazy) {
+      lazy_softmax<C>(s, m, l, o, p.scale_log2);
+    } else {
+      eager_softmax<C>(s, m, l, o, p.scale_log2);
     }
 
     // O += P V: the C fragments of n-tiles 2 kk and 2 kk + 1 are the A fragment of k-step kk.
