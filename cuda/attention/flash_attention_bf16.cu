@@ -18,15 +18,18 @@
 #include <string>
 
 #include "cuda/attention/flash_attention_bf16.h"
+#include "cuda/attention/flash_attention_bf16_common.cuh"
+#include "cuda/attention/flash_attention_bf16_sm90.h"
 #include "cuda/common/async_copy.cuh"
 #include "cuda/common/check.h"
 
 namespace pa::cuda {
 namespace {
 
+using namespace bf16_attention;
+
 constexpr int kWarps = 4;
 constexpr int kThreads = 32 * kWarps;
-constexpr float kLog2e = 1.4426950408889634f;
 
 // A kernel configuration: each warp owns kMTiles 16-row query tiles (kRows = 64 kMTiles query
 // rows per block), and K/V stream in tiles of kKeys keys. Two M-tiles per warp halve the
@@ -52,16 +55,6 @@ struct Config {
 using Config64 = Config<64, 2, 64, true, false>;
 using Config128 = Config<128, 2, 32, false, true>;
 
-struct Params {
-  const __nv_bfloat16 *q, *k, *v;
-  const float* padding;
-  __nv_bfloat16* out;
-  float* lse;
-  int64_t H, Nq, Nk;
-  bool causal;
-  float scale_log2;  // scale * log2(e), > 0
-};
-
 __device__ __forceinline__ void ldmatrix_x4(unsigned r[4], unsigned address) {
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
                : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
@@ -74,26 +67,12 @@ __device__ __forceinline__ void ldmatrix_x4_trans(unsigned r[4], unsigned addres
                : "r"(address));
 }
 
-// 2^x with one MUFU instruction (flushing denormal results to zero: they are below anything
-// the bf16 P can hold next to the row's largest entry, 1).
-__device__ __forceinline__ float fast_exp2(float x) {
-  float y;
-  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
-  return y;
-}
-
 // c += a b for one 16 x 8 x 16 step.
 __device__ __forceinline__ void mma(float c[4], const unsigned a[4], unsigned b0, unsigned b1) {
   asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, "
       "{%8, %9}, {%0, %1, %2, %3};\n"
       : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
-// Two floats rounded to bf16 in one register, `low` in the lower half.
-__device__ __forceinline__ unsigned pack_bf16(float low, float high) {
-  const __nv_bfloat162 pair = __floats2bfloat162_rn(low, high);
-  return *reinterpret_cast<const unsigned*>(&pair);
 }
 
 // Rows [r0, r0 + kTileRows) of a (rows, kD) row-major bf16 matrix into a padded shared tile
@@ -110,96 +89,6 @@ __device__ __forceinline__ void load_tile_async(__nv_bfloat16* tile, const __nv_
     const bool inside = r0 + r < rows;
     async_copy::copy_async_16(async_copy::shared_address(tile + r * C::kStride + c),
                               inside ? matrix + (r0 + r) * C::kD + c : matrix, inside ? 16 : 0);
-  }
-}
-
-// The row max of this lane's scores s[i][..][2 r], s[i][..][2 r + 1], over its quad, in base 2.
-template <class C>
-__device__ __forceinline__ float quad_row_max(const float (&s)[C::kMTiles][C::kNTiles][4], int i,
-                                              int r, float scale_log2) {
-  float x = -INFINITY;
-#pragma unroll
-  for (int j = 0; j < C::kNTiles; ++j) x = fmaxf(x, fmaxf(s[i][j][2 * r], s[i][j][2 * r + 1]));
-  x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 1));
-  x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 2));
-  return x * scale_log2;  // scale > 0: the max commutes with it
-}
-
-// Scores to probabilities against the running max m of their row (-inf: nothing visible yet),
-// adding their sum to l.
-template <class C>
-__device__ __forceinline__ void exponentiate(float (&s)[C::kMTiles][C::kNTiles][4], int i, int r,
-                                             float m, float& l, float scale_log2) {
-  const float shift = m == -INFINITY ? 0.0f : m;
-  float row_sum = 0.0f;
-#pragma unroll
-  for (int j = 0; j < C::kNTiles; ++j) {
-    s[i][j][2 * r] = fast_exp2(fmaf(s[i][j][2 * r], scale_log2, -shift));
-    s[i][j][2 * r + 1] = fast_exp2(fmaf(s[i][j][2 * r + 1], scale_log2, -shift));
-    row_sum += s[i][j][2 * r] + s[i][j][2 * r + 1];
-  }
-  l += row_sum;
-}
-
-// Multiplies row r of M-tile i of O, and its l, by 2^(m_old - m_new).
-template <class C>
-__device__ __forceinline__ void rescale(float (&o)[C::kMTiles][C::kD / 8][4], int i, int r,
-                                        float& m, float& l, float m_new) {
-  const float alpha = m_new == -INFINITY ? 1.0f : fast_exp2(m - m_new);
-  m = m_new;
-  l *= alpha;
-#pragma unroll
-  for (int dn = 0; dn < C::kD / 8; ++dn) o[i][dn][2 * r] *= alpha, o[i][dn][2 * r + 1] *= alpha;
-}
-
-// The online softmax step of one key tile, row by row: max, rescale, exponentials.
-template <class C>
-__device__ __forceinline__ void eager_softmax(float (&s)[C::kMTiles][C::kNTiles][4],
-                                              float (&m)[C::kMTiles][2], float (&l)[C::kMTiles][2],
-                                              float (&o)[C::kMTiles][C::kD / 8][4],
-                                              float scale_log2) {
-#pragma unroll
-  for (int i = 0; i < C::kMTiles; ++i) {
-#pragma unroll
-    for (int r = 0; r < 2; ++r) {
-      const float row_max = quad_row_max<C>(s, i, r, scale_log2);
-      rescale<C>(o, i, r, m[i][r], l[i][r], fmaxf(m[i][r], row_max));
-      exponentiate<C>(s, i, r, m[i][r], l[i][r], scale_log2);
-    }
-  }
-}
-
-// The same with lazy rescaling: the running max m moves (rescaling O and l) only when some row's
-// max passes m + kSlack; below that p <= 2^kSlack, and the result is the same, since O and l
-// share the stale max. The test is warp-uniform (__any_sync), so the branch does not diverge.
-template <class C>
-__device__ __forceinline__ void lazy_softmax(float (&s)[C::kMTiles][C::kNTiles][4],
-                                             float (&m)[C::kMTiles][2], float (&l)[C::kMTiles][2],
-                                             float (&o)[C::kMTiles][C::kD / 8][4],
-                                             float scale_log2) {
-  constexpr float kSlack = 8.0f;
-  float row_max[C::kMTiles][2];
-  bool grow = false;
-#pragma unroll
-  for (int i = 0; i < C::kMTiles; ++i) {
-#pragma unroll
-    for (int r = 0; r < 2; ++r) {
-      row_max[i][r] = quad_row_max<C>(s, i, r, scale_log2);
-      grow |= row_max[i][r] > m[i][r] + kSlack;
-    }
-  }
-  if (__any_sync(0xffffffffu, grow)) {
-#pragma unroll
-    for (int i = 0; i < C::kMTiles; ++i) {
-#pragma unroll
-      for (int r = 0; r < 2; ++r)
-        rescale<C>(o, i, r, m[i][r], l[i][r], fmaxf(m[i][r], row_max[i][r]));
-    }
-  }
-#pragma unroll
-  for (int i = 0; i < C::kMTiles; ++i) {
-#pragma unroll
-    for (int r = 0; r < 2; ++r) exponentiate<C>(s, i, r, m[i][r], l[i][r], scale_log2);
   }
 }
 
@@ -293,44 +182,20 @@ __global__ void __launch_bounds__(kThreads) forward_kernel(Params p) {
 
     // Mask only tiles that can hide something. The scores stay unscaled: scale > 0, so the row
     // max commutes with it, and the scale folds into the exponent's FMA below.
-    const bool masked =
-        k0 + kKeys > p.Nk || (p.causal && k0 + kKeys - 1 > q0) || p.padding != nullptr;
-#pragma unroll
-    for (int i = 0; i < kM; ++i) {
-#pragma unroll
-      for (int j = 0; j < kN; ++j) {
-#pragma unroll
-        for (int e = 0; e < 4; ++e) {
-          if (masked) {
-            const int64_t key = k0 + 8 * j + 2 * t + (e % 2);
-            const int64_t query = row0 + 16 * i + (e / 2) * 8;
-            const bool visible = key < p.Nk && !(p.causal && key > query) &&
-                                 (p.padding == nullptr || p.padding[b * p.Nk + key] == 0.0f);
-            if (!visible) s[i][j][e] = -INFINITY;
-          }
-        }
-      }
+    if (k0 + kKeys > p.Nk || (p.causal && k0 + kKeys - 1 > q0) || p.padding != nullptr) {
+      mask_scores<C>(s, p, b, k0, row0, t);
     }
 
     // Online softmax per row in base 2 (r = 0: row g, r = 1: row g + 8 of the M-tile); the 4
     // lanes of a quad share a row, and p = 2^(s scale log2(e) - m) is one FMA and one MUFU.
-    if constexpr (C::kLazy) {
-      lazy_softmax<C>(s, m, l, o, p.scale_log2);
-    } else {
-      eager_softmax<C>(s, m, l, o, p.scale_log2);
-    }
+    softmax_step<C>(s, m, l, o, p.scale_log2);
 
     // O += P V: the C fragments of n-tiles 2 kk and 2 kk + 1 are the A fragment of k-step kk.
 #pragma unroll
     for (int kk = 0; kk < kN / 2; ++kk) {
       unsigned a[kM][4];
 #pragma unroll
-      for (int i = 0; i < kM; ++i) {
-        a[i][0] = pack_bf16(s[i][2 * kk][0], s[i][2 * kk][1]);
-        a[i][1] = pack_bf16(s[i][2 * kk][2], s[i][2 * kk][3]);
-        a[i][2] = pack_bf16(s[i][2 * kk + 1][0], s[i][2 * kk + 1][1]);
-        a[i][3] = pack_bf16(s[i][2 * kk + 1][2], s[i][2 * kk + 1][3]);
-      }
+      for (int i = 0; i < kM; ++i) probability_fragment<C>(s, i, kk, a[i]);
 #pragma unroll
       for (int dp = 0; dp < kD / 16; ++dp) {
         unsigned vb[4];
@@ -346,25 +211,7 @@ __global__ void __launch_bounds__(kThreads) forward_kernel(Params p) {
     }
   }
   async_copy::copy_async_wait<0>();
-
-#pragma unroll
-  for (int i = 0; i < kM; ++i) {
-#pragma unroll
-    for (int r = 0; r < 2; ++r) {
-      float sum = l[i][r];
-      sum += __shfl_xor_sync(0xffffffffu, sum, 1);
-      sum += __shfl_xor_sync(0xffffffffu, sum, 2);
-      const int64_t query = row0 + 16 * i + 8 * r;
-      if (query >= p.Nq) continue;
-      const float inverse = sum > 0.0f ? 1.0f / sum : 0.0f;
-      if (t == 0) p.lse[bh * p.Nq + query] = sum > 0.0f ? m[i][r] + log2f(sum) : INFINITY;
-      unsigned* out = reinterpret_cast<unsigned*>(p.out + (bh * p.Nq + query) * kD);
-#pragma unroll
-      for (int dn = 0; dn < kD / 8; ++dn) {
-        out[dn * 4 + t] = pack_bf16(o[i][dn][2 * r] * inverse, o[i][dn][2 * r + 1] * inverse);
-      }
-    }
-  }
+  store_rows<C>(o, m, l, p, bh, row0, t);
 }
 
 template <class C>
@@ -388,7 +235,7 @@ void forward(const AttentionShape& s, const Params& p) {
 void flash_attention_forward_bf16(const AttentionShape& shape, const __nv_bfloat16* q,
                                   const __nv_bfloat16* k, const __nv_bfloat16* v,
                                   const float* padding, bool causal, float scale,
-                                  __nv_bfloat16* out, float* lse) {
+                                  __nv_bfloat16* out, float* lse, Bf16Kernel kernel) {
   const std::string name = "pa::cuda::flash_attention_forward_bf16: ";
   if (shape.D != shape.Dv || (shape.D != 64 && shape.D != 128)) {
     throw std::invalid_argument(name + "head dims D = " + std::to_string(shape.D) + ", Dv = " +
@@ -410,6 +257,13 @@ void flash_attention_forward_bf16(const AttentionShape& shape, const __nv_bfloat
   p.H = shape.H, p.Nq = shape.Nq, p.Nk = shape.Nk;
   p.causal = causal;
   p.scale_log2 = scale * kLog2e;
+  const bool hopper = wgmma_device();
+  if (kernel == Bf16Kernel::kWgmma && !hopper) {
+    throw std::invalid_argument(name + "the wgmma kernel needs a compute capability 9.0 GPU");
+  }
+  if (kernel == Bf16Kernel::kWgmma || (kernel == Bf16Kernel::kAuto && hopper)) {
+    return forward_sm90(shape, p);
+  }
   if (shape.D == 64) return forward<Config64>(shape, p);
   return forward<Config128>(shape, p);
 }

@@ -42,9 +42,14 @@
 
 namespace pa::cuda {
 
+// Which forward kernel runs: kAuto takes wgmma on a compute capability 9.0 GPU (H100, H200) and
+// mma.sync elsewhere; the others force one (kWgmma on another GPU throws), for tests and benches.
+enum class Bf16Kernel { kAuto, kMmaSync, kWgmma };
+
 void flash_attention_forward_bf16(const AttentionShape& shape, const __nv_bfloat16* q,
                                   const __nv_bfloat16* k, const __nv_bfloat16* v,
                                   const float* padding, bool causal, float scale,
-                                  __nv_bfloat16* out, float* lse);
+                                  __nv_bfloat16* out, float* lse,
+                                  Bf16Kernel kernel = Bf16Kernel::kAuto);
 
 }  // namespace pa::cuda

@@ -3,7 +3,8 @@
 // inputs widened to float: lengths 1, 17, 1000, 4097, head dims 64 and 128, causal and not,
 // Nq != Nk, a key-padding mask with one batch entirely hidden (zeros out, +inf lse), and bad head
 // dims and scales (std::invalid_argument). The output is bf16, so the tolerance is
-// |diff| <= 2e-2 + 2e-2 |ref|; lse (fp32) within 1e-2.
+// |diff| <= 2e-2 + 2e-2 |ref|; lse (fp32) within 1e-2. Each case runs both forward kernels: the
+// default (wgmma on an H100 or H200) and mma.sync.
 // Outputs are poisoned with NaN before each launch. Skips without a GPU.
 #include "cuda/attention/flash_attention_bf16.h"
 
@@ -48,8 +49,8 @@ std::string describe(const Case& c) {
   return out.str();
 }
 
-void check_case(const Case& c) {
-  SCOPED_TRACE(describe(c));
+void check_kernel(const Case& c, Bf16Kernel kernel) {
+  SCOPED_TRACE(describe(c) + (kernel == Bf16Kernel::kMmaSync ? " mma.sync" : " auto"));
   const AttentionShape shape{c.B, c.H, c.Nq, c.Nk, c.D, c.D};
   const size_t nq = size_t(c.B) * c.H * c.Nq * c.D, nk = size_t(c.B) * c.H * c.Nk * c.D;
   std::mt19937 rng(uint32_t(c.Nq * 131 + c.Nk * 7 + c.D + c.causal + 2 * c.padding));
@@ -92,7 +93,8 @@ void check_case(const Case& c) {
   flash_attention_forward_bf16(shape, reinterpret_cast<const __nv_bfloat16*>(q16.data),
                                reinterpret_cast<const __nv_bfloat16*>(k16.data),
                                reinterpret_cast<const __nv_bfloat16*>(v16.data), pad, c.causal,
-                               scale, reinterpret_cast<__nv_bfloat16*>(out16.data), lse16.data);
+                               scale, reinterpret_cast<__nv_bfloat16*>(out16.data), lse16.data,
+                               kernel);
   PA_CUDA_CHECK(cudaDeviceSynchronize());
   const std::vector<uint16_t> got = out16.download();
   const std::vector<float> want = out32.download(), got_lse = lse16.download(),
@@ -118,6 +120,12 @@ void check_case(const Case& c) {
     for (size_t i = start * c.D; i < nq; ++i) ASSERT_EQ(from_bf16(got[i]), 0.0f) << i;
     for (size_t i = start; i < got_lse.size(); ++i) ASSERT_TRUE(std::isinf(got_lse[i])) << i;
   }
+}
+
+// Both kernels: kAuto (wgmma on an H100 or H200) and mma.sync.
+void check_case(const Case& c) {
+  check_kernel(c, Bf16Kernel::kAuto);
+  check_kernel(c, Bf16Kernel::kMmaSync);
 }
 
 class FlashAttentionBf16 : public ::testing::Test {

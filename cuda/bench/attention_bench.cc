@@ -1,8 +1,9 @@
 // The attention bench: our FlashAttention-2 kernels (cuda/attention, fp32, and the bf16
 // tensor-core forward) and PyTorch SDPA on the same GPU in one run. For each (B, H, N, D),
 // causal and not, it times our fp32 forward and backward (delta, dK/dV and dQ passes), and for
-// D = 64 and 128 our bf16 forward (same inputs rounded to bf16), with CUDA events (a warm-up, then
-// the median of repeats filling a time budget, L2 flushed before each), then runs
+// D = 64 and 128 our bf16 forward, mma.sync and (on an H100 or H200) wgmma, on the same inputs
+// rounded to bf16, with CUDA events (a warm-up, then the median of repeats filling a time
+// budget, L2 flushed before each), then runs
 // cuda/bench/torch_attention.py for the anchors: fp32 through SDPA's memory-efficient backend, and,
 // for the record, bf16 through its flash and cuDNN backends. FLOPs: 4 B H N^2 D forward (halved
 // when causal), 2.5x that backward. Writes DIR/attention.jsonl (one row per measurement: op,
@@ -25,8 +26,10 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "cuda/attention/flash_attention.h"
@@ -184,22 +187,30 @@ int main(int argc, char** argv) {
     const DeviceArray<uint16_t> q16(uniform_bf16(count, 1)), k16(uniform_bf16(count, 2)),
         v16(uniform_bf16(count, 3)), out16(count);
     const auto bf16 = [](uint16_t* bits) { return reinterpret_cast<__nv_bfloat16*>(bits); };
-    for (const bool causal : {false, true}) {
-      int repeats = 0;
-      const double ms = timer.median_ms(
-          [&] {
-            pa::cuda::flash_attention_forward_bf16(shape, bf16(q16.data), bf16(k16.data),
-                                                   bf16(v16.data), nullptr, causal, scale,
-                                                   bf16(out16.data), lse.data);
-          },
-          20, &repeats);
-      const double flops = forward_flops(c, causal);
-      rows.push_back(
-          timing_row("attention_fwd", "ours_flash2_bf16_mma", "bf16", c, causal, ms, 1.0));
-      rows.back()["repeats"] = repeats;
-      std::printf("%-18s causal=%d ours bf16: fwd %8.3f ms (%5.1f TFLOP/s)\n", c.text().c_str(),
-                  causal, ms, flops / (ms * 1e9));
-      std::fflush(stdout);
+    using pa::cuda::Bf16Kernel;
+    for (const auto& [kernel, variant] :
+         {std::pair<Bf16Kernel, const char*>{Bf16Kernel::kMmaSync, "ours_flash2_bf16_mma"},
+          {Bf16Kernel::kWgmma, "ours_flash2_bf16_wgmma"}}) {
+      for (const bool causal : {false, true}) {
+        const auto run = [&] {
+          pa::cuda::flash_attention_forward_bf16(shape, bf16(q16.data), bf16(k16.data),
+                                                 bf16(v16.data), nullptr, causal, scale,
+                                                 bf16(out16.data), lse.data, kernel);
+        };
+        try {
+          run();
+        } catch (const std::invalid_argument&) {
+          break;  // wgmma on a GPU other than compute capability 9.0
+        }
+        int repeats = 0;
+        const double ms = timer.median_ms(run, 20, &repeats);
+        const double flops = forward_flops(c, causal);
+        rows.push_back(timing_row("attention_fwd", variant, "bf16", c, causal, ms, 1.0));
+        rows.back()["repeats"] = repeats;
+        std::printf("%-18s causal=%d %s: fwd %8.3f ms (%5.1f TFLOP/s)\n", c.text().c_str(), causal,
+                    variant, ms, flops / (ms * 1e9));
+        std::fflush(stdout);
+      }
     }
   }
   PA_CUDA_CHECK(cudaFree(flush));
@@ -270,7 +281,7 @@ int main(int argc, char** argv) {
         row["ratio"] = found->second / row["ms"].get<double>();
       }
     }
-    if (row["variant"] == "ours_flash2_bf16_mma") {
+    if (row["variant"].get<std::string>().rfind("ours_flash2_bf16", 0) == 0) {
       const std::tuple<std::string, bool, std::string> key{row["shape"], row["causal"], row["op"]};
       if (const auto found = flash_bf16.find(key); found != flash_bf16.end()) {
         row["anchor"] = "pytorch_flash_bf16";

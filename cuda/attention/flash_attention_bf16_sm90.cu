@@ -1,0 +1,191 @@
+// FlashAttention-2 forward in bf16 on Hopper's warpgroup MMA (wgmma, sm_90a): the design of
+// flash_attention_bf16.cu's mma.sync kernel (online softmax in base 2 on the accumulators, P
+// packed to bf16 in registers, K/V tiles through cp.async double buffers) with the products
+// issued per warpgroup: S = Q K^T as m64nKk16 with Q and K read by the tensor cores straight
+// from shared memory (no ldmatrix, no per-warp operand registers), and O += P V as m64nDk16 with
+// P from registers and V transposed on the fly. Each warpgroup (128 threads) owns 64 query rows.
+// Shared tiles are in the 128-byte swizzled layout wgmma reads (wgmma.cuh), written by cp.async
+// 16-byte chunks at chunk c ^ (row % 8), 1024-byte aligned; a proxy fence makes them visible to
+// the tensor cores. Without warp specialisation or TMA: every thread loads, then computes.
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+
+#include <vector>
+
+#include "cuda/attention/flash_attention_bf16_common.cuh"
+#include "cuda/attention/flash_attention_bf16_sm90.h"
+#include "cuda/attention/wgmma.cuh"
+#include "cuda/common/async_copy.cuh"
+#include "cuda/common/check.h"
+
+namespace pa::cuda::bf16_attention {
+namespace {
+
+// kWarpgroups of 64 query rows per block; K/V tiles of kKeys keys; kLazy as in the mma.sync
+// kernel (flash_attention_bf16_common.cuh).
+template <int kD_, int kKeys_, int kWarpgroups_, bool kLazy_>
+struct Sm90Config {
+  static constexpr int kD = kD_, kKeys = kKeys_, kWarpgroups = kWarpgroups_;
+  static constexpr bool kLazy = kLazy_;
+  static constexpr int kMTiles = 1, kNTiles = kKeys / 8;  // per warp: 16 rows, kKeys keys
+  static constexpr int kThreads = 128 * kWarpgroups, kRows = 64 * kWarpgroups;
+  static constexpr int kQBytes = kRows * kD * 2, kTileBytes = kKeys * kD * 2;
+  // Q, two K and two V tiles, and 1024 bytes to align the start.
+  static constexpr size_t kSharedBytes = kQBytes + 4 * kTileBytes + 1024;
+};
+
+// Rows [r0, r0 + kTileRows) of a (rows, kD) row-major bf16 matrix into a swizzled tile at
+// shared address `tile`, laid out [kD / 64 column halves][kTileRows][128 bytes]; rows past the
+// end zero-filled. Queued, not waited for.
+template <class C, int kTileRows>
+__device__ __forceinline__ void load_swizzled(unsigned tile, const __nv_bfloat16* matrix,
+                                              int64_t r0, int64_t rows) {
+  constexpr int kChunks = C::kD / 8, kTotal = kTileRows * kChunks;  // 16-byte chunks
+#pragma unroll
+  for (int i = 0; i < (kTotal + C::kThreads - 1) / C::kThreads; ++i) {
+    const int e = threadIdx.x + i * C::kThreads;
+    if (kTotal % C::kThreads != 0 && e >= kTotal) break;
+    const int r = e / kChunks, c = e % kChunks;
+    const unsigned destination =
+        tile + (c / 8) * kTileRows * 128 + r * 128 + (((c % 8) ^ (r % 8)) << 4);
+    const bool inside = r0 + r < rows;
+    async_copy::copy_async_16(destination, inside ? matrix + (r0 + r) * C::kD + c * 8 : matrix,
+                              inside ? 16 : 0);
+  }
+}
+
+template <class C>
+__global__ void __launch_bounds__(C::kThreads) forward_kernel_sm90(Params p) {
+#if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  constexpr int kD = C::kD, kKeys = C::kKeys;
+  extern __shared__ unsigned char shared[];
+  const unsigned q_tile = (async_copy::shared_address(shared) + 1023) & ~1023u;
+  const unsigned k_tiles = q_tile + C::kQBytes;          // two buffers
+  const unsigned v_tiles = k_tiles + 2 * C::kTileBytes;  // two buffers
+  const int warpgroup = threadIdx.x / 128, warp = (threadIdx.x / 32) % 4, lane = threadIdx.x % 32;
+  const int g = lane / 4, t = lane % 4;
+  const int64_t bh = blockIdx.y, b = bh / p.H;
+  const int64_t q0 = int64_t(gridDim.x - 1 - blockIdx.x) * C::kRows;  // heaviest (causal) first
+  const __nv_bfloat16* q = p.q + bh * p.Nq * kD;
+  const __nv_bfloat16* k = p.k + bh * p.Nk * kD;
+  const __nv_bfloat16* v = p.v + bh * p.Nk * kD;
+  const int64_t row0 = q0 + 64 * warpgroup + 16 * warp + g;  // this lane's rows: + 0, + 8
+
+  load_swizzled<C, C::kRows>(q_tile, q, q0, p.Nq);
+  const int64_t k_end = p.causal ? min(p.Nk, q0 + C::kRows) : p.Nk;
+  if (k_end > 0) {
+    load_swizzled<C, kKeys>(k_tiles, k, 0, p.Nk);
+    load_swizzled<C, kKeys>(v_tiles, v, 0, p.Nk);
+  }
+  async_copy::copy_async_commit();
+
+  float o[1][kD / 8][4] = {};
+  float m[1][2] = {{-INFINITY, -INFINITY}}, l[1][2] = {{0.0f, 0.0f}};
+  for (int64_t k0 = 0, tile = 0; k0 < k_end; k0 += kKeys, ++tile) {
+    const int buffer = int(tile % 2);
+    const unsigned k_tile = k_tiles + buffer * C::kTileBytes;
+    const unsigned v_tile = v_tiles + buffer * C::kTileBytes;
+    __syncthreads();  // the other buffer (tile - 1) is no longer read
+    if (k0 + kKeys < k_end) {
+      load_swizzled<C, kKeys>(k_tiles + (1 - buffer) * C::kTileBytes, k, k0 + kKeys, p.Nk);
+      load_swizzled<C, kKeys>(v_tiles + (1 - buffer) * C::kTileBytes, v, k0 + kKeys, p.Nk);
+    }
+    async_copy::copy_async_commit();
+    async_copy::copy_async_wait<1>();  // this thread's copies of Q and tile `tile` have landed
+    wgmma::fence_shared_for_async_proxy();
+    __syncthreads();
+
+    // S = Q K^T over kD / 16 steps of 16; step ks reads 32 bytes into the rows of column half
+    // ks / 4 of both tiles.
+    float s[1][C::kNTiles][4];
+    auto& s_flat = reinterpret_cast<float(&)[kKeys / 2]>(s);
+    wgmma::fence();
+#pragma unroll
+    for (int ks = 0; ks < kD / 16; ++ks) {
+      const unsigned column = (ks / 4), within = (ks % 4) * 32;
+      const uint64_t a = wgmma::make_descriptor(
+          q_tile + column * C::kRows * 128 + warpgroup * 64 * 128 + within, 16, 1024);
+      const uint64_t bk = wgmma::make_descriptor(k_tile + column * kKeys * 128 + within, 16, 1024);
+      if constexpr (kKeys == 64) {
+        wgmma::mma_ss_n64(s_flat, a, bk, ks > 0);
+      } else {
+        wgmma::mma_ss_n128(s_flat, a, bk, ks > 0);
+      }
+    }
+    wgmma::commit();
+    wgmma::wait<0>();
+
+    if (k0 + kKeys > p.Nk || (p.causal && k0 + kKeys - 1 > q0) || p.padding != nullptr) {
+      mask_scores<C>(s, p, b, k0, row0, t);
+    }
+    softmax_step<C>(s, m, l, o, p.scale_log2);
+
+    // O += P V over kKeys / 16 steps; step kk reads keys 16 kk .. 16 kk + 15 of the V tile
+    // (2048 bytes on), its two column halves kKeys * 128 bytes apart.
+    unsigned pa[kKeys / 16][4];
+#pragma unroll
+    for (int kk = 0; kk < kKeys / 16; ++kk) probability_fragment<C>(s, 0, kk, pa[kk]);
+    auto& o_flat = reinterpret_cast<float(&)[kD / 2]>(o);
+    wgmma::fence();
+#pragma unroll
+    for (int kk = 0; kk < kKeys / 16; ++kk) {
+      const uint64_t bv = wgmma::make_descriptor(v_tile + kk * 2048, kKeys * 128, 1024);
+      if constexpr (kD == 64) {
+        wgmma::mma_rs_n64_transposed_b(o_flat, pa[kk], bv);
+      } else {
+        wgmma::mma_rs_n128_transposed_b(o_flat, pa[kk], bv);
+      }
+    }
+    wgmma::commit();
+    wgmma::wait<0>();
+  }
+  async_copy::copy_async_wait<0>();
+  store_rows<C>(o, m, l, p, bh, row0, t);
+#else
+  static_assert(C::kMTiles == 1 && C::kNTiles * 8 == C::kKeys && (C::kLazy || !C::kLazy));
+  __trap();  // built for other targets only so the fatbin links; forward_sm90 never launches it
+#endif
+}
+
+template <class C>
+void launch(const AttentionShape& s, const Params& p) {
+  static const bool raised = [] {
+    PA_CUDA_CHECK(cudaFuncSetAttribute(forward_kernel_sm90<C>,
+                                       cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                       static_cast<int>(C::kSharedBytes)));
+    return true;
+  }();
+  (void)raised;
+  const int64_t blocks = (s.Nq + C::kRows - 1) / C::kRows;
+  if (blocks == 0 || s.B * s.H == 0) return;
+  forward_kernel_sm90<C><<<dim3(static_cast<unsigned>(blocks), static_cast<unsigned>(s.B * s.H)),
+                           C::kThreads, C::kSharedBytes, launch_stream()>>>(p);
+  PA_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace
+
+bool wgmma_device() {
+  static const std::vector<bool> hopper = [] {
+    int count = 0;
+    PA_CUDA_CHECK(cudaGetDeviceCount(&count));
+    std::vector<bool> result(count);
+    for (int d = 0; d < count; ++d) {
+      int major = 0, minor = 0;
+      PA_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, d));
+      PA_CUDA_CHECK(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, d));
+      result[d] = major == 9 && minor == 0;
+    }
+    return result;
+  }();
+  int device = 0;
+  PA_CUDA_CHECK(cudaGetDevice(&device));
+  return hopper.at(device);
+}
+
+void forward_sm90(const AttentionShape& shape, const Params& p) {
+  if (shape.D == 64) return launch<Sm90Config<64, 64, 2, false>>(shape, p);
+  return launch<Sm90Config<128, 128, 2, true>>(shape, p);
+}
+
+}  // namespace pa::cuda::bf16_attention
