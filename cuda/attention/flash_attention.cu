@@ -27,6 +27,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -520,7 +521,21 @@ bool flash_attention_fits(const AttentionShape& s) {
 void flash_attention_forward(const AttentionShape& shape, const float* q, const float* k,
                              const float* v, const float* padding, bool causal, float scale,
                              float* out, float* lse) {
+  static const bool force_simt = [] {
+    const char* text = std::getenv("PA_FLASH_SIMT");
+    return text != nullptr && std::string(text) == "1";
+  }();
   check_shape("flash_attention_forward", shape);
+  if (!force_simt && flash_attention_3xtf32_supports(shape, q, k, v, out)) {
+    return flash_attention_forward_3xtf32(shape, q, k, v, padding, causal, scale, out, lse);
+  }
+  flash_attention_forward_simt(shape, q, k, v, padding, causal, scale, out, lse);
+}
+
+void flash_attention_forward_simt(const AttentionShape& shape, const float* q, const float* k,
+                                  const float* v, const float* padding, bool causal, float scale,
+                                  float* out, float* lse) {
+  check_shape("flash_attention_forward_simt", shape);
   Params p = make_params(shape, q, k, v, padding, causal, scale);
   p.out_w = out, p.lse_w = lse;
   switch (head_dim_class(shape)) {
