@@ -1,5 +1,8 @@
-// FlashAttention-2, fp32 SIMT (see flash_attention.h). Every kernel works on 64 x 64 tiles with
-// 256 threads: thread t = 16 * g + c owns rows g, g + 16, g + 32, g + 48 of a tile and either
+// FlashAttention-2, fp32 SIMT (see flash_attention.h): the backward, and the forward that
+// flash_attention_forward falls back to where the 3xTF32 tensor-core forward
+// (flash_attention_3xtf32.cu) does not run, or with PA_FLASH_SIMT=1; the dispatch is at the end
+// of this file. Every kernel works on 64 x 64 tiles with 256 threads: thread t = 16 * g + c owns
+// rows g, g + 16, g + 32, g + 48 of a tile and either
 // columns c, c + 16, c + 32, c + 48 of a 64 x 64 score tile (tile_dot) or the kD / 16
 // consecutive columns from c * kD / 16 of a 64 x kD output tile (tile_accumulate). The 16
 // threads of a row group are 16 consecutive lanes, so row max and row sum are four shuffles.

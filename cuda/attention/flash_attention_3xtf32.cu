@@ -71,9 +71,10 @@ struct Params {
 // x = big + small with big = x rounded to tf32 (10 mantissa bits; to nearest, ties away from
 // zero: add half a tf32 ulp to the bits, clear the 13 low ones) and small = x - big, exact in
 // fp32, |small| <= 2^-11 |x|. small goes to the tensor cores as it is: a tf32 operand's low 13
-// bits are not used (at worst truncated: an error under 2^-10 |small| <= 2^-21 |x|). Three
-// instructions (IADD, LOP3, FADD); cvt.rna.tf32.f32 compiles to about five per rounding on sm_90
-// (inf and NaN handling), which made the first version issue-bound.
+// bits are not used (at worst truncated: an error under 2^-10 |small| <= 2^-21 |x|; ptxas knows
+// it too and hands HMMA the unmasked sum). Three instructions (IADD, LOP3, FADD);
+// cvt.rna.tf32.f32 compiles to about four per rounding on sm_90 (inf and NaN handling), which
+// made the first version issue-bound.
 __device__ __forceinline__ void split(float x, unsigned& big, unsigned& small) {
   big = (__float_as_uint(x) + 0x1000u) & 0xffffe000u;
   small = __float_as_uint(x - __uint_as_float(big));
