@@ -1,5 +1,8 @@
-// FlashAttention-2, fp32 SIMT (see flash_attention.h). Every kernel works on 64 x 64 tiles with
-// 256 threads: thread t = 16 * g + c owns rows g, g + 16, g + 32, g + 48 of a tile and either
+// FlashAttention-2, fp32 SIMT (see flash_attention.h): the backward, and the forward that
+// flash_attention_forward falls back to where the 3xTF32 tensor-core forward
+// (flash_attention_3xtf32.cu) does not run, or with PA_FLASH_SIMT=1; the dispatch is at the end
+// of this file. Every kernel works on 64 x 64 tiles with 256 threads: thread t = 16 * g + c owns
+// rows g, g + 16, g + 32, g + 48 of a tile and either
 // columns c, c + 16, c + 32, c + 48 of a 64 x 64 score tile (tile_dot) or the kD / 16
 // consecutive columns from c * kD / 16 of a 64 x kD output tile (tile_accumulate). The 16
 // threads of a row group are 16 consecutive lanes, so row max and row sum are four shuffles.
@@ -27,6 +30,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -520,7 +524,21 @@ bool flash_attention_fits(const AttentionShape& s) {
 void flash_attention_forward(const AttentionShape& shape, const float* q, const float* k,
                              const float* v, const float* padding, bool causal, float scale,
                              float* out, float* lse) {
+  static const bool force_simt = [] {
+    const char* text = std::getenv("PA_FLASH_SIMT");
+    return text != nullptr && std::string(text) == "1";
+  }();
   check_shape("flash_attention_forward", shape);
+  if (!force_simt && flash_attention_3xtf32_supports(shape, q, k, v, out)) {
+    return flash_attention_forward_3xtf32(shape, q, k, v, padding, causal, scale, out, lse);
+  }
+  flash_attention_forward_simt(shape, q, k, v, padding, causal, scale, out, lse);
+}
+
+void flash_attention_forward_simt(const AttentionShape& shape, const float* q, const float* k,
+                                  const float* v, const float* padding, bool causal, float scale,
+                                  float* out, float* lse) {
+  check_shape("flash_attention_forward_simt", shape);
   Params p = make_params(shape, q, k, v, padding, causal, scale);
   p.out_w = out, p.lse_w = lse;
   switch (head_dim_class(shape)) {

@@ -1,9 +1,10 @@
 // The attention bench: our FlashAttention-2 kernels (cuda/attention, fp32, and the bf16
 // tensor-core forward) and PyTorch SDPA on the same GPU in one run. For each (B, H, N, D),
-// causal and not, it times our fp32 forward and backward (delta, dK/dV and dQ passes), and for
-// D = 64 and 128 our bf16 forward, mma.sync and (on an H100 or H200) wgmma, on the same inputs
-// rounded to bf16, with CUDA events (a warm-up, then the median of repeats filling a time
-// budget, L2 flushed before each), then runs
+// causal and not, it times our fp32 forwards (3xTF32 on the tensor cores, checked against the
+// SIMT one first, and SIMT) and backward (delta, dK/dV and dQ passes), and for D = 64 and 128
+// our bf16 forward, mma.sync and (on an H100 or H200) wgmma, on the same inputs rounded to bf16,
+// with CUDA events (a warm-up, then the median of repeats filling a time budget, L2 flushed
+// before each), then runs
 // cuda/bench/torch_attention.py for the anchors: fp32 through SDPA's memory-efficient backend, and,
 // for the record, bf16 through its flash and cuDNN backends. FLOPs: 4 B H N^2 D forward (halved
 // when causal), 2.5x that backward. Writes DIR/attention.jsonl (one row per measurement: op,
@@ -156,11 +157,40 @@ int main(int argc, char** argv) {
     const AttentionShape shape{c.B, c.H, c.N, c.N, c.D, c.D};
     const float scale = 1.0f / std::sqrt(float(c.D));
     for (const bool causal : {false, true}) {
+      // The 3xTF32 tensor-core forward (what flash_attention_forward runs on this GPU, where it
+      // supports the shape), then the SIMT one.
+      if (pa::cuda::flash_attention_3xtf32_supports(shape, q.data, k.data, v.data, out.data)) {
+        pa::cuda::flash_attention_forward_3xtf32(shape, q.data, k.data, v.data, nullptr, causal,
+                                                 scale, out.data, lse.data);
+        const std::vector<float> tc_out = out.download();
+        pa::cuda::flash_attention_forward_simt(shape, q.data, k.data, v.data, nullptr, causal,
+                                               scale, out.data, lse.data);
+        const std::vector<float> simt_out = out.download();
+        double worst = 0.0;
+        for (size_t i = 0; i < count; ++i) {
+          const double diff = std::fabs(double(tc_out[i]) - simt_out[i]);
+          worst = std::max(worst, std::isnan(diff) ? INFINITY : diff);
+        }
+        std::printf("%-18s causal=%d max |3xTF32 - SIMT| = %.3g\n", c.text().c_str(), causal,
+                    worst);
+        int tc_repeats = 0;
+        const double tc_ms = timer.median_ms(
+            [&] {
+              pa::cuda::flash_attention_forward_3xtf32(shape, q.data, k.data, v.data, nullptr,
+                                                       causal, scale, out.data, lse.data);
+            },
+            20, &tc_repeats);
+        rows.push_back(
+            timing_row("attention_fwd", "ours_flash2_fp32_3xtf32", "fp32", c, causal, tc_ms, 1.0));
+        rows.back()["repeats"] = tc_repeats;
+        std::printf("%-18s causal=%d ours fp32 3xTF32: fwd %8.3f ms (%5.1f TFLOP/s)\n",
+                    c.text().c_str(), causal, tc_ms, forward_flops(c, causal) / (tc_ms * 1e9));
+      }
       int repeats = 0;
       const double fwd_ms = timer.median_ms(
           [&] {
-            pa::cuda::flash_attention_forward(shape, q.data, k.data, v.data, nullptr, causal, scale,
-                                              out.data, lse.data);
+            pa::cuda::flash_attention_forward_simt(shape, q.data, k.data, v.data, nullptr, causal,
+                                                   scale, out.data, lse.data);
           },
           20, &repeats);
       int bwd_repeats = 0;
@@ -274,7 +304,7 @@ int main(int argc, char** argv) {
   for (nlohmann::json& row : rows) {
     row["device"] = device;
     row["commit"] = commit;
-    if (row["variant"] == "ours_flash2_fp32_simt") {
+    if (row["variant"] == "ours_flash2_fp32_simt" || row["variant"] == "ours_flash2_fp32_3xtf32") {
       const auto found = anchor.find({row["shape"], row["causal"], row["op"]});
       if (found != anchor.end()) {
         row["anchor"] = "pytorch_efficient_fp32";
