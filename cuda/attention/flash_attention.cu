@@ -38,6 +38,7 @@
 #include "cuda/attention/flash_attention.h"
 #include "cuda/common/async_copy.cuh"
 #include "cuda/common/check.h"
+#include "cuda/common/launch.cuh"
 
 namespace pa::cuda {
 namespace {
@@ -455,17 +456,7 @@ constexpr size_t largest_shared_bytes() {
 // first time.
 template <auto kKernel, int kD>
 void launch(int64_t blocks, int64_t bh, const Params& params, int tiles, int scores, int extra) {
-  const size_t bytes = shared_bytes<kD>(tiles, scores, extra);
-  static const bool raised = [bytes] {
-    PA_CUDA_CHECK(cudaFuncSetAttribute(kKernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                       static_cast<int>(bytes)));
-    return true;
-  }();
-  (void)raised;
-  if (blocks == 0 || bh == 0) return;
-  kKernel<<<dim3(static_cast<unsigned>(blocks), static_cast<unsigned>(bh)), kThreads, bytes,
-            launch_stream()>>>(params);
-  PA_CUDA_CHECK_LAUNCH();
+  launch_grid<kKernel>(blocks, bh, kThreads, shared_bytes<kD>(tiles, scores, extra), params);
 }
 
 Params make_params(const AttentionShape& s, const float* q, const float* k, const float* v,

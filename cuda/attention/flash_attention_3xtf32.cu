@@ -30,6 +30,7 @@
 #include "cuda/attention/flash_attention.h"
 #include "cuda/common/async_copy.cuh"
 #include "cuda/common/check.h"
+#include "cuda/common/launch.cuh"
 
 namespace pa::cuda {
 namespace {
@@ -296,18 +297,8 @@ __global__ void __launch_bounds__(kThreads, 2) forward_kernel(Params p) {
 
 template <class C>
 void forward(const AttentionShape& s, const Params& p) {
-  static const bool raised = [] {
-    PA_CUDA_CHECK(cudaFuncSetAttribute(forward_kernel<C>,
-                                       cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                       static_cast<int>(C::kSharedBytes)));
-    return true;
-  }();
-  (void)raised;
-  const int64_t blocks = (s.Nq + kRows - 1) / kRows;
-  if (blocks == 0 || s.B * s.H == 0) return;
-  forward_kernel<C><<<dim3(static_cast<unsigned>(blocks), static_cast<unsigned>(s.B * s.H)),
-                      kThreads, C::kSharedBytes, launch_stream()>>>(p);
-  PA_CUDA_CHECK_LAUNCH();
+  launch_grid<forward_kernel<C>>((s.Nq + kRows - 1) / kRows, s.B * s.H, kThreads, C::kSharedBytes,
+                                 p);
 }
 
 int head_dim_class(const AttentionShape& s) {

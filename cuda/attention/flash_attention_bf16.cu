@@ -22,6 +22,7 @@
 #include "cuda/attention/flash_attention_bf16_sm90.h"
 #include "cuda/common/async_copy.cuh"
 #include "cuda/common/check.h"
+#include "cuda/common/launch.cuh"
 
 namespace pa::cuda {
 namespace {
@@ -216,18 +217,8 @@ __global__ void __launch_bounds__(kThreads) forward_kernel(Params p) {
 
 template <class C>
 void forward(const AttentionShape& s, const Params& p) {
-  static const bool raised = [] {
-    PA_CUDA_CHECK(cudaFuncSetAttribute(forward_kernel<C>,
-                                       cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                       static_cast<int>(C::kSharedBytes)));
-    return true;
-  }();
-  (void)raised;
-  const int64_t blocks = (s.Nq + C::kRows - 1) / C::kRows;
-  if (blocks == 0 || s.B * s.H == 0) return;
-  forward_kernel<C><<<dim3(static_cast<unsigned>(blocks), static_cast<unsigned>(s.B * s.H)),
-                      kThreads, C::kSharedBytes, launch_stream()>>>(p);
-  PA_CUDA_CHECK_LAUNCH();
+  launch_grid<forward_kernel<C>>((s.Nq + C::kRows - 1) / C::kRows, s.B * s.H, kThreads,
+                                 C::kSharedBytes, p);
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include "cuda/attention/wgmma.cuh"
 #include "cuda/common/async_copy.cuh"
 #include "cuda/common/check.h"
+#include "cuda/common/launch.cuh"
 
 namespace pa::cuda::bf16_attention {
 namespace {
@@ -149,18 +150,8 @@ __global__ void __launch_bounds__(C::kThreads) forward_kernel_sm90(Params p) {
 
 template <class C>
 void launch(const AttentionShape& s, const Params& p) {
-  static const bool raised = [] {
-    PA_CUDA_CHECK(cudaFuncSetAttribute(forward_kernel_sm90<C>,
-                                       cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                       static_cast<int>(C::kSharedBytes)));
-    return true;
-  }();
-  (void)raised;
-  const int64_t blocks = (s.Nq + C::kRows - 1) / C::kRows;
-  if (blocks == 0 || s.B * s.H == 0) return;
-  forward_kernel_sm90<C><<<dim3(static_cast<unsigned>(blocks), static_cast<unsigned>(s.B * s.H)),
-                           C::kThreads, C::kSharedBytes, launch_stream()>>>(p);
-  PA_CUDA_CHECK_LAUNCH();
+  launch_grid<forward_kernel_sm90<C>>((s.Nq + C::kRows - 1) / C::kRows, s.B * s.H, C::kThreads,
+                                      C::kSharedBytes, p);
 }
 
 }  // namespace

@@ -1,0 +1,32 @@
+// launch_grid: queues a kernel that takes one parameter struct on launch_stream() over a
+// (blocks_x, blocks_y) grid with dynamic shared memory, first raising the kernel's opt-in
+// shared-memory limit when this launch needs more than any before it (above 48 KB a kernel gets
+// dynamic shared memory only after cudaFuncSetAttribute). An empty grid launches nothing. Checked.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "cuda/common/check.h"
+
+namespace pa::cuda {
+
+template <auto kKernel, class Params>
+void launch_grid(int64_t blocks_x, int64_t blocks_y, int threads, size_t shared_bytes,
+                 const Params& params) {
+  static std::atomic<size_t> raised{0};  // the limit set so far (a race sets it twice, harmlessly)
+  if (shared_bytes > raised.load()) {
+    PA_CUDA_CHECK(cudaFuncSetAttribute(kKernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                       static_cast<int>(shared_bytes)));
+    raised.store(shared_bytes);
+  }
+  if (blocks_x == 0 || blocks_y == 0) return;
+  kKernel<<<dim3(static_cast<unsigned>(blocks_x), static_cast<unsigned>(blocks_y)), threads,
+            shared_bytes, launch_stream()>>>(params);
+  PA_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace pa::cuda
