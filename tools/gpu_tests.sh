@@ -6,7 +6,8 @@ set -euo pipefail
 targets=(//engine/io:io_test //engine/nn:nn_test //engine/train:checkpoint_test
          //engine:cuda_ops_test //cuda/kernels:elementwise_test
          //cuda/gemm:gemm_test //engine:ops_sweep_test //cuda/attention:flash_attention_bf16_test
-         //cuda/attention:flash_attention_3xtf32_test //reference:check_golden)
+         //cuda/attention:flash_attention_3xtf32_test //reference:check_golden
+         //cuda/bench:attention_dump)
 # The binaries that call CUDA (compute-sanitizer refuses one that never does).
 memcheck=(io_test nn_test cuda_ops_test elementwise_test gemm_test ops_sweep_test
           flash_attention_bf16_test flash_attention_3xtf32_test)
@@ -21,6 +22,7 @@ case "${1:-}" in
       path="${target#//}"
       cp -L "bazel-bin/${path/://}" .gpu/
     done
+    cp cuda/bench/check_attention_vs_torch.py .gpu/
     cp "$0" .gpu/gpu_tests.sh
     echo "gpu_tests: binaries in .gpu/; on the GPU machine run .gpu/gpu_tests.sh run"
     ;;
@@ -37,7 +39,8 @@ case "${1:-}" in
     export PA_CUDA_POISON=1
     for target in "${targets[@]}"; do
       test="${target##*:}"
-      [[ "$test" == check_golden ]] && continue  # not a test binary: the cases follow
+      # not test binaries: the golden cases and the PyTorch comparison follow
+      [[ "$test" == check_golden || "$test" == attention_dump ]] && continue
       echo "== $test"
       if ./"$test" --gtest_brief=1 > "$out/$test.log" 2>&1; then tail -n 1 "$out/$test.log"
       else status=1; tail -n 20 "$out/$test.log"; fi
@@ -49,6 +52,18 @@ case "${1:-}" in
       then echo "pass $(basename "$case")"
       else status=1; echo "FAIL $(basename "$case")"; tail -n 5 "$out/golden_$(basename "$case" .safetensors).log"; fi
     done
+    # Our bf16 attention against PyTorch SDPA in bf16 and a float64 reference, where the GPU
+    # machine's python3 has torch.
+    if python3 -c "import torch" 2> /dev/null; then
+      echo "== check_attention_vs_torch"
+      if python3 check_attention_vs_torch.py --dump ./attention_dump \
+          --work "${TMPDIR:-/tmp}/pa_attention" --out "$out/attention_vs_torch.jsonl" \
+          > "$out/attention_vs_torch.log" 2>&1
+      then tail -n 1 "$out/attention_vs_torch.log"
+      else status=1; grep -E "FAIL|pass|Error" "$out/attention_vs_torch.log" | tail -n 20; fi
+    else
+      echo "== check_attention_vs_torch skipped: no torch for python3"
+    fi
     # compute-sanitizer with one tool over some binaries. OutOfMemoryIsAnError makes cudaMalloc
     # fail on purpose, an API error to the sanitizer, and the long attention tests (N = 4097 and
     # 16384, fp32 and bf16) take minutes under it: they are left out of these runs.
