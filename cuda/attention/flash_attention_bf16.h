@@ -1,16 +1,18 @@
-// FlashAttention-2 forward in bf16 on the tensor cores (mma.sync m16n8k16, fp32 accumulation).
+// FlashAttention-2 forward and backward in bf16 on the tensor cores (mma.sync m16n8k16, fp32
+// accumulation).
 // Plain device pointers, the same layouts and masks as the fp32 kernels (flash_attention.h):
 // q (B, H, Nq, D), k and v (B, H, Nk, D), out (B, H, Nq, D) in bf16, contiguous; lse (B, H, Nq)
 // in fp32, base 2 (+inf for a row with every key hidden, whose output is zeros). Causal: key j
 // hidden from query i when j > i (needs Nq == Nk). `padding` (B, Nk) float, nonzero hides the
-// key; nullptr: none. `scale` multiplies q·k. Head dims 64 and 128 only (D == Dv); anything else
-// throws std::invalid_argument. Queued on launch_stream() (cuda/common/check.h).
+// key; nullptr: none. `scale` multiplies q·k. Head dims 32, 64 and 128 only (D == Dv); anything
+// else, a negative size or B * H > 65535 throws std::invalid_argument. Queued on launch_stream()
+// (cuda/common/check.h).
 //
 // Design (flash_attention_bf16.cu): one block of 4 warps per 128 query rows of one (b, h); each
 // warp owns two 16-row M-tiles, so every K or V fragment read from shared memory feeds two
 // mma.sync. K and V tiles stream through shared memory with cp.async, double-buffered (tile t + 1
 // lands while t is used); rows padded by 16 bytes so ldmatrix reads are bank-conflict free.
-// D = 64: 64-key tiles, the warp's Q fragments held in registers for the whole pass (252
+// D = 32 and 64: 64-key tiles, the warp's Q fragments held in registers for the whole pass (252
 // registers). D = 128: 32-key tiles, Q fragments re-read from shared memory by ldmatrix for every
 // tile (255 registers, no spills). S = Q K^T with mma.sync (K fragments by ldmatrix), the scores
 // masked only on tiles that need it (ragged, diagonal, padding), online softmax in fp32 and base
@@ -34,6 +36,8 @@
 
 #include <cuda_bf16.h>
 
+#include <cstdint>
+
 #include "cuda/attention/flash_attention.h"
 
 namespace pa::cuda {
@@ -42,5 +46,22 @@ void flash_attention_forward_bf16(const AttentionShape& shape, const __nv_bfloat
                                   const __nv_bfloat16* k, const __nv_bfloat16* v,
                                   const float* padding, bool causal, float scale,
                                   __nv_bfloat16* out, float* lse);
+
+// Floats of workspace flash_attention_backward_bf16 needs for `shape`: lse and delta rows padded
+// per (b, h), and the fp32 dQ accumulator (B, H, Nq, D). Throws like the backward on a bad shape.
+int64_t flash_attention_backward_bf16_workspace(const AttentionShape& shape);
+
+// dq, dk, dv (bf16, the layouts of q, k, v) from dout (B, H, Nq, D) bf16, with the forward's out
+// and lse (flash_attention_forward_bf16) and the same q, k, v, padding, causal and scale.
+// `workspace`: flash_attention_backward_bf16_workspace(shape) floats, 16-byte aligned
+// (cudaMalloc). A query with every key hidden gets a zero dq row, a key hidden from every query
+// zero dk and dv rows. dk and dv are deterministic; dq is summed over key blocks with fp32
+// atomics, whose order varies, so its bits may differ run to run in the last place.
+void flash_attention_backward_bf16(const AttentionShape& shape, const __nv_bfloat16* q,
+                                   const __nv_bfloat16* k, const __nv_bfloat16* v,
+                                   const float* padding, bool causal, float scale,
+                                   const __nv_bfloat16* out, const float* lse,
+                                   const __nv_bfloat16* dout, float* workspace, __nv_bfloat16* dq,
+                                   __nv_bfloat16* dk, __nv_bfloat16* dv);
 
 }  // namespace pa::cuda

@@ -1,0 +1,408 @@
+// FlashAttention-2 backward, bf16 on the tensor cores (see flash_attention_bf16.h for the design
+// and mma_bf16.cuh for the fragment layouts). Three launches: a pre-pass (delta, a padded copy
+// of lse, the fp32 dQ accumulator zeroed), the main kernel over (key block, b h), and the dQ
+// conversion to bf16.
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+#include "cuda/attention/flash_attention_bf16.h"
+#include "cuda/attention/mma_bf16.cuh"
+#include "cuda/common/async_copy.cuh"
+#include "cuda/common/check.h"
+
+namespace pa::cuda {
+namespace {
+
+using mma_bf16::ldmatrix_x4;
+using mma_bf16::ldmatrix_x4_trans;
+using mma_bf16::mma;
+using mma_bf16::pack_bf16;
+
+constexpr float kLog2e = 1.4426950408889634f;
+// lse and delta rows are padded per (b, h) to a multiple of this (>= every kQueries below), so
+// that a query tile's lse and delta load as whole 16-byte chunks.
+constexpr int64_t kRowPadding = 64;
+
+int64_t padded_rows(int64_t nq) { return (nq + kRowPadding - 1) / kRowPadding * kRowPadding; }
+
+// A backward configuration: kWarps warps, each owning 16 keys of the block's kKeys = 16 kWarps
+// (its rows of S^T, dP^T, dK, dV), stream query tiles of kQueries rows.
+template <int kD_, int kQueries_, int kWarps_>
+struct BackwardConfig {
+  static constexpr int kD = kD_, kQueries = kQueries_, kWarps = kWarps_;
+  static constexpr int kThreads = 32 * kWarps;
+  static constexpr int kKeys = 16 * kWarps;
+  static constexpr int kNTiles = kQueries / 8;  // 8-query n-tiles of S^T
+  // bf16 elements per shared row; 16 bytes of padding keep ldmatrix phases off shared banks.
+  static constexpr int kStride = kD + 8;
+  static constexpr int kScoreStride = kQueries + 8;  // dS^T tile (kKeys, kQueries)
+  // dQ = dS K for the tile: kQueries / 16 warps along the queries, the rest split the columns.
+  static constexpr int kDqRowWarps = kQueries / 16;
+  static constexpr int kDqColumns = kD * kDqRowWarps / kWarps;
+  static_assert(kWarps % kDqRowWarps == 0 && kDqColumns % 16 == 0);
+  static constexpr size_t kSharedBytes =
+      sizeof(__nv_bfloat16) * (size_t(2 * kKeys) * kStride        // K, V
+                               + size_t(4 * kQueries) * kStride   // two buffers of Q and dO
+                               + size_t(kKeys) * kScoreStride) +  // dS^T
+      sizeof(float) * size_t(4 * kQueries);                       // two buffers of lse and delta
+};
+
+// The configurations run (see flash_attention_bf16.h for what was measured).
+using Backward32 = BackwardConfig<32, 64, 4>;
+using Backward64 = BackwardConfig<64, 64, 4>;
+using Backward128 = BackwardConfig<128, 32, 4>;
+
+struct BackwardParams {
+  const __nv_bfloat16 *q, *k, *v, *dout;  // (B, H, Nq | Nk, D)
+  const float* padding;                   // (B, Nk) or nullptr
+  const float *lse, *delta;               // (B, H, Nq_padded): lse copied, +inf past Nq
+  float* dq_accumulator;                  // (B, H, Nq, D), fp32, unscaled
+  __nv_bfloat16 *dk, *dv;                 // (B, H, Nk, D)
+  int64_t H, Nq, Nk, Nq_padded;
+  bool causal;
+  float scale, scale_log2;  // scale * log2(e)
+};
+
+// delta[row] = sum_d dout[row][d] * out[row][d] in fp32 (bf16 inputs), lse copied into the padded
+// layout (+inf and delta 0 for the padding rows), the dQ accumulator's row zeroed. kD / 8
+// threads per row, 8 elements (16 bytes) each.
+template <int kD>
+__global__ void prepare_kernel(const __nv_bfloat16* out, const __nv_bfloat16* dout,
+                               const float* lse_in, float* lse, float* delta, float* dq_accumulator,
+                               int64_t Nq, int64_t Nq_padded, int64_t rows) {
+  constexpr int kParts = kD / 8;
+  const int64_t index = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  const int64_t row = index / kParts;  // padded row: (b h) Nq_padded + query
+  const int part = int(index % kParts);
+  const int64_t bh = row / Nq_padded, query = row % Nq_padded;
+  const bool inside = row < rows && query < Nq;
+  float sum = 0.0f;
+  if (inside) {
+    const int64_t offset = (bh * Nq + query) * kD + part * 8;
+    const uint4 o = *reinterpret_cast<const uint4*>(out + offset);
+    const uint4 d = *reinterpret_cast<const uint4*>(dout + offset);
+    const unsigned os[4] = {o.x, o.y, o.z, o.w}, ds[4] = {d.x, d.y, d.z, d.w};
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const float2 of = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&os[i]));
+      const float2 df = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&ds[i]));
+      sum += of.x * df.x + of.y * df.y;
+    }
+    float4* accumulator = reinterpret_cast<float4*>(dq_accumulator + offset);
+    accumulator[0] = accumulator[1] = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+  }
+#pragma unroll
+  for (int offset = kParts / 2; offset > 0; offset /= 2) {
+    sum += __shfl_xor_sync(0xffffffffu, sum, offset);
+  }
+  if (row < rows && part == 0) {
+    delta[row] = inside ? sum : 0.0f;
+    lse[row] = inside ? lse_in[bh * Nq + query] : INFINITY;
+  }
+}
+
+// dq = bf16(scale * accumulator), four elements per thread.
+__global__ void convert_dq_kernel(const float* accumulator, __nv_bfloat16* dq, int64_t quads,
+                                  float scale) {
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < quads;
+       i += int64_t(gridDim.x) * blockDim.x) {
+    const float4 a = reinterpret_cast<const float4*>(accumulator)[i];
+    reinterpret_cast<uint2*>(dq)[i] =
+        make_uint2(pack_bf16(a.x * scale, a.y * scale), pack_bf16(a.z * scale, a.w * scale));
+  }
+}
+
+// One block per (key block of kKeys keys, b h): K and V stay in shared memory and dK, dV in
+// registers while every query tile that can see the keys streams through (double-buffered by
+// cp.async). Per tile, each warp computes its 16 keys' rows of S^T = K Q^T and dP^T = V dO^T,
+// P^T = exp2(scale log2(e) S^T - lse) and dS^T = P^T (dP^T - delta); packs P^T and dS^T to bf16
+// straight from the accumulators as A fragments of dV += P^T dO and dK += dS^T Q (dO and Q by
+// ldmatrix.trans); writes dS^T to shared memory, and after a barrier the warps compute the
+// tile's dQ = dS K (dS by ldmatrix.trans) and add it into the fp32 accumulator with red.global.
+template <class C>
+__global__ void __launch_bounds__(C::kThreads) backward_kernel(BackwardParams p) {
+  constexpr int kD = C::kD, kQueries = C::kQueries, kKeys = C::kKeys, kN = C::kNTiles;
+  constexpr int kStride = C::kStride, kScoreStride = C::kScoreStride;
+  constexpr int kThreads = C::kThreads;
+  extern __shared__ __align__(128) unsigned char shared[];
+  __nv_bfloat16* k_tile = reinterpret_cast<__nv_bfloat16*>(shared);  // (kKeys, kStride)
+  __nv_bfloat16* v_tile = k_tile + kKeys * kStride;
+  __nv_bfloat16* q_tiles = v_tile + kKeys * kStride;  // two buffers (kQueries, kStride)
+  __nv_bfloat16* do_tiles = q_tiles + 2 * kQueries * kStride;
+  __nv_bfloat16* ds_tile = do_tiles + 2 * kQueries * kStride;  // dS^T (kKeys, kScoreStride)
+  float* lse_tiles = reinterpret_cast<float*>(ds_tile + kKeys * kScoreStride);  // 2 x kQueries
+  float* delta_tiles = lse_tiles + 2 * kQueries;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int g = lane / 4, t = lane % 4;
+  const int matrix = lane / 8, matrix_row = lane % 8;  // ldmatrix addressing
+  const int64_t bh = blockIdx.y, b = bh / p.H;
+  const int64_t k0 = int64_t(blockIdx.x) * kKeys;  // block 0 first: the heaviest when causal
+  const __nv_bfloat16* q = p.q + bh * p.Nq * kD;
+  const __nv_bfloat16* dout = p.dout + bh * p.Nq * kD;
+  const float* lse = p.lse + bh * p.Nq_padded;
+  const float* delta = p.delta + bh * p.Nq_padded;
+
+  mma_bf16::load_tile_async<kD, kStride, kKeys, kThreads>(k_tile, p.k + bh * p.Nk * kD, k0, p.Nk);
+  mma_bf16::load_tile_async<kD, kStride, kKeys, kThreads>(v_tile, p.v + bh * p.Nk * kD, k0, p.Nk);
+  // Query tiles, lse and delta of tile q0 into `buffer`.
+  const auto load_queries = [&](int buffer, int64_t q0) {
+    mma_bf16::load_tile_async<kD, kStride, kQueries, kThreads>(
+        q_tiles + buffer * kQueries * kStride, q, q0, p.Nq);
+    mma_bf16::load_tile_async<kD, kStride, kQueries, kThreads>(
+        do_tiles + buffer * kQueries * kStride, dout, q0, p.Nq);
+    constexpr int kChunks = kQueries / 4;  // 16-byte chunks of each row vector
+    static_assert(2 * kChunks <= kThreads);
+    if (threadIdx.x < 2 * kChunks) {
+      const int chunk = threadIdx.x % kChunks;
+      const bool is_lse = threadIdx.x < kChunks;
+      async_copy::copy_async_16(async_copy::shared_address((is_lse ? lse_tiles : delta_tiles) +
+                                                           buffer * kQueries + 4 * chunk),
+                                (is_lse ? lse : delta) + q0 + 4 * chunk, 16);
+    }
+  };
+  // Queries before k0 see none of these keys (causal): start at the tile holding k0.
+  const int64_t q_begin = p.causal ? k0 / kQueries * kQueries : 0;
+  if (q_begin < p.Nq) load_queries(0, q_begin);
+  async_copy::copy_async_commit();
+
+  // This lane's keys: rows g and g + 8 of the warp's 16.
+  const int64_t key0 = k0 + 16 * warp + g;
+  bool key_visible[2];
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    const int64_t key = key0 + 8 * r;
+    key_visible[r] = key < p.Nk && (p.padding == nullptr || p.padding[b * p.Nk + key] == 0.0f);
+  }
+  // ldmatrix address of this lane's row for k-step ks of the warp's 16 rows of a key tile.
+  const auto key_rows_address = [&](const __nv_bfloat16* tile, int ks) {
+    return async_copy::shared_address(tile + (16 * warp + (matrix % 2) * 8 + matrix_row) * kStride +
+                                      ks * 16 + (matrix / 2) * 8);
+  };
+
+  float dk[kD / 8][4] = {}, dv[kD / 8][4] = {};  // this warp's 16 keys x kD, C layout
+  for (int64_t q0 = q_begin, tile = 0; q0 < p.Nq; q0 += kQueries, ++tile) {
+    const int buffer = int(tile % 2);
+    const __nv_bfloat16* q_tile = q_tiles + buffer * kQueries * kStride;
+    const __nv_bfloat16* do_tile = do_tiles + buffer * kQueries * kStride;
+    const float* lse_tile = lse_tiles + buffer * kQueries;
+    const float* delta_tile = delta_tiles + buffer * kQueries;
+    __syncthreads();  // the other buffer (tile - 1) and dS^T are no longer read
+    if (q0 + kQueries < p.Nq) load_queries(1 - buffer, q0 + kQueries);
+    async_copy::copy_async_commit();
+    async_copy::copy_async_wait<1>();  // this thread's copies of K, V and tile `tile` landed
+    __syncthreads();
+
+    // S^T = K Q^T and dP^T = V dO^T: 16 keys x kQueries, n-tile j holding queries 8 j .. 8 j + 7.
+    float s[kN][4] = {}, dp[kN][4] = {};
+#pragma unroll
+    for (int ks = 0; ks < kD / 16; ++ks) {
+      unsigned ka[4], va[4];
+      ldmatrix_x4(ka, key_rows_address(k_tile, ks));
+      ldmatrix_x4(va, key_rows_address(v_tile, ks));
+#pragma unroll
+      for (int np = 0; np < kN / 2; ++np) {
+        const int offset =
+            (np * 16 + (matrix / 2) * 8 + matrix_row) * kStride + ks * 16 + (matrix % 2) * 8;
+        unsigned qb[4], ob[4];
+        ldmatrix_x4(qb, async_copy::shared_address(q_tile + offset));
+        ldmatrix_x4(ob, async_copy::shared_address(do_tile + offset));
+        mma(s[2 * np], ka, qb[0], qb[1]);
+        mma(s[2 * np + 1], ka, qb[2], qb[3]);
+        mma(dp[2 * np], va, ob[0], ob[1]);
+        mma(dp[2 * np + 1], va, ob[2], ob[3]);
+      }
+    }
+
+    // P^T and dS^T (into s and dp); masks only on tiles that can hide something (queries past
+    // Nq need none: their lse is +inf, so P = 0).
+    const bool masked =
+        p.padding != nullptr || k0 + kKeys > p.Nk || (p.causal && k0 + kKeys - 1 > q0);
+#pragma unroll
+    for (int j = 0; j < kN; ++j) {
+      const float2 row_lse = *reinterpret_cast<const float2*>(lse_tile + 8 * j + 2 * t);
+      const float2 row_delta = *reinterpret_cast<const float2*>(delta_tile + 8 * j + 2 * t);
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        float prob = exp2f(fmaf(s[j][e], p.scale_log2, -(e % 2 ? row_lse.y : row_lse.x)));
+        if (masked) {
+          const int64_t key = key0 + 8 * (e / 2);
+          const int64_t query = q0 + 8 * j + 2 * t + (e % 2);
+          if (!key_visible[e / 2] || (p.causal && key > query)) prob = 0.0f;
+        }
+        s[j][e] = prob;
+        dp[j][e] = prob * (dp[j][e] - (e % 2 ? row_delta.y : row_delta.x));
+      }
+    }
+
+    // dV += P^T dO and dK += dS^T Q: the C fragments of n-tiles 2 kk and 2 kk + 1 are the A
+    // fragment of k-step kk; dS^T also goes to shared memory for dQ.
+#pragma unroll
+    for (int kk = 0; kk < kN / 2; ++kk) {
+      const unsigned pa[4] = {pack_bf16(s[2 * kk][0], s[2 * kk][1]),
+                              pack_bf16(s[2 * kk][2], s[2 * kk][3]),
+                              pack_bf16(s[2 * kk + 1][0], s[2 * kk + 1][1]),
+                              pack_bf16(s[2 * kk + 1][2], s[2 * kk + 1][3])};
+      const unsigned dsa[4] = {pack_bf16(dp[2 * kk][0], dp[2 * kk][1]),
+                               pack_bf16(dp[2 * kk][2], dp[2 * kk][3]),
+                               pack_bf16(dp[2 * kk + 1][0], dp[2 * kk + 1][1]),
+                               pack_bf16(dp[2 * kk + 1][2], dp[2 * kk + 1][3])};
+      __nv_bfloat16* ds_row = ds_tile + (16 * warp + g) * kScoreStride + 16 * kk + 2 * t;
+      *reinterpret_cast<unsigned*>(ds_row) = dsa[0];
+      *reinterpret_cast<unsigned*>(ds_row + 8 * kScoreStride) = dsa[1];
+      *reinterpret_cast<unsigned*>(ds_row + 8) = dsa[2];
+      *reinterpret_cast<unsigned*>(ds_row + 8 * kScoreStride + 8) = dsa[3];
+#pragma unroll
+      for (int dn = 0; dn < kD / 16; ++dn) {
+        const int offset =
+            (kk * 16 + (matrix % 2) * 8 + matrix_row) * kStride + dn * 16 + (matrix / 2) * 8;
+        unsigned ob[4], qb[4];
+        ldmatrix_x4_trans(ob, async_copy::shared_address(do_tile + offset));
+        ldmatrix_x4_trans(qb, async_copy::shared_address(q_tile + offset));
+        mma(dv[2 * dn], pa, ob[0], ob[1]);
+        mma(dv[2 * dn + 1], pa, ob[2], ob[3]);
+        mma(dk[2 * dn], dsa, qb[0], qb[1]);
+        mma(dk[2 * dn + 1], dsa, qb[2], qb[3]);
+      }
+    }
+    __syncthreads();  // dS^T complete
+
+    // dQ (kQueries x kD) += dS K: this warp's 16 queries x kDqColumns columns, summed over the
+    // block's keys, added into the accumulator.
+    constexpr int kColumns = C::kDqColumns;
+    const int row0 = 16 * (warp % C::kDqRowWarps);
+    const int column0 = kColumns * (warp / C::kDqRowWarps);
+    float dq[kColumns / 8][4] = {};
+#pragma unroll
+    for (int ks = 0; ks < kKeys / 16; ++ks) {
+      unsigned a[4];
+      ldmatrix_x4_trans(a, async_copy::shared_address(
+                               ds_tile + (ks * 16 + (matrix / 2) * 8 + matrix_row) * kScoreStride +
+                               row0 + (matrix % 2) * 8));
+#pragma unroll
+      for (int dn = 0; dn < kColumns / 16; ++dn) {
+        unsigned kb[4];
+        ldmatrix_x4_trans(kb, async_copy::shared_address(
+                                  k_tile + (ks * 16 + (matrix % 2) * 8 + matrix_row) * kStride +
+                                  column0 + dn * 16 + (matrix / 2) * 8));
+        mma(dq[2 * dn], a, kb[0], kb[1]);
+        mma(dq[2 * dn + 1], a, kb[2], kb[3]);
+      }
+    }
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      const int64_t query = q0 + row0 + g + 8 * r;
+      if (query >= p.Nq) continue;
+      float* row = p.dq_accumulator + (bh * p.Nq + query) * kD + column0 + 2 * t;
+#pragma unroll
+      for (int dn = 0; dn < kColumns / 8; ++dn) {
+        mma_bf16::reduce_add_pair(row + 8 * dn, dq[dn][2 * r], dq[dn][2 * r + 1]);
+      }
+    }
+  }
+  async_copy::copy_async_wait<0>();
+
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    const int64_t key = key0 + 8 * r;
+    if (key >= p.Nk) continue;
+    unsigned* dk_row = reinterpret_cast<unsigned*>(p.dk + (bh * p.Nk + key) * kD);
+    unsigned* dv_row = reinterpret_cast<unsigned*>(p.dv + (bh * p.Nk + key) * kD);
+#pragma unroll
+    for (int dn = 0; dn < kD / 8; ++dn) {
+      dk_row[dn * 4 + t] = pack_bf16(dk[dn][2 * r] * p.scale, dk[dn][2 * r + 1] * p.scale);
+      dv_row[dn * 4 + t] = pack_bf16(dv[dn][2 * r], dv[dn][2 * r + 1]);
+    }
+  }
+}
+
+template <class C>
+void backward(const AttentionShape& s, const BackwardParams& p, const __nv_bfloat16* out,
+              const float* lse_in, float* lse, float* delta, __nv_bfloat16* dq) {
+  static const bool raised = [] {
+    PA_CUDA_CHECK(cudaFuncSetAttribute(backward_kernel<C>,
+                                       cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                       static_cast<int>(C::kSharedBytes)));
+    return true;
+  }();
+  (void)raised;
+  const int64_t rows = s.B * s.H * p.Nq_padded;  // padded lse / delta rows
+  constexpr int kPrepareThreads = 256;
+  const int64_t prepare_threads = rows * (C::kD / 8);
+  if (rows > 0) {
+    prepare_kernel<C::kD>
+        <<<static_cast<unsigned>((prepare_threads + kPrepareThreads - 1) / kPrepareThreads),
+           kPrepareThreads, 0, launch_stream()>>>(out, p.dout, lse_in, lse, delta, p.dq_accumulator,
+                                                  s.Nq, p.Nq_padded, rows);
+    PA_CUDA_CHECK_LAUNCH();
+  }
+  const int64_t key_blocks = (s.Nk + C::kKeys - 1) / C::kKeys;
+  if (key_blocks > 0 && s.B * s.H > 0) {
+    backward_kernel<C><<<dim3(static_cast<unsigned>(key_blocks), static_cast<unsigned>(s.B * s.H)),
+                         C::kThreads, C::kSharedBytes, launch_stream()>>>(p);
+    PA_CUDA_CHECK_LAUNCH();
+  }
+  const int64_t quads = s.B * s.H * s.Nq * C::kD / 4;
+  if (quads > 0) {
+    constexpr int kConvertThreads = 256;
+    const int64_t blocks =
+        std::min<int64_t>((quads + kConvertThreads - 1) / kConvertThreads, int64_t{1} << 20);
+    convert_dq_kernel<<<static_cast<unsigned>(blocks), kConvertThreads, 0, launch_stream()>>>(
+        p.dq_accumulator, dq, quads, p.scale);
+    PA_CUDA_CHECK_LAUNCH();
+  }
+}
+
+void check_backward_shape(const AttentionShape& shape) {
+  const std::string name = "pa::cuda::flash_attention_backward_bf16: ";
+  if (shape.D != shape.Dv || (shape.D != 32 && shape.D != 64 && shape.D != 128)) {
+    throw std::invalid_argument(name + "head dims D = " + std::to_string(shape.D) + ", Dv = " +
+                                std::to_string(shape.Dv) + " must be equal and 32, 64 or 128");
+  }
+  if (shape.B < 0 || shape.H < 0 || shape.Nq < 0 || shape.Nk < 0) {
+    throw std::invalid_argument(name + "negative size: B = " + std::to_string(shape.B) + ", H = " +
+                                std::to_string(shape.H) + ", Nq = " + std::to_string(shape.Nq) +
+                                ", Nk = " + std::to_string(shape.Nk));
+  }
+  if (shape.B * shape.H > 65535) {
+    throw std::invalid_argument(name + "B * H = " + std::to_string(shape.B * shape.H) +
+                                " exceeds 65535");
+  }
+}
+
+}  // namespace
+
+int64_t flash_attention_backward_bf16_workspace(const AttentionShape& shape) {
+  check_backward_shape(shape);
+  return shape.B * shape.H * (2 * padded_rows(shape.Nq) + shape.Nq * shape.D);
+}
+
+void flash_attention_backward_bf16(const AttentionShape& shape, const __nv_bfloat16* q,
+                                   const __nv_bfloat16* k, const __nv_bfloat16* v,
+                                   const float* padding, bool causal, float scale,
+                                   const __nv_bfloat16* out, const float* lse,
+                                   const __nv_bfloat16* dout, float* workspace, __nv_bfloat16* dq,
+                                   __nv_bfloat16* dk, __nv_bfloat16* dv) {
+  check_backward_shape(shape);
+  BackwardParams p{};
+  p.q = q, p.k = k, p.v = v, p.dout = dout, p.padding = padding;
+  p.H = shape.H, p.Nq = shape.Nq, p.Nk = shape.Nk, p.Nq_padded = padded_rows(shape.Nq);
+  p.causal = causal;
+  p.scale = scale, p.scale_log2 = scale * kLog2e;
+  // Workspace: lse (B H Nq_padded), delta (likewise), then the dQ accumulator (B, H, Nq, D).
+  const int64_t rows = shape.B * shape.H * p.Nq_padded;
+  float* lse_padded = workspace;
+  float* delta = workspace + rows;
+  p.lse = lse_padded, p.delta = delta, p.dq_accumulator = workspace + 2 * rows;
+  p.dk = dk, p.dv = dv;
+  if (shape.D == 32) return backward<Backward32>(shape, p, out, lse, lse_padded, delta, dq);
+  if (shape.D == 64) return backward<Backward64>(shape, p, out, lse, lse_padded, delta, dq);
+  return backward<Backward128>(shape, p, out, lse, lse_padded, delta, dq);
+}
+
+}  // namespace pa::cuda
