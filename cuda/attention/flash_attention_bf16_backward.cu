@@ -31,13 +31,15 @@ constexpr int64_t kRowPadding = 64;
 
 int64_t padded_rows(int64_t nq) { return (nq + kRowPadding - 1) / kRowPadding * kRowPadding; }
 
-// A backward configuration: kWarps warps, each owning 16 keys of the block's kKeys = 16 kWarps
-// (its rows of S^T, dP^T, dK, dV), stream query tiles of kQueries rows.
-template <int kD_, int kQueries_, int kWarps_>
+// A backward configuration: kWarps warps, each owning kMTiles 16-key M-tiles of the block's
+// kKeys = 16 kMTiles kWarps keys (their rows of S^T, dP^T, dK, dV), stream query tiles of
+// kQueries rows. Two M-tiles per warp halve the shared-memory reads of the Q and dO fragments
+// (each feeds both) and the dQ atomics per FLOP, at the price of registers.
+template <int kD_, int kQueries_, int kMTiles_, int kWarps_>
 struct BackwardConfig {
-  static constexpr int kD = kD_, kQueries = kQueries_, kWarps = kWarps_;
+  static constexpr int kD = kD_, kQueries = kQueries_, kMTiles = kMTiles_, kWarps = kWarps_;
   static constexpr int kThreads = 32 * kWarps;
-  static constexpr int kKeys = 16 * kWarps;
+  static constexpr int kKeys = 16 * kMTiles * kWarps;
   static constexpr int kNTiles = kQueries / 8;  // 8-query n-tiles of S^T
   // bf16 elements per shared row; 16 bytes of padding keep ldmatrix phases off shared banks.
   static constexpr int kStride = kD + 8;
@@ -54,9 +56,9 @@ struct BackwardConfig {
 };
 
 // The configurations run (see flash_attention_bf16.h for what was measured).
-using Backward32 = BackwardConfig<32, 64, 4>;
-using Backward64 = BackwardConfig<64, 64, 4>;
-using Backward128 = BackwardConfig<128, 32, 4>;
+using Backward32 = BackwardConfig<32, 32, 2, 4>;
+using Backward64 = BackwardConfig<64, 32, 2, 4>;
+using Backward128 = BackwardConfig<128, 32, 1, 4>;
 
 struct BackwardParams {
   const __nv_bfloat16 *q, *k, *v, *dout;  // (B, H, Nq | Nk, D)
@@ -128,6 +130,7 @@ __global__ void convert_dq_kernel(const float* accumulator, __nv_bfloat16* dq, i
 template <class C>
 __global__ void __launch_bounds__(C::kThreads) backward_kernel(BackwardParams p) {
   constexpr int kD = C::kD, kQueries = C::kQueries, kKeys = C::kKeys, kN = C::kNTiles;
+  constexpr int kM = C::kMTiles;
   constexpr int kStride = C::kStride, kScoreStride = C::kScoreStride;
   constexpr int kThreads = C::kThreads;
   extern __shared__ __align__(128) unsigned char shared[];
@@ -171,21 +174,25 @@ __global__ void __launch_bounds__(C::kThreads) backward_kernel(BackwardParams p)
   if (q_begin < p.Nq) load_queries(0, q_begin);
   async_copy::copy_async_commit();
 
-  // This lane's keys: rows g and g + 8 of the warp's 16.
-  const int64_t key0 = k0 + 16 * warp + g;
-  bool key_visible[2];
+  // This lane's keys: rows g and g + 8 of M-tile i, block rows 16 (kM warp + i) .. + 15.
+  const int64_t key0 = k0 + 16 * kM * warp + g;  // + 16 i + 8 r
+  bool key_visible[kM][2];
 #pragma unroll
-  for (int r = 0; r < 2; ++r) {
-    const int64_t key = key0 + 8 * r;
-    key_visible[r] = key < p.Nk && (p.padding == nullptr || p.padding[b * p.Nk + key] == 0.0f);
+  for (int i = 0; i < kM; ++i) {
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      const int64_t key = key0 + 16 * i + 8 * r;
+      key_visible[i][r] = key < p.Nk && (p.padding == nullptr || p.padding[b * p.Nk + key] == 0.0f);
+    }
   }
-  // ldmatrix address of this lane's row for k-step ks of the warp's 16 rows of a key tile.
-  const auto key_rows_address = [&](const __nv_bfloat16* tile, int ks) {
-    return async_copy::shared_address(tile + (16 * warp + (matrix % 2) * 8 + matrix_row) * kStride +
-                                      ks * 16 + (matrix / 2) * 8);
+  // ldmatrix address of this lane's row for k-step ks of M-tile i of a key tile.
+  const auto key_rows_address = [&](const __nv_bfloat16* tile, int i, int ks) {
+    return async_copy::shared_address(
+        tile + (16 * (kM * warp + i) + (matrix % 2) * 8 + matrix_row) * kStride + ks * 16 +
+        (matrix / 2) * 8);
   };
 
-  float dk[kD / 8][4] = {}, dv[kD / 8][4] = {};  // this warp's 16 keys x kD, C layout
+  float dk[kM][kD / 8][4] = {}, dv[kM][kD / 8][4] = {};  // this warp's keys x kD, C layout
   for (int64_t q0 = q_begin, tile = 0; q0 < p.Nq; q0 += kQueries, ++tile) {
     const int buffer = int(tile % 2);
     const __nv_bfloat16* q_tile = q_tiles + buffer * kQueries * kStride;
@@ -198,13 +205,17 @@ __global__ void __launch_bounds__(C::kThreads) backward_kernel(BackwardParams p)
     async_copy::copy_async_wait<1>();  // this thread's copies of K, V and tile `tile` landed
     __syncthreads();
 
-    // S^T = K Q^T and dP^T = V dO^T: 16 keys x kQueries, n-tile j holding queries 8 j .. 8 j + 7.
-    float s[kN][4] = {}, dp[kN][4] = {};
+    // S^T = K Q^T and dP^T = V dO^T: per M-tile 16 keys x kQueries, n-tile j holding queries
+    // 8 j .. 8 j + 7.
+    float s[kM][kN][4] = {}, dp[kM][kN][4] = {};
 #pragma unroll
     for (int ks = 0; ks < kD / 16; ++ks) {
-      unsigned ka[4], va[4];
-      ldmatrix_x4(ka, key_rows_address(k_tile, ks));
-      ldmatrix_x4(va, key_rows_address(v_tile, ks));
+      unsigned ka[kM][4], va[kM][4];
+#pragma unroll
+      for (int i = 0; i < kM; ++i) {
+        ldmatrix_x4(ka[i], key_rows_address(k_tile, i, ks));
+        ldmatrix_x4(va[i], key_rows_address(v_tile, i, ks));
+      }
 #pragma unroll
       for (int np = 0; np < kN / 2; ++np) {
         const int offset =
@@ -212,10 +223,13 @@ __global__ void __launch_bounds__(C::kThreads) backward_kernel(BackwardParams p)
         unsigned qb[4], ob[4];
         ldmatrix_x4(qb, async_copy::shared_address(q_tile + offset));
         ldmatrix_x4(ob, async_copy::shared_address(do_tile + offset));
-        mma(s[2 * np], ka, qb[0], qb[1]);
-        mma(s[2 * np + 1], ka, qb[2], qb[3]);
-        mma(dp[2 * np], va, ob[0], ob[1]);
-        mma(dp[2 * np + 1], va, ob[2], ob[3]);
+#pragma unroll
+        for (int i = 0; i < kM; ++i) {
+          mma(s[i][2 * np], ka[i], qb[0], qb[1]);
+          mma(s[i][2 * np + 1], ka[i], qb[2], qb[3]);
+          mma(dp[i][2 * np], va[i], ob[0], ob[1]);
+          mma(dp[i][2 * np + 1], va[i], ob[2], ob[3]);
+        }
       }
     }
 
@@ -228,15 +242,18 @@ __global__ void __launch_bounds__(C::kThreads) backward_kernel(BackwardParams p)
       const float2 row_lse = *reinterpret_cast<const float2*>(lse_tile + 8 * j + 2 * t);
       const float2 row_delta = *reinterpret_cast<const float2*>(delta_tile + 8 * j + 2 * t);
 #pragma unroll
-      for (int e = 0; e < 4; ++e) {
-        float prob = exp2f(fmaf(s[j][e], p.scale_log2, -(e % 2 ? row_lse.y : row_lse.x)));
-        if (masked) {
-          const int64_t key = key0 + 8 * (e / 2);
-          const int64_t query = q0 + 8 * j + 2 * t + (e % 2);
-          if (!key_visible[e / 2] || (p.causal && key > query)) prob = 0.0f;
+      for (int i = 0; i < kM; ++i) {
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          float prob = exp2f(fmaf(s[i][j][e], p.scale_log2, -(e % 2 ? row_lse.y : row_lse.x)));
+          if (masked) {
+            const int64_t key = key0 + 16 * i + 8 * (e / 2);
+            const int64_t query = q0 + 8 * j + 2 * t + (e % 2);
+            if (!key_visible[i][e / 2] || (p.causal && key > query)) prob = 0.0f;
+          }
+          s[i][j][e] = prob;
+          dp[i][j][e] = prob * (dp[i][j][e] - (e % 2 ? row_delta.y : row_delta.x));
         }
-        s[j][e] = prob;
-        dp[j][e] = prob * (dp[j][e] - (e % 2 ? row_delta.y : row_delta.x));
       }
     }
 
@@ -244,19 +261,24 @@ __global__ void __launch_bounds__(C::kThreads) backward_kernel(BackwardParams p)
     // fragment of k-step kk; dS^T also goes to shared memory for dQ.
 #pragma unroll
     for (int kk = 0; kk < kN / 2; ++kk) {
-      const unsigned pa[4] = {pack_bf16(s[2 * kk][0], s[2 * kk][1]),
-                              pack_bf16(s[2 * kk][2], s[2 * kk][3]),
-                              pack_bf16(s[2 * kk + 1][0], s[2 * kk + 1][1]),
-                              pack_bf16(s[2 * kk + 1][2], s[2 * kk + 1][3])};
-      const unsigned dsa[4] = {pack_bf16(dp[2 * kk][0], dp[2 * kk][1]),
-                               pack_bf16(dp[2 * kk][2], dp[2 * kk][3]),
-                               pack_bf16(dp[2 * kk + 1][0], dp[2 * kk + 1][1]),
-                               pack_bf16(dp[2 * kk + 1][2], dp[2 * kk + 1][3])};
-      __nv_bfloat16* ds_row = ds_tile + (16 * warp + g) * kScoreStride + 16 * kk + 2 * t;
-      *reinterpret_cast<unsigned*>(ds_row) = dsa[0];
-      *reinterpret_cast<unsigned*>(ds_row + 8 * kScoreStride) = dsa[1];
-      *reinterpret_cast<unsigned*>(ds_row + 8) = dsa[2];
-      *reinterpret_cast<unsigned*>(ds_row + 8 * kScoreStride + 8) = dsa[3];
+      unsigned pa[kM][4], dsa[kM][4];
+#pragma unroll
+      for (int i = 0; i < kM; ++i) {
+        pa[i][0] = pack_bf16(s[i][2 * kk][0], s[i][2 * kk][1]);
+        pa[i][1] = pack_bf16(s[i][2 * kk][2], s[i][2 * kk][3]);
+        pa[i][2] = pack_bf16(s[i][2 * kk + 1][0], s[i][2 * kk + 1][1]);
+        pa[i][3] = pack_bf16(s[i][2 * kk + 1][2], s[i][2 * kk + 1][3]);
+        dsa[i][0] = pack_bf16(dp[i][2 * kk][0], dp[i][2 * kk][1]);
+        dsa[i][1] = pack_bf16(dp[i][2 * kk][2], dp[i][2 * kk][3]);
+        dsa[i][2] = pack_bf16(dp[i][2 * kk + 1][0], dp[i][2 * kk + 1][1]);
+        dsa[i][3] = pack_bf16(dp[i][2 * kk + 1][2], dp[i][2 * kk + 1][3]);
+        __nv_bfloat16* ds_row =
+            ds_tile + (16 * (kM * warp + i) + g) * kScoreStride + 16 * kk + 2 * t;
+        *reinterpret_cast<unsigned*>(ds_row) = dsa[i][0];
+        *reinterpret_cast<unsigned*>(ds_row + 8 * kScoreStride) = dsa[i][1];
+        *reinterpret_cast<unsigned*>(ds_row + 8) = dsa[i][2];
+        *reinterpret_cast<unsigned*>(ds_row + 8 * kScoreStride + 8) = dsa[i][3];
+      }
 #pragma unroll
       for (int dn = 0; dn < kD / 16; ++dn) {
         const int offset =
@@ -264,10 +286,13 @@ __global__ void __launch_bounds__(C::kThreads) backward_kernel(BackwardParams p)
         unsigned ob[4], qb[4];
         ldmatrix_x4_trans(ob, async_copy::shared_address(do_tile + offset));
         ldmatrix_x4_trans(qb, async_copy::shared_address(q_tile + offset));
-        mma(dv[2 * dn], pa, ob[0], ob[1]);
-        mma(dv[2 * dn + 1], pa, ob[2], ob[3]);
-        mma(dk[2 * dn], dsa, qb[0], qb[1]);
-        mma(dk[2 * dn + 1], dsa, qb[2], qb[3]);
+#pragma unroll
+        for (int i = 0; i < kM; ++i) {
+          mma(dv[i][2 * dn], pa[i], ob[0], ob[1]);
+          mma(dv[i][2 * dn + 1], pa[i], ob[2], ob[3]);
+          mma(dk[i][2 * dn], dsa[i], qb[0], qb[1]);
+          mma(dk[i][2 * dn + 1], dsa[i], qb[2], qb[3]);
+        }
       }
     }
     __syncthreads();  // dS^T complete
@@ -308,15 +333,18 @@ __global__ void __launch_bounds__(C::kThreads) backward_kernel(BackwardParams p)
   async_copy::copy_async_wait<0>();
 
 #pragma unroll
-  for (int r = 0; r < 2; ++r) {
-    const int64_t key = key0 + 8 * r;
-    if (key >= p.Nk) continue;
-    unsigned* dk_row = reinterpret_cast<unsigned*>(p.dk + (bh * p.Nk + key) * kD);
-    unsigned* dv_row = reinterpret_cast<unsigned*>(p.dv + (bh * p.Nk + key) * kD);
+  for (int i = 0; i < kM; ++i) {
 #pragma unroll
-    for (int dn = 0; dn < kD / 8; ++dn) {
-      dk_row[dn * 4 + t] = pack_bf16(dk[dn][2 * r] * p.scale, dk[dn][2 * r + 1] * p.scale);
-      dv_row[dn * 4 + t] = pack_bf16(dv[dn][2 * r], dv[dn][2 * r + 1]);
+    for (int r = 0; r < 2; ++r) {
+      const int64_t key = key0 + 16 * i + 8 * r;
+      if (key >= p.Nk) continue;
+      unsigned* dk_row = reinterpret_cast<unsigned*>(p.dk + (bh * p.Nk + key) * kD);
+      unsigned* dv_row = reinterpret_cast<unsigned*>(p.dv + (bh * p.Nk + key) * kD);
+#pragma unroll
+      for (int dn = 0; dn < kD / 8; ++dn) {
+        dk_row[dn * 4 + t] = pack_bf16(dk[i][dn][2 * r] * p.scale, dk[i][dn][2 * r + 1] * p.scale);
+        dv_row[dn * 4 + t] = pack_bf16(dv[i][dn][2 * r], dv[i][dn][2 * r + 1]);
+      }
     }
   }
 }

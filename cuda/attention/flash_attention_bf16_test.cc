@@ -13,7 +13,8 @@
 // rounding errors are ~2^-9 of the terms, of random sign, so they grow like the sum of random
 // terms itself and stay a few 2^-9 of the tensor's typical magnitude. We check, per tensor,
 // |diff| <= 1e-5 + 2e-2 max|ref| element by element (~10 roundings of the largest element) and
-// the relative L2 error ||diff|| / ||ref|| <= 1e-2 (bf16 operands land between 1e-3 and 1e-2).
+// the relative L2 error ||diff|| / (||ref|| + 1e-3 sqrt(n)) <= 1e-2 (bf16 operands land between
+// 1e-3 and 1e-2; measured 2e-3 to 3e-3, max |diff| under 7e-3 max|ref|).
 #include "cuda/attention/flash_attention_bf16.h"
 
 #include <cuda_runtime.h>
@@ -151,8 +152,10 @@ int compare_gradient(const char* name, const std::vector<uint16_t>& got,
                     << " (tolerance " << tolerance << ")";
     }
   }
+  // The atol term keeps gradients that vanish analytically (one key: dS = P (dP - delta) = 0)
+  // from failing on fp32 rounding noise.
   const double relative =
-      ref_squares > 0.0 ? std::sqrt(diff_squares / ref_squares) : std::sqrt(diff_squares);
+      std::sqrt(diff_squares) / (std::sqrt(ref_squares) + 1e-3 * std::sqrt(double(want.size())));
   EXPECT_LE(relative, 1e-2) << name << ": relative L2 error";
   EXPECT_EQ(bad, 0) << name << ": max |diff| " << worst << " at " << worst_index << ", max |ref| "
                     << max_ref;
