@@ -58,7 +58,7 @@ struct BackwardConfig {
 // The configurations run (see flash_attention_bf16.h for what was measured).
 using Backward32 = BackwardConfig<32, 32, 2, 4>;
 using Backward64 = BackwardConfig<64, 32, 2, 4>;
-using Backward128 = BackwardConfig<128, 32, 1, 4>;
+using Backward128 = BackwardConfig<128, 64, 1, 8>;
 
 struct BackwardParams {
   const __nv_bfloat16 *q, *k, *v, *dout;  // (B, H, Nq | Nk, D)
@@ -199,11 +199,14 @@ __global__ void __launch_bounds__(C::kThreads) backward_kernel(BackwardParams p)
     const __nv_bfloat16* do_tile = do_tiles + buffer * kQueries * kStride;
     const float* lse_tile = lse_tiles + buffer * kQueries;
     const float* delta_tile = delta_tiles + buffer * kQueries;
-    __syncthreads();  // the other buffer (tile - 1) and dS^T are no longer read
+    // Two barriers per tile suffice: a warp here has passed the barrier before tile - 1's dQ, so
+    // every warp is done reading the other buffer (tile - 1's Q, dO, lse, delta); and no warp
+    // writes dS^T of this tile before all have passed the next barrier, after their dQ of
+    // tile - 1.
     if (q0 + kQueries < p.Nq) load_queries(1 - buffer, q0 + kQueries);
     async_copy::copy_async_commit();
     async_copy::copy_async_wait<1>();  // this thread's copies of K, V and tile `tile` landed
-    __syncthreads();
+    __syncthreads();  // tile `tile` visible to every thread
 
     // S^T = K Q^T and dP^T = V dO^T: per M-tile 16 keys x kQueries, n-tile j holding queries
     // 8 j .. 8 j + 7.
