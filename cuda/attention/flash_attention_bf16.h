@@ -8,21 +8,21 @@
 // else, a negative size or B * H > 65535 throws std::invalid_argument. Queued on launch_stream()
 // (cuda/common/check.h).
 //
-// Design (flash_attention_bf16.cu): one block of 4 warps per 128 query rows of one (b, h); each
-// warp owns two 16-row M-tiles, so every K or V fragment read from shared memory feeds two
+// Forward design (flash_attention_bf16.cu): one block of 4 warps per 128 query rows of one (b, h);
+// each warp owns two 16-row M-tiles, so every K or V fragment read from shared memory feeds two
 // mma.sync. K and V tiles stream through shared memory with cp.async, double-buffered (tile t + 1
 // lands while t is used); rows padded by 16 bytes so ldmatrix reads are bank-conflict free.
-// D = 32 and 64: 64-key tiles, the warp's Q fragments held in registers for the whole pass (252
-// registers). D = 128: 32-key tiles, Q fragments re-read from shared memory by ldmatrix for every
-// tile (255 registers, no spills). S = Q K^T with mma.sync (K fragments by ldmatrix), the scores
-// masked only on tiles that need it (ragged, diagonal, padding), online softmax in fp32 and base
-// 2 with the row max reduced over the quad of lanes that share a row; P is packed to bf16
+// D = 32 and 64: 64-key tiles, the warp's Q fragments held in registers for the whole pass (172
+// and 252 registers). D = 128: 32-key tiles, Q fragments re-read from shared memory by ldmatrix for
+// every tile (255 registers, no spills). S = Q K^T with mma.sync (K fragments by ldmatrix), the
+// scores masked only on tiles that need it (ragged, diagonal, padding), online softmax in fp32 and
+// base 2 with the row max reduced over the quad of lanes that share a row; P is packed to bf16
 // straight from the S accumulators (the C layout of two n-tiles is the A layout of one k-step)
 // and O += P V with mma.sync (V fragments by ldmatrix.trans). Causal: key tiles wholly above the
 // diagonal are skipped and the heaviest query blocks start first. O / l is rounded to bf16 once.
 //
-// Measured (H100 SXM, results/gpu/h100/attention_bf16.jsonl; FLOPs 4 B H N^2 D, halved causal;
-// ratios to PyTorch 2.11 SDPA bf16 forward in the same run):
+// Forward measured (H100 SXM, results/gpu/h100/attention_bf16.jsonl; FLOPs 4 B H N^2 D, halved
+// causal; ratios to PyTorch 2.11 SDPA bf16 forward in the same run):
 //   (4,48,4096,64)   non-causal 275.6 TFLOP/s: 0.927x flash, 0.609x cuDNN
 //                    causal     252.3 TFLOP/s: 0.901x flash, 0.589x cuDNN
 //   (4,16,4096,128)  non-causal 305.8 TFLOP/s: 0.942x flash, 0.513x cuDNN
@@ -31,7 +31,53 @@
 // 16-row M-tile per warp and 64-key tiles for both head dims, ran 233.1 / 226.8 and
 // 273.8 / 253.9 TFLOP/s (0.76x-0.85x flash). What is left: mma.sync tops out well below the
 // H100's wgmma rate (cuDNN reaches 429-667 TFLOP/s here); a Hopper path (TMA + wgmma, warp
-// specialisation) is the next step, and the bf16 backward does not exist yet.
+// specialisation) is the next step. D = 32 (added with the backward, 64-key tiles like D = 64):
+// (4,32,4096,32) 184.0 / 165.6 TFLOP/s, 0.86x / 0.90x flash (attention_bf16_backward.jsonl).
+//
+// Backward design (flash_attention_bf16_backward.cu), FlashAttention-2's: three launches.
+//   1. Pre-pass: delta = rowsum(dO * O) in fp32 from the bf16 out and dout, lse copied into rows
+//      padded per (b, h) to a multiple of 64 (+inf, delta 0 past Nq, so a query tile's lse and
+//      delta load as whole 16-byte cp.async chunks and need no mask), the fp32 dQ accumulator
+//      zeroed.
+//   2. Main kernel, grid (key block, b h): the block's K and V tiles stay in shared memory and
+//      dK, dV in fp32 registers while every query tile that can see the keys streams through
+//      (Q, dO, lse, delta double-buffered by cp.async; causal: tiles wholly above the diagonal
+//      skipped, key block 0, the heaviest, first). Each warp owns kMTiles 16-key M-tiles. Per
+//      tile: S^T = K Q^T and dP^T = V dO^T (K, V as A fragments by ldmatrix, Q, dO as B), P^T =
+//      exp2(S^T scale log2(e) - lse) (masked only on tiles that can hide something: diagonal,
+//      padding, ragged keys), dS^T = P^T (dP^T - delta); P^T and dS^T are packed to bf16 straight
+//      from the C fragments as the A fragments of dV += P^T dO and dK += dS^T Q (dO, Q by
+//      ldmatrix.trans), so P never touches shared memory. dS^T goes to shared memory; after a
+//      barrier each warp computes a 16-query slice of dQ = dS K (dS and K by ldmatrix.trans) and
+//      adds it to the accumulator with red.global.add.v2.f32. Two barriers per tile.
+//   3. dq = bf16(scale * accumulator). dk = bf16(scale * dK) since dS is w.r.t. the scaled
+//      scores; dv = bf16(dV).
+//   Configurations: D = 32 and 64: 4 warps of two M-tiles (128-key blocks, each Q or dO fragment
+//   feeds two mma.sync), 32-query tiles, 2 blocks per SM (220 / 255 registers, 8 bytes spilled
+//   at D = 64). D = 128: 8 warps of one M-tile (128-key blocks: dK and dV take 128 registers a
+//   thread), 64-query tiles, 1 block per SM (255 registers, 12 bytes spilled).
+// Counts at (4,48,4096,64): 5 matrix products of 2 N^2 D per (b, h), 10 B H N^2 D = 2.06e12
+// FLOPs (2.5x the forward), 2.6 ms at the 798 TFLOP/s a bf16 GEMM reaches here; the fewest
+// device-memory bytes, q, k, v, out, dout read and dq, dk, dv written once, are 16 B H N D =
+// 0.8 GB, 0.27 ms at 3 TB/s: compute-bound. On top, the dQ accumulator costs 8 B H N D bytes
+// of device memory (zero, read back) and N / 128 B H N D fp32 reductions in L2 (6.4 GB), and Q,
+// dO are re-read from L2 once per key block.
+// Measured (H100 SXM, results/gpu/h100/attention_bf16_backward.jsonl at 2ca5284; FLOPs
+// 10 B H N^2 D, halved causal; ratios to PyTorch 2.11 SDPA bf16 backward in the same run):
+//   (4,48,4096,64)   non-causal 273.1 TFLOP/s: 1.023x flash (267.0), 0.622x cuDNN
+//                    causal     246.8 TFLOP/s: 1.092x flash (226.1), 0.660x cuDNN
+//   (4,16,4096,128)  non-causal 242.4 TFLOP/s: 0.861x flash (281.6), 0.449x cuDNN
+//                    causal     214.3 TFLOP/s: 0.868x flash (246.8), 0.514x cuDNN
+//   (4,32,4096,32)   non-causal 213.0 TFLOP/s: 1.072x flash, 0.931x cuDNN; causal 190.2: 1.172x
+//   (16,16,1024,64)  non-causal 226.5 TFLOP/s: 1.298x flash; causal 164.0: 1.355x
+// Steps (same bench, (4,48,4096,64) / (4,16,4096,128) non-causal): one M-tile per warp, 4 warps
+// (64-key blocks) for every D: 217.7 / 192.6 TFLOP/s; 8 warps (128-key blocks): 224.2 / 224.3;
+// two M-tiles per warp at D = 64 (Q and dO fragments reused, half the dQ atomics): 272.8; 64-query
+// tiles on 8 warps at D = 128: 246.1. What limits D = 128: the dK, dV accumulators leave no
+// registers for a second M-tile, so every Q and dO fragment read from shared memory feeds one
+// mma.sync (about 0.58 ldmatrix.x4 per mma against 0.45 at D = 64); FlashAttention-2 instead
+// stages P and dS through shared memory to use different warp tilings for S and for dK, dV. And,
+// as for the forward, mma.sync is far from the wgmma rate cuDNN uses.
 #pragma once
 
 #include <cuda_bf16.h>

@@ -122,7 +122,7 @@ __global__ void convert_dq_kernel(const float* accumulator, __nv_bfloat16* dq, i
 
 // One block per (key block of kKeys keys, b h): K and V stay in shared memory and dK, dV in
 // registers while every query tile that can see the keys streams through (double-buffered by
-// cp.async). Per tile, each warp computes its 16 keys' rows of S^T = K Q^T and dP^T = V dO^T,
+// cp.async). Per tile, each warp computes its keys' rows of S^T = K Q^T and dP^T = V dO^T,
 // P^T = exp2(scale log2(e) S^T - lse) and dS^T = P^T (dP^T - delta); packs P^T and dS^T to bf16
 // straight from the accumulators as A fragments of dV += P^T dO and dK += dS^T Q (dO and Q by
 // ldmatrix.trans); writes dS^T to shared memory, and after a barrier the warps compute the
@@ -206,7 +206,7 @@ __global__ void __launch_bounds__(C::kThreads) backward_kernel(BackwardParams p)
     if (q0 + kQueries < p.Nq) load_queries(1 - buffer, q0 + kQueries);
     async_copy::copy_async_commit();
     async_copy::copy_async_wait<1>();  // this thread's copies of K, V and tile `tile` landed
-    __syncthreads();  // tile `tile` visible to every thread
+    __syncthreads();                   // tile `tile` visible to every thread
 
     // S^T = K Q^T and dP^T = V dO^T: per M-tile 16 keys x kQueries, n-tile j holding queries
     // 8 j .. 8 j + 7.
