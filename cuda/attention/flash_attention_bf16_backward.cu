@@ -31,34 +31,47 @@ constexpr int64_t kRowPadding = 64;
 
 int64_t padded_rows(int64_t nq) { return (nq + kRowPadding - 1) / kRowPadding * kRowPadding; }
 
-// A backward configuration: kWarps warps, each owning kMTiles 16-key M-tiles of the block's
-// kKeys = 16 kMTiles kWarps keys (their rows of S^T, dP^T, dK, dV), stream query tiles of
-// kQueries rows. Two M-tiles per warp halve the shared-memory reads of the Q and dO fragments
-// (each feeds both) and the dQ atomics per FLOP, at the price of registers.
-template <int kD_, int kQueries_, int kMTiles_, int kWarps_>
+// A backward configuration: kWarps warps in kGroups groups of kKeyWarps; warp w owns kMTiles
+// 16-key M-tiles (key group w % kKeyWarps) of the block's kKeys = 16 kMTiles kKeyWarps keys, and
+// query tiles of kQueries rows stream through.
+//   kGroups = 1: each warp computes its keys' rows of S^T and dP^T for the whole query tile and
+//     keeps them in registers as the A fragments of its dV, dK (every column).
+//   kGroups > 1: warp w computes its keys' rows of S^T and dP^T for query slice w / kKeyWarps,
+//     P^T and dS^T go through shared memory, and it accumulates dV, dK for its keys and column
+//     slice w / kKeyWarps: the dK, dV registers of a key are split over kGroups warps, which
+//     leaves room for two M-tiles at D = 128.
+// Two M-tiles per warp halve the shared-memory reads of the Q and dO fragments (each feeds both),
+// and larger key blocks halve the dQ atomics per FLOP.
+template <int kD_, int kQueries_, int kMTiles_, int kWarps_, int kGroups_>
 struct BackwardConfig {
   static constexpr int kD = kD_, kQueries = kQueries_, kMTiles = kMTiles_, kWarps = kWarps_;
+  static constexpr int kGroups = kGroups_;
   static constexpr int kThreads = 32 * kWarps;
-  static constexpr int kKeys = 16 * kMTiles * kWarps;
-  static constexpr int kNTiles = kQueries / 8;  // 8-query n-tiles of S^T
+  static constexpr int kKeyWarps = kWarps / kGroups;
+  static constexpr int kKeys = 16 * kMTiles * kKeyWarps;
+  static constexpr int kSliceQueries = kQueries / kGroups;  // of S^T per warp
+  static constexpr int kNTiles = kSliceQueries / 8;         // 8-query n-tiles of S^T
+  static constexpr int kSliceColumns = kD / kGroups;        // of dK, dV per warp
+  static_assert(kWarps % kGroups == 0 && kSliceQueries % 16 == 0 && kSliceColumns % 16 == 0);
   // bf16 elements per shared row; 16 bytes of padding keep ldmatrix phases off shared banks.
   static constexpr int kStride = kD + 8;
-  static constexpr int kScoreStride = kQueries + 8;  // dS^T tile (kKeys, kQueries)
+  static constexpr int kScoreStride = kQueries + 8;        // dS^T and P^T tiles (kKeys, kQueries)
+  static constexpr int kScoreTiles = kGroups > 1 ? 2 : 1;  // dS^T, and P^T when split
   // dQ = dS K for the tile: kQueries / 16 warps along the queries, the rest split the columns.
   static constexpr int kDqRowWarps = kQueries / 16;
   static constexpr int kDqColumns = kD * kDqRowWarps / kWarps;
   static_assert(kWarps % kDqRowWarps == 0 && kDqColumns % 16 == 0);
   static constexpr size_t kSharedBytes =
-      sizeof(__nv_bfloat16) * (size_t(2 * kKeys) * kStride        // K, V
-                               + size_t(4 * kQueries) * kStride   // two buffers of Q and dO
-                               + size_t(kKeys) * kScoreStride) +  // dS^T
-      sizeof(float) * size_t(4 * kQueries);                       // two buffers of lse and delta
+      sizeof(__nv_bfloat16) * (size_t(2 * kKeys) * kStride       // K, V
+                               + size_t(4 * kQueries) * kStride  // two buffers of Q and dO
+                               + size_t(kScoreTiles * kKeys) * kScoreStride) +  // dS^T (and P^T)
+      sizeof(float) * size_t(4 * kQueries);  // two buffers of lse and delta
 };
 
 // The configurations run (see flash_attention_bf16.h for what was measured).
-using Backward32 = BackwardConfig<32, 32, 2, 4>;
-using Backward64 = BackwardConfig<64, 32, 2, 4>;
-using Backward128 = BackwardConfig<128, 64, 1, 8>;
+using Backward32 = BackwardConfig<32, 32, 2, 4, 1>;
+using Backward64 = BackwardConfig<64, 32, 2, 4, 1>;
+using Backward128 = BackwardConfig<128, 64, 2, 8, 2>;
 
 struct BackwardParams {
   const __nv_bfloat16 *q, *k, *v, *dout;  // (B, H, Nq | Nk, D)
@@ -130,7 +143,7 @@ __global__ void convert_dq_kernel(const float* accumulator, __nv_bfloat16* dq, i
 template <class C>
 __global__ void __launch_bounds__(C::kThreads) backward_kernel(BackwardParams p) {
   constexpr int kD = C::kD, kQueries = C::kQueries, kKeys = C::kKeys, kN = C::kNTiles;
-  constexpr int kM = C::kMTiles;
+  constexpr int kM = C::kMTiles, kSplit = C::kGroups > 1;
   constexpr int kStride = C::kStride, kScoreStride = C::kScoreStride;
   constexpr int kThreads = C::kThreads;
   extern __shared__ __align__(128) unsigned char shared[];
@@ -139,11 +152,16 @@ __global__ void __launch_bounds__(C::kThreads) backward_kernel(BackwardParams p)
   __nv_bfloat16* q_tiles = v_tile + kKeys * kStride;  // two buffers (kQueries, kStride)
   __nv_bfloat16* do_tiles = q_tiles + 2 * kQueries * kStride;
   __nv_bfloat16* ds_tile = do_tiles + 2 * kQueries * kStride;  // dS^T (kKeys, kScoreStride)
-  float* lse_tiles = reinterpret_cast<float*>(ds_tile + kKeys * kScoreStride);  // 2 x kQueries
+  __nv_bfloat16* p_tile = ds_tile + kKeys * kScoreStride;      // P^T when split
+  float* lse_tiles =
+      reinterpret_cast<float*>(ds_tile + C::kScoreTiles * kKeys * kScoreStride);  // 2 x kQueries
   float* delta_tiles = lse_tiles + 2 * kQueries;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int g = lane / 4, t = lane % 4;
   const int matrix = lane / 8, matrix_row = lane % 8;  // ldmatrix addressing
+  const int key_group = warp % C::kKeyWarps, group = warp / C::kKeyWarps;
+  const int slice_q0 = group * C::kSliceQueries;  // this warp's queries of S^T in the tile
+  const int column0 = group * C::kSliceColumns;   // and columns of dK, dV
   const int64_t bh = blockIdx.y, b = bh / p.H;
   const int64_t k0 = int64_t(blockIdx.x) * kKeys;  // block 0 first: the heaviest when causal
   const __nv_bfloat16* q = p.q + bh * p.Nq * kD;
@@ -174,8 +192,8 @@ __global__ void __launch_bounds__(C::kThreads) backward_kernel(BackwardParams p)
   if (q_begin < p.Nq) load_queries(0, q_begin);
   async_copy::copy_async_commit();
 
-  // This lane's keys: rows g and g + 8 of M-tile i, block rows 16 (kM warp + i) .. + 15.
-  const int64_t key0 = k0 + 16 * kM * warp + g;  // + 16 i + 8 r
+  // This lane's keys: rows g and g + 8 of M-tile i, block rows 16 (kM key_group + i) .. + 15.
+  const int64_t key0 = k0 + 16 * kM * key_group + g;  // + 16 i + 8 r
   bool key_visible[kM][2];
 #pragma unroll
   for (int i = 0; i < kM; ++i) {
@@ -185,14 +203,44 @@ __global__ void __launch_bounds__(C::kThreads) backward_kernel(BackwardParams p)
       key_visible[i][r] = key < p.Nk && (p.padding == nullptr || p.padding[b * p.Nk + key] == 0.0f);
     }
   }
-  // ldmatrix address of this lane's row for k-step ks of M-tile i of a key tile.
-  const auto key_rows_address = [&](const __nv_bfloat16* tile, int i, int ks) {
+  // ldmatrix address of this lane's row of M-tile i, columns 16 c .. 16 c + 15, of a tile with
+  // key rows (K, V: k-step c of S^T; P^T, dS^T: k-step c of dV, dK).
+  const auto key_rows_address = [&](const __nv_bfloat16* tile, int stride, int i, int c) {
     return async_copy::shared_address(
-        tile + (16 * (kM * warp + i) + (matrix % 2) * 8 + matrix_row) * kStride + ks * 16 +
+        tile + (16 * (kM * key_group + i) + (matrix % 2) * 8 + matrix_row) * stride + c * 16 +
         (matrix / 2) * 8);
   };
+  // Stores the A fragment `a` of M-tile i, queries 16 kk .. 16 kk + 15, into a key-row tile.
+  const auto store_fragment = [&](__nv_bfloat16* tile, int i, int kk, const unsigned a[4]) {
+    __nv_bfloat16* row = tile + (16 * (kM * key_group + i) + g) * kScoreStride + 16 * kk + 2 * t;
+    *reinterpret_cast<unsigned*>(row) = a[0];
+    *reinterpret_cast<unsigned*>(row + 8 * kScoreStride) = a[1];
+    *reinterpret_cast<unsigned*>(row + 8) = a[2];
+    *reinterpret_cast<unsigned*>(row + 8 * kScoreStride + 8) = a[3];
+  };
+  // dV += P^T dO and dK += dS^T Q for k-step kk (queries 16 kk .. + 15 of the tile), this warp's
+  // columns; A fragments pa, dsa per M-tile, dO and Q by ldmatrix.trans.
+  constexpr int kColumnTiles = C::kSliceColumns / 8;
+  float dk[kM][kColumnTiles][4] = {}, dv[kM][kColumnTiles][4] = {};  // C layout
+  const auto accumulate_dk_dv = [&](const __nv_bfloat16* q_tile, const __nv_bfloat16* do_tile,
+                                    int kk, const unsigned pa[kM][4], const unsigned dsa[kM][4]) {
+#pragma unroll
+    for (int dn = 0; dn < kColumnTiles / 2; ++dn) {
+      const int offset = (kk * 16 + (matrix % 2) * 8 + matrix_row) * kStride + column0 + dn * 16 +
+                         (matrix / 2) * 8;
+      unsigned ob[4], qb[4];
+      ldmatrix_x4_trans(ob, async_copy::shared_address(do_tile + offset));
+      ldmatrix_x4_trans(qb, async_copy::shared_address(q_tile + offset));
+#pragma unroll
+      for (int i = 0; i < kM; ++i) {
+        mma(dv[i][2 * dn], pa[i], ob[0], ob[1]);
+        mma(dv[i][2 * dn + 1], pa[i], ob[2], ob[3]);
+        mma(dk[i][2 * dn], dsa[i], qb[0], qb[1]);
+        mma(dk[i][2 * dn + 1], dsa[i], qb[2], qb[3]);
+      }
+    }
+  };
 
-  float dk[kM][kD / 8][4] = {}, dv[kM][kD / 8][4] = {};  // this warp's keys x kD, C layout
   for (int64_t q0 = q_begin, tile = 0; q0 < p.Nq; q0 += kQueries, ++tile) {
     const int buffer = int(tile % 2);
     const __nv_bfloat16* q_tile = q_tiles + buffer * kQueries * kStride;
@@ -201,28 +249,28 @@ __global__ void __launch_bounds__(C::kThreads) backward_kernel(BackwardParams p)
     const float* delta_tile = delta_tiles + buffer * kQueries;
     // Two barriers per tile suffice: a warp here has passed the barrier before tile - 1's dQ, so
     // every warp is done reading the other buffer (tile - 1's Q, dO, lse, delta); and no warp
-    // writes dS^T of this tile before all have passed the next barrier, after their dQ of
-    // tile - 1.
+    // writes dS^T (or P^T) of this tile before all have passed the next barrier, after their
+    // reads of tile - 1's.
     if (q0 + kQueries < p.Nq) load_queries(1 - buffer, q0 + kQueries);
     async_copy::copy_async_commit();
     async_copy::copy_async_wait<1>();  // this thread's copies of K, V and tile `tile` landed
     __syncthreads();                   // tile `tile` visible to every thread
 
-    // S^T = K Q^T and dP^T = V dO^T: per M-tile 16 keys x kQueries, n-tile j holding queries
-    // 8 j .. 8 j + 7.
+    // S^T = K Q^T and dP^T = V dO^T: per M-tile 16 keys x the warp's kSliceQueries queries,
+    // n-tile j holding queries slice_q0 + 8 j .. + 7.
     float s[kM][kN][4] = {}, dp[kM][kN][4] = {};
 #pragma unroll
     for (int ks = 0; ks < kD / 16; ++ks) {
       unsigned ka[kM][4], va[kM][4];
 #pragma unroll
       for (int i = 0; i < kM; ++i) {
-        ldmatrix_x4(ka[i], key_rows_address(k_tile, i, ks));
-        ldmatrix_x4(va[i], key_rows_address(v_tile, i, ks));
+        ldmatrix_x4(ka[i], key_rows_address(k_tile, kStride, i, ks));
+        ldmatrix_x4(va[i], key_rows_address(v_tile, kStride, i, ks));
       }
 #pragma unroll
       for (int np = 0; np < kN / 2; ++np) {
-        const int offset =
-            (np * 16 + (matrix / 2) * 8 + matrix_row) * kStride + ks * 16 + (matrix % 2) * 8;
+        const int offset = (slice_q0 + np * 16 + (matrix / 2) * 8 + matrix_row) * kStride +
+                           ks * 16 + (matrix % 2) * 8;
         unsigned qb[4], ob[4];
         ldmatrix_x4(qb, async_copy::shared_address(q_tile + offset));
         ldmatrix_x4(ob, async_copy::shared_address(do_tile + offset));
@@ -242,8 +290,9 @@ __global__ void __launch_bounds__(C::kThreads) backward_kernel(BackwardParams p)
         p.padding != nullptr || k0 + kKeys > p.Nk || (p.causal && k0 + kKeys - 1 > q0);
 #pragma unroll
     for (int j = 0; j < kN; ++j) {
-      const float2 row_lse = *reinterpret_cast<const float2*>(lse_tile + 8 * j + 2 * t);
-      const float2 row_delta = *reinterpret_cast<const float2*>(delta_tile + 8 * j + 2 * t);
+      const int column = slice_q0 + 8 * j + 2 * t;
+      const float2 row_lse = *reinterpret_cast<const float2*>(lse_tile + column);
+      const float2 row_delta = *reinterpret_cast<const float2*>(delta_tile + column);
 #pragma unroll
       for (int i = 0; i < kM; ++i) {
 #pragma unroll
@@ -251,7 +300,7 @@ __global__ void __launch_bounds__(C::kThreads) backward_kernel(BackwardParams p)
           float prob = exp2f(fmaf(s[i][j][e], p.scale_log2, -(e % 2 ? row_lse.y : row_lse.x)));
           if (masked) {
             const int64_t key = key0 + 16 * i + 8 * (e / 2);
-            const int64_t query = q0 + 8 * j + 2 * t + (e % 2);
+            const int64_t query = q0 + column + (e % 2);
             if (!key_visible[i][e / 2] || (p.causal && key > query)) prob = 0.0f;
           }
           s[i][j][e] = prob;
@@ -260,8 +309,9 @@ __global__ void __launch_bounds__(C::kThreads) backward_kernel(BackwardParams p)
       }
     }
 
-    // dV += P^T dO and dK += dS^T Q: the C fragments of n-tiles 2 kk and 2 kk + 1 are the A
-    // fragment of k-step kk; dS^T also goes to shared memory for dQ.
+    // P^T and dS^T packed to bf16 straight from the C fragments: those of n-tiles 2 kk and
+    // 2 kk + 1 are the A fragment of k-step kk. dS^T goes to shared memory for dQ; split, P^T
+    // too, and dV, dK read both back after the barrier.
 #pragma unroll
     for (int kk = 0; kk < kN / 2; ++kk) {
       unsigned pa[kM][4], dsa[kM][4];
@@ -275,36 +325,31 @@ __global__ void __launch_bounds__(C::kThreads) backward_kernel(BackwardParams p)
         dsa[i][1] = pack_bf16(dp[i][2 * kk][2], dp[i][2 * kk][3]);
         dsa[i][2] = pack_bf16(dp[i][2 * kk + 1][0], dp[i][2 * kk + 1][1]);
         dsa[i][3] = pack_bf16(dp[i][2 * kk + 1][2], dp[i][2 * kk + 1][3]);
-        __nv_bfloat16* ds_row =
-            ds_tile + (16 * (kM * warp + i) + g) * kScoreStride + 16 * kk + 2 * t;
-        *reinterpret_cast<unsigned*>(ds_row) = dsa[i][0];
-        *reinterpret_cast<unsigned*>(ds_row + 8 * kScoreStride) = dsa[i][1];
-        *reinterpret_cast<unsigned*>(ds_row + 8) = dsa[i][2];
-        *reinterpret_cast<unsigned*>(ds_row + 8 * kScoreStride + 8) = dsa[i][3];
+        const int slice_kk = slice_q0 / 16 + kk;
+        store_fragment(ds_tile, i, slice_kk, dsa[i]);
+        if constexpr (kSplit) store_fragment(p_tile, i, slice_kk, pa[i]);
       }
+      if constexpr (!kSplit) accumulate_dk_dv(q_tile, do_tile, kk, pa, dsa);
+    }
+    __syncthreads();  // dS^T (and P^T) complete
+    if constexpr (kSplit) {
 #pragma unroll
-      for (int dn = 0; dn < kD / 16; ++dn) {
-        const int offset =
-            (kk * 16 + (matrix % 2) * 8 + matrix_row) * kStride + dn * 16 + (matrix / 2) * 8;
-        unsigned ob[4], qb[4];
-        ldmatrix_x4_trans(ob, async_copy::shared_address(do_tile + offset));
-        ldmatrix_x4_trans(qb, async_copy::shared_address(q_tile + offset));
+      for (int kk = 0; kk < kQueries / 16; ++kk) {
+        unsigned pa[kM][4], dsa[kM][4];
 #pragma unroll
         for (int i = 0; i < kM; ++i) {
-          mma(dv[i][2 * dn], pa[i], ob[0], ob[1]);
-          mma(dv[i][2 * dn + 1], pa[i], ob[2], ob[3]);
-          mma(dk[i][2 * dn], dsa[i], qb[0], qb[1]);
-          mma(dk[i][2 * dn + 1], dsa[i], qb[2], qb[3]);
+          ldmatrix_x4(pa[i], key_rows_address(p_tile, kScoreStride, i, kk));
+          ldmatrix_x4(dsa[i], key_rows_address(ds_tile, kScoreStride, i, kk));
         }
+        accumulate_dk_dv(q_tile, do_tile, kk, pa, dsa);
       }
     }
-    __syncthreads();  // dS^T complete
 
     // dQ (kQueries x kD) += dS K: this warp's 16 queries x kDqColumns columns, summed over the
     // block's keys, added into the accumulator.
     constexpr int kColumns = C::kDqColumns;
     const int row0 = 16 * (warp % C::kDqRowWarps);
-    const int column0 = kColumns * (warp / C::kDqRowWarps);
+    const int dq_column0 = kColumns * (warp / C::kDqRowWarps);
     float dq[kColumns / 8][4] = {};
 #pragma unroll
     for (int ks = 0; ks < kKeys / 16; ++ks) {
@@ -317,7 +362,7 @@ __global__ void __launch_bounds__(C::kThreads) backward_kernel(BackwardParams p)
         unsigned kb[4];
         ldmatrix_x4_trans(kb, async_copy::shared_address(
                                   k_tile + (ks * 16 + (matrix % 2) * 8 + matrix_row) * kStride +
-                                  column0 + dn * 16 + (matrix / 2) * 8));
+                                  dq_column0 + dn * 16 + (matrix / 2) * 8));
         mma(dq[2 * dn], a, kb[0], kb[1]);
         mma(dq[2 * dn + 1], a, kb[2], kb[3]);
       }
@@ -326,7 +371,7 @@ __global__ void __launch_bounds__(C::kThreads) backward_kernel(BackwardParams p)
     for (int r = 0; r < 2; ++r) {
       const int64_t query = q0 + row0 + g + 8 * r;
       if (query >= p.Nq) continue;
-      float* row = p.dq_accumulator + (bh * p.Nq + query) * kD + column0 + 2 * t;
+      float* row = p.dq_accumulator + (bh * p.Nq + query) * kD + dq_column0 + 2 * t;
 #pragma unroll
       for (int dn = 0; dn < kColumns / 8; ++dn) {
         mma_bf16::reduce_add_pair(row + 8 * dn, dq[dn][2 * r], dq[dn][2 * r + 1]);
@@ -341,10 +386,10 @@ __global__ void __launch_bounds__(C::kThreads) backward_kernel(BackwardParams p)
     for (int r = 0; r < 2; ++r) {
       const int64_t key = key0 + 16 * i + 8 * r;
       if (key >= p.Nk) continue;
-      unsigned* dk_row = reinterpret_cast<unsigned*>(p.dk + (bh * p.Nk + key) * kD);
-      unsigned* dv_row = reinterpret_cast<unsigned*>(p.dv + (bh * p.Nk + key) * kD);
+      unsigned* dk_row = reinterpret_cast<unsigned*>(p.dk + (bh * p.Nk + key) * kD + column0);
+      unsigned* dv_row = reinterpret_cast<unsigned*>(p.dv + (bh * p.Nk + key) * kD + column0);
 #pragma unroll
-      for (int dn = 0; dn < kD / 8; ++dn) {
+      for (int dn = 0; dn < kColumnTiles; ++dn) {
         dk_row[dn * 4 + t] = pack_bf16(dk[i][dn][2 * r] * p.scale, dk[i][dn][2 * r + 1] * p.scale);
         dv_row[dn * 4 + t] = pack_bf16(dv[i][dn][2 * r], dv[i][dn][2 * r + 1]);
       }
