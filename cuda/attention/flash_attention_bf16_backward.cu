@@ -247,14 +247,14 @@ __global__ void __launch_bounds__(C::kThreads) backward_kernel(BackwardParams p)
     const __nv_bfloat16* do_tile = do_tiles + buffer * kQueries * kStride;
     const float* lse_tile = lse_tiles + buffer * kQueries;
     const float* delta_tile = delta_tiles + buffer * kQueries;
-    // Two barriers per tile suffice: a warp here has passed the barrier before tile - 1's dQ, so
-    // every warp is done reading the other buffer (tile - 1's Q, dO, lse, delta); and no warp
-    // writes dS^T (or P^T) of this tile before all have passed the next barrier, after their
-    // reads of tile - 1's.
+    // Two barriers per tile. This one: tile `tile` (and K, V) is visible to every thread, and
+    // every warp is done with tile - 1 (its Q, dO, lse, delta buffer, which split warps read up
+    // to their last dV, dK step, and dS^T, P^T); only then is tile + 1 queued into that buffer,
+    // landing while this tile is computed.
+    async_copy::copy_async_wait<0>();
+    __syncthreads();
     if (q0 + kQueries < p.Nq) load_queries(1 - buffer, q0 + kQueries);
     async_copy::copy_async_commit();
-    async_copy::copy_async_wait<1>();  // this thread's copies of K, V and tile `tile` landed
-    __syncthreads();                   // tile `tile` visible to every thread
 
     // S^T = K Q^T and dP^T = V dO^T: per M-tile 16 keys x the warp's kSliceQueries queries,
     // n-tile j holding queries slice_q0 + 8 j .. + 7.
