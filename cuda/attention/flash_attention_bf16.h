@@ -32,7 +32,7 @@
 // 273.8 / 253.9 TFLOP/s (0.76x-0.85x flash). What is left: mma.sync tops out well below the
 // H100's wgmma rate (cuDNN reaches 429-667 TFLOP/s here); a Hopper path (TMA + wgmma, warp
 // specialisation) is the next step. D = 32 (added with the backward, 64-key tiles like D = 64):
-// (4,32,4096,32) 184.0 / 165.6 TFLOP/s, 0.86x / 0.90x flash (attention_bf16_backward.jsonl).
+// (4,32,4096,32) 185.5 / 165.9 TFLOP/s, 0.87x / 0.88x flash (attention_bf16_backward.jsonl).
 //
 // Backward design (flash_attention_bf16_backward.cu), FlashAttention-2's: three launches.
 //   1. Pre-pass: delta = rowsum(dO * O) in fp32 from the bf16 out and dout, lse copied into rows
@@ -46,38 +46,49 @@
 //      tile: S^T = K Q^T and dP^T = V dO^T (K, V as A fragments by ldmatrix, Q, dO as B), P^T =
 //      exp2(S^T scale log2(e) - lse) (masked only on tiles that can hide something: diagonal,
 //      padding, ragged keys), dS^T = P^T (dP^T - delta); P^T and dS^T are packed to bf16 straight
-//      from the C fragments as the A fragments of dV += P^T dO and dK += dS^T Q (dO, Q by
-//      ldmatrix.trans), so P never touches shared memory. dS^T goes to shared memory; after a
-//      barrier each warp computes a 16-query slice of dQ = dS K (dS and K by ldmatrix.trans) and
-//      adds it to the accumulator with red.global.add.v2.f32. Two barriers per tile.
+//      from the C fragments, which are the A fragments of dV += P^T dO and dK += dS^T Q (dO, Q by
+//      ldmatrix.trans). With one warp group (D = 32, 64) each warp computes its keys' S^T rows
+//      for the whole query tile and feeds them to its dV, dK from registers: P never touches
+//      shared memory. With two groups (D = 128) each warp computes S^T for half the queries,
+//      P^T and dS^T go through shared memory, and it accumulates dV, dK for half the columns:
+//      the 128 dK, dV registers of a key are shared by two warps, leaving room for two M-tiles
+//      (FlashAttention-2's tilings: 32 x 32 S^T tiles, 32 keys x 64 columns of dK, dV per warp).
+//      dS^T goes to shared memory; after a barrier each warp computes a 16-query slice of
+//      dQ = dS K (dS and K by ldmatrix.trans) and adds it to the accumulator with
+//      red.global.add.v2.f32. Two barriers per tile; the next query tile is queued after the
+//      first, once every warp is done reading the buffer it overwrites.
 //   3. dq = bf16(scale * accumulator). dk = bf16(scale * dK) since dS is w.r.t. the scaled
 //      scores; dv = bf16(dV).
-//   Configurations: D = 32 and 64: 4 warps of two M-tiles (128-key blocks, each Q or dO fragment
-//   feeds two mma.sync), 32-query tiles, 2 blocks per SM (220 / 255 registers, 8 bytes spilled
-//   at D = 64). D = 128: 8 warps of one M-tile (128-key blocks: dK and dV take 128 registers a
-//   thread), 64-query tiles, 1 block per SM (255 registers, 12 bytes spilled).
+//   Configurations: D = 32 and 64: one group of 4 warps of two M-tiles (128-key blocks, each Q
+//   or dO fragment feeds two mma.sync), 32-query tiles, 2 blocks per SM (218 / 255 registers,
+//   4 bytes spilled at D = 64). D = 128: two groups of 4 warps of two M-tiles (128-key blocks),
+//   64-query tiles, 1 block per SM (255 registers, no spills, 177 KB of shared memory).
 // Counts at (4,48,4096,64): 5 matrix products of 2 N^2 D per (b, h), 10 B H N^2 D = 2.06e12
 // FLOPs (2.5x the forward), 2.6 ms at the 798 TFLOP/s a bf16 GEMM reaches here; the fewest
 // device-memory bytes, q, k, v, out, dout read and dq, dk, dv written once, are 16 B H N D =
 // 0.8 GB, 0.27 ms at 3 TB/s: compute-bound. On top, the dQ accumulator costs 8 B H N D bytes
 // of device memory (zero, read back) and N / 128 B H N D fp32 reductions in L2 (6.4 GB), and Q,
 // dO are re-read from L2 once per key block.
-// Measured (H100 SXM, results/gpu/h100/attention_bf16_backward.jsonl at 2ca5284; FLOPs
+// Measured (H100 SXM, results/gpu/h100/attention_bf16_backward.jsonl at f051698; FLOPs
 // 10 B H N^2 D, halved causal; ratios to PyTorch 2.11 SDPA bf16 backward in the same run):
-//   (4,48,4096,64)   non-causal 273.1 TFLOP/s: 1.023x flash (267.0), 0.622x cuDNN
-//                    causal     246.8 TFLOP/s: 1.092x flash (226.1), 0.660x cuDNN
-//   (4,16,4096,128)  non-causal 242.4 TFLOP/s: 0.861x flash (281.6), 0.449x cuDNN
-//                    causal     214.3 TFLOP/s: 0.868x flash (246.8), 0.514x cuDNN
-//   (4,32,4096,32)   non-causal 213.0 TFLOP/s: 1.072x flash, 0.931x cuDNN; causal 190.2: 1.172x
-//   (16,16,1024,64)  non-causal 226.5 TFLOP/s: 1.298x flash; causal 164.0: 1.355x
+//   (4,48,4096,64)   non-causal 282.0 TFLOP/s: 1.074x flash (262.5), 0.657x cuDNN
+//                    causal     255.6 TFLOP/s: 1.143x flash (223.6), 0.747x cuDNN
+//   (4,16,4096,128)  non-causal 256.4 TFLOP/s: 0.939x flash (273.1), 0.496x cuDNN
+//                    causal     226.0 TFLOP/s: 0.969x flash (233.1), 0.523x cuDNN
+//   (4,32,4096,32)   non-causal 227.2 TFLOP/s: 1.189x flash, 1.045x cuDNN; causal 204.3: 1.262x
+//   (16,16,1024,64)  non-causal 233.1 TFLOP/s: 1.299x flash; causal 168.0: 1.446x
+// (Another machine, the same kernels but the prefetch order, at 612b500: 274.3 / 242.5 and
+// 254.6 / 228.1 TFLOP/s, 1.042x / 1.112x and 0.934x / 0.967x flash.)
 // Steps (same bench, (4,48,4096,64) / (4,16,4096,128) non-causal): one M-tile per warp, 4 warps
 // (64-key blocks) for every D: 217.7 / 192.6 TFLOP/s; 8 warps (128-key blocks): 224.2 / 224.3;
 // two M-tiles per warp at D = 64 (Q and dO fragments reused, half the dQ atomics): 272.8; 64-query
-// tiles on 8 warps at D = 128: 246.1. What limits D = 128: the dK, dV accumulators leave no
-// registers for a second M-tile, so every Q and dO fragment read from shared memory feeds one
-// mma.sync (about 0.58 ldmatrix.x4 per mma against 0.45 at D = 64); FlashAttention-2 instead
-// stages P and dS through shared memory to use different warp tilings for S and for dK, dV. And,
-// as for the forward, mma.sync is far from the wgmma rate cuDNN uses.
+// tiles on 8 warps at D = 128: 246.1; two warp groups at D = 128 (P^T through shared memory, two
+// M-tiles): 256.5. What is left at D = 128 (0.94x-0.97x flash): 0.475 ldmatrix.x4 per mma.sync
+// against 0.45 at D = 64, the P^T and dS^T round trip through shared memory, and one block of 8
+// warps per SM, so each of the two barriers per tile stalls the whole SM. Against cuDNN
+// (0.50x-0.75x at D = 64 and 128) the gap is the forward's: mma.sync is far from the wgmma rate
+// cuDNN uses (430-520 TFLOP/s here); the next step is a Hopper path (TMA, wgmma, warp
+// specialisation).
 #pragma once
 
 #include <cuda_bf16.h>
