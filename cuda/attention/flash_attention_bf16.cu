@@ -1,14 +1,6 @@
 // FlashAttention-2 forward, bf16 on the tensor cores (see flash_attention_bf16.h for the design).
 //
-// Fragment layouts of mma.sync.m16n8k16 (bf16 in, fp32 out), lane = 4 g + t:
-//   A (16 x 16, row-major): a0 = (row g, cols 2t, 2t+1), a1 = row g + 8, a2 = a0 cols + 8,
-//                           a3 = a1 cols + 8; each register holds two bf16, lower column low.
-//   B (16 x 8, "col"):      b0 = (k 2t, 2t+1; column g), b1 = k + 8.
-//   C (16 x 8, fp32):       c0, c1 = (row g, cols 2t, 2t+1), c2, c3 = row g + 8.
-// ldmatrix.x4: lane l gives the address of row l % 8 of 8 x 8 matrix l / 8; each lane gets from
-// matrix i the pair (row l / 4, cols 2 (l % 4), +1), or with .trans the pair (rows 2 (l % 4), +1;
-// col l / 4). So K rows (key-major, d contiguous) load as B fragments without .trans and V rows
-// (key-major) load as B fragments with it.
+// The mma.sync fragment layouts and ldmatrix addressing are documented in mma_bf16.cuh.
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
@@ -20,6 +12,7 @@
 #include "cuda/attention/flash_attention_bf16.h"
 #include "cuda/attention/flash_attention_bf16_common.cuh"
 #include "cuda/attention/flash_attention_bf16_sm90.h"
+#include "cuda/attention/mma_bf16.cuh"
 #include "cuda/common/async_copy.cuh"
 #include "cuda/common/check.h"
 #include "cuda/common/launch.cuh"
@@ -28,6 +21,9 @@ namespace pa::cuda {
 namespace {
 
 using namespace bf16_attention;
+using mma_bf16::ldmatrix_x4;
+using mma_bf16::ldmatrix_x4_trans;
+using mma_bf16::mma;
 
 constexpr int kWarps = 4;
 constexpr int kThreads = 32 * kWarps;
@@ -53,44 +49,15 @@ struct Config {
 };
 
 // The configurations run (see flash_attention_bf16.h for what was measured).
+using Config32 = Config<32, 2, 64, true, false>;
 using Config64 = Config<64, 2, 64, true, false>;
 using Config128 = Config<128, 2, 32, false, true>;
 
-__device__ __forceinline__ void ldmatrix_x4(unsigned r[4], unsigned address) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(address));
-}
-
-__device__ __forceinline__ void ldmatrix_x4_trans(unsigned r[4], unsigned address) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(address));
-}
-
-// c += a b for one 16 x 8 x 16 step.
-__device__ __forceinline__ void mma(float c[4], const unsigned a[4], unsigned b0, unsigned b1) {
-  asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, "
-      "{%8, %9}, {%0, %1, %2, %3};\n"
-      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
-// Rows [r0, r0 + kTileRows) of a (rows, kD) row-major bf16 matrix into a padded shared tile
-// through cp.async, rows past the end zero-filled; queued, not waited for.
+// Rows [r0, r0 + kTileRows) of a (rows, kD) matrix into a shared tile of configuration C.
 template <class C, int kTileRows>
-__device__ __forceinline__ void load_tile_async(__nv_bfloat16* tile, const __nv_bfloat16* matrix,
-                                                int64_t r0, int64_t rows) {
-  constexpr int kChunks = C::kD / 8;  // 16-byte chunks per row
-  static_assert(kTileRows * kChunks % kThreads == 0);
-#pragma unroll
-  for (int i = 0; i < kTileRows * kChunks / kThreads; ++i) {
-    const int e = threadIdx.x + i * kThreads;
-    const int r = e / kChunks, c = (e % kChunks) * 8;
-    const bool inside = r0 + r < rows;
-    async_copy::copy_async_16(async_copy::shared_address(tile + r * C::kStride + c),
-                              inside ? matrix + (r0 + r) * C::kD + c : matrix, inside ? 16 : 0);
-  }
+__device__ __forceinline__ void load_tile(__nv_bfloat16* tile, const __nv_bfloat16* matrix,
+                                          int64_t r0, int64_t rows) {
+  mma_bf16::load_tile_async<C::kD, C::kStride, kTileRows, kThreads>(tile, matrix, r0, rows);
 }
 
 template <class C>
@@ -113,11 +80,11 @@ __global__ void __launch_bounds__(kThreads) forward_kernel(Params p) {
   // row0 + 16 i and row0 + 16 i + 8.
   const int64_t row0 = q0 + 16 * kM * warp + g;
 
-  load_tile_async<C, C::kRows>(q_tile, q, q0, p.Nq);
+  load_tile<C, C::kRows>(q_tile, q, q0, p.Nq);
   const int64_t k_end = p.causal ? min(p.Nk, q0 + C::kRows) : p.Nk;
   if (k_end > 0) {
-    load_tile_async<C, kKeys>(k_tiles, k, 0, p.Nk);
-    load_tile_async<C, kKeys>(v_tiles, v, 0, p.Nk);
+    load_tile<C, kKeys>(k_tiles, k, 0, p.Nk);
+    load_tile<C, kKeys>(v_tiles, v, 0, p.Nk);
   }
   async_copy::copy_async_commit();
 
@@ -137,8 +104,8 @@ __global__ void __launch_bounds__(kThreads) forward_kernel(Params p) {
     const __nv_bfloat16* v_tile = v_tiles + buffer * kKeys * kStride;
     __syncthreads();  // the other buffer (tile - 1) is no longer read
     if (k0 + kKeys < k_end) {
-      load_tile_async<C, kKeys>(k_tiles + (1 - buffer) * kKeys * kStride, k, k0 + kKeys, p.Nk);
-      load_tile_async<C, kKeys>(v_tiles + (1 - buffer) * kKeys * kStride, v, k0 + kKeys, p.Nk);
+      load_tile<C, kKeys>(k_tiles + (1 - buffer) * kKeys * kStride, k, k0 + kKeys, p.Nk);
+      load_tile<C, kKeys>(v_tiles + (1 - buffer) * kKeys * kStride, v, k0 + kKeys, p.Nk);
     }
     async_copy::copy_async_commit();
     async_copy::copy_async_wait<1>();  // this thread's copies of Q and tile `tile` have landed
@@ -228,9 +195,9 @@ void flash_attention_forward_bf16(const AttentionShape& shape, const __nv_bfloat
                                   const float* padding, bool causal, float scale,
                                   __nv_bfloat16* out, float* lse, Bf16Kernel kernel) {
   const std::string name = "pa::cuda::flash_attention_forward_bf16: ";
-  if (shape.D != shape.Dv || (shape.D != 64 && shape.D != 128)) {
+  if (shape.D != shape.Dv || (shape.D != 32 && shape.D != 64 && shape.D != 128)) {
     throw std::invalid_argument(name + "head dims D = " + std::to_string(shape.D) + ", Dv = " +
-                                std::to_string(shape.Dv) + " must be equal and 64 or 128");
+                                std::to_string(shape.Dv) + " must be equal and 32, 64 or 128");
   }
   if (!(scale > 0.0f) || !std::isfinite(scale)) {
     throw std::invalid_argument(name + "scale = " + std::to_string(scale) +
@@ -249,12 +216,16 @@ void flash_attention_forward_bf16(const AttentionShape& shape, const __nv_bfloat
   p.causal = causal;
   p.scale_log2 = scale * kLog2e;
   const bool hopper = wgmma_device();
-  if (kernel == Bf16Kernel::kWgmma && !hopper) {
-    throw std::invalid_argument(name + "the wgmma kernel needs a compute capability 9.0 GPU");
+  if (kernel == Bf16Kernel::kWgmma && (!hopper || shape.D == 32)) {
+    throw std::invalid_argument(name +
+                                "the wgmma kernel needs a compute capability 9.0 GPU and D = 64 or "
+                                "128 (D = " +
+                                std::to_string(shape.D) + ")");
   }
-  if (kernel == Bf16Kernel::kWgmma || (kernel == Bf16Kernel::kAuto && hopper)) {
+  if (kernel == Bf16Kernel::kWgmma || (kernel == Bf16Kernel::kAuto && hopper && shape.D != 32)) {
     return forward_sm90(shape, p);
   }
+  if (shape.D == 32) return forward<Config32>(shape, p);
   if (shape.D == 64) return forward<Config64>(shape, p);
   return forward<Config128>(shape, p);
 }

@@ -10,7 +10,11 @@
 #include <cmath>
 #include <cstdint>
 
+#include "cuda/attention/mma_bf16.cuh"
+
 namespace pa::cuda::bf16_attention {
+
+using mma_bf16::pack_bf16;
 
 constexpr float kLog2e = 1.4426950408889634f;
 
@@ -30,12 +34,6 @@ __device__ __forceinline__ float fast_exp2(float x) {
   float y;
   asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
   return y;
-}
-
-// Two floats rounded to bf16 in one register, `low` in the lower half.
-__device__ __forceinline__ unsigned pack_bf16(float low, float high) {
-  const __nv_bfloat162 pair = __floats2bfloat162_rn(low, high);
-  return *reinterpret_cast<const unsigned*>(&pair);
 }
 
 // C: kD, kMTiles (16-row tiles per warp), kNTiles (8-key slices per key tile).

@@ -1,11 +1,21 @@
-// GPU test (tag `gpu`, --config=cuda only) of the bf16 tensor-core FlashAttention-2 forward
-// against the fp32 kernel (itself tested against an Eigen oracle) run on the same bf16-rounded
-// inputs widened to float: lengths 1, 17, 1000, 4097, head dims 64 and 128, causal and not,
-// Nq != Nk, a key-padding mask with one batch entirely hidden (zeros out, +inf lse), and bad head
-// dims and scales (std::invalid_argument). The output is bf16, so the tolerance is
-// |diff| <= 2e-2 + 2e-2 |ref|; lse (fp32) within 1e-2. Each case runs both forward kernels: the
-// default (wgmma on an H100 or H200) and mma.sync.
-// Outputs are poisoned with NaN before each launch. Skips without a GPU.
+// GPU test (tag `gpu`, --config=cuda only) of the bf16 tensor-core FlashAttention-2 forward and
+// backward against the fp32 kernels (themselves tested against an Eigen oracle) run on the same
+// bf16-rounded inputs widened to float: lengths 1, 17, 1000, 4097, head dims 32, 64 and 128,
+// causal and not, Nq != Nk, and a key-padding mask with one batch entirely hidden (zeros out,
+// +inf lse, zero gradients), and bad head dims and scales (std::invalid_argument). Each forward
+// case runs both forward kernels: the default (wgmma on an H100 or H200) and mma.sync. Outputs
+// (and the backward's workspace) are poisoned with NaN before each launch. Skips without a GPU.
+//
+// Tolerances. Forward: the output is bf16 (relative rounding 2^-9) and P is rounded to bf16
+// before P V, so |diff| <= 2e-2 + 2e-2 |ref|; lse (fp32) within 1e-2. Backward: each gradient is
+// a sum over up to N products whose factors were rounded to bf16 on our side (P and dS before
+// their mma, out and lse come from the bf16 forward, so delta = rowsum(dO * O) differs from the
+// fp32 one by ~2^-9 |delta|, and dP - delta can cancel), and the result is rounded to bf16: the
+// rounding errors are ~2^-9 of the terms, of random sign, so they grow like the sum of random
+// terms itself and stay a few 2^-9 of the tensor's typical magnitude. We check, per tensor,
+// |diff| <= 1e-5 + 2e-2 max|ref| element by element (~10 roundings of the largest element) and
+// the relative L2 error ||diff|| / (||ref|| + 1e-3 sqrt(n)) <= 1e-2 (bf16 operands land between
+// 1e-3 and 1e-2; measured 2e-3 to 3e-3, max |diff| under 7e-3 max|ref|).
 #include "cuda/attention/flash_attention_bf16.h"
 
 #include <cuda_runtime.h>
@@ -14,6 +24,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <random>
 #include <sstream>
@@ -128,6 +139,121 @@ void check_case(const Case& c) {
   check_kernel(c, Bf16Kernel::kMmaSync);
 }
 
+// Compares one bf16 gradient tensor with the fp32 reference (see the tolerance note above).
+int compare_gradient(const char* name, const std::vector<uint16_t>& got,
+                     const std::vector<float>& want) {
+  double max_ref = 0.0, diff_squares = 0.0, ref_squares = 0.0;
+  for (const float w : want) {
+    max_ref = std::max(max_ref, double(std::fabs(w)));
+    ref_squares += double(w) * w;
+  }
+  const double tolerance = 1e-5 + 2e-2 * max_ref;
+  int bad = 0;
+  double worst = 0.0;
+  size_t worst_index = 0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    const double diff = std::fabs(double(from_bf16(got[i])) - want[i]);
+    if (!(diff <= worst)) worst = std::isnan(diff) ? INFINITY : diff, worst_index = i;
+    diff_squares += std::isnan(diff) ? INFINITY : diff * diff;
+    if (!(diff <= tolerance) && bad++ < 5) {
+      ADD_FAILURE() << name << "[" << i << "] = " << from_bf16(got[i]) << ", want " << want[i]
+                    << " (tolerance " << tolerance << ")";
+    }
+  }
+  // The atol term keeps gradients that vanish analytically (one key: dS = P (dP - delta) = 0)
+  // from failing on fp32 rounding noise.
+  const double relative =
+      std::sqrt(diff_squares) / (std::sqrt(ref_squares) + 1e-3 * std::sqrt(double(want.size())));
+  EXPECT_LE(relative, 1e-2) << name << ": relative L2 error";
+  EXPECT_EQ(bad, 0) << name << ": max |diff| " << worst << " at " << worst_index << ", max |ref| "
+                    << max_ref;
+  std::printf("    %s: max |diff| %.3g (%.2g of max |ref| %.3g), relative L2 %.3g\n", name, worst,
+              max_ref > 0.0 ? worst / max_ref : 0.0, max_ref, relative);
+  return bad;
+}
+
+// The backward: our bf16 forward then backward, against the fp32 forward then backward on the
+// same values. `twice`: run our backward a second time and require bitwise equal dk and dv.
+void check_backward_case(const Case& c, bool twice = false) {
+  SCOPED_TRACE("backward " + describe(c));
+  std::printf("  backward %s\n", describe(c).c_str());
+  const AttentionShape shape{c.B, c.H, c.Nq, c.Nk, c.D, c.D};
+  const size_t nq = size_t(c.B) * c.H * c.Nq * c.D, nk = size_t(c.B) * c.H * c.Nk * c.D;
+  const size_t rows = size_t(c.B) * c.H * c.Nq;
+  std::mt19937 rng(uint32_t(c.Nq * 131 + c.Nk * 7 + c.D + c.causal + 2 * c.padding + 99991));
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  auto make = [&](size_t count, float sigma, std::vector<uint16_t>& bits,
+                  std::vector<float>& wide) {
+    bits.resize(count);
+    wide.resize(count);
+    for (size_t i = 0; i < count; ++i) {
+      bits[i] = to_bf16_bits(sigma * normal(rng));
+      wide[i] = from_bf16(bits[i]);
+    }
+  };
+  std::vector<uint16_t> qb, kb, vb, dob;
+  std::vector<float> qf, kf, vf, dof;
+  make(nq, 1.5f, qb, qf);
+  make(nk, 1.5f, kb, kf);
+  make(nk, 1.0f, vb, vf);
+  make(nq, 1.0f, dob, dof);
+  std::vector<float> mask;
+  if (c.padding) {
+    mask.assign(size_t(c.B) * c.Nk, 0.0f);
+    std::bernoulli_distribution hide(0.3);
+    for (size_t i = 0; i < mask.size(); ++i) mask[i] = hide(rng) ? 1.0f : 0.0f;
+    for (int64_t j = 0; j < c.Nk; ++j) mask[size_t(c.B - 1) * c.Nk + j] = 1.0f;  // all hidden
+  }
+
+  DeviceArray<uint16_t> q16(nq), k16(nk), v16(nk), do16(nq), out16(nq), dq16(nq), dk16(nk),
+      dv16(nk);
+  DeviceArray<float> q32(nq), k32(nk), v32(nk), do32(nq), out32(nq), dq32(nq), dk32(nk), dv32(nk),
+      lse16(rows), lse32(rows), delta32(rows), padding(mask.size()),
+      workspace(size_t(flash_attention_backward_bf16_workspace(shape)));
+  q16.upload(qb), k16.upload(kb), v16.upload(vb), do16.upload(dob);
+  q32.upload(qf), k32.upload(kf), v32.upload(vf), do32.upload(dof);
+  if (c.padding) padding.upload(mask);
+  const float scale = 1.0f / std::sqrt(float(c.D));
+  const float* pad = c.padding ? padding.data : nullptr;
+  const auto bf16 = [](uint16_t* bits) { return reinterpret_cast<__nv_bfloat16*>(bits); };
+  flash_attention_forward(shape, q32.data, k32.data, v32.data, pad, c.causal, scale, out32.data,
+                          lse32.data);
+  flash_attention_backward(shape, q32.data, k32.data, v32.data, pad, c.causal, scale, out32.data,
+                           lse32.data, do32.data, delta32.data, dq32.data, dk32.data, dv32.data);
+  flash_attention_forward_bf16(shape, bf16(q16.data), bf16(k16.data), bf16(v16.data), pad, c.causal,
+                               scale, bf16(out16.data), lse16.data);
+  const auto run_backward = [&] {
+    PA_CUDA_CHECK(cudaMemset(dq16.data, 0xff, nq * sizeof(uint16_t)));  // NaN
+    PA_CUDA_CHECK(cudaMemset(dk16.data, 0xff, nk * sizeof(uint16_t)));
+    PA_CUDA_CHECK(cudaMemset(dv16.data, 0xff, nk * sizeof(uint16_t)));
+    PA_CUDA_CHECK(cudaMemset(workspace.data, 0xff, workspace.count * sizeof(float)));
+    flash_attention_backward_bf16(shape, bf16(q16.data), bf16(k16.data), bf16(v16.data), pad,
+                                  c.causal, scale, bf16(out16.data), lse16.data, bf16(do16.data),
+                                  workspace.data, bf16(dq16.data), bf16(dk16.data),
+                                  bf16(dv16.data));
+    PA_CUDA_CHECK(cudaDeviceSynchronize());
+  };
+  run_backward();
+  const std::vector<uint16_t> dq = dq16.download(), dk = dk16.download(), dv = dv16.download();
+  compare_gradient("dq", dq, dq32.download());
+  compare_gradient("dk", dk, dk32.download());
+  compare_gradient("dv", dv, dv32.download());
+  if (c.padding) {  // the last batch entry has every key hidden: zero gradients
+    for (size_t i = size_t(c.B - 1) * c.H * c.Nq * c.D; i < nq; ++i) {
+      ASSERT_EQ(from_bf16(dq[i]), 0.0f) << "dq " << i;
+    }
+    for (size_t i = size_t(c.B - 1) * c.H * c.Nk * c.D; i < nk; ++i) {
+      ASSERT_EQ(from_bf16(dk[i]), 0.0f) << "dk " << i;
+      ASSERT_EQ(from_bf16(dv[i]), 0.0f) << "dv " << i;
+    }
+  }
+  if (twice) {
+    run_backward();
+    EXPECT_TRUE(dk16.download() == dk) << "dk not deterministic";
+    EXPECT_TRUE(dv16.download() == dv) << "dv not deterministic";
+  }
+}
+
 class FlashAttentionBf16 : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -137,14 +263,14 @@ class FlashAttentionBf16 : public ::testing::Test {
 
 TEST_F(FlashAttentionBf16, SquareLengthsHeadDimsCausal) {
   for (const int64_t n : {1, 17, 1000}) {
-    for (const int64_t d : {64, 128}) {
+    for (const int64_t d : {32, 64, 128}) {
       for (const bool causal : {false, true}) check_case({2, 3, n, n, d, causal, false});
     }
   }
 }
 
 TEST_F(FlashAttentionBf16, Long4097) {
-  for (const int64_t d : {64, 128}) {
+  for (const int64_t d : {32, 64, 128}) {
     for (const bool causal : {false, true}) check_case({1, 2, 4097, 4097, d, causal, false});
   }
 }
@@ -153,10 +279,11 @@ TEST_F(FlashAttentionBf16, RectangularNotCausal) {
   check_case({2, 2, 17, 1000, 64, false, false});
   check_case({2, 2, 1000, 17, 128, false, false});
   check_case({1, 2, 130, 1, 64, false, false});
+  check_case({2, 2, 1000, 17, 32, false, false});
 }
 
 TEST_F(FlashAttentionBf16, KeyPadding) {
-  for (const int64_t d : {64, 128}) {
+  for (const int64_t d : {32, 64, 128}) {
     check_case({3, 2, 1000, 1000, d, false, true});
     check_case({3, 2, 1000, 1000, d, true, true});
     check_case({2, 2, 17, 130, d, false, true});
@@ -165,7 +292,7 @@ TEST_F(FlashAttentionBf16, KeyPadding) {
 
 TEST_F(FlashAttentionBf16, BadHeadDimsThrow) {
   for (const auto& [d, dv] :
-       {std::pair<int64_t, int64_t>{32, 32}, {96, 96}, {64, 128}, {256, 256}, {0, 0}}) {
+       {std::pair<int64_t, int64_t>{16, 16}, {96, 96}, {64, 128}, {32, 64}, {256, 256}, {0, 0}}) {
     const AttentionShape shape{1, 1, 4, 4, d, dv};
     try {
       flash_attention_forward_bf16(shape, nullptr, nullptr, nullptr, nullptr, false, 1.0f, nullptr,
@@ -188,6 +315,97 @@ TEST_F(FlashAttentionBf16, BadScaleThrows) {
       EXPECT_NE(std::string(error.what()).find("scale"), std::string::npos) << error.what();
     }
   }
+}
+
+TEST_F(FlashAttentionBf16, BackwardSquareLengthsHeadDimsCausal) {
+  for (const int64_t n : {1, 17, 1000}) {
+    for (const int64_t d : {32, 64, 128}) {
+      for (const bool causal : {false, true}) {
+        check_backward_case({2, 3, n, n, d, causal, false}, n == 1000);
+      }
+    }
+  }
+}
+
+TEST_F(FlashAttentionBf16, BackwardLong4097) {
+  for (const int64_t d : {32, 64, 128}) {
+    for (const bool causal : {false, true}) {
+      check_backward_case({1, 2, 4097, 4097, d, causal, false});
+    }
+  }
+}
+
+TEST_F(FlashAttentionBf16, BackwardRectangularNotCausal) {
+  check_backward_case({2, 2, 17, 1000, 64, false, false});
+  check_backward_case({2, 2, 1000, 17, 128, false, false});
+  check_backward_case({1, 2, 130, 1, 32, false, false});
+  check_backward_case({1, 2, 1, 130, 64, false, false});
+}
+
+TEST_F(FlashAttentionBf16, BackwardKeyPadding) {
+  for (const int64_t d : {32, 64, 128}) {
+    check_backward_case({3, 2, 1000, 1000, d, false, true});
+    check_backward_case({3, 2, 1000, 1000, d, true, true});
+    check_backward_case({2, 2, 17, 130, d, false, true});
+  }
+}
+
+TEST_F(FlashAttentionBf16, BackwardEmptyLengths) {
+  // Nq = 0: dk and dv are zeros; Nk = 0: every row hidden, dq zeros (lse +inf from the forward).
+  for (const auto& [nq, nk] : {std::pair<int64_t, int64_t>{0, 5}, {5, 0}}) {
+    const AttentionShape shape{1, 2, nq, nk, 64, 64};
+    const size_t count_q = size_t(2) * nq * 64, count_k = size_t(2) * nk * 64;
+    DeviceArray<uint16_t> q(count_q), k(count_k), v(count_k), out(count_q), dout(count_q),
+        dq(count_q), dk(count_k), dv(count_k);
+    DeviceArray<float> lse(size_t(2) * nq),
+        workspace(size_t(flash_attention_backward_bf16_workspace(shape)));
+    for (auto* array : {&q, &k, &v, &dout}) {
+      std::vector<uint16_t> bits(array->count);
+      for (size_t i = 0; i < bits.size(); ++i) bits[i] = to_bf16_bits(0.25f + 0.01f * i);
+      array->upload(bits);
+    }
+    for (auto* array : {&dq, &dk, &dv}) {
+      PA_CUDA_CHECK(cudaMemset(array->data, 0xff, array->count * sizeof(uint16_t)));
+    }
+    const auto bf16 = [](uint16_t* bits) { return reinterpret_cast<__nv_bfloat16*>(bits); };
+    flash_attention_forward_bf16(shape, bf16(q.data), bf16(k.data), bf16(v.data), nullptr, false,
+                                 0.125f, bf16(out.data), lse.data);
+    flash_attention_backward_bf16(shape, bf16(q.data), bf16(k.data), bf16(v.data), nullptr, false,
+                                  0.125f, bf16(out.data), lse.data, bf16(dout.data), workspace.data,
+                                  bf16(dq.data), bf16(dk.data), bf16(dv.data));
+    for (const auto* array : {&dq, &dk, &dv}) {
+      for (const uint16_t bits : array->download()) ASSERT_EQ(bits, 0u) << nq << " " << nk;
+    }
+  }
+}
+
+TEST_F(FlashAttentionBf16, BackwardBadShapesThrow) {
+  const auto expect_throw = [](const AttentionShape& shape, const std::string& needle) {
+    for (const bool workspace : {false, true}) {
+      try {
+        if (workspace) {
+          flash_attention_backward_bf16_workspace(shape);
+        } else {
+          flash_attention_backward_bf16(shape, nullptr, nullptr, nullptr, nullptr, false, 1.0f,
+                                        nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
+                                        nullptr);
+        }
+        ADD_FAILURE() << "no throw for " << needle;
+      } catch (const std::invalid_argument& error) {
+        const std::string what = error.what();
+        EXPECT_NE(what.find("flash_attention_backward_bf16"), std::string::npos) << what;
+        EXPECT_NE(what.find(needle), std::string::npos) << what;
+      }
+    }
+  };
+  for (const auto& [d, dv] :
+       {std::pair<int64_t, int64_t>{16, 16}, {96, 96}, {64, 128}, {32, 64}, {256, 256}, {0, 0}}) {
+    expect_throw({1, 1, 4, 4, d, dv}, "D = " + std::to_string(d));
+  }
+  expect_throw({-1, 1, 4, 4, 64, 64}, "B = -1");
+  expect_throw({1, 1, -4, 4, 64, 64}, "Nq = -4");
+  expect_throw({1, 1, 4, -2, 64, 64}, "Nk = -2");
+  expect_throw({256, 257, 4, 4, 64, 64}, "B * H = 65792");
 }
 
 }  // namespace

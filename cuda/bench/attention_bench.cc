@@ -1,18 +1,20 @@
 // The attention bench: our FlashAttention-2 kernels (cuda/attention, fp32, and the bf16
 // tensor-core forward) and PyTorch SDPA on the same GPU in one run. For each (B, H, N, D),
 // causal and not, it times our fp32 forwards (3xTF32 on the tensor cores, checked against the
-// SIMT one first, and SIMT) and backward (delta, dK/dV and dQ passes), and for D = 64 and 128
-// our bf16 forward, mma.sync and (on an H100 or H200) wgmma, on the same inputs rounded to bf16,
-// with CUDA events (a warm-up, then the median of repeats filling a time budget, L2 flushed
-// before each), then runs
+// SIMT one first, and SIMT) and backward (delta, dK/dV and dQ passes), and for D = 32, 64 and
+// 128 our bf16 forward (mma.sync, and on an H100 or H200 wgmma) and backward, on the same inputs
+// rounded to bf16, with CUDA events (a warm-up, then the median of repeats filling a time
+// budget, L2 flushed before each), then runs
 // cuda/bench/torch_attention.py for the anchors: fp32 through SDPA's memory-efficient backend, and,
 // for the record, bf16 through its flash and cuDNN backends. FLOPs: 4 B H N^2 D forward (halved
 // when causal), 2.5x that backward. Writes DIR/attention.jsonl (one row per measurement: op,
 // variant, dtype, shape, causal, ms, tflops, and for ours the ratio to the anchor: PyTorch
-// efficient fp32 for the fp32 kernels, PyTorch flash bf16 for the bf16 forward, which also gets
-// ratio_cudnn against cuDNN bf16) and prints a table.
+// efficient fp32 for the fp32 kernels, PyTorch flash bf16 for the bf16 forward and backward,
+// which also get ratio_cudnn against cuDNN bf16) and prints a table. --skip-fp32 leaves out our
+// fp32 kernels and their anchor.
 //
-//   attention_bench --out DIR [--commit SHA] [--python python3] [--shapes 4,48,4096,64 ...]
+//   attention_bench --out DIR [--commit SHA] [--python python3] [--skip-fp32]
+//                   [--shapes 4,48,4096,64 ...]
 //
 // Exit status 2 for bad flags or no GPU, 1 when the PyTorch side fails (ours is still written).
 #include <cuda_runtime.h>
@@ -105,8 +107,8 @@ std::string run_command(const std::string& command, bool& ok) {
 
 int usage(const std::string& message) {
   std::cerr << "attention_bench: " << message
-            << "\nusage: attention_bench --out DIR [--commit SHA] [--python PYTHON] [--shapes "
-               "B,H,N,D ...]\n";
+            << "\nusage: attention_bench --out DIR [--commit SHA] [--python PYTHON] [--skip-fp32] "
+               "[--shapes B,H,N,D ...]\n";
   return 2;
 }
 
@@ -114,6 +116,7 @@ int usage(const std::string& message) {
 
 int main(int argc, char** argv) {
   std::string out_dir, commit, python = "python3";
+  bool skip_fp32 = false;
   if (const char* env = std::getenv("PA_GIT_COMMIT")) commit = env;
   std::vector<Case> cases;
   for (int i = 1; i < argc; ++i) {
@@ -129,6 +132,8 @@ int main(int argc, char** argv) {
         }
         cases.push_back(c);
       }
+    } else if (flag == "--skip-fp32") {
+      skip_fp32 = true;
     } else if (i + 1 < argc && (flag == "--out" || flag == "--commit" || flag == "--python")) {
       (flag == "--out" ? out_dir : flag == "--commit" ? commit : python) = argv[++i];
     } else {
@@ -157,6 +162,7 @@ int main(int argc, char** argv) {
     const AttentionShape shape{c.B, c.H, c.N, c.N, c.D, c.D};
     const float scale = 1.0f / std::sqrt(float(c.D));
     for (const bool causal : {false, true}) {
+      if (skip_fp32) break;
       // The 3xTF32 tensor-core forward (what flash_attention_forward runs on this GPU, where it
       // supports the shape), then the SIMT one.
       if (pa::cuda::flash_attention_3xtf32_supports(shape, q.data, k.data, v.data, out.data)) {
@@ -213,34 +219,55 @@ int main(int argc, char** argv) {
                   2.5 * flops / (bwd_ms * 1e9));
       std::fflush(stdout);
     }
-    if (c.D != 64 && c.D != 128) continue;  // the bf16 forward's head dims
+    if (c.D != 32 && c.D != 64 && c.D != 128) continue;  // the bf16 kernels' head dims
     const DeviceArray<uint16_t> q16(uniform_bf16(count, 1)), k16(uniform_bf16(count, 2)),
-        v16(uniform_bf16(count, 3)), out16(count);
+        v16(uniform_bf16(count, 3)), dout16(uniform_bf16(count, 4)), out16(count), dq16(count),
+        dk16(count), dv16(count);
+    const DeviceArray<float> workspace(
+        size_t(pa::cuda::flash_attention_backward_bf16_workspace(shape)));
     const auto bf16 = [](uint16_t* bits) { return reinterpret_cast<__nv_bfloat16*>(bits); };
     using pa::cuda::Bf16Kernel;
-    for (const auto& [kernel, variant] :
-         {std::pair<Bf16Kernel, const char*>{Bf16Kernel::kMmaSync, "ours_flash2_bf16_mma"},
-          {Bf16Kernel::kWgmma, "ours_flash2_bf16_wgmma"}}) {
-      for (const bool causal : {false, true}) {
-        const auto run = [&] {
+    for (const bool causal : {false, true}) {
+      const double flops = forward_flops(c, causal);
+      for (const auto& [kernel, variant] :
+           {std::pair<Bf16Kernel, const char*>{Bf16Kernel::kMmaSync, "ours_flash2_bf16_mma"},
+            {Bf16Kernel::kWgmma, "ours_flash2_bf16_wgmma"}}) {
+        const auto forward = [&] {
           pa::cuda::flash_attention_forward_bf16(shape, bf16(q16.data), bf16(k16.data),
                                                  bf16(v16.data), nullptr, causal, scale,
                                                  bf16(out16.data), lse.data, kernel);
         };
         try {
-          run();
+          forward();
         } catch (const std::invalid_argument&) {
-          break;  // wgmma on a GPU other than compute capability 9.0
+          continue;  // wgmma: compute capability 9.0 and D = 64 or 128 only
         }
         int repeats = 0;
-        const double ms = timer.median_ms(run, 20, &repeats);
-        const double flops = forward_flops(c, causal);
+        const double ms = timer.median_ms(forward, 20, &repeats);
         rows.push_back(timing_row("attention_fwd", variant, "bf16", c, causal, ms, 1.0));
         rows.back()["repeats"] = repeats;
         std::printf("%-18s causal=%d %s: fwd %8.3f ms (%5.1f TFLOP/s)\n", c.text().c_str(), causal,
                     variant, ms, flops / (ms * 1e9));
         std::fflush(stdout);
       }
+      // out and lse of this mask for the backward
+      pa::cuda::flash_attention_forward_bf16(shape, bf16(q16.data), bf16(k16.data), bf16(v16.data),
+                                             nullptr, causal, scale, bf16(out16.data), lse.data);
+      int bwd_repeats = 0;
+      const double bwd_ms = timer.median_ms(
+          [&] {
+            pa::cuda::flash_attention_backward_bf16(
+                shape, bf16(q16.data), bf16(k16.data), bf16(v16.data), nullptr, causal, scale,
+                bf16(out16.data), lse.data, bf16(dout16.data), workspace.data, bf16(dq16.data),
+                bf16(dk16.data), bf16(dv16.data));
+          },
+          20, &bwd_repeats);
+      rows.push_back(
+          timing_row("attention_bwd", "ours_flash2_bf16_mma", "bf16", c, causal, bwd_ms, 2.5));
+      rows.back()["repeats"] = bwd_repeats;
+      std::printf("%-18s causal=%d ours_flash2_bf16_mma: bwd %8.3f ms (%5.1f TFLOP/s)\n",
+                  c.text().c_str(), causal, bwd_ms, 2.5 * flops / (bwd_ms * 1e9));
+      std::fflush(stdout);
     }
   }
   PA_CUDA_CHECK(cudaFree(flush));
@@ -260,6 +287,7 @@ int main(int argc, char** argv) {
   std::map<std::tuple<std::string, bool, std::string>, double> flash_bf16, cudnn_bf16;
   for (const std::string& setting : {std::string(" --dtype fp32 --backends efficient"),
                                      std::string(" --dtype bf16 --backends flash,cudnn")}) {
+    if (skip_fp32 && setting.find("fp32") != std::string::npos) continue;
     bool ok = false;
     const std::string output = run_command(base + setting, ok);
     torch_ok = torch_ok && ok;
@@ -323,13 +351,17 @@ int main(int argc, char** argv) {
     }
     file << row.dump() << "\n";
     if (row.contains("ms")) {
-      std::printf("%-14s %-24s %-5s %-18s causal=%d %9.3f ms %6.1f TFLOP/s%s\n",
+      std::printf("%-14s %-24s %-5s %-18s causal=%d %9.3f ms %6.1f TFLOP/s%s%s\n",
                   row["op"].get<std::string>().c_str(), row["variant"].get<std::string>().c_str(),
                   row["dtype"].get<std::string>().c_str(), row["shape"].get<std::string>().c_str(),
                   row["causal"].get<bool>(), row["ms"].get<double>(), row["tflops"].get<double>(),
-                  row.contains("ratio")
-                      ? (" ratio " + std::to_string(row["ratio"].get<double>())).c_str()
-                      : "");
+                  (row.contains("ratio") ? " ratio " + std::to_string(row["ratio"].get<double>())
+                                         : std::string())
+                      .c_str(),
+                  (row.contains("ratio_cudnn")
+                       ? " cudnn " + std::to_string(row["ratio_cudnn"].get<double>())
+                       : std::string())
+                      .c_str());
     }
   }
   std::printf("rows in %s/attention.jsonl\n", out_dir.c_str());

@@ -1,15 +1,16 @@
-// attention_dump: runs our bf16 FlashAttention-2 kernels (cuda/attention/flash_attention_bf16)
-// on random cases and writes their inputs and outputs to a folder, for
+// attention_dump: runs our bf16 FlashAttention-2 kernels (cuda/attention/flash_attention_bf16),
+// the forward (the default kernel: wgmma on an H100 or H200, mma.sync at D = 32) and the
+// backward, on random cases and writes their inputs and outputs to a folder, for
 // cuda/bench/check_attention_vs_torch.py, which recomputes every case with PyTorch SDPA in bf16
 // and in float64 on the same GPU and compares. Cases: for each head dim, (Nq, Nk) = (N, N) at
 // N = 1, 17, 1000, 4097, plus (17, 1000) and (1000, 17); causal (square only) and not; with and
 // without a key-padding mask (each key hidden with probability 1/4, key 0 never, so that every
 // query row sees a key). q, k, v and dout are N(0, 1) rounded to bf16.
 //
-//   attention_dump --dir DIR [--dims 64,128]
+//   attention_dump --dir DIR [--dims 32,64,128]
 //
 // DIR/cases.jsonl: one line per case (name, B, H, Nq, Nk, D, causal, padding, scale);
-// DIR/<name>/{q,k,v,dout,out}.bf16 (raw little-endian bf16, (B, H, N, D) row-major),
+// DIR/<name>/{q,k,v,dout,out,dq,dk,dv}.bf16 (raw little-endian bf16, (B, H, N, D) row-major),
 // lse.f32 (B, H, Nq; base 2), padding.f32 (B, Nk; nonzero hides the key) when masked.
 // Exit status 2 for bad flags or no GPU.
 #include <cuda_runtime.h>
@@ -77,9 +78,15 @@ void run_case(const Case& c, const std::string& name, const std::filesystem::pat
   const DeviceArray<float> padding_d(padding), lse_d(size_t(c.B) * c.H * c.Nq);
   const AttentionShape shape{c.B, c.H, c.Nq, c.Nk, c.D, c.D};
   const float scale = 1.0f / std::sqrt(float(c.D));
-  pa::cuda::flash_attention_forward_bf16(shape, bf16(q_d), bf16(k_d), bf16(v_d),
-                                         c.padding ? padding_d.data : nullptr, c.causal, scale,
-                                         bf16(out_d), lse_d.data);
+  const float* pad = c.padding ? padding_d.data : nullptr;
+  pa::cuda::flash_attention_forward_bf16(shape, bf16(q_d), bf16(k_d), bf16(v_d), pad, c.causal,
+                                         scale, bf16(out_d), lse_d.data);
+  const DeviceArray<uint16_t> dout_d(dout), dq_d(nq), dk_d(nk), dv_d(nk);
+  const DeviceArray<float> workspace(
+      size_t(pa::cuda::flash_attention_backward_bf16_workspace(shape)));
+  pa::cuda::flash_attention_backward_bf16(shape, bf16(q_d), bf16(k_d), bf16(v_d), pad, c.causal,
+                                          scale, bf16(out_d), lse_d.data, bf16(dout_d),
+                                          workspace.data, bf16(dq_d), bf16(dk_d), bf16(dv_d));
   const std::filesystem::path folder = dir / name;
   std::filesystem::create_directories(folder);
   write_raw(folder / "q.bf16", q);
@@ -88,12 +95,15 @@ void run_case(const Case& c, const std::string& name, const std::filesystem::pat
   write_raw(folder / "dout.bf16", dout);
   write_raw(folder / "out.bf16", out_d.download());
   write_raw(folder / "lse.f32", lse_d.download());
+  write_raw(folder / "dq.bf16", dq_d.download());
+  write_raw(folder / "dk.bf16", dk_d.download());
+  write_raw(folder / "dv.bf16", dv_d.download());
   if (c.padding) write_raw(folder / "padding.f32", padding);
 }
 
 int usage(const std::string& message) {
   std::cerr << "attention_dump: " << message
-            << "\nusage: attention_dump --dir DIR [--dims 64,128]\n";
+            << "\nusage: attention_dump --dir DIR [--dims 32,64,128]\n";
   return 2;
 }
 
@@ -101,7 +111,7 @@ int usage(const std::string& message) {
 
 int main(int argc, char** argv) {
   std::string dir;
-  std::vector<int64_t> dims = {64, 128};
+  std::vector<int64_t> dims = {32, 64, 128};
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
     if (flag == "--dir" && i + 1 < argc) {

@@ -11,7 +11,7 @@ alone is up to 2^-9 of it); the rows also hold max |ours - PyTorch| / max |PyTor
 2, fp32) must be within 1e-3 of the reference.
 
 Usage: python3 check_attention_vs_torch.py --dump .gpu/attention_dump --work /tmp/attn
-       [--dims 64,128] [--out FILE.jsonl]
+       [--dims 32,64,128] [--out FILE.jsonl]
 Exit status 1 when a case fails, 2 when the dump fails.
 """
 import argparse
@@ -29,7 +29,7 @@ parser = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
 parser.add_argument("--dump", required=True, help="the attention_dump binary")
 parser.add_argument("--work", required=True, help="a scratch folder for the dumped cases")
-parser.add_argument("--dims", default="64,128", help="head dims, comma separated")
+parser.add_argument("--dims", default="32,64,128", help="head dims, comma separated")
 parser.add_argument("--out", help="write one JSON row per case here")
 args = parser.parse_args()
 torch.backends.cuda.matmul.allow_tf32 = False
