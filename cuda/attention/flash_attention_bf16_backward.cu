@@ -298,7 +298,8 @@ __global__ void __launch_bounds__(C::kThreads) backward_kernel(BackwardParams p)
       for (int i = 0; i < kM; ++i) {
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
-          float prob = exp2f(fmaf(s[i][j][e], p.scale_log2, -(e % 2 ? row_lse.y : row_lse.x)));
+          float prob =
+              mma_bf16::fast_exp2(fmaf(s[i][j][e], p.scale_log2, -(e % 2 ? row_lse.y : row_lse.x)));
           if (masked) {
             const int64_t key = key0 + 16 * i + 8 * (e / 2);
             const int64_t query = q0 + column + (e % 2);

@@ -14,6 +14,7 @@
 
 namespace pa::cuda::bf16_attention {
 
+using mma_bf16::fast_exp2;
 using mma_bf16::pack_bf16;
 
 constexpr float kLog2e = 1.4426950408889634f;
@@ -27,14 +28,6 @@ struct Params {
   bool causal;
   float scale_log2;  // scale * log2(e), > 0
 };
-
-// 2^x with one MUFU instruction (flushing denormal results to zero: they are below anything
-// the bf16 P can hold next to the row's largest entry, 1).
-__device__ __forceinline__ float fast_exp2(float x) {
-  float y;
-  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
-  return y;
-}
 
 // C: kD, kMTiles (16-row tiles per warp), kNTiles (8-key slices per key tile).
 template <class C>

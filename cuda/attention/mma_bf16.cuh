@@ -1,6 +1,6 @@
 // Device helpers of the bf16 tensor-core attention kernels (flash_attention_bf16.cu, the forward,
 // and flash_attention_bf16_backward.cu): ldmatrix, mma.sync m16n8k16 (bf16 in, fp32 out), bf16
-// packing, a cp.async tile loader and a vector fp32 reduction into global memory.
+// packing, exp2 on the MUFU, a cp.async tile loader and a vector fp32 reduction into global memory.
 //
 // Fragment layouts of mma.sync.m16n8k16 (bf16 in, fp32 out), lane = 4 g + t:
 //   A (16 x 16, row-major): a0 = (row g, cols 2t, 2t+1), a1 = row g + 8, a2 = a0 cols + 8,
@@ -40,6 +40,15 @@ __device__ __forceinline__ void mma(float c[4], const unsigned a[4], unsigned b0
       "{%8, %9}, {%0, %1, %2, %3};\n"
       : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+// 2^x with one MUFU instruction, flushing denormal results to zero: probabilities that small
+// are below anything a bf16 P can hold next to the row's largest entry (1, or 2^8 with the
+// forward's lazy rescaling).
+__device__ __forceinline__ float fast_exp2(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+  return y;
 }
 
 // Two floats rounded to bf16 in one register, `low` in the lower half.
