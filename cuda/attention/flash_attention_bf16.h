@@ -128,6 +128,7 @@ void flash_attention_backward_bf16(const AttentionShape& shape, const __nv_bfloa
                                    const float* padding, bool causal, float scale,
                                    const __nv_bfloat16* out, const float* lse,
                                    const __nv_bfloat16* dout, float* workspace, __nv_bfloat16* dq,
-                                   __nv_bfloat16* dk, __nv_bfloat16* dv);
+                                   __nv_bfloat16* dk, __nv_bfloat16* dv,
+                                   Bf16Kernel kernel = Bf16Kernel::kAuto);
 
 }  // namespace pa::cuda

@@ -12,7 +12,9 @@
 #include <string>
 
 #include "cuda/attention/flash_attention_bf16.h"
+#include "cuda/attention/flash_attention_bf16_sm90.h"
 #include "cuda/attention/mma_bf16.cuh"
+#include "cuda/attention/wgmma.cuh"
 #include "cuda/common/async_copy.cuh"
 #include "cuda/common/check.h"
 #include "cuda/common/launch.cuh"
@@ -399,7 +401,208 @@ __global__ void __launch_bounds__(C::kThreads) backward_kernel(BackwardParams p)
   }
 }
 
+// The Hopper backward (sm_90a): the same algorithm with the five products on warpgroup MMA.
+// Each warpgroup owns 64 keys of the block (kKeys = 64 kWarpgroups); K, V and the double-buffered
+// 64-query Q and dO tiles sit in shared memory in wgmma's 128-byte swizzled layout
+// (wgmma::load_swizzled_tile). Per query tile, each warpgroup: S^T = K Q^T and dP^T = V dO^T as
+// m64n64k16 with both operands read from shared memory (K-major); P^T and dS^T in registers as
+// above; dV += P^T dO and dK += dS^T Q as m64nDk16 with P^T, dS^T from registers and dO, Q
+// transposed on the fly; dS^T stored to a swizzled (kKeys, 64) tile; after a barrier, dQ = dS K
+// for its kD / kWarpgroups columns as m64nNk16 with dS^T and K both read transposed, added into
+// the accumulator as in the mma.sync kernel.
+template <int kD_, int kWarpgroups_>
+struct WgmmaBackwardConfig {
+  static constexpr int kD = kD_, kWarpgroups = kWarpgroups_;
+  static constexpr int kThreads = 128 * kWarpgroups, kKeys = 64 * kWarpgroups, kQueries = 64;
+  static constexpr int kDqColumns = kD / kWarpgroups;  // of each query tile's dQ, per warpgroup
+  static constexpr int kKeyTileBytes = kKeys * kD * 2, kQueryTileBytes = kQueries * kD * 2;
+  // K, V, two buffers of Q and dO, dS^T, two buffers of lse and delta, 1024 to align the start.
+  static constexpr size_t kSharedBytes = 2 * kKeyTileBytes + 4 * kQueryTileBytes +
+                                         kKeys * kQueries * 2 + 4 * kQueries * sizeof(float) + 1024;
+};
+
+// The configurations run on Hopper (D = 32 takes the mma.sync kernel).
+using WgmmaBackward64 = WgmmaBackwardConfig<64, 2>;
+using WgmmaBackward128 = WgmmaBackwardConfig<128, 2>;
+
 template <class C>
+__global__ void __launch_bounds__(C::kThreads) backward_kernel_sm90(BackwardParams p) {
+#if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  constexpr int kD = C::kD, kQueries = C::kQueries, kKeys = C::kKeys, kThreads = C::kThreads;
+  extern __shared__ unsigned char shared[];
+  const unsigned shared_base = async_copy::shared_address(shared);
+  const unsigned k_tile = (shared_base + 1023) & ~1023u;
+  const unsigned v_tile = k_tile + C::kKeyTileBytes;
+  const unsigned q_tiles = v_tile + C::kKeyTileBytes;  // two buffers
+  const unsigned do_tiles = q_tiles + 2 * C::kQueryTileBytes;
+  const unsigned ds_tile = do_tiles + 2 * C::kQueryTileBytes;  // dS^T (kKeys, kQueries)
+  float* lse_tiles =
+      reinterpret_cast<float*>(shared + (ds_tile + kKeys * kQueries * 2 - shared_base));
+  float* delta_tiles = lse_tiles + 2 * kQueries;
+  const int warpgroup = threadIdx.x / 128, warp = (threadIdx.x / 32) % 4, lane = threadIdx.x % 32;
+  const int g = lane / 4, t = lane % 4;
+  const int64_t bh = blockIdx.y, b = bh / p.H;
+  const int64_t k0 = int64_t(blockIdx.x) * kKeys;  // block 0 first: the heaviest when causal
+  const __nv_bfloat16* q = p.q + bh * p.Nq * kD;
+  const __nv_bfloat16* dout = p.dout + bh * p.Nq * kD;
+  const float* lse = p.lse + bh * p.Nq_padded;
+  const float* delta = p.delta + bh * p.Nq_padded;
+
+  wgmma::load_swizzled_tile<kD, kThreads, kKeys>(k_tile, p.k + bh * p.Nk * kD, k0, p.Nk);
+  wgmma::load_swizzled_tile<kD, kThreads, kKeys>(v_tile, p.v + bh * p.Nk * kD, k0, p.Nk);
+  const auto load_queries = [&](int buffer, int64_t q0) {
+    wgmma::load_swizzled_tile<kD, kThreads, kQueries>(q_tiles + buffer * C::kQueryTileBytes, q, q0,
+                                                      p.Nq);
+    wgmma::load_swizzled_tile<kD, kThreads, kQueries>(do_tiles + buffer * C::kQueryTileBytes, dout,
+                                                      q0, p.Nq);
+    constexpr int kChunks = kQueries / 4;  // 16-byte chunks of each row vector
+    if (threadIdx.x < 2 * kChunks) {
+      const int chunk = threadIdx.x % kChunks;
+      const bool is_lse = threadIdx.x < kChunks;
+      async_copy::copy_async_16(async_copy::shared_address((is_lse ? lse_tiles : delta_tiles) +
+                                                           buffer * kQueries + 4 * chunk),
+                                (is_lse ? lse : delta) + q0 + 4 * chunk, 16);
+    }
+  };
+  const int64_t q_begin = p.causal ? k0 / kQueries * kQueries : 0;
+  if (q_begin < p.Nq) load_queries(0, q_begin);
+  async_copy::copy_async_commit();
+
+  const int key_row = 64 * warpgroup + 16 * warp + g;  // this lane's keys: + 0, + 8
+  const int64_t key0 = k0 + key_row;
+  bool key_visible[2];
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    const int64_t key = key0 + 8 * r;
+    key_visible[r] = key < p.Nk && (p.padding == nullptr || p.padding[b * p.Nk + key] == 0.0f);
+  }
+  float dk[kD / 2] = {}, dv[kD / 2] = {};  // C layout, 8-column slice j: [4 j .. 4 j + 3]
+
+  for (int64_t q0 = q_begin, tile = 0; q0 < p.Nq; q0 += kQueries, ++tile) {
+    const int buffer = int(tile % 2);
+    const unsigned q_tile = q_tiles + buffer * C::kQueryTileBytes;
+    const unsigned do_tile = do_tiles + buffer * C::kQueryTileBytes;
+    const float* lse_tile = lse_tiles + buffer * kQueries;
+    const float* delta_tile = delta_tiles + buffer * kQueries;
+    // Tile `tile` has landed and every warpgroup is done with tile - 1 (its buffer and dS^T).
+    async_copy::copy_async_wait<0>();
+    wgmma::fence_shared_for_async_proxy();
+    __syncthreads();
+    if (q0 + kQueries < p.Nq) load_queries(1 - buffer, q0 + kQueries);
+    async_copy::copy_async_commit();
+
+    // S^T = K Q^T and dP^T = V dO^T: this warpgroup's 64 keys x 64 queries.
+    float s[kQueries / 2], dp[kQueries / 2];
+    wgmma::fence();
+#pragma unroll
+    for (int ks = 0; ks < kD / 16; ++ks) {
+      const unsigned within = (ks % 4) * 32;  // into column half ks / 4
+      const unsigned keys = (ks / 4) * kKeys * 128 + warpgroup * 64 * 128 + within;
+      const unsigned queries = (ks / 4) * kQueries * 128 + within;
+      wgmma::mma_ss<kQueries, 0, 0>(s, wgmma::make_descriptor(k_tile + keys, 16, 1024),
+                                    wgmma::make_descriptor(q_tile + queries, 16, 1024), ks > 0);
+      wgmma::mma_ss<kQueries, 0, 0>(dp, wgmma::make_descriptor(v_tile + keys, 16, 1024),
+                                    wgmma::make_descriptor(do_tile + queries, 16, 1024), ks > 0);
+    }
+    wgmma::commit();
+    wgmma::wait<0>();
+
+    // P^T and dS^T, masked only on tiles that can hide something (queries past Nq: lse +inf).
+    const bool masked =
+        p.padding != nullptr || k0 + kKeys > p.Nk || (p.causal && k0 + kKeys - 1 > q0);
+#pragma unroll
+    for (int j = 0; j < kQueries / 8; ++j) {
+      const int column = 8 * j + 2 * t;
+      const float2 row_lse = *reinterpret_cast<const float2*>(lse_tile + column);
+      const float2 row_delta = *reinterpret_cast<const float2*>(delta_tile + column);
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        float prob =
+            mma_bf16::fast_exp2(fmaf(s[4 * j + e], p.scale_log2, -(e % 2 ? row_lse.y : row_lse.x)));
+        if (masked) {
+          const int64_t key = key0 + 8 * (e / 2);
+          const int64_t query = q0 + column + (e % 2);
+          if (!key_visible[e / 2] || (p.causal && key > query)) prob = 0.0f;
+        }
+        s[4 * j + e] = prob;
+        dp[4 * j + e] = prob * (dp[4 * j + e] - (e % 2 ? row_delta.y : row_delta.x));
+      }
+    }
+    // bf16 A fragments of P^T and dS^T (k-step kk: queries 16 kk .. + 15); dS^T also to shared.
+    unsigned pa[kQueries / 16][4], dsa[kQueries / 16][4];
+#pragma unroll
+    for (int kk = 0; kk < kQueries / 16; ++kk) {
+#pragma unroll
+      for (int part = 0; part < 4; ++part) {
+        const int e = 8 * kk + 4 * (part / 2) + 2 * (part % 2);  // a0..a3: rows g, g + 8; cols + 8
+        pa[kk][part] = pack_bf16(s[e], s[e + 1]);
+        dsa[kk][part] = pack_bf16(dp[e], dp[e + 1]);
+        const unsigned address = wgmma::swizzled_address<kKeys>(ds_tile, key_row + 8 * (part % 2),
+                                                                16 * kk + 2 * t + 8 * (part / 2));
+        asm volatile("st.shared.b32 [%0], %1;\n" ::"r"(address), "r"(dsa[kk][part]) : "memory");
+      }
+    }
+    // dV += P^T dO, dK += dS^T Q (dO and Q transposed: 2048 bytes per 16-query step).
+    wgmma::fence();
+#pragma unroll
+    for (int kk = 0; kk < kQueries / 16; ++kk) {
+      wgmma::mma_rs_transposed_b<kD>(
+          dv, pa[kk], wgmma::make_descriptor(do_tile + kk * 2048, kQueries * 128, 1024));
+      wgmma::mma_rs_transposed_b<kD>(
+          dk, dsa[kk], wgmma::make_descriptor(q_tile + kk * 2048, kQueries * 128, 1024));
+    }
+    wgmma::commit();
+    wgmma::fence_shared_for_async_proxy();
+    __syncthreads();  // dS^T complete
+
+    // dQ (64 queries x this warpgroup's kDqColumns columns) = dS K over the block's keys.
+    constexpr int kN = C::kDqColumns;
+    const int column0 = warpgroup * kN;
+    float dq[kN / 2];
+    wgmma::fence();
+#pragma unroll
+    for (int ks = 0; ks < kKeys / 16; ++ks) {
+      const uint64_t a = wgmma::make_descriptor(ds_tile + ks * 2048, 1024, 1024);
+      const uint64_t bk = wgmma::make_descriptor(
+          k_tile + (column0 / 64) * kKeys * 128 + ks * 2048 + (column0 % 64) * 2, kKeys * 128,
+          1024);
+      wgmma::mma_ss<kN, 1, 1>(dq, a, bk, ks > 0);
+    }
+    wgmma::commit();
+    wgmma::wait<0>();
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      const int64_t query = q0 + 16 * warp + g + 8 * r;
+      if (query >= p.Nq) continue;
+      float* row = p.dq_accumulator + (bh * p.Nq + query) * kD + column0 + 2 * t;
+#pragma unroll
+      for (int j = 0; j < kN / 8; ++j) {
+        mma_bf16::reduce_add_pair(row + 8 * j, dq[4 * j + 2 * r], dq[4 * j + 2 * r + 1]);
+      }
+    }
+  }
+  async_copy::copy_async_wait<0>();
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    const int64_t key = key0 + 8 * r;
+    if (key >= p.Nk) continue;
+    unsigned* dk_row = reinterpret_cast<unsigned*>(p.dk + (bh * p.Nk + key) * kD);
+    unsigned* dv_row = reinterpret_cast<unsigned*>(p.dv + (bh * p.Nk + key) * kD);
+#pragma unroll
+    for (int j = 0; j < kD / 8; ++j) {
+      dk_row[4 * j + t] = pack_bf16(dk[4 * j + 2 * r] * p.scale, dk[4 * j + 2 * r + 1] * p.scale);
+      dv_row[4 * j + t] = pack_bf16(dv[4 * j + 2 * r], dv[4 * j + 2 * r + 1]);
+    }
+  }
+#else
+  static_assert(C::kKeys == 64 * C::kWarpgroups && C::kDqColumns * C::kWarpgroups == C::kD);
+  __trap();  // built for other targets only so the fatbin links; never launched there
+#endif
+}
+
+// The three launches: pre-pass, kMain (backward_kernel or backward_kernel_sm90 of
+// configuration C), dQ conversion.
+template <class C, auto kMain>
 void backward(const AttentionShape& s, const BackwardParams& p, const __nv_bfloat16* out,
               const float* lse_in, float* lse, float* delta, __nv_bfloat16* dq) {
   const int64_t rows = s.B * s.H * p.Nq_padded;  // padded lse / delta rows
@@ -412,8 +615,7 @@ void backward(const AttentionShape& s, const BackwardParams& p, const __nv_bfloa
                                                   s.Nq, p.Nq_padded, rows);
     PA_CUDA_CHECK_LAUNCH();
   }
-  launch_grid<backward_kernel<C>>((s.Nk + C::kKeys - 1) / C::kKeys, s.B * s.H, C::kThreads,
-                                  C::kSharedBytes, p);
+  launch_grid<kMain>((s.Nk + C::kKeys - 1) / C::kKeys, s.B * s.H, C::kThreads, C::kSharedBytes, p);
   const int64_t quads = s.B * s.H * s.Nq * C::kD / 4;
   if (quads > 0) {
     constexpr int kConvertThreads = 256;
@@ -454,7 +656,7 @@ void flash_attention_backward_bf16(const AttentionShape& shape, const __nv_bfloa
                                    const float* padding, bool causal, float scale,
                                    const __nv_bfloat16* out, const float* lse,
                                    const __nv_bfloat16* dout, float* workspace, __nv_bfloat16* dq,
-                                   __nv_bfloat16* dk, __nv_bfloat16* dv) {
+                                   __nv_bfloat16* dk, __nv_bfloat16* dv, Bf16Kernel kernel) {
   check_backward_shape(shape);
   BackwardParams p{};
   p.q = q, p.k = k, p.v = v, p.dout = dout, p.padding = padding;
@@ -467,9 +669,31 @@ void flash_attention_backward_bf16(const AttentionShape& shape, const __nv_bfloa
   float* delta = workspace + rows;
   p.lse = lse_padded, p.delta = delta, p.dq_accumulator = workspace + 2 * rows;
   p.dk = dk, p.dv = dv;
-  if (shape.D == 32) return backward<Backward32>(shape, p, out, lse, lse_padded, delta, dq);
-  if (shape.D == 64) return backward<Backward64>(shape, p, out, lse, lse_padded, delta, dq);
-  return backward<Backward128>(shape, p, out, lse, lse_padded, delta, dq);
+  const bool hopper = bf16_attention::wgmma_device();
+  if (kernel == Bf16Kernel::kWgmma && (!hopper || shape.D == 32)) {
+    throw std::invalid_argument(
+        "pa::cuda::flash_attention_backward_bf16: the wgmma kernel needs a compute capability 9.0 "
+        "GPU and D = 64 or 128 (D = " +
+        std::to_string(shape.D) + ")");
+  }
+  if (kernel == Bf16Kernel::kWgmma || (kernel == Bf16Kernel::kAuto && hopper && shape.D != 32)) {
+    if (shape.D == 64) {
+      return backward<WgmmaBackward64, backward_kernel_sm90<WgmmaBackward64>>(
+          shape, p, out, lse, lse_padded, delta, dq);
+    }
+    return backward<WgmmaBackward128, backward_kernel_sm90<WgmmaBackward128>>(
+        shape, p, out, lse, lse_padded, delta, dq);
+  }
+  if (shape.D == 32) {
+    return backward<Backward32, backward_kernel<Backward32>>(shape, p, out, lse, lse_padded, delta,
+                                                             dq);
+  }
+  if (shape.D == 64) {
+    return backward<Backward64, backward_kernel<Backward64>>(shape, p, out, lse, lse_padded, delta,
+                                                             dq);
+  }
+  return backward<Backward128, backward_kernel<Backward128>>(shape, p, out, lse, lse_padded, delta,
+                                                             dq);
 }
 
 }  // namespace pa::cuda

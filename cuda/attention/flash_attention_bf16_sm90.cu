@@ -35,26 +35,6 @@ struct Sm90Config {
   static constexpr size_t kSharedBytes = kQBytes + 4 * kTileBytes + 1024;
 };
 
-// Rows [r0, r0 + kTileRows) of a (rows, kD) row-major bf16 matrix into a swizzled tile at
-// shared address `tile`, laid out [kD / 64 column halves][kTileRows][128 bytes]; rows past the
-// end zero-filled. Queued, not waited for.
-template <class C, int kTileRows>
-__device__ __forceinline__ void load_swizzled(unsigned tile, const __nv_bfloat16* matrix,
-                                              int64_t r0, int64_t rows) {
-  constexpr int kChunks = C::kD / 8, kTotal = kTileRows * kChunks;  // 16-byte chunks
-#pragma unroll
-  for (int i = 0; i < (kTotal + C::kThreads - 1) / C::kThreads; ++i) {
-    const int e = threadIdx.x + i * C::kThreads;
-    if (kTotal % C::kThreads != 0 && e >= kTotal) break;
-    const int r = e / kChunks, c = e % kChunks;
-    const unsigned destination =
-        tile + (c / 8) * kTileRows * 128 + r * 128 + (((c % 8) ^ (r % 8)) << 4);
-    const bool inside = r0 + r < rows;
-    async_copy::copy_async_16(destination, inside ? matrix + (r0 + r) * C::kD + c * 8 : matrix,
-                              inside ? 16 : 0);
-  }
-}
-
 template <class C>
 __global__ void __launch_bounds__(C::kThreads) forward_kernel_sm90(Params p) {
 #if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
@@ -72,11 +52,11 @@ __global__ void __launch_bounds__(C::kThreads) forward_kernel_sm90(Params p) {
   const __nv_bfloat16* v = p.v + bh * p.Nk * kD;
   const int64_t row0 = q0 + 64 * warpgroup + 16 * warp + g;  // this lane's rows: + 0, + 8
 
-  load_swizzled<C, C::kRows>(q_tile, q, q0, p.Nq);
+  wgmma::load_swizzled_tile<kD, C::kThreads, C::kRows>(q_tile, q, q0, p.Nq);
   const int64_t k_end = p.causal ? min(p.Nk, q0 + C::kRows) : p.Nk;
   if (k_end > 0) {
-    load_swizzled<C, kKeys>(k_tiles, k, 0, p.Nk);
-    load_swizzled<C, kKeys>(v_tiles, v, 0, p.Nk);
+    wgmma::load_swizzled_tile<kD, C::kThreads, kKeys>(k_tiles, k, 0, p.Nk);
+    wgmma::load_swizzled_tile<kD, C::kThreads, kKeys>(v_tiles, v, 0, p.Nk);
   }
   async_copy::copy_async_commit();
 
@@ -88,8 +68,10 @@ __global__ void __launch_bounds__(C::kThreads) forward_kernel_sm90(Params p) {
     const unsigned v_tile = v_tiles + buffer * C::kTileBytes;
     __syncthreads();  // the other buffer (tile - 1) is no longer read
     if (k0 + kKeys < k_end) {
-      load_swizzled<C, kKeys>(k_tiles + (1 - buffer) * C::kTileBytes, k, k0 + kKeys, p.Nk);
-      load_swizzled<C, kKeys>(v_tiles + (1 - buffer) * C::kTileBytes, v, k0 + kKeys, p.Nk);
+      wgmma::load_swizzled_tile<kD, C::kThreads, kKeys>(k_tiles + (1 - buffer) * C::kTileBytes, k,
+                                                        k0 + kKeys, p.Nk);
+      wgmma::load_swizzled_tile<kD, C::kThreads, kKeys>(v_tiles + (1 - buffer) * C::kTileBytes, v,
+                                                        k0 + kKeys, p.Nk);
     }
     async_copy::copy_async_commit();
     async_copy::copy_async_wait<1>();  // this thread's copies of Q and tile `tile` have landed
@@ -107,11 +89,7 @@ __global__ void __launch_bounds__(C::kThreads) forward_kernel_sm90(Params p) {
       const uint64_t a = wgmma::make_descriptor(
           q_tile + column * C::kRows * 128 + warpgroup * 64 * 128 + within, 16, 1024);
       const uint64_t bk = wgmma::make_descriptor(k_tile + column * kKeys * 128 + within, 16, 1024);
-      if constexpr (kKeys == 64) {
-        wgmma::mma_ss_n64(s_flat, a, bk, ks > 0);
-      } else {
-        wgmma::mma_ss_n128(s_flat, a, bk, ks > 0);
-      }
+      wgmma::mma_ss<kKeys, 0, 0>(s_flat, a, bk, ks > 0);
     }
     wgmma::commit();
     wgmma::wait<0>();
@@ -131,11 +109,7 @@ __global__ void __launch_bounds__(C::kThreads) forward_kernel_sm90(Params p) {
 #pragma unroll
     for (int kk = 0; kk < kKeys / 16; ++kk) {
       const uint64_t bv = wgmma::make_descriptor(v_tile + kk * 2048, kKeys * 128, 1024);
-      if constexpr (kD == 64) {
-        wgmma::mma_rs_n64_transposed_b(o_flat, pa[kk], bv);
-      } else {
-        wgmma::mma_rs_n128_transposed_b(o_flat, pa[kk], bv);
-      }
+      wgmma::mma_rs_transposed_b<kD>(o_flat, pa[kk], bv);
     }
     wgmma::commit();
     wgmma::wait<0>();

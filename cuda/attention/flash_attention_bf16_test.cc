@@ -2,8 +2,9 @@
 // backward against the fp32 kernels (themselves tested against an Eigen oracle) run on the same
 // bf16-rounded inputs widened to float: lengths 1, 17, 1000, 4097, head dims 32, 64 and 128,
 // causal and not, Nq != Nk, and a key-padding mask with one batch entirely hidden (zeros out,
-// +inf lse, zero gradients), and bad head dims and scales (std::invalid_argument). Each forward
-// case runs both forward kernels: the default (wgmma on an H100 or H200) and mma.sync. Outputs
+// +inf lse, zero gradients), and bad head dims and scales (std::invalid_argument). Each case
+// runs both kernels, forward and backward: the default (wgmma on an H100 or H200 at D = 64 and
+// 128) and mma.sync. Outputs
 // (and the backward's workspace) are poisoned with NaN before each launch. Skips without a GPU.
 //
 // Tolerances. Forward: the output is bf16 (relative rounding 2^-9) and P is rounded to bf16
@@ -174,9 +175,11 @@ int compare_gradient(const char* name, const std::vector<uint16_t>& got,
 
 // The backward: our bf16 forward then backward, against the fp32 forward then backward on the
 // same values. `twice`: run our backward a second time and require bitwise equal dk and dv.
-void check_backward_case(const Case& c, bool twice = false) {
-  SCOPED_TRACE("backward " + describe(c));
-  std::printf("  backward %s\n", describe(c).c_str());
+void check_backward_kernel(const Case& c, Bf16Kernel kernel, bool twice) {
+  const std::string name =
+      "backward " + describe(c) + (kernel == Bf16Kernel::kMmaSync ? " mma.sync" : " auto");
+  SCOPED_TRACE(name);
+  std::printf("  %s\n", name.c_str());
   const AttentionShape shape{c.B, c.H, c.Nq, c.Nk, c.D, c.D};
   const size_t nq = size_t(c.B) * c.H * c.Nq * c.D, nk = size_t(c.B) * c.H * c.Nk * c.D;
   const size_t rows = size_t(c.B) * c.H * c.Nq;
@@ -229,8 +232,8 @@ void check_backward_case(const Case& c, bool twice = false) {
     PA_CUDA_CHECK(cudaMemset(workspace.data, 0xff, workspace.count * sizeof(float)));
     flash_attention_backward_bf16(shape, bf16(q16.data), bf16(k16.data), bf16(v16.data), pad,
                                   c.causal, scale, bf16(out16.data), lse16.data, bf16(do16.data),
-                                  workspace.data, bf16(dq16.data), bf16(dk16.data),
-                                  bf16(dv16.data));
+                                  workspace.data, bf16(dq16.data), bf16(dk16.data), bf16(dv16.data),
+                                  kernel);
     PA_CUDA_CHECK(cudaDeviceSynchronize());
   };
   run_backward();
@@ -252,6 +255,12 @@ void check_backward_case(const Case& c, bool twice = false) {
     EXPECT_TRUE(dk16.download() == dk) << "dk not deterministic";
     EXPECT_TRUE(dv16.download() == dv) << "dv not deterministic";
   }
+}
+
+// Both backward kernels: kAuto (wgmma on an H100 or H200 at D = 64 and 128) and mma.sync.
+void check_backward_case(const Case& c, bool twice = false) {
+  check_backward_kernel(c, Bf16Kernel::kAuto, twice);
+  check_backward_kernel(c, Bf16Kernel::kMmaSync, twice);
 }
 
 class FlashAttentionBf16 : public ::testing::Test {

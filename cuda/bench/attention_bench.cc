@@ -2,7 +2,7 @@
 // tensor-core forward) and PyTorch SDPA on the same GPU in one run. For each (B, H, N, D),
 // causal and not, it times our fp32 forwards (3xTF32 on the tensor cores, checked against the
 // SIMT one first, and SIMT) and backward (delta, dK/dV and dQ passes), and for D = 32, 64 and
-// 128 our bf16 forward (mma.sync, and on an H100 or H200 wgmma) and backward, on the same inputs
+// 128 our bf16 forward and backward (mma.sync, and on an H100 or H200 wgmma), on the same inputs
 // rounded to bf16, with CUDA events (a warm-up, then the median of repeats filling a time
 // budget, L2 flushed before each), then runs
 // cuda/bench/torch_attention.py for the anchors: fp32 through SDPA's memory-efficient backend, and,
@@ -253,21 +253,28 @@ int main(int argc, char** argv) {
       // out and lse of this mask for the backward
       pa::cuda::flash_attention_forward_bf16(shape, bf16(q16.data), bf16(k16.data), bf16(v16.data),
                                              nullptr, causal, scale, bf16(out16.data), lse.data);
-      int bwd_repeats = 0;
-      const double bwd_ms = timer.median_ms(
-          [&] {
-            pa::cuda::flash_attention_backward_bf16(
-                shape, bf16(q16.data), bf16(k16.data), bf16(v16.data), nullptr, causal, scale,
-                bf16(out16.data), lse.data, bf16(dout16.data), workspace.data, bf16(dq16.data),
-                bf16(dk16.data), bf16(dv16.data));
-          },
-          20, &bwd_repeats);
-      rows.push_back(
-          timing_row("attention_bwd", "ours_flash2_bf16_mma", "bf16", c, causal, bwd_ms, 2.5));
-      rows.back()["repeats"] = bwd_repeats;
-      std::printf("%-18s causal=%d ours_flash2_bf16_mma: bwd %8.3f ms (%5.1f TFLOP/s)\n",
-                  c.text().c_str(), causal, bwd_ms, 2.5 * flops / (bwd_ms * 1e9));
-      std::fflush(stdout);
+      for (const auto& [kernel, variant] :
+           {std::pair<Bf16Kernel, const char*>{Bf16Kernel::kMmaSync, "ours_flash2_bf16_mma"},
+            {Bf16Kernel::kWgmma, "ours_flash2_bf16_wgmma"}}) {
+        const auto backward = [&] {
+          pa::cuda::flash_attention_backward_bf16(
+              shape, bf16(q16.data), bf16(k16.data), bf16(v16.data), nullptr, causal, scale,
+              bf16(out16.data), lse.data, bf16(dout16.data), workspace.data, bf16(dq16.data),
+              bf16(dk16.data), bf16(dv16.data), kernel);
+        };
+        try {
+          backward();
+        } catch (const std::invalid_argument&) {
+          continue;  // wgmma: compute capability 9.0 and D = 64 or 128 only
+        }
+        int bwd_repeats = 0;
+        const double bwd_ms = timer.median_ms(backward, 20, &bwd_repeats);
+        rows.push_back(timing_row("attention_bwd", variant, "bf16", c, causal, bwd_ms, 2.5));
+        rows.back()["repeats"] = bwd_repeats;
+        std::printf("%-18s causal=%d %s: bwd %8.3f ms (%5.1f TFLOP/s)\n", c.text().c_str(), causal,
+                    variant, bwd_ms, 2.5 * flops / (bwd_ms * 1e9));
+        std::fflush(stdout);
+      }
     }
   }
   PA_CUDA_CHECK(cudaFree(flush));
