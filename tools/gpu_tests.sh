@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # GPU tests in two halves: `tools/gpu_tests.sh build` (here, with Bazel) builds every test
-# binary that touches the GPU, statically linked, into .gpu/; `.gpu/gpu_tests.sh run` (on the
-# GPU machine, no Bazel) runs them and compute-sanitizer memcheck, logging to $OUT (or .gpu/out).
+# binary that touches the GPU, statically linked, into .gpu/; on the GPU machine (no Bazel),
+# `.gpu/gpu_tests.sh run` runs them, the golden cases and the PyTorch attention check, and
+# `.gpu/gpu_tests.sh sanitize` runs compute-sanitizer memcheck and racecheck over them (minutes:
+# a separate call, each under the device tool's 10-minute limit); `all` does both. Logs go to
+# $OUT (or .gpu/out).
 set -euo pipefail
 targets=(//engine/io:io_test //engine/nn:nn_test //engine/train:checkpoint_test
          //engine:cuda_ops_test //cuda/kernels:elementwise_test
@@ -24,9 +27,10 @@ case "${1:-}" in
     done
     cp cuda/bench/check_attention_vs_torch.py .gpu/
     cp "$0" .gpu/gpu_tests.sh
-    echo "gpu_tests: binaries in .gpu/; on the GPU machine run .gpu/gpu_tests.sh run"
+    echo "gpu_tests: binaries in .gpu/; on the GPU machine: .gpu/gpu_tests.sh run, then sanitize"
     ;;
-  run)
+  run | sanitize | all)
+    mode="$1"
     cd "$(dirname "$0")"
     out="${OUT:-out}"
     mkdir -p "$out"
@@ -37,7 +41,7 @@ case "${1:-}" in
     export PA_SWEEP_DEVICE=cuda
     # Every new CUDA tensor starts as NaN bytes: an output element a kernel forgets stays NaN.
     export PA_CUDA_POISON=1
-    for target in "${targets[@]}"; do
+    [[ "$mode" == sanitize ]] || for target in "${targets[@]}"; do
       test="${target##*:}"
       # not test binaries: the golden cases and the PyTorch comparison follow
       [[ "$test" == check_golden || "$test" == attention_dump ]] && continue
@@ -45,24 +49,26 @@ case "${1:-}" in
       if ./"$test" --gtest_brief=1 > "$out/$test.log" 2>&1; then tail -n 1 "$out/$test.log"
       else status=1; tail -n 20 "$out/$test.log"; fi
     done
-    # Every recorded PyTorch case (reference/pytorch/cases) replayed on the GPU.
-    echo "== check_golden --device cuda"
-    for case in ../reference/pytorch/cases/*.safetensors; do
-      if ./check_golden --case "$case" --device cuda > "$out/golden_$(basename "$case" .safetensors).log" 2>&1
-      then echo "pass $(basename "$case")"
-      else status=1; echo "FAIL $(basename "$case")"; tail -n 5 "$out/golden_$(basename "$case" .safetensors).log"; fi
-    done
-    # Our bf16 attention against PyTorch SDPA in bf16 and a float64 reference, where the GPU
-    # machine's python3 has torch.
-    if python3 -c "import torch" 2> /dev/null; then
-      echo "== check_attention_vs_torch"
-      if python3 check_attention_vs_torch.py --dump ./attention_dump \
-          --work "${TMPDIR:-/tmp}/pa_attention" --out "$out/attention_vs_torch.jsonl" \
-          > "$out/attention_vs_torch.log" 2>&1
-      then tail -n 1 "$out/attention_vs_torch.log"
-      else status=1; grep -E "FAIL|pass|Error" "$out/attention_vs_torch.log" | tail -n 20; fi
-    else
-      echo "== check_attention_vs_torch skipped: no torch for python3"
+    if [[ "$mode" != sanitize ]]; then
+      # Every recorded PyTorch case (reference/pytorch/cases) replayed on the GPU.
+      echo "== check_golden --device cuda"
+      for case in ../reference/pytorch/cases/*.safetensors; do
+        if ./check_golden --case "$case" --device cuda > "$out/golden_$(basename "$case" .safetensors).log" 2>&1
+        then echo "pass $(basename "$case")"
+        else status=1; echo "FAIL $(basename "$case")"; tail -n 5 "$out/golden_$(basename "$case" .safetensors).log"; fi
+      done
+      # Our bf16 attention against PyTorch SDPA in bf16 and a float64 reference, where the GPU
+      # machine's python3 has torch.
+      if python3 -c "import torch" 2> /dev/null; then
+        echo "== check_attention_vs_torch"
+        if python3 check_attention_vs_torch.py --dump ./attention_dump \
+            --work "${TMPDIR:-/tmp}/pa_attention" --out "$out/attention_vs_torch.jsonl" \
+            > "$out/attention_vs_torch.log" 2>&1
+        then tail -n 1 "$out/attention_vs_torch.log"
+        else status=1; grep -E "FAIL|pass|Error" "$out/attention_vs_torch.log" | tail -n 20; fi
+      else
+        echo "== check_attention_vs_torch skipped: no torch for python3"
+      fi
     fi
     # compute-sanitizer with one tool over some binaries. OutOfMemoryIsAnError makes cudaMalloc
     # fail on purpose, an API error to the sanitizer, and the long attention tests (N = 4097 and
@@ -81,12 +87,14 @@ case "${1:-}" in
         grep "RACECHECK SUMMARY\|ERROR SUMMARY" "$out/${tool}_$test.log" || true
       done
     }
-    sanitize memcheck "${memcheck[@]}"
-    sanitize racecheck "${racecheck[@]}"
+    if [[ "$mode" != run ]]; then
+      sanitize memcheck "${memcheck[@]}"
+      sanitize racecheck "${racecheck[@]}"
+    fi
     exit "$status"
     ;;
   *)
-    echo "usage: tools/gpu_tests.sh build | .gpu/gpu_tests.sh run" >&2
+    echo "usage: tools/gpu_tests.sh build | .gpu/gpu_tests.sh run | sanitize | all" >&2
     exit 2
     ;;
 esac
