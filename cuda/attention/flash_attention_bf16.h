@@ -1,5 +1,6 @@
-// FlashAttention-2 forward and backward in bf16 on the tensor cores (mma.sync m16n8k16, fp32
-// accumulation).
+// FlashAttention-2 forward and backward in bf16 on the tensor cores, fp32 accumulation: mma.sync
+// m16n8k16 kernels for any sm_80+ GPU, and on Hopper (compute capability 9.0) wgmma kernels at
+// D = 64 and 128, taken by default there (Bf16Kernel below).
 // Plain device pointers, the same layouts and masks as the fp32 kernels (flash_attention.h):
 // q (B, H, Nq, D), k and v (B, H, Nk, D), out (B, H, Nq, D) in bf16, contiguous; lse (B, H, Nq)
 // in fp32, base 2 (+inf for a row with every key hidden, whose output is zeros). Causal: key j
@@ -25,18 +26,26 @@
 // and O += P V with mma.sync (V fragments by ldmatrix.trans). Causal: key tiles wholly above the
 // diagonal are skipped and the heaviest query blocks start first. O / l is rounded to bf16 once.
 //
-// Forward measured (H100 SXM, results/gpu/h100/attention_bf16.jsonl; FLOPs 4 B H N^2 D, halved
-// causal; ratios to PyTorch 2.11 SDPA bf16 forward in the same run):
-//   (4,48,4096,64)   non-causal 275.6 TFLOP/s: 0.927x flash, 0.609x cuDNN
-//                    causal     252.3 TFLOP/s: 0.901x flash, 0.589x cuDNN
-//   (4,16,4096,128)  non-causal 305.8 TFLOP/s: 0.942x flash, 0.513x cuDNN
-//                    causal     262.4 TFLOP/s: 0.922x flash, 0.537x cuDNN
-// (D = 64 measured at 4f04a3f, D = 128 at 7555376: the same kernels.) The first version, one
-// 16-row M-tile per warp and 64-key tiles for both head dims, ran 233.1 / 226.8 and
-// 273.8 / 253.9 TFLOP/s (0.76x-0.85x flash). What is left: mma.sync tops out well below the
-// H100's wgmma rate (cuDNN reaches 429-667 TFLOP/s here); a Hopper path (TMA + wgmma, warp
-// specialisation) is the next step. D = 32 (added with the backward, 64-key tiles like D = 64):
-// (4,32,4096,32) 185.5 / 165.9 TFLOP/s, 0.87x / 0.88x flash (attention_bf16_backward.jsonl).
+// Forward measured (H100 SXM; FLOPs 4 B H N^2 D, halved causal; ratios to PyTorch 2.11 SDPA bf16
+// forward in the same run, results/gpu/h100/attention_bf16_wgmma_8727844.jsonl), non-causal /
+// causal: (4,48,4096,64) 327.5 / 289.9 TFLOP/s, 1.088x / 1.088x flash; (4,16,4096,128) 362.4 /
+// 300.1, 1.028x / 1.127x. The fused exponent took D = 64 from 284 to 320 and lazy rescaling D = 128
+// from 309 to 353 in a scratch sweep (attention_bf16_scratch_sweeps.txt). Before them
+// (attention_bf16.jsonl) 275.6 / 252.3 and 305.8 / 262.4 (0.90x-0.94x); the first version, one
+// M-tile per warp, 233.1 / 226.8 and 273.8 / 253.9. D = 32 (64-key tiles like D = 64), at f051698
+// before the fused exponent: (4,32,4096,32) 185.5 / 165.9, 0.87x / 0.88x flash.
+//
+// Hopper forward (flash_attention_bf16_sm90.cu, wgmma.cuh): each warpgroup (4 warps) owns 64
+// query rows; Q and double-buffered K/V tiles sit in shared memory in the 128-byte swizzled
+// layout the tensor cores read, written by cp.async; S = Q K^T is m64nKk16 with both operands
+// read from shared memory by descriptor, O += P V m64nDk16 with P from registers and V
+// transposed on the fly; the softmax is the mma.sync kernel's (flash_attention_bf16_common.cuh).
+// D = 64: 2 warpgroups, 64-key tiles (125 registers, 2 blocks per SM); D = 128: 3 warpgroups,
+// 128-key tiles, lazy rescaling (168 registers, 12 warps per SM). Measured at 8727844 (D = 128 on
+// 2 warpgroups then): 365.3 / 312.4 TFLOP/s, 1.214x / 1.173x flash, 0.757x / 0.722x cuDNN;
+// 376.8 / 334.3, 1.069x / 1.255x flash, 0.569x / 0.694x cuDNN. Three warpgroups at D = 128: 434
+// vs 378 TFLOP/s non-causal in the scratch sweep. Issuing the next tile's S before this tile's
+// softmax was slower (ptxas serialised the wgmma); TMA and warp specialisation are not done.
 //
 // Backward design (flash_attention_bf16_backward.cu), FlashAttention-2's: three launches.
 //   1. Pre-pass: delta = rowsum(dO * O) in fp32 from the bf16 out and dout, lse copied into rows
@@ -93,6 +102,19 @@
 // (0.50x-0.75x at D = 64 and 128) the gap is the forward's: mma.sync is far from the wgmma rate
 // cuDNN uses (430-520 TFLOP/s here); the next step is a Hopper path (TMA, wgmma, warp
 // specialisation).
+//
+// Hopper backward (backward_kernel_sm90 in flash_attention_bf16_backward.cu): the same three
+// launches, the main kernel on wgmma. Each of 2 warpgroups owns 64 keys (128-key blocks); K, V
+// and double-buffered 64-query Q and dO tiles swizzled in shared memory. Per query tile and
+// warpgroup: S^T = K Q^T and dP^T = V dO^T as m64n64k16 from shared memory; P^T, dS^T in
+// registers as above; dV += P^T dO and dK += dS^T Q as m64nDk16, P^T and dS^T from registers,
+// dO and Q transposed; dS^T stored swizzled, and after a barrier dQ = dS K for the warpgroup's
+// D / 2 columns (m64n(D/2)k16, dS^T and K both transposed), reduced into the accumulator.
+// dk and dv equal the mma.sync kernel's bit for bit (the same bf16 products, fp32 sums in the
+// same order), dq within the reductions' reordering. Timed only in a scratch harness so far, next
+// to the mma.sync kernel (attention_bf16_scratch_sweeps.txt): 316.7 / 281.7 TFLOP/s at
+// (4,48,4096,64) and 368.4 / 324.2 at (4,16,4096,128), non-causal / causal, against 281.0 /
+// 257.6 and 258.9 / 230.9 for mma.sync.
 #pragma once
 
 #include <cuda_bf16.h>
@@ -103,8 +125,9 @@
 
 namespace pa::cuda {
 
-// Which forward kernel runs: kAuto takes wgmma on a compute capability 9.0 GPU (H100, H200) and
-// mma.sync elsewhere; the others force one (kWgmma on another GPU throws), for tests and benches.
+// Which kernel runs: kAuto takes wgmma on a compute capability 9.0 GPU (H100, H200) at D = 64 and
+// 128, and mma.sync otherwise; the others force one (kWgmma elsewhere throws
+// std::invalid_argument), for tests and benches.
 enum class Bf16Kernel { kAuto, kMmaSync, kWgmma };
 
 void flash_attention_forward_bf16(const AttentionShape& shape, const __nv_bfloat16* q,
