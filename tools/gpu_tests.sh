@@ -26,6 +26,7 @@ case "${1:-}" in
       cp -L "bazel-bin/${path/://}" .gpu/
     done
     cp cuda/bench/check_attention_vs_torch.py .gpu/
+    git rev-parse HEAD > .gpu/COMMIT
     cp "$0" .gpu/gpu_tests.sh
     echo "gpu_tests: binaries in .gpu/; on the GPU machine: .gpu/gpu_tests.sh run, then sanitize"
     ;;
@@ -63,6 +64,7 @@ case "${1:-}" in
         echo "== check_attention_vs_torch"
         if python3 check_attention_vs_torch.py --dump ./attention_dump \
             --work "${TMPDIR:-/tmp}/pa_attention" --out "$out/attention_vs_torch.jsonl" \
+            --commit "$(cat COMMIT 2> /dev/null)" \
             > "$out/attention_vs_torch.log" 2>&1
         then tail -n 1 "$out/attention_vs_torch.log"
         else status=1; grep -E "FAIL|pass|Error" "$out/attention_vs_torch.log" | tail -n 20; fi

@@ -11,7 +11,7 @@ alone is up to 2^-9 of it); the rows also hold max |ours - PyTorch| / max |PyTor
 2, fp32) must be within 1e-3 of the reference.
 
 Usage: python3 check_attention_vs_torch.py --dump .gpu/attention_dump --work /tmp/attn
-       [--dims 32,64,128] [--out FILE.jsonl]
+       [--dims 32,64,128] [--out FILE.jsonl] [--commit SHA]
 Exit status 1 when a case fails, 2 when the dump fails.
 """
 import argparse
@@ -31,6 +31,7 @@ parser.add_argument("--dump", required=True, help="the attention_dump binary")
 parser.add_argument("--work", required=True, help="a scratch folder for the dumped cases")
 parser.add_argument("--dims", default="32,64,128", help="head dims, comma separated")
 parser.add_argument("--out", help="write one JSON row per case here")
+parser.add_argument("--commit", default="", help="recorded in every row")
 args = parser.parse_args()
 torch.backends.cuda.matmul.allow_tf32 = False
 
@@ -47,8 +48,10 @@ def load(path, shape, dtype):
 
 
 def relative_error(x, ref):
+    """max |x - ref| / max |ref|; the absolute max |x| where ref is all zeros (one key: dq, dk)."""
     scale = ref.double().abs().max().item()
-    return (x.double() - ref).abs().max().item() / scale if scale > 0 else 0.0
+    diff = (x.double() - ref.double()).abs().max().item()
+    return diff / scale if scale > 0 else diff
 
 
 device = torch.cuda.get_device_name()
@@ -95,7 +98,7 @@ for line in (work / "cases.jsonl").read_text().splitlines():
         if name in grads:
             ours[name] = load(folder / f"{name}.bf16", (B, H, n, D), torch.bfloat16)
     lse = load(folder / "lse.f32", (B, H, Nq), torch.float32)
-    row = dict(case, device=device, torch_version=torch.__version__,
+    row = dict(case, device=device, torch_version=torch.__version__, commit=args.commit,
                lse_abs_error=(lse.double() - ref["lse"]).abs().max().item())
     passed = row["lse_abs_error"] <= 1e-3
     shape = f"{B},{H},{Nq},{Nk},{D}"
