@@ -136,6 +136,32 @@ __global__ void convert_dq_kernel(const float* accumulator, __nv_bfloat16* dq, i
   }
 }
 
+// Queues the lse and delta of the query tile at q0 (kQueries floats each, whole 16-byte chunks:
+// the rows are padded to a multiple of 64) into `buffer` of their shared tiles; the first
+// kQueries / 2 threads copy.
+template <int kQueries>
+__device__ __forceinline__ void load_row_vectors(float* lse_tiles, float* delta_tiles, int buffer,
+                                                 const float* lse, const float* delta, int64_t q0) {
+  constexpr int kChunks = kQueries / 4;  // 16-byte chunks of each row vector
+  if (threadIdx.x < 2 * kChunks) {
+    const int chunk = threadIdx.x % kChunks;
+    const bool is_lse = threadIdx.x < kChunks;
+    async_copy::copy_async_16(async_copy::shared_address((is_lse ? lse_tiles : delta_tiles) +
+                                                         buffer * kQueries + 4 * chunk),
+                              (is_lse ? lse : delta) + q0 + 4 * chunk, 16);
+  }
+}
+
+// One element of P^T and dS^T, in place of the score s and of dP: p = 2^(s scale log2(e) - lse),
+// 0 where the masks hide the key; dS = p (dP - delta).
+__device__ __forceinline__ void probability_and_gradient(float& s, float& dp, float lse,
+                                                         float delta, float scale_log2,
+                                                         bool hidden) {
+  const float prob = hidden ? 0.0f : mma_bf16::fast_exp2(fmaf(s, scale_log2, -lse));
+  s = prob;
+  dp = prob * (dp - delta);
+}
+
 // One block per (key block of kKeys keys, b h): K and V stay in shared memory and dK, dV in
 // registers while every query tile that can see the keys streams through (double-buffered by
 // cp.async). Per tile, each warp computes its keys' rows of S^T = K Q^T and dP^T = V dO^T,
@@ -180,15 +206,8 @@ __global__ void __launch_bounds__(C::kThreads) backward_kernel(BackwardParams p)
         q_tiles + buffer * kQueries * kStride, q, q0, p.Nq);
     mma_bf16::load_tile_async<kD, kStride, kQueries, kThreads>(
         do_tiles + buffer * kQueries * kStride, dout, q0, p.Nq);
-    constexpr int kChunks = kQueries / 4;  // 16-byte chunks of each row vector
-    static_assert(2 * kChunks <= kThreads);
-    if (threadIdx.x < 2 * kChunks) {
-      const int chunk = threadIdx.x % kChunks;
-      const bool is_lse = threadIdx.x < kChunks;
-      async_copy::copy_async_16(async_copy::shared_address((is_lse ? lse_tiles : delta_tiles) +
-                                                           buffer * kQueries + 4 * chunk),
-                                (is_lse ? lse : delta) + q0 + 4 * chunk, 16);
-    }
+    static_assert(kQueries / 2 <= kThreads);
+    load_row_vectors<kQueries>(lse_tiles, delta_tiles, buffer, lse, delta, q0);
   };
   // Queries before k0 see none of these keys (causal): start at the tile holding k0.
   const int64_t q_begin = p.causal ? k0 / kQueries * kQueries : 0;
@@ -300,15 +319,10 @@ __global__ void __launch_bounds__(C::kThreads) backward_kernel(BackwardParams p)
       for (int i = 0; i < kM; ++i) {
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
-          float prob =
-              mma_bf16::fast_exp2(fmaf(s[i][j][e], p.scale_log2, -(e % 2 ? row_lse.y : row_lse.x)));
-          if (masked) {
-            const int64_t key = key0 + 16 * i + 8 * (e / 2);
-            const int64_t query = q0 + column + (e % 2);
-            if (!key_visible[i][e / 2] || (p.causal && key > query)) prob = 0.0f;
-          }
-          s[i][j][e] = prob;
-          dp[i][j][e] = prob * (dp[i][j][e] - (e % 2 ? row_delta.y : row_delta.x));
+          const int64_t key = key0 + 16 * i + 8 * (e / 2), query = q0 + column + (e % 2);
+          const bool hidden = masked && (!key_visible[i][e / 2] || (p.causal && key > query));
+          probability_and_gradient(s[i][j][e], dp[i][j][e], e % 2 ? row_lse.y : row_lse.x,
+                                   e % 2 ? row_delta.y : row_delta.x, p.scale_log2, hidden);
         }
       }
     }
@@ -455,14 +469,7 @@ __global__ void __launch_bounds__(C::kThreads) backward_kernel_sm90(BackwardPara
                                                       p.Nq);
     wgmma::load_swizzled_tile<kD, kThreads, kQueries>(do_tiles + buffer * C::kQueryTileBytes, dout,
                                                       q0, p.Nq);
-    constexpr int kChunks = kQueries / 4;  // 16-byte chunks of each row vector
-    if (threadIdx.x < 2 * kChunks) {
-      const int chunk = threadIdx.x % kChunks;
-      const bool is_lse = threadIdx.x < kChunks;
-      async_copy::copy_async_16(async_copy::shared_address((is_lse ? lse_tiles : delta_tiles) +
-                                                           buffer * kQueries + 4 * chunk),
-                                (is_lse ? lse : delta) + q0 + 4 * chunk, 16);
-    }
+    load_row_vectors<kQueries>(lse_tiles, delta_tiles, buffer, lse, delta, q0);
   };
   const int64_t q_begin = p.causal ? k0 / kQueries * kQueries : 0;
   if (q_begin < p.Nq) load_queries(0, q_begin);
@@ -517,15 +524,10 @@ __global__ void __launch_bounds__(C::kThreads) backward_kernel_sm90(BackwardPara
       const float2 row_delta = *reinterpret_cast<const float2*>(delta_tile + column);
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
-        float prob =
-            mma_bf16::fast_exp2(fmaf(s[4 * j + e], p.scale_log2, -(e % 2 ? row_lse.y : row_lse.x)));
-        if (masked) {
-          const int64_t key = key0 + 8 * (e / 2);
-          const int64_t query = q0 + column + (e % 2);
-          if (!key_visible[e / 2] || (p.causal && key > query)) prob = 0.0f;
-        }
-        s[4 * j + e] = prob;
-        dp[4 * j + e] = prob * (dp[4 * j + e] - (e % 2 ? row_delta.y : row_delta.x));
+        const int64_t key = key0 + 8 * (e / 2), query = q0 + column + (e % 2);
+        const bool hidden = masked && (!key_visible[e / 2] || (p.causal && key > query));
+        probability_and_gradient(s[4 * j + e], dp[4 * j + e], e % 2 ? row_lse.y : row_lse.x,
+                                 e % 2 ? row_delta.y : row_delta.x, p.scale_log2, hidden);
       }
     }
     // bf16 A fragments of P^T and dS^T (k-step kk: queries 16 kk .. + 15); dS^T also to shared.
