@@ -228,53 +228,39 @@ int main(int argc, char** argv) {
     const auto bf16 = [](uint16_t* bits) { return reinterpret_cast<__nv_bfloat16*>(bits); };
     using pa::cuda::Bf16Kernel;
     for (const bool causal : {false, true}) {
-      const double flops = forward_flops(c, causal);
-      for (const auto& [kernel, variant] :
-           {std::pair<Bf16Kernel, const char*>{Bf16Kernel::kMmaSync, "ours_flash2_bf16_mma"},
-            {Bf16Kernel::kWgmma, "ours_flash2_bf16_wgmma"}}) {
-        const auto forward = [&] {
-          pa::cuda::flash_attention_forward_bf16(shape, bf16(q16.data), bf16(k16.data),
-                                                 bf16(v16.data), nullptr, causal, scale,
-                                                 bf16(out16.data), lse.data, kernel);
-        };
-        try {
-          forward();
-        } catch (const std::invalid_argument&) {
-          continue;  // wgmma: compute capability 9.0 and D = 64 or 128 only
+      // Times `run(kernel)` for both kernels (wgmma only where it runs: compute capability 9.0,
+      // D = 64 or 128; elsewhere the call throws), one row each.
+      const auto time_kernels = [&](const char* op, double factor, const auto& run) {
+        for (const auto& [kernel, variant] :
+             {std::pair<Bf16Kernel, const char*>{Bf16Kernel::kMmaSync, "ours_flash2_bf16_mma"},
+              {Bf16Kernel::kWgmma, "ours_flash2_bf16_wgmma"}}) {
+          try {
+            run(kernel);
+          } catch (const std::invalid_argument&) {
+            continue;
+          }
+          int repeats = 0;
+          const double ms = timer.median_ms([&, k = kernel] { run(k); }, 20, &repeats);
+          rows.push_back(timing_row(op, variant, "bf16", c, causal, ms, factor));
+          rows.back()["repeats"] = repeats;
+          std::printf("%-18s causal=%d %s: %s %8.3f ms (%5.1f TFLOP/s)\n", c.text().c_str(), causal,
+                      variant, op, ms, factor * forward_flops(c, causal) / (ms * 1e9));
+          std::fflush(stdout);
         }
-        int repeats = 0;
-        const double ms = timer.median_ms(forward, 20, &repeats);
-        rows.push_back(timing_row("attention_fwd", variant, "bf16", c, causal, ms, 1.0));
-        rows.back()["repeats"] = repeats;
-        std::printf("%-18s causal=%d %s: fwd %8.3f ms (%5.1f TFLOP/s)\n", c.text().c_str(), causal,
-                    variant, ms, flops / (ms * 1e9));
-        std::fflush(stdout);
-      }
-      // out and lse of this mask for the backward
-      pa::cuda::flash_attention_forward_bf16(shape, bf16(q16.data), bf16(k16.data), bf16(v16.data),
-                                             nullptr, causal, scale, bf16(out16.data), lse.data);
-      for (const auto& [kernel, variant] :
-           {std::pair<Bf16Kernel, const char*>{Bf16Kernel::kMmaSync, "ours_flash2_bf16_mma"},
-            {Bf16Kernel::kWgmma, "ours_flash2_bf16_wgmma"}}) {
-        const auto backward = [&] {
-          pa::cuda::flash_attention_backward_bf16(
-              shape, bf16(q16.data), bf16(k16.data), bf16(v16.data), nullptr, causal, scale,
-              bf16(out16.data), lse.data, bf16(dout16.data), workspace.data, bf16(dq16.data),
-              bf16(dk16.data), bf16(dv16.data), kernel);
-        };
-        try {
-          backward();
-        } catch (const std::invalid_argument&) {
-          continue;  // wgmma: compute capability 9.0 and D = 64 or 128 only
-        }
-        int bwd_repeats = 0;
-        const double bwd_ms = timer.median_ms(backward, 20, &bwd_repeats);
-        rows.push_back(timing_row("attention_bwd", variant, "bf16", c, causal, bwd_ms, 2.5));
-        rows.back()["repeats"] = bwd_repeats;
-        std::printf("%-18s causal=%d %s: bwd %8.3f ms (%5.1f TFLOP/s)\n", c.text().c_str(), causal,
-                    variant, bwd_ms, 2.5 * flops / (bwd_ms * 1e9));
-        std::fflush(stdout);
-      }
+      };
+      const auto forward = [&](Bf16Kernel kernel) {
+        pa::cuda::flash_attention_forward_bf16(shape, bf16(q16.data), bf16(k16.data),
+                                               bf16(v16.data), nullptr, causal, scale,
+                                               bf16(out16.data), lse.data, kernel);
+      };
+      time_kernels("attention_fwd", 1.0, forward);
+      forward(Bf16Kernel::kAuto);  // out and lse of this mask for the backward
+      time_kernels("attention_bwd", 2.5, [&](Bf16Kernel kernel) {
+        pa::cuda::flash_attention_backward_bf16(
+            shape, bf16(q16.data), bf16(k16.data), bf16(v16.data), nullptr, causal, scale,
+            bf16(out16.data), lse.data, bf16(dout16.data), workspace.data, bf16(dq16.data),
+            bf16(dk16.data), bf16(dv16.data), kernel);
+      });
     }
   }
   PA_CUDA_CHECK(cudaFree(flush));
