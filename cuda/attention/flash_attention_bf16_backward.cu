@@ -513,6 +513,8 @@ __global__ void __launch_bounds__(C::kThreads) backward_kernel_sm90(BackwardPara
     }
     wgmma::commit();
     wgmma::wait<0>();
+    wgmma::fence_operands(s);
+    wgmma::fence_operands(dp);
 
     // P^T and dS^T, masked only on tiles that can hide something (queries past Nq: lse +inf).
     const bool masked =
@@ -545,6 +547,8 @@ __global__ void __launch_bounds__(C::kThreads) backward_kernel_sm90(BackwardPara
       }
     }
     // dV += P^T dO, dK += dS^T Q (dO and Q transposed: 2048 bytes per 16-query step).
+    wgmma::fence_operands(dv);
+    wgmma::fence_operands(dk);
     wgmma::fence();
 #pragma unroll
     for (int kk = 0; kk < kQueries / 16; ++kk) {
@@ -572,6 +576,9 @@ __global__ void __launch_bounds__(C::kThreads) backward_kernel_sm90(BackwardPara
     }
     wgmma::commit();
     wgmma::wait<0>();
+    wgmma::fence_operands(dq);
+    wgmma::fence_operands(dv);
+    wgmma::fence_operands(dk);
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
       const int64_t query = q0 + 16 * warp + g + 8 * r;
@@ -660,6 +667,11 @@ void flash_attention_backward_bf16(const AttentionShape& shape, const __nv_bfloa
                                    const __nv_bfloat16* dout, float* workspace, __nv_bfloat16* dq,
                                    __nv_bfloat16* dk, __nv_bfloat16* dv, Bf16Kernel kernel) {
   check_backward_shape(shape);
+  if (!(scale > 0.0f) || !std::isfinite(scale)) {
+    throw std::invalid_argument(
+        "pa::cuda::flash_attention_backward_bf16: scale = " + std::to_string(scale) +
+        " must be finite and positive, as in the forward");
+  }
   BackwardParams p{};
   p.q = q, p.k = k, p.v = v, p.dout = dout, p.padding = padding;
   p.H = shape.H, p.Nq = shape.Nq, p.Nk = shape.Nk, p.Nq_padded = padded_rows(shape.Nq);

@@ -93,6 +93,7 @@ __global__ void __launch_bounds__(C::kThreads) forward_kernel_sm90(Params p) {
     }
     wgmma::commit();
     wgmma::wait<0>();
+    wgmma::fence_operands(s_flat);
 
     if (k0 + kKeys > p.Nk || (p.causal && k0 + kKeys - 1 > q0) || p.padding != nullptr) {
       mask_scores<C>(s, p, b, k0, row0, t);
@@ -105,6 +106,7 @@ __global__ void __launch_bounds__(C::kThreads) forward_kernel_sm90(Params p) {
 #pragma unroll
     for (int kk = 0; kk < kKeys / 16; ++kk) probability_fragment<C>(s, 0, kk, pa[kk]);
     auto& o_flat = reinterpret_cast<float(&)[kD / 2]>(o);
+    wgmma::fence_operands(o_flat);
     wgmma::fence();
 #pragma unroll
     for (int kk = 0; kk < kKeys / 16; ++kk) {
@@ -113,6 +115,7 @@ __global__ void __launch_bounds__(C::kThreads) forward_kernel_sm90(Params p) {
     }
     wgmma::commit();
     wgmma::wait<0>();
+    wgmma::fence_operands(o_flat);
   }
   async_copy::copy_async_wait<0>();
   store_rows<C>(o, m, l, p, bh, row0, t);

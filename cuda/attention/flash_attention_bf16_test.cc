@@ -313,6 +313,19 @@ TEST_F(FlashAttentionBf16, BadHeadDimsThrow) {
   }
 }
 
+// kWgmma where no wgmma kernel exists (D = 32 anywhere; any D off compute capability 9.0) throws
+// instead of running another kernel: the bench relies on it to skip those rows.
+TEST_F(FlashAttentionBf16, ForcedWgmmaWithoutAKernelThrows) {
+  const AttentionShape shape{1, 1, 4, 4, 32, 32};
+  EXPECT_THROW(flash_attention_forward_bf16(shape, nullptr, nullptr, nullptr, nullptr, false, 1.0f,
+                                            nullptr, nullptr, Bf16Kernel::kWgmma),
+               std::invalid_argument);
+  EXPECT_THROW(flash_attention_backward_bf16(shape, nullptr, nullptr, nullptr, nullptr, false, 1.0f,
+                                             nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
+                                             nullptr, Bf16Kernel::kWgmma),
+               std::invalid_argument);
+}
+
 TEST_F(FlashAttentionBf16, BadScaleThrows) {
   const AttentionShape shape{1, 1, 4, 4, 64, 64};
   for (const float scale : {0.0f, -0.125f, INFINITY, NAN}) {
@@ -323,6 +336,14 @@ TEST_F(FlashAttentionBf16, BadScaleThrows) {
     } catch (const std::invalid_argument& error) {
       EXPECT_NE(std::string(error.what()).find("scale"), std::string::npos) << error.what();
     }
+  }
+  for (const float scale : {0.0f, NAN}) {
+    const AttentionShape shape64{1, 1, 4, 4, 64, 64};
+    EXPECT_THROW(flash_attention_backward_bf16(shape64, nullptr, nullptr, nullptr, nullptr, false,
+                                               scale, nullptr, nullptr, nullptr, nullptr, nullptr,
+                                               nullptr, nullptr),
+                 std::invalid_argument)
+        << "backward scale " << scale;
   }
 }
 

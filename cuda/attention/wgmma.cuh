@@ -48,6 +48,14 @@ template <int kPending>
 __device__ __forceinline__ void wait() {
   asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(kPending) : "memory");
 }
+// Keeps the compiler from moving register reads or writes of accumulators `d` across this point:
+// call it on the accumulators before fence() and after wait<>() (wgmma's results land
+// asynchronously, which the asm operands alone do not tell the compiler).
+template <int N>
+__device__ __forceinline__ void fence_operands(float (&d)[N]) {
+#pragma unroll
+  for (int i = 0; i < N; ++i) asm volatile("" : "+f"(d[i])::"memory");
+}
 // Makes this thread's earlier shared-memory writes (cp.async included) visible to wgmma's reads.
 __device__ __forceinline__ void fence_shared_for_async_proxy() {
   asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");

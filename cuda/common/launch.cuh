@@ -1,7 +1,8 @@
 // launch_grid: queues a kernel that takes one parameter struct on launch_stream() over a
 // (blocks_x, blocks_y) grid with dynamic shared memory, first raising the kernel's opt-in
 // shared-memory limit when this launch needs more than any before it (above 48 KB a kernel gets
-// dynamic shared memory only after cudaFuncSetAttribute). An empty grid launches nothing. Checked.
+// dynamic shared memory only after cudaFuncSetAttribute), per device. An empty grid launches
+// nothing. Checked.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -17,11 +18,17 @@ namespace pa::cuda {
 template <auto kKernel, class Params>
 void launch_grid(int64_t blocks_x, int64_t blocks_y, int threads, size_t shared_bytes,
                  const Params& params) {
-  static std::atomic<size_t> raised{0};  // the limit set so far (a race sets it twice, harmlessly)
-  if (shared_bytes > raised.load()) {
+  // The limit set so far on each device (the attribute is per device; a race sets it twice,
+  // harmlessly).
+  constexpr int kMaxDevices = 64;
+  static std::atomic<size_t> raised[kMaxDevices] = {};
+  int device = 0;
+  PA_CUDA_CHECK(cudaGetDevice(&device));
+  std::atomic<size_t>& limit = raised[device % kMaxDevices];
+  if (shared_bytes > limit.load() || device >= kMaxDevices) {
     PA_CUDA_CHECK(cudaFuncSetAttribute(kKernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                        static_cast<int>(shared_bytes)));
-    raised.store(shared_bytes);
+    limit.store(shared_bytes);
   }
   if (blocks_x == 0 || blocks_y == 0) return;
   kKernel<<<dim3(static_cast<unsigned>(blocks_x), static_cast<unsigned>(blocks_y)), threads,
