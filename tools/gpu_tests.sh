@@ -2,9 +2,9 @@
 # GPU tests in two halves: `tools/gpu_tests.sh build` (here, with Bazel) builds every test
 # binary that touches the GPU, statically linked, into .gpu/; on the GPU machine (no Bazel),
 # `.gpu/gpu_tests.sh run` runs them, the golden cases and the PyTorch attention check, and
-# `.gpu/gpu_tests.sh sanitize` runs compute-sanitizer memcheck and racecheck over them (minutes:
-# a separate call, each under the device tool's 10-minute limit); `all` does both. Logs go to
-# $OUT (or .gpu/out).
+# `.gpu/gpu_tests.sh sanitize [BINARY...]` runs compute-sanitizer memcheck and racecheck over
+# them, or over the binaries named (minutes: separate calls, each under the device tool's
+# 10-minute limit); `all` does both. Logs go to $OUT (or .gpu/out).
 set -euo pipefail
 targets=(//engine/io:io_test //engine/nn:nn_test //engine/train:checkpoint_test
          //engine:cuda_ops_test //cuda/kernels:elementwise_test
@@ -32,6 +32,15 @@ case "${1:-}" in
     ;;
   run | sanitize | all)
     mode="$1"
+    shift
+    # `sanitize BINARY...` restricts the sanitizer runs to those binaries (one call each, where
+    # all of them would not fit in one device call).
+    if [[ "$mode" == sanitize && $# -gt 0 ]]; then
+      only=" $* "
+      keep() { local kept=(); for test in "$@"; do [[ "$only" == *" $test "* ]] && kept+=("$test"); done; echo "${kept[@]:-}"; }
+      read -r -a memcheck <<< "$(keep "${memcheck[@]}")"
+      read -r -a racecheck <<< "$(keep "${racecheck[@]}")"
+    fi
     cd "$(dirname "$0")"
     out="${OUT:-out}"
     mkdir -p "$out"
@@ -90,13 +99,13 @@ case "${1:-}" in
       done
     }
     if [[ "$mode" != run ]]; then
-      sanitize memcheck "${memcheck[@]}"
-      sanitize racecheck "${racecheck[@]}"
+      [[ ${#memcheck[@]} -gt 0 ]] && sanitize memcheck "${memcheck[@]}"
+      [[ ${#racecheck[@]} -gt 0 ]] && sanitize racecheck "${racecheck[@]}"
     fi
     exit "$status"
     ;;
   *)
-    echo "usage: tools/gpu_tests.sh build | .gpu/gpu_tests.sh run | sanitize | all" >&2
+    echo "usage: tools/gpu_tests.sh build | .gpu/gpu_tests.sh run | sanitize [BINARY...] | all" >&2
     exit 2
     ;;
 esac
