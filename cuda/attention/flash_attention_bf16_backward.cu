@@ -162,6 +162,23 @@ __device__ __forceinline__ void probability_and_gradient(float& s, float& dp, fl
   dp = prob * (dp - delta);
 }
 
+// Writes this lane's two key rows (g, g + 8 of its 16-key slice: r = 0, 1) of dK and dV from
+// kTiles 8-column C fragments (`dk_acc`, `dv_acc`: [kTiles][4]) into rows of bf16 dk and dv
+// that start at the fragments' first column; dK takes the softmax scale (dS is w.r.t. the
+// scaled scores).
+template <int kTiles>
+__device__ __forceinline__ void store_key_row(__nv_bfloat16* dk, __nv_bfloat16* dv,
+                                              const float* dk_acc, const float* dv_acc, int r,
+                                              int t, float scale) {
+  unsigned* dk_row = reinterpret_cast<unsigned*>(dk);
+  unsigned* dv_row = reinterpret_cast<unsigned*>(dv);
+#pragma unroll
+  for (int j = 0; j < kTiles; ++j) {
+    dk_row[4 * j + t] = pack_bf16(dk_acc[4 * j + 2 * r] * scale, dk_acc[4 * j + 2 * r + 1] * scale);
+    dv_row[4 * j + t] = pack_bf16(dv_acc[4 * j + 2 * r], dv_acc[4 * j + 2 * r + 1]);
+  }
+}
+
 // One block per (key block of kKeys keys, b h): K and V stay in shared memory and dK, dV in
 // registers while every query tile that can see the keys streams through (double-buffered by
 // cp.async). Per tile, each warp computes its keys' rows of S^T = K Q^T and dP^T = V dO^T,
@@ -335,14 +352,8 @@ __global__ void __launch_bounds__(C::kThreads) backward_kernel(BackwardParams p)
       unsigned pa[kM][4], dsa[kM][4];
 #pragma unroll
       for (int i = 0; i < kM; ++i) {
-        pa[i][0] = pack_bf16(s[i][2 * kk][0], s[i][2 * kk][1]);
-        pa[i][1] = pack_bf16(s[i][2 * kk][2], s[i][2 * kk][3]);
-        pa[i][2] = pack_bf16(s[i][2 * kk + 1][0], s[i][2 * kk + 1][1]);
-        pa[i][3] = pack_bf16(s[i][2 * kk + 1][2], s[i][2 * kk + 1][3]);
-        dsa[i][0] = pack_bf16(dp[i][2 * kk][0], dp[i][2 * kk][1]);
-        dsa[i][1] = pack_bf16(dp[i][2 * kk][2], dp[i][2 * kk][3]);
-        dsa[i][2] = pack_bf16(dp[i][2 * kk + 1][0], dp[i][2 * kk + 1][1]);
-        dsa[i][3] = pack_bf16(dp[i][2 * kk + 1][2], dp[i][2 * kk + 1][3]);
+        mma_bf16::c_to_a_fragment(&s[i][2 * kk][0], pa[i]);
+        mma_bf16::c_to_a_fragment(&dp[i][2 * kk][0], dsa[i]);
         const int slice_kk = slice_q0 / 16 + kk;
         store_fragment(ds_tile, i, slice_kk, dsa[i]);
         if constexpr (kSplit) store_fragment(p_tile, i, slice_kk, pa[i]);
@@ -404,13 +415,9 @@ __global__ void __launch_bounds__(C::kThreads) backward_kernel(BackwardParams p)
     for (int r = 0; r < 2; ++r) {
       const int64_t key = key0 + 16 * i + 8 * r;
       if (key >= p.Nk) continue;
-      unsigned* dk_row = reinterpret_cast<unsigned*>(p.dk + (bh * p.Nk + key) * kD + column0);
-      unsigned* dv_row = reinterpret_cast<unsigned*>(p.dv + (bh * p.Nk + key) * kD + column0);
-#pragma unroll
-      for (int dn = 0; dn < kColumnTiles; ++dn) {
-        dk_row[dn * 4 + t] = pack_bf16(dk[i][dn][2 * r] * p.scale, dk[i][dn][2 * r + 1] * p.scale);
-        dv_row[dn * 4 + t] = pack_bf16(dv[i][dn][2 * r], dv[i][dn][2 * r + 1]);
-      }
+      const int64_t offset = (bh * p.Nk + key) * kD + column0;
+      store_key_row<kColumnTiles>(p.dk + offset, p.dv + offset, &dk[i][0][0], &dv[i][0][0], r, t,
+                                  p.scale);
     }
   }
 }
@@ -536,11 +543,10 @@ __global__ void __launch_bounds__(C::kThreads) backward_kernel_sm90(BackwardPara
     unsigned pa[kQueries / 16][4], dsa[kQueries / 16][4];
 #pragma unroll
     for (int kk = 0; kk < kQueries / 16; ++kk) {
+      mma_bf16::c_to_a_fragment(&s[8 * kk], pa[kk]);
+      mma_bf16::c_to_a_fragment(&dp[8 * kk], dsa[kk]);
 #pragma unroll
-      for (int part = 0; part < 4; ++part) {
-        const int e = 8 * kk + 4 * (part / 2) + 2 * (part % 2);  // a0..a3: rows g, g + 8; cols + 8
-        pa[kk][part] = pack_bf16(s[e], s[e + 1]);
-        dsa[kk][part] = pack_bf16(dp[e], dp[e + 1]);
+      for (int part = 0; part < 4; ++part) {  // a0..a3: rows g, g + 8; columns + 8
         const unsigned address = wgmma::swizzled_address<kKeys>(ds_tile, key_row + 8 * (part % 2),
                                                                 16 * kk + 2 * t + 8 * (part / 2));
         asm volatile("st.shared.b32 [%0], %1;\n" ::"r"(address), "r"(dsa[kk][part]) : "memory");
@@ -595,13 +601,8 @@ __global__ void __launch_bounds__(C::kThreads) backward_kernel_sm90(BackwardPara
   for (int r = 0; r < 2; ++r) {
     const int64_t key = key0 + 8 * r;
     if (key >= p.Nk) continue;
-    unsigned* dk_row = reinterpret_cast<unsigned*>(p.dk + (bh * p.Nk + key) * kD);
-    unsigned* dv_row = reinterpret_cast<unsigned*>(p.dv + (bh * p.Nk + key) * kD);
-#pragma unroll
-    for (int j = 0; j < kD / 8; ++j) {
-      dk_row[4 * j + t] = pack_bf16(dk[4 * j + 2 * r] * p.scale, dk[4 * j + 2 * r + 1] * p.scale);
-      dv_row[4 * j + t] = pack_bf16(dv[4 * j + 2 * r], dv[4 * j + 2 * r + 1]);
-    }
+    const int64_t offset = (bh * p.Nk + key) * kD;
+    store_key_row<kD / 8>(p.dk + offset, p.dv + offset, dk, dv, r, t, p.scale);
   }
 #else
   static_assert(C::kKeys == 64 * C::kWarpgroups && C::kDqColumns * C::kWarpgroups == C::kD);

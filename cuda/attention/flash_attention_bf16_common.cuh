@@ -161,10 +161,7 @@ __device__ __forceinline__ void softmax_step(Scores<C>& s, float (&m)[C::kMTiles
 template <class C>
 __device__ __forceinline__ void probability_fragment(const Scores<C>& s, int i, int kk,
                                                      unsigned (&a)[4]) {
-  a[0] = pack_bf16(s[i][2 * kk][0], s[i][2 * kk][1]);
-  a[1] = pack_bf16(s[i][2 * kk][2], s[i][2 * kk][3]);
-  a[2] = pack_bf16(s[i][2 * kk + 1][0], s[i][2 * kk + 1][1]);
-  a[3] = pack_bf16(s[i][2 * kk + 1][2], s[i][2 * kk + 1][3]);
+  mma_bf16::c_to_a_fragment(&s[i][2 * kk][0], a);
 }
 
 // O / l rounded to bf16 and lse = m + log2(l) for this lane's rows (l summed over the quad);

@@ -57,6 +57,16 @@ __device__ __forceinline__ unsigned pack_bf16(float low, float high) {
   return *reinterpret_cast<const unsigned*>(&pair);
 }
 
+// The bf16 A fragment of one 16-wide k-step from the fp32 C fragments of the two 8-column
+// n-tiles it spans (`c`: those 8 floats, n-tile 2 kk then 2 kk + 1): the C layout of two n-tiles
+// is the A layout of one k-step, so P (and dS) feed the next mma straight from the accumulators.
+__device__ __forceinline__ void c_to_a_fragment(const float* c, unsigned (&a)[4]) {
+  a[0] = pack_bf16(c[0], c[1]);  // row g, columns 2 t, 2 t + 1
+  a[1] = pack_bf16(c[2], c[3]);  // row g + 8
+  a[2] = pack_bf16(c[4], c[5]);  // row g, columns + 8
+  a[3] = pack_bf16(c[6], c[7]);  // row g + 8, columns + 8
+}
+
 // Rows [r0, r0 + kTileRows) of a (rows, kD) row-major bf16 matrix into a shared tile of row
 // stride kStride elements through cp.async by kThreads threads, rows past the end zero-filled;
 // queued, not waited for.
