@@ -26,7 +26,6 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
 #include <random>
 #include <sstream>
 #include <stdexcept>
@@ -41,13 +40,6 @@
 
 namespace pa::cuda {
 namespace {
-
-float from_bf16(uint16_t h) {
-  const uint32_t u = uint32_t{h} << 16;
-  float x;
-  std::memcpy(&x, &u, sizeof(x));
-  return x;
-}
 
 struct Case {
   int64_t B, H, Nq, Nk, D;
@@ -74,7 +66,7 @@ void check_kernel(const Case& c, Bf16Kernel kernel) {
     wide.resize(count);
     for (size_t i = 0; i < count; ++i) {
       bits[i] = to_bf16_bits(sigma * normal(rng));
-      wide[i] = from_bf16(bits[i]);
+      wide[i] = from_bf16_bits(bits[i]);
     }
   };
   std::vector<uint16_t> qb, kb, vb;
@@ -102,11 +94,8 @@ void check_kernel(const Case& c, Bf16Kernel kernel) {
   const float* pad = c.padding ? padding.data : nullptr;
   flash_attention_forward(shape, q32.data, k32.data, v32.data, pad, c.causal, scale, out32.data,
                           lse32.data);
-  flash_attention_forward_bf16(shape, reinterpret_cast<const __nv_bfloat16*>(q16.data),
-                               reinterpret_cast<const __nv_bfloat16*>(k16.data),
-                               reinterpret_cast<const __nv_bfloat16*>(v16.data), pad, c.causal,
-                               scale, reinterpret_cast<__nv_bfloat16*>(out16.data), lse16.data,
-                               kernel);
+  flash_attention_forward_bf16(shape, as_bf16(q16.data), as_bf16(k16.data), as_bf16(v16.data), pad,
+                               c.causal, scale, as_bf16(out16.data), lse16.data, kernel);
   PA_CUDA_CHECK(cudaDeviceSynchronize());
   const std::vector<uint16_t> got = out16.download();
   const std::vector<float> want = out32.download(), got_lse = lse16.download(),
@@ -114,7 +103,7 @@ void check_kernel(const Case& c, Bf16Kernel kernel) {
   int bad = 0;
   double worst = 0.0;
   for (size_t i = 0; i < nq; ++i) {
-    const float g = from_bf16(got[i]), w = want[i];
+    const float g = from_bf16_bits(got[i]), w = want[i];
     const double diff = std::fabs(double(g) - w);
     worst = std::max(worst, std::isnan(diff) ? INFINITY : diff);
     if (!(diff <= 2e-2 + 2e-2 * std::fabs(w)) && bad++ < 5) {
@@ -129,7 +118,7 @@ void check_kernel(const Case& c, Bf16Kernel kernel) {
   EXPECT_EQ(bad, 0) << "max |out diff| " << worst;
   if (c.padding) {  // the last batch entry has every key hidden
     const size_t start = size_t(c.B - 1) * c.H * c.Nq;
-    for (size_t i = start * c.D; i < nq; ++i) ASSERT_EQ(from_bf16(got[i]), 0.0f) << i;
+    for (size_t i = start * c.D; i < nq; ++i) ASSERT_EQ(from_bf16_bits(got[i]), 0.0f) << i;
     for (size_t i = start; i < got_lse.size(); ++i) ASSERT_TRUE(std::isinf(got_lse[i])) << i;
   }
 }
@@ -153,11 +142,11 @@ int compare_gradient(const char* name, const std::vector<uint16_t>& got,
   double worst = 0.0;
   size_t worst_index = 0;
   for (size_t i = 0; i < want.size(); ++i) {
-    const double diff = std::fabs(double(from_bf16(got[i])) - want[i]);
+    const double diff = std::fabs(double(from_bf16_bits(got[i])) - want[i]);
     if (!(diff <= worst)) worst = std::isnan(diff) ? INFINITY : diff, worst_index = i;
     diff_squares += std::isnan(diff) ? INFINITY : diff * diff;
     if (!(diff <= tolerance) && bad++ < 5) {
-      ADD_FAILURE() << name << "[" << i << "] = " << from_bf16(got[i]) << ", want " << want[i]
+      ADD_FAILURE() << name << "[" << i << "] = " << from_bf16_bits(got[i]) << ", want " << want[i]
                     << " (tolerance " << tolerance << ")";
     }
   }
@@ -191,7 +180,7 @@ void check_backward_kernel(const Case& c, Bf16Kernel kernel, bool twice) {
     wide.resize(count);
     for (size_t i = 0; i < count; ++i) {
       bits[i] = to_bf16_bits(sigma * normal(rng));
-      wide[i] = from_bf16(bits[i]);
+      wide[i] = from_bf16_bits(bits[i]);
     }
   };
   std::vector<uint16_t> qb, kb, vb, dob;
@@ -218,22 +207,21 @@ void check_backward_kernel(const Case& c, Bf16Kernel kernel, bool twice) {
   if (c.padding) padding.upload(mask);
   const float scale = 1.0f / std::sqrt(float(c.D));
   const float* pad = c.padding ? padding.data : nullptr;
-  const auto bf16 = [](uint16_t* bits) { return reinterpret_cast<__nv_bfloat16*>(bits); };
   flash_attention_forward(shape, q32.data, k32.data, v32.data, pad, c.causal, scale, out32.data,
                           lse32.data);
   flash_attention_backward(shape, q32.data, k32.data, v32.data, pad, c.causal, scale, out32.data,
                            lse32.data, do32.data, delta32.data, dq32.data, dk32.data, dv32.data);
-  flash_attention_forward_bf16(shape, bf16(q16.data), bf16(k16.data), bf16(v16.data), pad, c.causal,
-                               scale, bf16(out16.data), lse16.data);
+  flash_attention_forward_bf16(shape, as_bf16(q16.data), as_bf16(k16.data), as_bf16(v16.data), pad,
+                               c.causal, scale, as_bf16(out16.data), lse16.data);
   const auto run_backward = [&] {
     PA_CUDA_CHECK(cudaMemset(dq16.data, 0xff, nq * sizeof(uint16_t)));  // NaN
     PA_CUDA_CHECK(cudaMemset(dk16.data, 0xff, nk * sizeof(uint16_t)));
     PA_CUDA_CHECK(cudaMemset(dv16.data, 0xff, nk * sizeof(uint16_t)));
     PA_CUDA_CHECK(cudaMemset(workspace.data, 0xff, workspace.count * sizeof(float)));
-    flash_attention_backward_bf16(shape, bf16(q16.data), bf16(k16.data), bf16(v16.data), pad,
-                                  c.causal, scale, bf16(out16.data), lse16.data, bf16(do16.data),
-                                  workspace.data, bf16(dq16.data), bf16(dk16.data), bf16(dv16.data),
-                                  kernel);
+    flash_attention_backward_bf16(shape, as_bf16(q16.data), as_bf16(k16.data), as_bf16(v16.data),
+                                  pad, c.causal, scale, as_bf16(out16.data), lse16.data,
+                                  as_bf16(do16.data), workspace.data, as_bf16(dq16.data),
+                                  as_bf16(dk16.data), as_bf16(dv16.data), kernel);
     PA_CUDA_CHECK(cudaDeviceSynchronize());
   };
   run_backward();
@@ -243,11 +231,11 @@ void check_backward_kernel(const Case& c, Bf16Kernel kernel, bool twice) {
   compare_gradient("dv", dv, dv32.download());
   if (c.padding) {  // the last batch entry has every key hidden: zero gradients
     for (size_t i = size_t(c.B - 1) * c.H * c.Nq * c.D; i < nq; ++i) {
-      ASSERT_EQ(from_bf16(dq[i]), 0.0f) << "dq " << i;
+      ASSERT_EQ(from_bf16_bits(dq[i]), 0.0f) << "dq " << i;
     }
     for (size_t i = size_t(c.B - 1) * c.H * c.Nk * c.D; i < nk; ++i) {
-      ASSERT_EQ(from_bf16(dk[i]), 0.0f) << "dk " << i;
-      ASSERT_EQ(from_bf16(dv[i]), 0.0f) << "dv " << i;
+      ASSERT_EQ(from_bf16_bits(dk[i]), 0.0f) << "dk " << i;
+      ASSERT_EQ(from_bf16_bits(dv[i]), 0.0f) << "dv " << i;
     }
   }
   if (twice) {
@@ -397,12 +385,12 @@ TEST_F(FlashAttentionBf16, BackwardEmptyLengths) {
     for (auto* array : {&dq, &dk, &dv}) {
       PA_CUDA_CHECK(cudaMemset(array->data, 0xff, array->count * sizeof(uint16_t)));
     }
-    const auto bf16 = [](uint16_t* bits) { return reinterpret_cast<__nv_bfloat16*>(bits); };
-    flash_attention_forward_bf16(shape, bf16(q.data), bf16(k.data), bf16(v.data), nullptr, false,
-                                 0.125f, bf16(out.data), lse.data);
-    flash_attention_backward_bf16(shape, bf16(q.data), bf16(k.data), bf16(v.data), nullptr, false,
-                                  0.125f, bf16(out.data), lse.data, bf16(dout.data), workspace.data,
-                                  bf16(dq.data), bf16(dk.data), bf16(dv.data));
+    flash_attention_forward_bf16(shape, as_bf16(q.data), as_bf16(k.data), as_bf16(v.data), nullptr,
+                                 false, 0.125f, as_bf16(out.data), lse.data);
+    flash_attention_backward_bf16(shape, as_bf16(q.data), as_bf16(k.data), as_bf16(v.data), nullptr,
+                                  false, 0.125f, as_bf16(out.data), lse.data, as_bf16(dout.data),
+                                  workspace.data, as_bf16(dq.data), as_bf16(dk.data),
+                                  as_bf16(dv.data));
     for (const auto* array : {&dq, &dk, &dv}) {
       for (const uint16_t bits : array->download()) ASSERT_EQ(bits, 0u) << nq << " " << nk;
     }

@@ -44,6 +44,7 @@
 
 namespace {
 
+using pa::cuda::as_bf16;
 using pa::cuda::AttentionShape;
 using pa::cuda::DeviceArray;
 using pa::cuda::bench::fill_uniform;
@@ -225,7 +226,6 @@ int main(int argc, char** argv) {
         dk16(count), dv16(count);
     const DeviceArray<float> workspace(
         size_t(pa::cuda::flash_attention_backward_bf16_workspace(shape)));
-    const auto bf16 = [](uint16_t* bits) { return reinterpret_cast<__nv_bfloat16*>(bits); };
     using pa::cuda::Bf16Kernel;
     for (const bool causal : {false, true}) {
       // Times `run(kernel)` for both kernels (wgmma only where it runs: compute capability 9.0,
@@ -249,17 +249,17 @@ int main(int argc, char** argv) {
         }
       };
       const auto forward = [&](Bf16Kernel kernel) {
-        pa::cuda::flash_attention_forward_bf16(shape, bf16(q16.data), bf16(k16.data),
-                                               bf16(v16.data), nullptr, causal, scale,
-                                               bf16(out16.data), lse.data, kernel);
+        pa::cuda::flash_attention_forward_bf16(shape, as_bf16(q16.data), as_bf16(k16.data),
+                                               as_bf16(v16.data), nullptr, causal, scale,
+                                               as_bf16(out16.data), lse.data, kernel);
       };
       time_kernels("attention_fwd", 1.0, forward);
       forward(Bf16Kernel::kAuto);  // out and lse of this mask for the backward
       time_kernels("attention_bwd", 2.5, [&](Bf16Kernel kernel) {
         pa::cuda::flash_attention_backward_bf16(
-            shape, bf16(q16.data), bf16(k16.data), bf16(v16.data), nullptr, causal, scale,
-            bf16(out16.data), lse.data, bf16(dout16.data), workspace.data, bf16(dq16.data),
-            bf16(dk16.data), bf16(dv16.data), kernel);
+            shape, as_bf16(q16.data), as_bf16(k16.data), as_bf16(v16.data), nullptr, causal, scale,
+            as_bf16(out16.data), lse.data, as_bf16(dout16.data), workspace.data, as_bf16(dq16.data),
+            as_bf16(dk16.data), as_bf16(dv16.data), kernel);
       });
     }
   }

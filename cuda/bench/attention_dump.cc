@@ -34,6 +34,7 @@
 
 namespace {
 
+using pa::cuda::as_bf16;
 using pa::cuda::AttentionShape;
 using pa::cuda::DeviceArray;
 
@@ -57,10 +58,6 @@ std::vector<uint16_t> normal_bf16(size_t count, std::mt19937& rng) {
   return bits;
 }
 
-__nv_bfloat16* bf16(const DeviceArray<uint16_t>& array) {
-  return reinterpret_cast<__nv_bfloat16*>(array.data);
-}
-
 void run_case(const Case& c, const std::string& name, const std::filesystem::path& dir) {
   std::mt19937 rng(uint32_t(c.Nq * 131 + c.Nk * 7 + c.D * 3 + c.causal + 2 * c.padding));
   const size_t nq = size_t(c.B) * c.H * c.Nq * c.D, nk = size_t(c.B) * c.H * c.Nk * c.D;
@@ -79,14 +76,16 @@ void run_case(const Case& c, const std::string& name, const std::filesystem::pat
   const AttentionShape shape{c.B, c.H, c.Nq, c.Nk, c.D, c.D};
   const float scale = 1.0f / std::sqrt(float(c.D));
   const float* pad = c.padding ? padding_d.data : nullptr;
-  pa::cuda::flash_attention_forward_bf16(shape, bf16(q_d), bf16(k_d), bf16(v_d), pad, c.causal,
-                                         scale, bf16(out_d), lse_d.data);
+  pa::cuda::flash_attention_forward_bf16(shape, as_bf16(q_d.data), as_bf16(k_d.data),
+                                         as_bf16(v_d.data), pad, c.causal, scale,
+                                         as_bf16(out_d.data), lse_d.data);
   const DeviceArray<uint16_t> dout_d(dout), dq_d(nq), dk_d(nk), dv_d(nk);
   const DeviceArray<float> workspace(
       size_t(pa::cuda::flash_attention_backward_bf16_workspace(shape)));
-  pa::cuda::flash_attention_backward_bf16(shape, bf16(q_d), bf16(k_d), bf16(v_d), pad, c.causal,
-                                          scale, bf16(out_d), lse_d.data, bf16(dout_d),
-                                          workspace.data, bf16(dq_d), bf16(dk_d), bf16(dv_d));
+  pa::cuda::flash_attention_backward_bf16(
+      shape, as_bf16(q_d.data), as_bf16(k_d.data), as_bf16(v_d.data), pad, c.causal, scale,
+      as_bf16(out_d.data), lse_d.data, as_bf16(dout_d.data), workspace.data, as_bf16(dq_d.data),
+      as_bf16(dk_d.data), as_bf16(dv_d.data));
   const std::filesystem::path folder = dir / name;
   std::filesystem::create_directories(folder);
   write_raw(folder / "q.bf16", q);

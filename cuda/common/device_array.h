@@ -1,8 +1,9 @@
 // DeviceArray<T>: an owning array in device memory (cudaMalloc / cudaFree) with host copies in
-// and out, for the GPU tests and benchmarks that work on raw pointers; and bf16 rounding for
-// their inputs. Host code; copies are synchronous.
+// and out, for the GPU tests and benchmarks that work on raw pointers; and bf16 rounding,
+// widening and pointer views for their inputs. Host code; copies are synchronous.
 #pragma once
 
+#include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -46,5 +47,16 @@ inline uint16_t to_bf16_bits(float x) {
   u += 0x7fffu + ((u >> 16) & 1u);
   return static_cast<uint16_t>(u >> 16);
 }
+
+// The float value of bf16 bits.
+inline float from_bf16_bits(uint16_t bits) {
+  const uint32_t u = uint32_t{bits} << 16;
+  float x;
+  std::memcpy(&x, &u, sizeof(x));
+  return x;
+}
+
+// Device bf16 bits (DeviceArray<uint16_t> data) as the kernels' bf16 pointer type.
+inline __nv_bfloat16* as_bf16(uint16_t* bits) { return reinterpret_cast<__nv_bfloat16*>(bits); }
 
 }  // namespace pa::cuda
