@@ -53,6 +53,29 @@ std::string describe(const Case& c) {
   return out.str();
 }
 
+// `count` values sigma N(0, 1) rounded to bf16: the bits, and the same values widened to float.
+void random_bf16(size_t count, float sigma, std::normal_distribution<float>& normal,
+                 std::mt19937& rng, std::vector<uint16_t>& bits, std::vector<float>& wide) {
+  bits.resize(count);
+  wide.resize(count);
+  for (size_t i = 0; i < count; ++i) {
+    bits[i] = to_bf16_bits(sigma * normal(rng));
+    wide[i] = from_bf16_bits(bits[i]);
+  }
+}
+
+// The case's key-padding mask (empty without padding): each key hidden with probability 0.3,
+// every key of the last batch entry hidden.
+std::vector<float> padding_mask(const Case& c, std::mt19937& rng) {
+  std::vector<float> mask;
+  if (!c.padding) return mask;
+  mask.assign(size_t(c.B) * c.Nk, 0.0f);
+  std::bernoulli_distribution hide(0.3);
+  for (size_t i = 0; i < mask.size(); ++i) mask[i] = hide(rng) ? 1.0f : 0.0f;
+  for (int64_t j = 0; j < c.Nk; ++j) mask[size_t(c.B - 1) * c.Nk + j] = 1.0f;
+  return mask;
+}
+
 void check_kernel(const Case& c, Bf16Kernel kernel) {
   SCOPED_TRACE(describe(c) + (kernel == Bf16Kernel::kMmaSync ? " mma.sync" : " auto"));
   const AttentionShape shape{c.B, c.H, c.Nq, c.Nk, c.D, c.D};
@@ -60,27 +83,12 @@ void check_kernel(const Case& c, Bf16Kernel kernel) {
   std::mt19937 rng(uint32_t(c.Nq * 131 + c.Nk * 7 + c.D + c.causal + 2 * c.padding));
   std::normal_distribution<float> normal(0.0f, 1.0f);
   // Round the inputs to bf16 once: the bf16 kernel reads the bits, the fp32 one the same values.
-  auto make = [&](size_t count, float sigma, std::vector<uint16_t>& bits,
-                  std::vector<float>& wide) {
-    bits.resize(count);
-    wide.resize(count);
-    for (size_t i = 0; i < count; ++i) {
-      bits[i] = to_bf16_bits(sigma * normal(rng));
-      wide[i] = from_bf16_bits(bits[i]);
-    }
-  };
   std::vector<uint16_t> qb, kb, vb;
   std::vector<float> qf, kf, vf;
-  make(nq, 1.5f, qb, qf);  // sharper than uniform softmax rows
-  make(nk, 1.5f, kb, kf);
-  make(nk, 1.0f, vb, vf);
-  std::vector<float> mask;
-  if (c.padding) {
-    mask.assign(size_t(c.B) * c.Nk, 0.0f);
-    std::bernoulli_distribution hide(0.3);
-    for (size_t i = 0; i < mask.size(); ++i) mask[i] = hide(rng) ? 1.0f : 0.0f;
-    for (int64_t j = 0; j < c.Nk; ++j) mask[size_t(c.B - 1) * c.Nk + j] = 1.0f;  // all hidden
-  }
+  random_bf16(nq, 1.5f, normal, rng, qb, qf);  // sharper than uniform softmax rows
+  random_bf16(nk, 1.5f, normal, rng, kb, kf);
+  random_bf16(nk, 1.0f, normal, rng, vb, vf);
+  const std::vector<float> mask = padding_mask(c, rng);
 
   DeviceArray<uint16_t> q16(nq), k16(nk), v16(nk), out16(nq);
   DeviceArray<float> q32(nq), k32(nk), v32(nk), out32(nq), lse16(size_t(c.B) * c.H * c.Nq),
@@ -174,28 +182,13 @@ void check_backward_kernel(const Case& c, Bf16Kernel kernel, bool twice) {
   const size_t rows = size_t(c.B) * c.H * c.Nq;
   std::mt19937 rng(uint32_t(c.Nq * 131 + c.Nk * 7 + c.D + c.causal + 2 * c.padding + 99991));
   std::normal_distribution<float> normal(0.0f, 1.0f);
-  auto make = [&](size_t count, float sigma, std::vector<uint16_t>& bits,
-                  std::vector<float>& wide) {
-    bits.resize(count);
-    wide.resize(count);
-    for (size_t i = 0; i < count; ++i) {
-      bits[i] = to_bf16_bits(sigma * normal(rng));
-      wide[i] = from_bf16_bits(bits[i]);
-    }
-  };
   std::vector<uint16_t> qb, kb, vb, dob;
   std::vector<float> qf, kf, vf, dof;
-  make(nq, 1.5f, qb, qf);
-  make(nk, 1.5f, kb, kf);
-  make(nk, 1.0f, vb, vf);
-  make(nq, 1.0f, dob, dof);
-  std::vector<float> mask;
-  if (c.padding) {
-    mask.assign(size_t(c.B) * c.Nk, 0.0f);
-    std::bernoulli_distribution hide(0.3);
-    for (size_t i = 0; i < mask.size(); ++i) mask[i] = hide(rng) ? 1.0f : 0.0f;
-    for (int64_t j = 0; j < c.Nk; ++j) mask[size_t(c.B - 1) * c.Nk + j] = 1.0f;  // all hidden
-  }
+  random_bf16(nq, 1.5f, normal, rng, qb, qf);
+  random_bf16(nk, 1.5f, normal, rng, kb, kf);
+  random_bf16(nk, 1.0f, normal, rng, vb, vf);
+  random_bf16(nq, 1.0f, normal, rng, dob, dof);
+  const std::vector<float> mask = padding_mask(c, rng);
 
   DeviceArray<uint16_t> q16(nq), k16(nk), v16(nk), do16(nq), out16(nq), dq16(nq), dk16(nk),
       dv16(nk);
