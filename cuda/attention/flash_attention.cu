@@ -33,7 +33,6 @@
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
-#include <vector>
 
 #include "cuda/attention/flash_attention.h"
 #include "cuda/common/async_copy.cuh"
@@ -481,31 +480,14 @@ void backward(const AttentionShape& s, const Params& p) {
   launch<backward_q_kernel<kD>, kD>((s.Nq + kTile - 1) / kTile, s.B * s.H, p, 4, 1, 0);
 }
 
-int head_dim_class(const AttentionShape& s) {
-  const int64_t d = std::max(s.D, s.Dv);
-  return d <= 32 ? 32 : d <= 64 ? 64 : 128;
-}
-
 }  // namespace
 
 bool flash_attention_fits(const AttentionShape& s) {
   if (s.D < 1 || s.Dv < 1 || s.D > kMaxHeadDim || s.Dv > kMaxHeadDim || s.B * s.H > 65535) {
     return false;
   }
-  // Each device's opt-in shared memory per block, read once (this runs on every attention call).
-  static const std::vector<int> optin_bytes = [] {
-    int count = 0;
-    PA_CUDA_CHECK(cudaGetDeviceCount(&count));
-    std::vector<int> bytes(count);
-    for (int d = 0; d < count; ++d) {
-      PA_CUDA_CHECK(cudaDeviceGetAttribute(&bytes[d], cudaDevAttrMaxSharedMemoryPerBlockOptin, d));
-    }
-    return bytes;
-  }();
-  int device = 0;
-  PA_CUDA_CHECK(cudaGetDevice(&device));
-  const int optin = optin_bytes.at(device);
-  const int d = head_dim_class(s);
+  const int optin = current_device_capability().shared_bytes_optin;
+  const int d = flash_attention_head_dim_class(s);
   const size_t needed = d == 32   ? largest_shared_bytes<32>()
                         : d == 64 ? largest_shared_bytes<64>()
                                   : largest_shared_bytes<128>();
@@ -532,7 +514,7 @@ void flash_attention_forward_simt(const AttentionShape& shape, const float* q, c
   check_shape("flash_attention_forward_simt", shape);
   Params p = make_params(shape, q, k, v, padding, causal, scale);
   p.out_w = out, p.lse_w = lse;
-  switch (head_dim_class(shape)) {
+  switch (flash_attention_head_dim_class(shape)) {
     case 32:
       return forward<32>(shape, p);
     case 64:
@@ -556,7 +538,7 @@ void flash_attention_backward(const AttentionShape& shape, const float* q, const
   Params p = make_params(shape, q, k, v, padding, causal, scale);
   p.out = out, p.lse = lse, p.dout = dout, p.delta = delta;
   p.dq = dq, p.dk = dk, p.dv = dv;
-  switch (head_dim_class(shape)) {
+  switch (flash_attention_head_dim_class(shape)) {
     case 32:
       return backward<32>(shape, p);
     case 64:

@@ -60,6 +60,13 @@ struct AttentionShape {
   int64_t B, H, Nq, Nk, D, Dv;
 };
 
+// The head-dim class a shape runs in (the fp32 kernels are built for 32, 64 and 128 and
+// zero-pad the rest): the smallest that holds max(D, Dv).
+inline int flash_attention_head_dim_class(const AttentionShape& s) {
+  const int64_t d = s.D > s.Dv ? s.D : s.Dv;
+  return d <= 32 ? 32 : d <= 64 ? 64 : 128;
+}
+
 // Whether these kernels can run the shape on the current device: head dims in [1, kMaxHeadDim],
 // B * H <= 65535, and shared memory for the head-dim class (up to 186 KB at D = 128: H100
 // yes, A100's 163 KB no). The engine falls back to a composition of ops otherwise.

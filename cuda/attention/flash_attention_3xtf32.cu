@@ -20,12 +20,10 @@
 //   of its rows: two float4 stores.
 #include <cuda_runtime.h>
 
-#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
-#include <vector>
 
 #include "cuda/attention/flash_attention.h"
 #include "cuda/common/async_copy.cuh"
@@ -301,11 +299,6 @@ void forward(const AttentionShape& s, const Params& p) {
                                  p);
 }
 
-int head_dim_class(const AttentionShape& s) {
-  const int64_t d = std::max(s.D, s.Dv);
-  return d <= 32 ? 32 : d <= 64 ? 64 : 128;
-}
-
 bool aligned(const void* pointer) { return reinterpret_cast<std::uintptr_t>(pointer) % 16 == 0; }
 
 }  // namespace
@@ -317,29 +310,12 @@ bool flash_attention_3xtf32_supports(const AttentionShape& s, const float* q, co
       !aligned(q) || !aligned(k) || !aligned(v) || !aligned(out)) {
     return false;
   }
-  // Each device's compute capability and opt-in shared memory per block, read once.
-  struct DeviceInfo {
-    int major, optin_bytes;
-  };
-  static const std::vector<DeviceInfo> devices = [] {
-    int count = 0;
-    PA_CUDA_CHECK(cudaGetDeviceCount(&count));
-    std::vector<DeviceInfo> info(count);
-    for (int d = 0; d < count; ++d) {
-      PA_CUDA_CHECK(cudaDeviceGetAttribute(&info[d].major, cudaDevAttrComputeCapabilityMajor, d));
-      PA_CUDA_CHECK(
-          cudaDeviceGetAttribute(&info[d].optin_bytes, cudaDevAttrMaxSharedMemoryPerBlockOptin, d));
-    }
-    return info;
-  }();
-  int device = 0;
-  PA_CUDA_CHECK(cudaGetDevice(&device));
-  const DeviceInfo& info = devices.at(device);
-  const int d = head_dim_class(s);
+  const DeviceCapability& device = current_device_capability();
+  const int d = flash_attention_head_dim_class(s);
   const size_t needed = d == 32   ? Config32::kSharedBytes
                         : d == 64 ? Config64::kSharedBytes
                                   : Config128::kSharedBytes;
-  return info.major >= 8 && needed <= static_cast<size_t>(info.optin_bytes);
+  return device.major >= 8 && needed <= static_cast<size_t>(device.shared_bytes_optin);
 }
 
 void flash_attention_forward_3xtf32(const AttentionShape& shape, const float* q, const float* k,
@@ -357,7 +333,7 @@ void flash_attention_forward_3xtf32(const AttentionShape& shape, const float* q,
   p.H = shape.H, p.Nq = shape.Nq, p.Nk = shape.Nk, p.D = shape.D, p.Dv = shape.Dv;
   p.causal = causal;
   p.scale_log2 = scale * kLog2e;
-  switch (head_dim_class(shape)) {
+  switch (flash_attention_head_dim_class(shape)) {
     case 32:
       return forward<Config32>(shape, p);
     case 64:

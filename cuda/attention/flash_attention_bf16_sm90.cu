@@ -10,8 +10,6 @@
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
-#include <vector>
-
 #include "cuda/attention/flash_attention_bf16_common.cuh"
 #include "cuda/attention/flash_attention_bf16_sm90.h"
 #include "cuda/attention/wgmma.cuh"
@@ -134,21 +132,8 @@ void launch(const AttentionShape& s, const Params& p) {
 }  // namespace
 
 bool wgmma_device() {
-  static const std::vector<bool> hopper = [] {
-    int count = 0;
-    PA_CUDA_CHECK(cudaGetDeviceCount(&count));
-    std::vector<bool> result(count);
-    for (int d = 0; d < count; ++d) {
-      int major = 0, minor = 0;
-      PA_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, d));
-      PA_CUDA_CHECK(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, d));
-      result[d] = major == 9 && minor == 0;
-    }
-    return result;
-  }();
-  int device = 0;
-  PA_CUDA_CHECK(cudaGetDevice(&device));
-  return hopper.at(device);
+  const DeviceCapability& device = current_device_capability();
+  return device.major == 9 && device.minor == 0;
 }
 
 void forward_sm90(const AttentionShape& shape, const Params& p) {

@@ -1,5 +1,7 @@
 // CUDA runtime wrappers: raw cudaMalloc/cudaFree (engine/core's CachingAllocator sits on top
 // of them, so tensors do not call cudaMalloc per op), copies, and the per-thread current stream.
+#include <vector>
+
 #include "cuda/common/check.h"
 #include "cuda/common/runtime.h"
 
@@ -12,6 +14,25 @@ int device_count() {
     return 0;
   }
   return count;
+}
+
+const DeviceCapability& current_device_capability() {
+  static const std::vector<DeviceCapability> devices = [] {
+    int count = 0;
+    PA_CUDA_CHECK(cudaGetDeviceCount(&count));
+    std::vector<DeviceCapability> result(count);
+    for (int d = 0; d < count; ++d) {
+      DeviceCapability& c = result[d];
+      PA_CUDA_CHECK(cudaDeviceGetAttribute(&c.major, cudaDevAttrComputeCapabilityMajor, d));
+      PA_CUDA_CHECK(cudaDeviceGetAttribute(&c.minor, cudaDevAttrComputeCapabilityMinor, d));
+      PA_CUDA_CHECK(cudaDeviceGetAttribute(&c.shared_bytes_optin,
+                                           cudaDevAttrMaxSharedMemoryPerBlockOptin, d));
+    }
+    return result;
+  }();
+  int device = 0;
+  PA_CUDA_CHECK(cudaGetDevice(&device));
+  return devices.at(device);
 }
 
 void* device_malloc(size_t bytes, int device) {
