@@ -45,7 +45,6 @@ namespace {
 constexpr int kTile = 64;  // query and key rows per tile
 constexpr int kThreads = 256;
 constexpr int kScoreStride = kTile + 4;  // padded row of a 64 x 64 tile in shared memory
-constexpr float kLog2e = 1.4426950408889634f;
 
 template <int kD>
 constexpr int row_stride() {

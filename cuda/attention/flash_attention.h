@@ -55,6 +55,8 @@
 namespace pa::cuda {
 
 constexpr int kMaxHeadDim = 128;
+// log2(e): every kernel here works in base 2 (exp(x) = 2^(x log2 e)), lse included.
+constexpr float kLog2e = 1.4426950408889634f;
 
 struct AttentionShape {
   int64_t B, H, Nq, Nk, D, Dv;

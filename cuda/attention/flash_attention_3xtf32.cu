@@ -36,7 +36,6 @@ namespace {
 constexpr int kWarps = 4;
 constexpr int kThreads = 32 * kWarps;
 constexpr int kRows = 16 * kWarps;  // query rows per block: one 16-row M-tile per warp
-constexpr float kLog2e = 1.4426950408889634f;
 
 // A head-dim class kD (D and Dv zero-padded up to it) with K/V tiles of kKeys keys.
 template <int kD_, int kKeys_>

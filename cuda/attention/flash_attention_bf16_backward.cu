@@ -27,7 +27,6 @@ using mma_bf16::ldmatrix_x4_trans;
 using mma_bf16::mma;
 using mma_bf16::pack_bf16;
 
-constexpr float kLog2e = 1.4426950408889634f;
 // lse and delta rows are padded per (b, h) to a multiple of this (>= every kQueries below), so
 // that a query tile's lse and delta load as whole 16-byte chunks.
 constexpr int64_t kRowPadding = 64;

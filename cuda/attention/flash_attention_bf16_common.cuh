@@ -10,14 +10,13 @@
 #include <cmath>
 #include <cstdint>
 
+#include "cuda/attention/flash_attention.h"
 #include "cuda/attention/mma_bf16.cuh"
 
 namespace pa::cuda::bf16_attention {
 
 using mma_bf16::fast_exp2;
 using mma_bf16::pack_bf16;
-
-constexpr float kLog2e = 1.4426950408889634f;
 
 struct Params {
   const __nv_bfloat16 *q, *k, *v;
