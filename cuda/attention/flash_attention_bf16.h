@@ -27,13 +27,14 @@
 // diagonal are skipped and the heaviest query blocks start first. O / l is rounded to bf16 once.
 //
 // Forward measured (H100 SXM; FLOPs 4 B H N^2 D, halved causal; ratios to PyTorch 2.11 SDPA bf16
-// forward in the same run, results/gpu/h100/attention_bf16_wgmma_8727844.jsonl), non-causal /
-// causal: (4,48,4096,64) 327.5 / 289.9 TFLOP/s, 1.088x / 1.088x flash; (4,16,4096,128) 362.4 /
-// 300.1, 1.028x / 1.127x. The fused exponent took D = 64 from 284 to 320 and lazy rescaling D = 128
-// from 309 to 353 in a scratch sweep (attention_bf16_scratch_sweeps.txt). Before them
-// (attention_bf16.jsonl) 275.6 / 252.3 and 305.8 / 262.4 (0.90x-0.94x); the first version, one
-// M-tile per warp, 233.1 / 226.8 and 273.8 / 253.9. D = 32 (64-key tiles like D = 64), at f051698
-// before the fused exponent: (4,32,4096,32) 185.5 / 165.9, 0.87x / 0.88x flash.
+// forward in the same run, results/gpu/h100/attention.jsonl at be8826b), non-causal / causal:
+// (4,48,4096,64) 327.6 / 292.7 TFLOP/s, 1.20x / 1.04x flash; (4,16,4096,128) 362.5 / 312.5,
+// 1.06x / 1.07x; (4,32,4096,32) 220.8 / 195.9, 1.08x / 1.01x. The fused exponent took D = 64 from
+// 284 to 320 and lazy rescaling D = 128 from 309 to 353 in a scratch sweep
+// (attention_bf16_scratch_sweeps.txt). Before them (attention_bf16.jsonl) 275.6 / 252.3 and 305.8 /
+// 262.4 (0.90x-0.94x); the first version, one M-tile per warp, 233.1 / 226.8 and 273.8 / 253.9. D =
+// 32 (64-key tiles like D = 64), at f051698 before the fused exponent: 185.5 / 165.9, 0.87x / 0.88x
+// flash.
 //
 // Hopper forward (flash_attention_bf16_sm90.cu, wgmma.cuh): each warpgroup (4 warps) owns 64
 // query rows; Q and double-buffered K/V tiles sit in shared memory in the 128-byte swizzled
@@ -41,11 +42,12 @@
 // read from shared memory by descriptor, O += P V m64nDk16 with P from registers and V
 // transposed on the fly; the softmax is the mma.sync kernel's (flash_attention_bf16_common.cuh).
 // D = 64: 2 warpgroups, 64-key tiles (125 registers, 2 blocks per SM); D = 128: 3 warpgroups,
-// 128-key tiles, lazy rescaling (168 registers, 12 warps per SM). Measured at 8727844 (D = 128 on
-// 2 warpgroups then): 365.3 / 312.4 TFLOP/s, 1.214x / 1.173x flash, 0.757x / 0.722x cuDNN;
-// 376.8 / 334.3, 1.069x / 1.255x flash, 0.569x / 0.694x cuDNN. Three warpgroups at D = 128: 434
-// vs 378 TFLOP/s non-causal in the scratch sweep. Issuing the next tile's S before this tile's
-// softmax was slower (ptxas serialised the wgmma); TMA and warp specialisation are not done.
+// 128-key tiles, lazy rescaling (168 registers, 12 warps per SM). Measured at be8826b (same file):
+// (4,48,4096,64) 369.5 / 329.6 TFLOP/s, 1.36x / 1.17x flash, 0.78x / 0.80x cuDNN;
+// (4,16,4096,128) 431.9 / 345.5, 1.26x / 1.18x flash, 0.67x / 0.70x cuDNN; (1,8,16384,128)
+// 392.7 / 393.9, 1.10x / 1.52x flash. At 8727844, D = 128 on 2 warpgroups: 376.8 / 334.3. Issuing
+// the next tile's S before this tile's softmax was slower (ptxas serialised the wgmma); TMA and
+// warp specialisation are not done.
 //
 // Backward design (flash_attention_bf16_backward.cu), FlashAttention-2's: three launches.
 //   1. Pre-pass: delta = rowsum(dO * O) in fp32 from the bf16 out and dout, lse copied into rows
@@ -83,7 +85,8 @@
 // of device memory (zero, read back) and N / 128 B H N D fp32 reductions in L2 (6.4 GB), and Q,
 // dO are re-read from L2 once per key block.
 // Measured (H100 SXM, results/gpu/h100/attention_bf16_backward.jsonl at f051698; FLOPs
-// 10 B H N^2 D, halved causal; ratios to PyTorch 2.11 SDPA bf16 backward in the same run):
+// 10 B H N^2 D, halved causal; ratios to PyTorch 2.11 SDPA bf16 backward in the same run; at
+// be8826b, attention.jsonl: 294.1 / 258.1, 263.8 / 234.8 (0.98x / 1.01x), 250.2 / 221.7):
 //   (4,48,4096,64)   non-causal 282.0 TFLOP/s: 1.074x flash (262.5), 0.657x cuDNN
 //                    causal     255.6 TFLOP/s: 1.143x flash (223.6), 0.747x cuDNN
 //   (4,16,4096,128)  non-causal 256.4 TFLOP/s: 0.939x flash (273.1), 0.496x cuDNN
@@ -112,10 +115,11 @@
 // D / 2 columns (m64n(D/2)k16, dS^T and K both transposed), reduced into the accumulator.
 // In the scratch comparison (attention_bf16_scratch_sweeps.txt, section 4) its dk and dv came out
 // equal to the mma.sync kernel's and dq within 2e-4 (the reductions' order); the tests hold both
-// to the fp32 reference. Timed only in a scratch harness so far, next
-// to the mma.sync kernel (attention_bf16_scratch_sweeps.txt): 316.7 / 281.7 TFLOP/s at
-// (4,48,4096,64) and 368.4 / 324.2 at (4,16,4096,128), non-causal / causal, against 281.0 /
-// 257.6 and 258.9 / 230.9 for mma.sync.
+// to the fp32 reference. Measured at be8826b (results/gpu/h100/attention.jsonl, PyTorch 2.11 in
+// the same run), non-causal / causal: (4,48,4096,64) 325.4 / 287.7 TFLOP/s, 1.25x / 1.33x flash,
+// 0.76x / 0.83x cuDNN; (4,16,4096,128) 374.6 / 319.2, 1.39x / 1.37x flash, 0.72x / 0.77x cuDNN;
+// (16,16,1024,64) 254.5 / 185.7, 1.47x / 1.62x flash; (1,8,16384,128) 400.9 / 395.1, 1.34x /
+// 1.37x flash. compute-sanitizer memcheck and racecheck: clean (gpu_tests_be8826b.log).
 #pragma once
 
 #include <cuda_bf16.h>
