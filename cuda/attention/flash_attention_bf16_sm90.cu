@@ -6,7 +6,9 @@
 // P from registers and V transposed on the fly. Each warpgroup (128 threads) owns 64 query rows.
 // Shared tiles are in the 128-byte swizzled layout wgmma reads (wgmma.cuh), written by cp.async
 // 16-byte chunks at chunk c ^ (row % 8), 1024-byte aligned; a proxy fence makes them visible to
-// the tensor cores. Without warp specialisation or TMA: every thread loads, then computes.
+// the tensor cores. forward_kernel_sm90 (D = 64): every thread loads, then computes, two block
+// barriers per key tile. forward_kernel_sm90_ws (D = 128): warp-specialised, a producer
+// warpgroup loads while the consumer warpgroups compute, handshakes by mbarrier. No TMA.
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
@@ -16,6 +18,7 @@
 #include "cuda/common/async_copy.cuh"
 #include "cuda/common/check.h"
 #include "cuda/common/launch.cuh"
+#include "cuda/common/mbarrier.cuh"
 
 namespace pa::cuda::bf16_attention {
 namespace {
@@ -123,10 +126,175 @@ __global__ void __launch_bounds__(C::kThreads) forward_kernel_sm90(Params p) {
 #endif
 }
 
+// The warp-specialised variant (taken at D = 128): one producer warpgroup streams K and V tiles
+// through a ring of kStages shared buffers with cp.async, and kConsumers warpgroups of 64 query
+// rows each compute, with no block-wide barrier after the start, so the consumers drift apart
+// and one's softmax overlaps another's products. Handshakes by mbarrier: per stage, `k_full` and
+// `v_full` (128 producer arrivals: that tile has landed, made visible to the tensor cores by a
+// proxy fence) and `empty` (128 kConsumers arrivals: every consumer is done reading the stage).
+// K and V are announced separately, so S = Q K^T starts before V has landed. The producer
+// gives registers to the consumers (setmaxnreg): kProducerRegs + kConsumers kConsumerRegs per
+// thread of each warpgroup fit the block's 65536. Each consumer issues the next tile's S right
+// after this tile's O += P V, both waited for once.
+template <int kD_, int kKeys_, int kConsumers_, int kStages_, int kProducerRegs_,
+          int kConsumerRegs_, bool kLazy_>
+struct Sm90WsConfig {
+  static constexpr int kD = kD_, kKeys = kKeys_, kConsumers = kConsumers_, kStages = kStages_;
+  static constexpr int kProducerRegs = kProducerRegs_, kConsumerRegs = kConsumerRegs_;
+  static constexpr bool kLazy = kLazy_;
+  static constexpr int kMTiles = 1, kNTiles = kKeys / 8;
+  static constexpr int kThreads = 128 * (kConsumers + 1), kRows = 64 * kConsumers;
+  static constexpr int kQBytes = kRows * kD * 2, kTileBytes = kKeys * kD * 2;
+  // 1024 bytes to align the start, Q, kStages K and V tiles, then 3 kStages mbarriers.
+  static constexpr int kBarrierOffset = kQBytes + 2 * kStages * kTileBytes;
+  static constexpr size_t kSharedBytes = 1024 + kBarrierOffset + 3 * 8 * kStages;
+  static_assert(128 * kProducerRegs + 128 * kConsumers * kConsumerRegs <= 65536);
+};
+
+template <class C>
+__global__ void __launch_bounds__(C::kThreads, 1) forward_kernel_sm90_ws(Params p) {
+#if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  constexpr int kD = C::kD, kKeys = C::kKeys, kStages = C::kStages;
+  extern __shared__ unsigned char shared[];
+  const unsigned q_tile = (async_copy::shared_address(shared) + 1023) & ~1023u;
+  const unsigned k_tiles = q_tile + C::kQBytes;                // kStages buffers
+  const unsigned v_tiles = k_tiles + kStages * C::kTileBytes;  // kStages buffers
+  const unsigned k_full = q_tile + C::kBarrierOffset;          // kStages mbarriers each
+  const unsigned v_full = k_full + 8 * kStages, empty = v_full + 8 * kStages;
+  const int warpgroup = threadIdx.x / 128;
+  const int64_t bh = blockIdx.y, b = bh / p.H;
+  const int64_t q0 = int64_t(gridDim.x - 1 - blockIdx.x) * C::kRows;  // heaviest (causal) first
+  const int64_t k_end = p.causal ? min(p.Nk, q0 + C::kRows) : p.Nk;
+  const int64_t tiles = k_end > 0 ? (k_end + kKeys - 1) / kKeys : 0;
+  if (threadIdx.x == 0) {
+    for (int i = 0; i < kStages; ++i) {
+      mbarrier::init(k_full + 8 * i, 128);
+      mbarrier::init(v_full + 8 * i, 128);
+      mbarrier::init(empty + 8 * i, 128 * C::kConsumers);
+    }
+  }
+  __syncthreads();
+  // Tile j sits in stage j % kStages; its barriers complete phase j / kStages there.
+  const auto phase = [](int64_t j) { return unsigned((j / kStages) & 1); };
+
+  if (warpgroup == C::kConsumers) {
+    // Producer. K_j and V_j are cp.async groups of their own: V_{j-1} is announced once K_j is
+    // queued and K_j once V_j is (each after its group has landed and a proxy fence), so every
+    // tile a consumer needs to let go of stage j is announced before the producer waits for it.
+    mbarrier::release_registers<C::kProducerRegs>();
+    const int thread = threadIdx.x % 128;
+    const __nv_bfloat16* k = p.k + bh * p.Nk * kD;
+    const __nv_bfloat16* v = p.v + bh * p.Nk * kD;
+    for (int64_t j = 0; j < tiles; ++j) {
+      const int stage = int(j % kStages);
+      if (j >= kStages) mbarrier::wait(empty + 8 * stage, phase(j - kStages));
+      wgmma::load_swizzled_tile<kD, 128, kKeys, kKeys, 4>(k_tiles + stage * C::kTileBytes, k,
+                                                          j * kKeys, p.Nk, 0, thread);
+      async_copy::copy_async_commit();
+      if (j >= 1) {
+        async_copy::copy_async_wait<1>();
+        wgmma::fence_shared_for_async_proxy();
+        mbarrier::arrive(v_full + 8 * int((j - 1) % kStages));
+      }
+      wgmma::load_swizzled_tile<kD, 128, kKeys, kKeys, 4>(v_tiles + stage * C::kTileBytes, v,
+                                                          j * kKeys, p.Nk, 0, thread);
+      async_copy::copy_async_commit();
+      async_copy::copy_async_wait<1>();
+      wgmma::fence_shared_for_async_proxy();
+      mbarrier::arrive(k_full + 8 * stage);
+    }
+    if (tiles > 0) {
+      async_copy::copy_async_wait<0>();
+      wgmma::fence_shared_for_async_proxy();
+      mbarrier::arrive(v_full + 8 * int((tiles - 1) % kStages));
+    }
+    return;
+  }
+
+  // Consumer: its own 64 rows of Q, then every key tile.
+  mbarrier::claim_registers<C::kConsumerRegs>();
+  const int warp = (threadIdx.x / 32) % 4, lane = threadIdx.x % 32;
+  const int g = lane / 4, t = lane % 4;
+  const int64_t row0 = q0 + 64 * warpgroup + 16 * warp + g;  // this lane's rows: + 0, + 8
+  wgmma::load_swizzled_tile<kD, 128, C::kRows, 64>(q_tile, p.q + bh * p.Nq * kD, q0, p.Nq,
+                                                   64 * warpgroup, threadIdx.x % 128);
+  async_copy::copy_async_commit();
+  async_copy::copy_async_wait<0>();
+  wgmma::fence_shared_for_async_proxy();
+  mbarrier::named_sync(1 + warpgroup, 128);
+
+  float o[1][kD / 8][4] = {};
+  float m[1][2] = {{-INFINITY, -INFINITY}}, l[1][2] = {{0.0f, 0.0f}};
+  float s[1][C::kNTiles][4];
+  auto& s_flat = reinterpret_cast<float(&)[kKeys / 2]>(s);
+  auto& o_flat = reinterpret_cast<float(&)[kD / 2]>(o);
+  // S = Q K_j^T over kD / 16 steps of 16 (as in forward_kernel_sm90), queued as one group.
+  const auto issue_scores = [&](int64_t j) {
+    const unsigned k_tile = k_tiles + int(j % kStages) * C::kTileBytes;
+#pragma unroll
+    for (int ks = 0; ks < kD / 16; ++ks) {
+      const unsigned column = (ks / 4), within = (ks % 4) * 32;
+      const uint64_t a = wgmma::make_descriptor(
+          q_tile + column * C::kRows * 128 + warpgroup * 64 * 128 + within, 16, 1024);
+      const uint64_t bk = wgmma::make_descriptor(k_tile + column * kKeys * 128 + within, 16, 1024);
+      wgmma::mma_ss<kKeys, 0, 0>(s_flat, a, bk, ks > 0);
+    }
+    wgmma::commit();
+  };
+  if (tiles > 0) {
+    mbarrier::wait(k_full, 0);
+    wgmma::fence();
+    issue_scores(0);
+    wgmma::wait<0>();
+    wgmma::fence_operands(s_flat);
+  }
+  for (int64_t j = 0; j < tiles; ++j) {
+    const int stage = int(j % kStages);
+    const int64_t k0 = j * kKeys;
+    if (k0 + kKeys > p.Nk || (p.causal && k0 + kKeys - 1 > q0) || p.padding != nullptr) {
+      mask_scores<C>(s, p, b, k0, row0, t);
+    }
+    softmax_step<C>(s, m, l, o, p.scale_log2);
+    unsigned pa[kKeys / 16][4];
+#pragma unroll
+    for (int kk = 0; kk < kKeys / 16; ++kk) probability_fragment<C>(s, 0, kk, pa[kk]);
+    const bool next = j + 1 < tiles;
+    if (next) mbarrier::wait(k_full + 8 * int((j + 1) % kStages), phase(j + 1));
+    mbarrier::wait(v_full + 8 * stage, phase(j));
+    wgmma::fence_operands(o_flat);
+    wgmma::fence_operands(s_flat);
+    wgmma::fence();
+    // O += P V (as in forward_kernel_sm90), then S for the next tile into s (P is in pa).
+    const unsigned v_tile = v_tiles + stage * C::kTileBytes;
+#pragma unroll
+    for (int kk = 0; kk < kKeys / 16; ++kk) {
+      const uint64_t bv = wgmma::make_descriptor(v_tile + kk * 2048, kKeys * 128, 1024);
+      wgmma::mma_rs_transposed_b<kD>(o_flat, pa[kk], bv);
+    }
+    wgmma::commit();
+    if (next) issue_scores(j + 1);
+    wgmma::wait<0>();
+    wgmma::fence_operands(o_flat);
+    wgmma::fence_operands(s_flat);
+    mbarrier::arrive(empty + 8 * stage);
+  }
+  store_rows<C>(o, m, l, p, bh, row0, t);
+#else
+  static_assert(C::kMTiles == 1 && C::kNTiles * 8 == C::kKeys && (C::kLazy || !C::kLazy));
+  __trap();  // built for other targets only so the fatbin links; forward_sm90 never launches it
+#endif
+}
+
 template <class C>
 void launch(const AttentionShape& s, const Params& p) {
   launch_grid<forward_kernel_sm90<C>>((s.Nq + C::kRows - 1) / C::kRows, s.B * s.H, C::kThreads,
                                       C::kSharedBytes, p);
+}
+
+template <class C>
+void launch_ws(const AttentionShape& s, const Params& p) {
+  launch_grid<forward_kernel_sm90_ws<C>>((s.Nq + C::kRows - 1) / C::kRows, s.B * s.H, C::kThreads,
+                                         C::kSharedBytes, p);
 }
 
 }  // namespace
@@ -145,7 +313,7 @@ void forward_sm90(const AttentionShape& shape, const Params& p) {
   // before the softmax of this one (a third K/V stage) was slower everywhere (197-360): ptxas
   // serialises the wgmma when the softmax reads accumulators between issue and wait.
   if (shape.D == 64) return launch<Sm90Config<64, 64, 2, false>>(shape, p);
-  return launch<Sm90Config<128, 128, 3, true>>(shape, p);
+  return launch_ws<Sm90WsConfig<128, 128, 2, 3, 32, 232, true>>(shape, p);
 }
 
 }  // namespace pa::cuda::bf16_attention

@@ -63,17 +63,21 @@ __device__ __forceinline__ void fence_shared_for_async_proxy() {
 
 // Rows [r0, r0 + kRows) of a (rows, kD) row-major bf16 matrix into a swizzled tile at shared
 // address `tile` (1024-aligned), laid out [kD / 64 column halves][kRows][128 bytes], by kThreads
-// threads through cp.async 16-byte chunks (chunk c of row r at c ^ (r % 8)); rows past the end
-// zero-filled. Queued, not waited for.
-template <int kD, int kThreads, int kRows>
+// threads (this one: `thread`, by default threadIdx.x) through cp.async 16-byte chunks (chunk c
+// of row r at c ^ (r % 8)); rows past the end zero-filled. kCount < kRows loads only the tile's
+// rows [first, first + kCount) (matrix rows r0 + first, ...); kUnroll caps the unrolling (a
+// warpgroup short of registers). Queued, not waited for.
+template <int kD, int kThreads, int kRows, int kCount = kRows, int kUnroll = 64>
 __device__ __forceinline__ void load_swizzled_tile(unsigned tile, const __nv_bfloat16* matrix,
-                                                   int64_t r0, int64_t rows) {
-  constexpr int kChunks = kD / 8, kTotal = kRows * kChunks;  // 16-byte chunks
-#pragma unroll
+                                                   int64_t r0, int64_t rows, int first = 0,
+                                                   int thread = -1) {
+  constexpr int kChunks = kD / 8, kTotal = kCount * kChunks;  // 16-byte chunks
+  if (thread < 0) thread = int(threadIdx.x);
+#pragma unroll(kUnroll)
   for (int i = 0; i < (kTotal + kThreads - 1) / kThreads; ++i) {
-    const int e = threadIdx.x + i * kThreads;
+    const int e = thread + i * kThreads;
     if (kTotal % kThreads != 0 && e >= kTotal) break;
-    const int r = e / kChunks, c = e % kChunks;
+    const int r = first + e / kChunks, c = e % kChunks;
     const unsigned destination =
         tile + (c / 8) * kRows * 128 + r * 128 + (((c % 8) ^ (r % 8)) << 4);
     const bool inside = r0 + r < rows;
