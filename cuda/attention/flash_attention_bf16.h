@@ -41,13 +41,19 @@
 // layout the tensor cores read, written by cp.async; S = Q K^T is m64nKk16 with both operands
 // read from shared memory by descriptor, O += P V m64nDk16 with P from registers and V
 // transposed on the fly; the softmax is the mma.sync kernel's (flash_attention_bf16_common.cuh).
-// D = 64: 2 warpgroups, 64-key tiles (125 registers, 2 blocks per SM); D = 128: 3 warpgroups,
-// 128-key tiles, lazy rescaling (168 registers, 12 warps per SM). Measured at be8826b (same file):
-// (4,48,4096,64) 369.5 / 329.6 TFLOP/s, 1.36x / 1.17x flash, 0.78x / 0.80x cuDNN;
-// (4,16,4096,128) 431.9 / 345.5, 1.26x / 1.18x flash, 0.67x / 0.70x cuDNN; (1,8,16384,128)
-// 392.7 / 393.9, 1.10x / 1.52x flash. At 8727844, D = 128 on 2 warpgroups: 376.8 / 334.3. Issuing
-// the next tile's S before this tile's softmax was slower (ptxas serialised the wgmma); TMA and
-// warp specialisation are not done.
+// D = 64: 2 warpgroups, 64-key tiles (125 registers, 2 blocks per SM), measured at 7b5f3ce
+// (results/gpu/h100/attention.jsonl): (4,48,4096,64) 355.8 / 330.4 TFLOP/s, 1.18x / 1.16x flash,
+// 0.74x / 0.76x cuDNN. D = 128 (forward_kernel_sm90_ws): warp-specialised, a producer warpgroup
+// (32 registers) streams K and V through 3 cp.async stages of 128 keys, 2 consumer warpgroups
+// (232 registers) of 64 rows compute; mbarriers instead of block barriers, K and V announced
+// separately, the next tile's S issued with this tile's P V. Same file: (4,16,4096,128) 442.1 /
+// 387.1, 1.30x / 1.40x flash, 0.74x / 0.87x cuDNN; (1,8,16384,128) 464.2 / 464.5, 1.32x / 1.75x
+// flash. The synchronous kernel on 3 warpgroups had 431.9 / 345.5 and 392.7 / 393.9
+// (attention_be8826b.jsonl). Scratch sweep (attention_bf16_scratch_sweeps.txt, section 5): 2
+// stages starve the consumers (320-363), one barrier for K and V costs 10-16%, ping-pong
+// scheduling of the consumers by named barriers lost 3-6%; at D = 64 warp specialisation gained at
+// most 4%, so that forward stays synchronous. Issuing the next tile's S before this tile's
+// softmax was slower (ptxas serialised the wgmma); no TMA yet.
 //
 // Backward design (flash_attention_bf16_backward.cu), FlashAttention-2's: three launches.
 //   1. Pre-pass: delta = rowsum(dO * O) in fp32 from the bf16 out and dout, lse copied into rows

@@ -312,6 +312,11 @@ void forward_sm90(const AttentionShape& shape, const Params& p) {
   // 378 / 334 (234 registers, 8 warps); 64-key tiles 403 / 329. Issuing S for the next tile
   // before the softmax of this one (a third K/V stage) was slower everywhere (197-360): ptxas
   // serialises the wgmma when the softmax reads accumulators between issue and wait.
+  // D = 128 warp-specialised (scratch sweep at 6090fea, attention_bf16_scratch_sweeps.txt section
+  // 5, (4,16,4096,128) / (1,8,16384,128) non-causal): 3 stages of 128 keys with K and V announced
+  // separately 442.8 / 472.6 against 426.2 / 402.5 for the kernel above; one barrier per stage
+  // 395.2 / 428.1; 2 stages 352.0 / 363.7; 64-key tiles, 4 stages 406.3 / 432.2; ping-pong
+  // 419.8 / 444.3.
   if (shape.D == 64) return launch<Sm90Config<64, 64, 2, false>>(shape, p);
   return launch_ws<Sm90WsConfig<128, 128, 2, 3, 32, 232, true>>(shape, p);
 }
