@@ -23,6 +23,50 @@
 namespace pa::cuda::bf16_attention {
 namespace {
 
+// S = Q K^T for this warpgroup's 64 rows (kRows rows in the Q tile) over kD / 16 steps of 16;
+// step ks reads 32 bytes into the rows of column half ks / 4 of both tiles. Issued, not
+// committed.
+template <int kD, int kKeys, int kRows>
+__device__ __forceinline__ void issue_scores(float (&s)[kKeys / 2], unsigned q_tile,
+                                             unsigned k_tile, int warpgroup) {
+#pragma unroll
+  for (int ks = 0; ks < kD / 16; ++ks) {
+    const unsigned column = (ks / 4), within = (ks % 4) * 32;
+    const uint64_t a = wgmma::make_descriptor(
+        q_tile + column * kRows * 128 + warpgroup * 64 * 128 + within, 16, 1024);
+    const uint64_t bk = wgmma::make_descriptor(k_tile + column * kKeys * 128 + within, 16, 1024);
+    wgmma::mma_ss<kKeys, 0, 0>(s, a, bk, ks > 0);
+  }
+}
+
+// O += P V over kKeys / 16 steps; step kk reads keys 16 kk .. 16 kk + 15 of the V tile (2048
+// bytes on), its two column halves kKeys * 128 bytes apart. Issued, not committed.
+template <int kD, int kKeys>
+__device__ __forceinline__ void issue_output(float (&o)[kD / 2],
+                                             const unsigned (&pa)[kKeys / 16][4], unsigned v_tile) {
+#pragma unroll
+  for (int kk = 0; kk < kKeys / 16; ++kk) {
+    const uint64_t bv = wgmma::make_descriptor(v_tile + kk * 2048, kKeys * 128, 1024);
+    wgmma::mma_rs_transposed_b<kD>(o, pa[kk], bv);
+  }
+}
+
+// The softmax step of key tile k0 on the scores s (masked where the tile can hide something:
+// past Nk, across the diagonal of a block starting at query q0, padding), leaving P as the bf16
+// A fragments of O += P V in pa.
+template <class C>
+__device__ __forceinline__ void probabilities(Scores<C>& s, float (&m)[1][2], float (&l)[1][2],
+                                              Output<C>& o, const Params& p, int64_t b, int64_t k0,
+                                              int64_t q0, int64_t row0, int t,
+                                              unsigned (&pa)[C::kKeys / 16][4]) {
+  if (k0 + C::kKeys > p.Nk || (p.causal && k0 + C::kKeys - 1 > q0) || p.padding != nullptr) {
+    mask_scores<C>(s, p, b, k0, row0, t);
+  }
+  softmax_step<C>(s, m, l, o, p.scale_log2);
+#pragma unroll
+  for (int kk = 0; kk < C::kKeys / 16; ++kk) probability_fragment<C>(s, 0, kk, pa[kk]);
+}
+
 // kWarpgroups of 64 query rows per block; K/V tiles of kKeys keys; kLazy as in the mma.sync
 // kernel (flash_attention_bf16_common.cuh).
 template <int kD_, int kKeys_, int kWarpgroups_, bool kLazy_>
@@ -79,41 +123,20 @@ __global__ void __launch_bounds__(C::kThreads) forward_kernel_sm90(Params p) {
     wgmma::fence_shared_for_async_proxy();
     __syncthreads();
 
-    // S = Q K^T over kD / 16 steps of 16; step ks reads 32 bytes into the rows of column half
-    // ks / 4 of both tiles.
     float s[1][C::kNTiles][4];
     auto& s_flat = reinterpret_cast<float(&)[kKeys / 2]>(s);
     wgmma::fence();
-#pragma unroll
-    for (int ks = 0; ks < kD / 16; ++ks) {
-      const unsigned column = (ks / 4), within = (ks % 4) * 32;
-      const uint64_t a = wgmma::make_descriptor(
-          q_tile + column * C::kRows * 128 + warpgroup * 64 * 128 + within, 16, 1024);
-      const uint64_t bk = wgmma::make_descriptor(k_tile + column * kKeys * 128 + within, 16, 1024);
-      wgmma::mma_ss<kKeys, 0, 0>(s_flat, a, bk, ks > 0);
-    }
+    issue_scores<kD, kKeys, C::kRows>(s_flat, q_tile, k_tile, warpgroup);
     wgmma::commit();
     wgmma::wait<0>();
     wgmma::fence_operands(s_flat);
 
-    if (k0 + kKeys > p.Nk || (p.causal && k0 + kKeys - 1 > q0) || p.padding != nullptr) {
-      mask_scores<C>(s, p, b, k0, row0, t);
-    }
-    softmax_step<C>(s, m, l, o, p.scale_log2);
-
-    // O += P V over kKeys / 16 steps; step kk reads keys 16 kk .. 16 kk + 15 of the V tile
-    // (2048 bytes on), its two column halves kKeys * 128 bytes apart.
     unsigned pa[kKeys / 16][4];
-#pragma unroll
-    for (int kk = 0; kk < kKeys / 16; ++kk) probability_fragment<C>(s, 0, kk, pa[kk]);
+    probabilities<C>(s, m, l, o, p, b, k0, q0, row0, t, pa);
     auto& o_flat = reinterpret_cast<float(&)[kD / 2]>(o);
     wgmma::fence_operands(o_flat);
     wgmma::fence();
-#pragma unroll
-    for (int kk = 0; kk < kKeys / 16; ++kk) {
-      const uint64_t bv = wgmma::make_descriptor(v_tile + kk * 2048, kKeys * 128, 1024);
-      wgmma::mma_rs_transposed_b<kD>(o_flat, pa[kk], bv);
-    }
+    issue_output<kD, kKeys>(o_flat, pa, v_tile);
     wgmma::commit();
     wgmma::wait<0>();
     wgmma::fence_operands(o_flat);
@@ -228,36 +251,24 @@ __global__ void __launch_bounds__(C::kThreads, 1) forward_kernel_sm90_ws(Params 
   float s[1][C::kNTiles][4];
   auto& s_flat = reinterpret_cast<float(&)[kKeys / 2]>(s);
   auto& o_flat = reinterpret_cast<float(&)[kD / 2]>(o);
-  // S = Q K_j^T over kD / 16 steps of 16 (as in forward_kernel_sm90), queued as one group.
-  const auto issue_scores = [&](int64_t j) {
-    const unsigned k_tile = k_tiles + int(j % kStages) * C::kTileBytes;
-#pragma unroll
-    for (int ks = 0; ks < kD / 16; ++ks) {
-      const unsigned column = (ks / 4), within = (ks % 4) * 32;
-      const uint64_t a = wgmma::make_descriptor(
-          q_tile + column * C::kRows * 128 + warpgroup * 64 * 128 + within, 16, 1024);
-      const uint64_t bk = wgmma::make_descriptor(k_tile + column * kKeys * 128 + within, 16, 1024);
-      wgmma::mma_ss<kKeys, 0, 0>(s_flat, a, bk, ks > 0);
-    }
+  // S = Q K_j^T, queued as one group.
+  const auto scores = [&](int64_t j) {
+    issue_scores<kD, kKeys, C::kRows>(s_flat, q_tile, k_tiles + int(j % kStages) * C::kTileBytes,
+                                      warpgroup);
     wgmma::commit();
   };
   if (tiles > 0) {
     mbarrier::wait(k_full, 0);
     wgmma::fence();
-    issue_scores(0);
+    scores(0);
     wgmma::wait<0>();
     wgmma::fence_operands(s_flat);
   }
   for (int64_t j = 0; j < tiles; ++j) {
     const int stage = int(j % kStages);
     const int64_t k0 = j * kKeys;
-    if (k0 + kKeys > p.Nk || (p.causal && k0 + kKeys - 1 > q0) || p.padding != nullptr) {
-      mask_scores<C>(s, p, b, k0, row0, t);
-    }
-    softmax_step<C>(s, m, l, o, p.scale_log2);
     unsigned pa[kKeys / 16][4];
-#pragma unroll
-    for (int kk = 0; kk < kKeys / 16; ++kk) probability_fragment<C>(s, 0, kk, pa[kk]);
+    probabilities<C>(s, m, l, o, p, b, k0, q0, row0, t, pa);
     const bool next = j + 1 < tiles;
     if (next) mbarrier::wait(k_full + 8 * int((j + 1) % kStages), phase(j + 1));
     mbarrier::wait(v_full + 8 * stage, phase(j));
@@ -265,14 +276,9 @@ __global__ void __launch_bounds__(C::kThreads, 1) forward_kernel_sm90_ws(Params 
     wgmma::fence_operands(s_flat);
     wgmma::fence();
     // O += P V (as in forward_kernel_sm90), then S for the next tile into s (P is in pa).
-    const unsigned v_tile = v_tiles + stage * C::kTileBytes;
-#pragma unroll
-    for (int kk = 0; kk < kKeys / 16; ++kk) {
-      const uint64_t bv = wgmma::make_descriptor(v_tile + kk * 2048, kKeys * 128, 1024);
-      wgmma::mma_rs_transposed_b<kD>(o_flat, pa[kk], bv);
-    }
+    issue_output<kD, kKeys>(o_flat, pa, v_tiles + stage * C::kTileBytes);
     wgmma::commit();
-    if (next) issue_scores(j + 1);
+    if (next) scores(j + 1);
     wgmma::wait<0>();
     wgmma::fence_operands(o_flat);
     wgmma::fence_operands(s_flat);
