@@ -31,13 +31,9 @@ __device__ __forceinline__ void wait(unsigned bar, unsigned parity) {
   }
 }
 
-// Named barrier `id` (1-15; 0 is __syncthreads) over `threads` threads (a multiple of 32): sync
-// waits for all of them, arrive counts this warp without waiting.
+// Named barrier `id` (1-15; 0 is __syncthreads): waits for `threads` threads (a multiple of 32).
 __device__ __forceinline__ void named_sync(int id, int threads) {
   asm volatile("bar.sync %0, %1;\n" ::"r"(id), "r"(threads) : "memory");
-}
-__device__ __forceinline__ void named_arrive(int id, int threads) {
-  asm volatile("bar.arrive %0, %1;\n" ::"r"(id), "r"(threads) : "memory");
 }
 
 // This warpgroup gives registers back down to kRegs per thread, or takes more up to kRegs (a
