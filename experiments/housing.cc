@@ -170,6 +170,7 @@ TrainedMlp train_mlp(const HousingConfig& config, const data::HousingData& data,
 nlohmann::json HousingConfig::to_json() const {
   nlohmann::json json = common.to_json();
   json["data"] = data;
+  json["verify_checksum"] = verify_checksum;
   json["hidden"] = hidden;
   json["optim"] = optim.to_json();
   json["weight_decay"] = weight_decay;
@@ -199,7 +200,9 @@ nlohmann::json run_housing(const HousingConfig& config, Run& run) {
   const std::string problem = check_housing_config(config);
   PA_CHECK(problem.empty(), kOp, problem, "see `housing --help` for the settings");
   const CommonFlags& flags = config.common;
-  const std::string path = config.data.empty() ? default_data_path(kHousingFile) : config.data;
+  const std::string path =
+      config.data.empty() ? default_data_path(kCaliforniaHousing) : config.data;
+  if (config.verify_checksum) verify_data_file(path, kCaliforniaHousing);
 
   const data::HousingData data =
       data::load_housing(path, {flags.seed, config.val_fraction, config.test_fraction});

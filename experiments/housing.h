@@ -16,18 +16,18 @@
 #include <string>
 #include <vector>
 
+#include "experiments/common/datasets.h"
 #include "experiments/common/experiment.h"
 #include "experiments/common/model_flags.h"
 
 namespace pa::experiments {
 
-inline constexpr const char* kHousingFile = "california_housing.csv";
-
 struct HousingConfig {
   // A run of a few seconds on two cores that ends well below linear regression's test error.
   CommonFlags common =
       common_defaults(/*steps=*/3000, /*lr=*/3e-3, /*batch=*/128, /*log_every=*/50);
-  std::string data;                        // the CSV; empty: default_data_path(kHousingFile)
+  std::string data;  // the CSV; empty: default_data_path(kCaliforniaHousing) (data/ in the repo)
+  bool verify_checksum = true;             // the CSV must have data/SHA256SUMS's sha256
   std::vector<int64_t> hidden = {64, 64};  // hidden layer widths
   OptimFlags optim;           // --schedule (default cosine from --lr down to 0), --warmup, --clip
   double weight_decay = 0.0;  // Adam's L2 penalty

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The housing binary's command line: --help exits 0; bad flags and values and a missing --data
-# file exit 2 with a message naming them; a malformed CSV exits 1 with its line in stderr; a
-# tiny run writes its three output files.
+# file exit 2 with a message naming them; a CSV that fails its checksum exits 1 naming it; a
+# malformed one (with --no-checksum) exits 1 with its line in stderr; a tiny run writes its
+# three output files.
 set -uo pipefail
 tool="$TEST_SRCDIR/pureattention/experiments/housing"
-data="$TEST_SRCDIR/pureattention/external/shared_data/california_housing.csv"
+data="$TEST_SRCDIR/pureattention/data/california_housing.csv"
 fail() { echo "FAIL: $*"; exit 1; }
 
 out=$("$tool" --help 2>&1); code=$?
@@ -37,6 +38,10 @@ malformed="$TEST_TMPDIR/malformed.csv"
 head -n 4 "$data" >"$malformed"
 echo "-122.25,37.85,52.0,many,235.0,558.0,219.0,5.6431,341300.0,NEAR BAY" >>"$malformed"
 out=$("$tool" --data "$malformed" --steps 1 --out "$TEST_TMPDIR/malformed_run" 2>&1); code=$?
+[[ $code -eq 1 ]] || fail "CSV with another checksum exited $code, expected 1: $out"
+grep -q "malformed.csv' fails its checksum" <<<"$out" || fail "checksum error lacks the file: $out"
+grep -q -- "--no-checksum" <<<"$out" || fail "checksum error lacks the hint: $out"
+out=$("$tool" --data "$malformed" --no-checksum --steps 1 --out "$TEST_TMPDIR/malformed_run" 2>&1); code=$?
 [[ $code -eq 1 ]] || fail "malformed CSV exited $code, expected 1: $out"
 grep -q "line 5" <<<"$out" || fail "malformed CSV error lacks the line: $out"
 grep -q "total_rooms" <<<"$out" || fail "malformed CSV error lacks the column: $out"

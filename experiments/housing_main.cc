@@ -1,6 +1,7 @@
 // `bazel run //experiments:housing -- [flags]`: the California Housing experiment's command
 // line (see housing.h). Exit codes: 0 after a run or --help, 1 for a run that fails (e.g. a
-// malformed CSV; the message names the line), 2 for a bad flag or value or a missing --data file.
+// malformed CSV, the message naming the line; a CSV failing its checksum), 2 for a bad flag or
+// value or a missing --data file.
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -17,8 +18,10 @@ int main(int argc, char** argv) {
                     config.common);
   CLI::App& app = cli.app();
   app.add_option("--data", config.data,
-                 std::string("the California Housing CSV (default: ../shared/data/") +
-                     kHousingFile + " beside the workspace)");
+                 std::string("the California Housing CSV (default: data/") +
+                     kCaliforniaHousing.file + " in the repository)");
+  app.add_flag("--no-checksum{false}", config.verify_checksum,
+               "accept a CSV whose sha256 differs from data/SHA256SUMS (a changed copy)");
   app.add_option("--hidden", config.hidden, "hidden layer widths, comma-separated")
       ->delimiter(',')
       ->check(CLI::Range(int64_t{1}, int64_t{65536}))
@@ -35,7 +38,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   cli.set_check([&config]() -> std::string {
     config.data =
-        config.data.empty() ? default_data_path(kHousingFile) : resolve_user_path(config.data);
+        config.data.empty() ? default_data_path(kCaliforniaHousing) : resolve_user_path(config.data);
     if (!std::filesystem::is_regular_file(config.data)) {
       return "--data: no file '" + config.data + "' (pass the California Housing CSV)";
     }

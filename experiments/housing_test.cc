@@ -25,7 +25,7 @@ HousingConfig quick_config(const std::string& out) {
   config.common.steps = 300;
   config.common.log_every = 50;
   config.common.out = temp_path(out);
-  config.data = runfile("external/shared_data/california_housing.csv");
+  config.data = runfile("data/california_housing.csv");
   return config;
 }
 
@@ -111,12 +111,19 @@ TEST(HousingExperiment, BadSettingsAndMalformedFilesAreErrors) {
 
   config.optim.warmup = 0;
   config.optim.schedule = "none";
+  config.data = temp_path("housing_missing.csv");
+  EXPECT_TRUE(ThrowsPaError([&] { run_quick(config); }, {"housing_missing.csv", "no file"}));
   config.data = temp_path("housing_malformed.csv");
   std::ofstream(config.data)
       << "longitude,latitude,housing_median_age,total_rooms,total_bedrooms,population,"
          "households,median_income,median_house_value,ocean_proximity\n"
          "-122.23,37.88,41.0,880.0,129.0,322.0,126.0,8.3252,452600.0,NEAR BAY\n"
          "-122.22,37.86,21.0,7099.0,1106.0,2401.0,1138.0,8.3014,358500.0\n";
+  // Not the data set: its checksum fails first, naming the file and both sha256s.
+  EXPECT_TRUE(ThrowsPaError([&] { run_quick(config); },
+                            {"housing_malformed.csv", "fails its checksum", kCaliforniaHousing.sha256,
+                             "--no-checksum"}));
+  config.verify_checksum = false;
   EXPECT_TRUE(ThrowsPaError([&] { run_quick(config); },
                             {"housing_malformed.csv", "line 3", "9 fields, expected 10"}));
 }

@@ -16,6 +16,9 @@ NVCC_FLAGS = " ".join([
     "-O3",
     "--expt-relaxed-constexpr",
     "-Xcompiler -fPIC",
+    # Warnings are errors: nvcc's own (device code) and the host compiler's.
+    "-Werror all-warnings",
+    "-Xcompiler -Wall,-Werror",
     "-gencode arch=compute_90a,code=sm_90a",
     "-gencode arch=compute_80,code=sm_80",
     "-gencode arch=compute_90,code=compute_90",

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The experiments on the GPU, in two halves like gpu_tests.sh: `tools/gpu_experiments.sh build`
 # (here, with Bazel) builds every experiment with --config=cuda, statically linked, into
-# .gpu/experiments/ with the housing CSV; `.gpu/experiments/gpu_experiments.sh run` (on the GPU
+# .gpu/experiments/; `.gpu/experiments/gpu_experiments.sh run` (on the GPU
 # machine, no Bazel) runs each on --device cpu and --device cuda with the same flags and
 # compares the two runs row by row (tools/compare_runs.py), then runs pytorch_compare on the GPU
 # (the recorded PyTorch trajectory) and the training step against PyTorch eager.
@@ -13,7 +13,6 @@ case "${1:-}" in
     bazel build --config=cuda --dynamic_mode=off "${experiments[@]/#///experiments:}"
     rm -rf .gpu/experiments && mkdir -p .gpu/experiments
     for name in "${experiments[@]}"; do cp -L "bazel-bin/experiments/$name" .gpu/experiments/; done
-    cp ../shared/data/california_housing.csv .gpu/experiments/  # the GPU machine has no ../shared
     cp "$0" tools/compare_runs.py .gpu/experiments/
     echo "gpu_experiments: binaries in .gpu/experiments/; on the GPU machine run" \
       ".gpu/experiments/gpu_experiments.sh run"
@@ -27,7 +26,7 @@ case "${1:-}" in
     # Quick configurations: the same flags on both devices (the CPU runs use 8 threads).
     declare -A flags=(
       [least_squares]=""
-      [housing]="--data $here/california_housing.csv"
+      [housing]=""  # data/california_housing.csv of the repository copy
       [sine_inversion]="--steps 300 --repeats 2"
       [denoising]="--steps 300"
     )

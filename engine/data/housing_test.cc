@@ -24,7 +24,7 @@ const char* kHeader =
     "median_income,median_house_value,ocean_proximity\n";
 const char* kGoodRow = "-122.23,37.88,41.0,880.0,129.0,322.0,126.0,8.3252,452600.0,NEAR BAY\n";
 
-std::string real_file() { return runfile("external/shared_data/california_housing.csv"); }
+std::string real_file() { return runfile("data/california_housing.csv"); }
 
 const HousingData& real_data() {
   static const HousingData data = load_housing(real_file(), {/*seed=*/7});

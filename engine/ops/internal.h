@@ -28,11 +28,11 @@ void check_backend(const std::string& op, const std::vector<Tensor>& tensors);
 
 // The kernel of one name for the device: cuda::name on the GPU, cpu::name on the CPU (the
 // CUDA kernels mirror engine/cpu's signatures). Without CUDA only the CPU one exists; ops call
-// check_backend first.
+// check_backend first (`on_gpu` is still evaluated, so the flag is used in either build).
 #ifdef PA_WITH_CUDA
 #define PA_KERNEL(on_gpu, name) ((on_gpu) ? ::pa::cuda::name : ::pa::cpu::name)
 #else
-#define PA_KERNEL(on_gpu, name) (::pa::cpu::name)
+#define PA_KERNEL(on_gpu, name) (static_cast<void>(on_gpu), ::pa::cpu::name)
 #endif
 
 // Normalised, sorted, de-duplicated reduction dims (empty -> all dims).

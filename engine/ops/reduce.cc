@@ -63,13 +63,8 @@ Tensor sum(const Tensor& x, const std::vector<int64_t>& dims_in, bool keepdim) {
   const Shape out_shape = reduced_shape(x.shape(), dims, keepdim);
   Tensor out = empty(out_shape, TensorOptions().with_device(x.device()));
   // The same kernels on either device (the CUDA ones under the CPU ones' signatures).
-#ifdef PA_WITH_CUDA
-  auto sum_columns = on_gpu ? cuda::sum_columns : cpu::sum_columns;
-  auto sum_rows = on_gpu ? cuda::sum_rows : cpu::sum_rows;
-#else
-  auto sum_columns = cpu::sum_columns;
-  auto sum_rows = cpu::sum_rows;
-#endif
+  auto sum_columns = PA_KERNEL(on_gpu, sum_columns);
+  auto sum_rows = PA_KERNEL(on_gpu, sum_rows);
   // Leading dims of a contiguous tensor (a bias gradient): sum the rows, no transposed copy.
   const bool leading = !dims.empty() && dims.back() == static_cast<int64_t>(dims.size()) - 1;
   if (leading && x.is_contiguous() && rows > 1) {

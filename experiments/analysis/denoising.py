@@ -35,3 +35,22 @@ right.plot(steps, predicted[example, :, 0], "-", color="C3", lw=1.5, label="pred
 right.set(xlabel="position s (channel e = 0)", ylabel="signal", title="A held-out sequence")
 right.legend()
 common.save(fig, args.out, "denoising")
+config = common.read_provenance_config(args.results)
+model = config["model"]
+common.write_numbers(args.out, "denoising", [
+    ("paDenoisingSteps", "%d" % config["common"]["steps"], "provenance.json config.common.steps"),
+    ("paDenoisingLayers", "%d" % model["layers"], "provenance.json config.model.layers"),
+    ("paDenoisingDModel", "%d" % model["d_model"], "provenance.json config.model.d_model"),
+    ("paDenoisingHeads", "%d" % model["nhead"], "provenance.json config.model.nhead"),
+    ("paDenoisingParameters", "{:,}".format(s["parameters"]), "summary.json parameters"),
+    ("paDenoisingFinalMse", common.fmt(s["final_eval_loss"], 2), "summary.json final_eval_loss"),
+    ("paDenoisingBestMse", common.fmt(s["best_eval_loss"], 2), "summary.json best_eval_loss"),
+    ("paDenoisingCopyFloor", common.fmt(s["copy_floor"], 3), "summary.json copy_floor"),
+    ("paDenoisingFloorFactor", "%.0f" % (1 / s["ratio_to_floor"]),
+     "summary.json 1 / ratio_to_floor"),
+])
+common.write_sources(args.out, "denoising", ["denoising.pdf"],
+                     common.run_inputs(args.results, ("metrics.jsonl", "summary.json",
+                                                      "predictions/noisy.npy",
+                                                      "predictions/clean.npy",
+                                                      "predictions/predicted.npy")))

@@ -18,7 +18,7 @@ quiet experiments/sine_inversion --steps 30 --repeats 2 --fix-warmup 5 --out "$r
 quiet experiments/pytorch_compare --out "$results/pytorch_compare"
 # 50 steps may not beat linear regression yet (exit 1); a crash or a flag error may not.
 status=0
-experiments/housing --steps 50 --log-every 10 --data external/shared_data/california_housing.csv \
+experiments/housing --steps 50 --log-every 10 --data data/california_housing.csv \
   --out "$results/housing" > "$tmp/last.log" 2>&1 || status=$?
 [[ $status -le 1 ]] || { cat "$tmp/last.log"; exit 1; }
 

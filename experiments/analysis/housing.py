@@ -18,3 +18,23 @@ ax.set(xlabel="step", ylabel="MSE (units of $100k squared)",
        % (s["mlp"]["test_rmse"], s["linear"]["test_rmse"]))
 ax.legend()
 common.save(fig, args.out, "housing")
+config = common.read_provenance_config(args.results)
+mlp, linear = s["mlp"], s["linear"]
+common.write_numbers(args.out, "housing", [
+    ("paHousingRows", "{:,}".format(s["rows"]), "summary.json rows"),
+    ("paHousingImputed", "%d" % s["imputed_total_bedrooms"], "summary.json imputed_total_bedrooms"),
+    ("paHousingBedroomsMedian", "%.0f" % s["total_bedrooms_median"],
+     "summary.json total_bedrooms_median"),
+    ("paHousingTrainRows", "{:,}".format(s["split"]["train"]), "summary.json split.train"),
+    ("paHousingValRows", "{:,}".format(s["split"]["val"]), "summary.json split.val"),
+    ("paHousingTestRows", "{:,}".format(s["split"]["test"]), "summary.json split.test"),
+    ("paHousingSteps", "%d" % config["steps"], "provenance.json config.steps"),
+    ("paHousingMlpTestRmse", "%.3f" % mlp["test_rmse"], "summary.json mlp.test_rmse"),
+    ("paHousingLinearTestRmse", "%.3f" % linear["test_rmse"], "summary.json linear.test_rmse"),
+    ("paHousingMlpValRmse", "%.3f" % mlp["val_rmse"], "summary.json mlp.val_rmse"),
+    ("paHousingLinearValRmse", "%.3f" % linear["val_rmse"], "summary.json linear.val_rmse"),
+    ("paHousingRmseGainPercent", "%.0f" % (100 * (1 - mlp["test_rmse"] / linear["test_rmse"])),
+     "summary.json 1 - mlp.test_rmse / linear.test_rmse"),
+    ("paHousingBestValStep", "%d" % mlp["best_val_step"], "summary.json mlp.best_val_step"),
+])
+common.write_sources(args.out, "housing", ["housing.pdf"], common.run_inputs(args.results))

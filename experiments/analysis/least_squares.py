@@ -23,3 +23,15 @@ right.set(xlabel="step", ylabel="distance", title="Distance to the least-squares
 right.legend()
 fig.suptitle("Least squares: final max |W - W*| = %.1e" % s["weight_max_abs_diff"], y=1.03)
 common.save(fig, args.out, "least_squares")
+config = common.read_provenance_config(args.results)
+common.write_numbers(args.out, "least_squares", [
+    ("paLsqSteps", "%d" % m.step.iloc[-1], "metrics.jsonl last step"),
+    ("paLsqWeightDiff", common.fmt(s["weight_max_abs_diff"], 2), "summary.json weight_max_abs_diff"),
+    ("paLsqBiasDiff", common.fmt(s["bias_max_abs_diff"], 2), "summary.json bias_max_abs_diff"),
+    ("paLsqFinalLoss", common.fmt(s["final_loss"], 4), "summary.json final_loss"),
+    ("paLsqClosedFormLoss", common.fmt(s["closed_form_loss"], 4), "summary.json closed_form_loss"),
+    ("paLsqTolerance", common.fmt(s["tolerance"], 2), "summary.json tolerance"),
+    ("paLsqInputs", "%d" % config["inputs"], "provenance.json config.inputs"),
+    ("paLsqOutputs", "%d" % config["outputs"], "provenance.json config.outputs"),
+])
+common.write_sources(args.out, "least_squares", ["least_squares.pdf"], common.run_inputs(args.results))

@@ -23,3 +23,13 @@ right.legend()
 right.set(xlabel="Adam step", ylabel="|engine - PyTorch| / PyTorch",
           title="Relative difference (max %.1e)" % s["max_rel_loss_diff"])
 common.save(fig, args.out, "pytorch_compare")
+common.write_numbers(args.out, "pytorch_compare", [
+    ("paCompareSteps", "%d" % s["steps"], "summary.json steps"),
+    ("paCompareTorchVersion", s["torch_version"], "summary.json torch_version"),
+    ("paCompareMaxRelLoss", common.fmt(s["max_rel_loss_diff"], 2), "summary.json max_rel_loss_diff"),
+    ("paCompareBitwiseSteps", "%d" % len(equal), "metrics.jsonl rows with rel_diff == 0"),
+    ("paCompareMaxParamError", common.fmt(s["max_param_abs_error"], 2),
+     "summary.json max_param_abs_error"),
+])
+common.write_sources(args.out, "pytorch_compare", ["pytorch_compare.pdf"],
+                     common.run_inputs(args.results))

@@ -172,10 +172,6 @@ std::string default_out_dir(const std::string& experiment) {
   return workspace_dir() + "/results/" + experiment;
 }
 
-std::string default_data_path(const std::string& file) {
-  return workspace_dir() + "/../shared/data/" + file;
-}
-
 GitState git_state(const std::string& dir) {
   GitState state;
   const std::string git = "git -C " + quote_for_shell(dir);

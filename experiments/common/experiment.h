@@ -71,8 +71,6 @@ std::string workspace_dir();
 std::string resolve_user_path(const std::string& path);
 // <workspace>/results/<experiment>: where a run writes when --out is not given.
 std::string default_out_dir(const std::string& experiment);
-// <workspace>/../shared/data/<file>: where the project's real data sets live.
-std::string default_data_path(const std::string& file);
 
 // The learning-rate schedules the experiments offer by name: "none" (constant), "cosine"
 // (linear warmup over `warmup` steps, then cosine decay to 0 at `steps`), "step" (x0.5 every
