@@ -6,10 +6,10 @@ log="$1"
 grep -E "^//.*(PASSED|FAILED|TIMEOUT|NO STATUS|SKIPPED)|Executed" "$log" || true
 passed=0
 failed=0
-for test_log in $(find -L bazel-testlogs/ -name test.log 2>/dev/null); do
+while IFS= read -r -d '' test_log; do
   p=$(grep -oE "^\[  PASSED  \] [0-9]+ test" "$test_log" | grep -oE "[0-9]+" || true)
   f=$(grep -oE "^\[  FAILED  \] [0-9]+ test" "$test_log" | grep -oE "[0-9]+" || true)
   passed=$((passed + ${p:-0}))
   failed=$((failed + ${f:-0}))
-done
+done < <(find -L bazel-testlogs/ -name test.log -print0 2>/dev/null)
 echo "${passed} passed, ${failed} failed"

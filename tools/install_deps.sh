@@ -21,6 +21,17 @@ packages=(
   python3-numpy      # CPU baselines and analysis
   python3-pandas     # experiments/analysis: reading metrics.jsonl
   python3-matplotlib # experiments/analysis: figures (PDF + PNG)
+  git                # provenance (experiments, tools/workspace_status.sh, gpu_tests.sh)
+  python3-pip        # ci/lint.sh: /usr/bin/python3 -m pip installs the pinned linters
+  shellcheck         # ci/lint.sh
+  # The thesis (//paper:thesis): latexmk, pdfTeX and BibTeX, LaTeX's base and recommended
+  # packages, the Palatino/Helvetica fonts; pdftoppm to render its pages for reading.
+  latexmk
+  texlive-binaries
+  texlive-latex-base
+  texlive-latex-recommended
+  texlive-fonts-recommended
+  poppler-utils
 )
 case "${1:-}" in
   --bench) packages+=(python3-torch) ;;
@@ -45,7 +56,7 @@ else
   sudo_cmd=()
   [[ $(id -u) -ne 0 ]] && sudo_cmd=(sudo)
   "${sudo_cmd[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends \
+  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
     "${missing[@]}"
 fi
 

@@ -13,24 +13,34 @@ constexpr bool same_name(const char* x, const char* y) {
   return *x == *y;
 }
 
-constexpr const GemmVersion* find(const char* name) {
+// The index of the version named `name` in kGemmVersions, or -1.
+constexpr int index_of(const char* name) {
+  int index = 0;
   for (const GemmVersion& version : kGemmVersions) {
-    if (same_name(version.name, name)) return &version;
+    if (same_name(version.name, name)) return index;
+    ++index;
   }
-  return nullptr;
+  return -1;
 }
 
-constexpr const GemmVersion* kBestEntry = find(kBestVersion);
-constexpr const GemmVersion* kSmallEntry = find(kSmallGridVersion);
-static_assert(kBestEntry != nullptr && kSmallEntry != nullptr,
+// A launcher slot is filled (a function parameter, so the compiler cannot fold the comparison
+// of a known function's address into a warning).
+template <typename Launcher>
+constexpr bool filled(Launcher launcher) {
+  return launcher != nullptr;
+}
+
+constexpr int kBestIndex = index_of(kBestVersion);
+constexpr int kSmallIndex = index_of(kSmallGridVersion);
+static_assert(kBestIndex >= 0 && kSmallIndex >= 0,
               "kBestVersion and kSmallGridVersion must name versions of kGemmVersions");
-constexpr GemmBiasLauncher kBest = kBestEntry->launch_bias;
-constexpr GemmBatchedLauncher kBestBatched = kBestEntry->launch_batched;
-constexpr GemmBiasLauncher kSmall = kSmallEntry->launch_bias;
-constexpr GemmBatchedLauncher kSmallBatched = kSmallEntry->launch_batched;
-static_assert(kBest != nullptr && kSmall != nullptr,
+constexpr GemmBiasLauncher kBest = kGemmVersions[kBestIndex].launch_bias;
+constexpr GemmBatchedLauncher kBestBatched = kGemmVersions[kBestIndex].launch_batched;
+constexpr GemmBiasLauncher kSmall = kGemmVersions[kSmallIndex].launch_bias;
+constexpr GemmBatchedLauncher kSmallBatched = kGemmVersions[kSmallIndex].launch_batched;
+static_assert(filled(kBest) && filled(kSmall),
               "kBestVersion and kSmallGridVersion must have a bias epilogue");
-static_assert(kBestBatched != nullptr && kSmallBatched != nullptr,
+static_assert(filled(kBestBatched) && filled(kSmallBatched),
               "kBestVersion and kSmallGridVersion must have a batched form");
 
 int multiprocessors() {
