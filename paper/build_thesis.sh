@@ -9,8 +9,8 @@
 # the same bytes. Fails on undefined references or citations, and names the missing macro when
 # the text uses a number nothing generated.
 set -euo pipefail
-out="$1"
-status="$2"
+out="$(realpath -m "$1")"
+status="$(realpath "$2")"
 shift 2
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 work="$(mktemp -d)"

@@ -28,18 +28,20 @@ def experiment_run(name, binary, flags, data = [], extra_outs = []):
             "--threads 1 --out %s > %s/log.txt 2>&1" % (out_dir, out_dir),
             "|| { status=$$?; cat %s/log.txt; exit $$status; }" % out_dir,
         ]),
-        message = "Running experiment %s (quick configuration)" % name,
+        message = "Running experiment %s (thesis configuration)" % name,
     )
 
-def analysis(name, script, inputs, results_dir, tables = [], visibility = None):
+def analysis(name, script, inputs, results_dir, tables = [], figures = [], visibility = None):
     """Runs experiments/analysis/<script>.py --results <results_dir> --out <name>/.
 
     `results_dir` is a path relative to the execution root ($(RULEDIR) and $(location) expand);
-    `tables` are the table names the script writes (<table>_table.tex).
+    `tables` are the table names the script writes (<table>_table.tex), `figures` its figures
+    beyond <script>.pdf/.png (each as <figure>.pdf and .png).
     """
     outs = ["%s/%s%s" % (name, script, suffix) for suffix in
             [".pdf", ".png", "_numbers.tex", "_sources.json"]]
     outs += ["%s/%s_table.tex" % (name, table) for table in tables]
+    outs += ["%s/%s.%s" % (name, figure, ext) for figure in figures for ext in ("pdf", "png")]
     native.genrule(
         name = name,
         srcs = inputs,
