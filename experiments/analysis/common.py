@@ -195,7 +195,7 @@ def run_inputs(results, files=("metrics.jsonl", "summary.json")):
     device = provenance.get("device", {})
     device = "%s (%s)" % (device.get("name", "?"), device.get("cpu_model", "?"))
     experiment = os.path.basename(os.path.normpath(results))
-    return [{"path": os.path.join(results, name), "label": "%s run: %s" % (experiment, name),
+    return [{"path": os.path.join(results, name), "label": "%s/%s" % (experiment, name),
              "commit": commit, "device": device} for name in files]
 
 
