@@ -37,8 +37,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.0, 0.5))
       ->capture_default_str();
   cli.set_check([&config]() -> std::string {
-    config.data =
-        config.data.empty() ? default_data_path(kCaliforniaHousing) : resolve_user_path(config.data);
+    config.data = config.data.empty() ? default_data_path(kCaliforniaHousing)
+                                      : resolve_user_path(config.data);
     if (!std::filesystem::is_regular_file(config.data)) {
       return "--data: no file '" + config.data + "' (pass the California Housing CSV)";
     }

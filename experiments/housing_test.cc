@@ -120,9 +120,9 @@ TEST(HousingExperiment, BadSettingsAndMalformedFilesAreErrors) {
          "-122.23,37.88,41.0,880.0,129.0,322.0,126.0,8.3252,452600.0,NEAR BAY\n"
          "-122.22,37.86,21.0,7099.0,1106.0,2401.0,1138.0,8.3014,358500.0\n";
   // Not the data set: its checksum fails first, naming the file and both sha256s.
-  EXPECT_TRUE(ThrowsPaError([&] { run_quick(config); },
-                            {"housing_malformed.csv", "fails its checksum", kCaliforniaHousing.sha256,
-                             "--no-checksum"}));
+  EXPECT_TRUE(ThrowsPaError(
+      [&] { run_quick(config); },
+      {"housing_malformed.csv", "fails its checksum", kCaliforniaHousing.sha256, "--no-checksum"}));
   config.verify_checksum = false;
   EXPECT_TRUE(ThrowsPaError([&] { run_quick(config); },
                             {"housing_malformed.csv", "line 3", "9 fields, expected 10"}));
