@@ -239,7 +239,7 @@ def main():
     ax.set_xscale("log")
     ax.set_xlim(floor / 2, max(positive) * 3)
     ax.set_ylim(-0.7, entries_count - 0.3)
-    ax.set_xlabel("worst relative difference between the CPU and the CUDA run")
+    ax.set_xlabel("worst relative difference, CPU run vs CUDA run")
     ax.grid(True, axis="x", alpha=0.3)
     for kind, text in (("metric", "logged metric, worst step"),
                        ("summary", "summary.json, worst field"),
