@@ -49,6 +49,7 @@ def analysis(name, script, inputs, results_dir, tables = [], figures = [], visib
         tools = [
             "//experiments/analysis:run_script.sh",
             "//experiments/analysis:common.py",
+            "//experiments/analysis:recorded.py",
             "//experiments/analysis:%s.py" % script,
         ],
         # Python writes no bytecode into the source tree; matplotlib gets a scratch config dir.

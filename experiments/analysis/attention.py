@@ -3,7 +3,6 @@ our kernels against PyTorch SDPA measured in the same run (flash and cuDNN in bf
 memory-efficient backend in fp32), forward and backward at every shape, causal and not; the
 bf16 accuracy of ours and of PyTorch against a float64 reference; the run-to-run spread from a
 later re-run. Figures, tables, number macros and sources."""
-import json
 import math
 import os
 import re
@@ -12,11 +11,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import common
+import recorded
 
 NAME = "attention"
 
-plt.rcParams.update({"font.size": 9, "axes.labelsize": 9, "axes.titlesize": 9,
-                     "xtick.labelsize": 8.5, "ytick.labelsize": 8.5, "legend.fontsize": 8.5})
+recorded.use_figure_style()
 
 # How the figure and the tables print each implementation, and its macro name (presentation;
 # a variant not listed here is printed by its raw name).
@@ -37,127 +36,7 @@ CHECK_SLACK = 1e-3
 TENSORS = [("out", "Out"), ("dq", "Dq"), ("dk", "Dk"), ("dv", "Dv")]
 
 
-# ---- reading and checking ------------------------------------------------------------------
-
-def manifest_entry(results, role):
-    path = os.path.join(results, "manifest.json")
-    if not os.path.isfile(path):
-        common.fail("%s not found: --results must be a recorded GPU folder (results/gpu/<device>/)"
-                    % path)
-    try:
-        with open(path) as f:
-            manifest = json.load(f)
-    except ValueError as error:
-        common.fail("%s is not valid JSON: %s" % (path, error))
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("device"), str) \
-            or not isinstance(manifest.get("files"), list):
-        common.fail("%s lacks \"device\" or the \"files\" list" % path)
-    entries = [e for e in manifest["files"] if isinstance(e, dict) and e.get("role") == role]
-    if len(entries) != 1 or not isinstance(entries[0].get("file"), str):
-        common.fail("%s: expected one entry with role %r and a file, found %d"
-                    % (path, role, len(entries)))
-    file = os.path.join(results, entries[0]["file"])
-    if not os.path.isfile(file):
-        common.fail("%s not found (role %r in %s)" % (file, role, path))
-    return manifest, entries[0], file
-
-
-def read_jsonl(path):
-    rows = []
-    with open(path) as f:
-        for number, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except ValueError as error:
-                common.fail("%s:%d: not a JSON row (%s)" % (path, number, error))
-            if not isinstance(row, dict):
-                common.fail("%s:%d: not a JSON object" % (path, number))
-            row["_line"] = number
-            rows.append(row)
-    if not rows:
-        common.fail("%s has no rows" % path)
-    return rows
-
-
-def get(path, row, field, kind=float):
-    """row[field], checked: a finite number (kind float or int), a str or a bool."""
-    if field not in row:
-        common.fail("%s:%d: the row lacks %r" % (path, row["_line"], field))
-    value = row[field]
-    if kind in (float, int):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) \
-                or not math.isfinite(value):
-            common.fail("%s:%d: %r is %r, not a number" % (path, row["_line"], field, value))
-        return kind(value)
-    if not isinstance(value, kind):
-        common.fail("%s:%d: %r is %r, not a %s" % (path, row["_line"], field, value,
-                                                   kind.__name__))
-    return value
-
-
-def source_commit(path, rows, entry):
-    """The commit the rows carry, checked against the manifest's (either may be short); rows
-    with a placeholder commit ("check") fall back to the manifest's."""
-    commits = {str(r.get("commit")) for r in rows if "commit" in r}
-    hexes = {c for c in commits if re.fullmatch(r"[0-9a-f]{7,40}", c)}
-    listed = entry.get("commit")
-    if len(hexes) > 1:
-        common.fail("%s: rows from several commits %s" % (path, sorted(hexes)))
-    if hexes and listed:
-        row_commit = hexes.pop()
-        if not (row_commit.startswith(listed) or listed.startswith(row_commit)):
-            common.fail("%s: rows say commit %s, manifest.json says %s"
-                        % (path, row_commit, listed))
-        return row_commit if len(row_commit) >= len(listed) else listed
-    if listed:
-        return listed
-    if hexes:
-        return hexes.pop()
-    common.fail("%s: no commit in the rows or in manifest.json" % path)
-
-
-def check_device(path, rows, device):
-    for row in rows:
-        if row.get("device") != device:
-            common.fail("%s:%d: device %r, but manifest.json says %r"
-                        % (path, row["_line"], row.get("device"), device))
-
-
-def label_of(path):
-    """results/... for the provenance table, however the folder was reached."""
-    parts = os.path.abspath(path).split(os.sep)
-    if "results" in parts:
-        return "/".join(parts[len(parts) - 1 - parts[::-1].index("results"):])
-    return None
-
-
-def source(path, commit, device):
-    entry = {"path": path, "commit": commit, "device": device}
-    if label_of(path):
-        entry["label"] = label_of(path)
-    return entry
-
-
 # ---- names ------------------------------------------------------------------------------------
-
-ONES = ["Zero", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine", "Ten",
-        "Eleven", "Twelve", "Thirteen", "Fourteen", "Fifteen", "Sixteen", "Seventeen",
-        "Eighteen", "Nineteen"]
-TENS = ["", "", "Twenty", "Thirty", "Forty", "Fifty", "Sixty", "Seventy", "Eighty", "Ninety"]
-
-
-def words(n):
-    if n < 20:
-        return ONES[n]
-    if n < 100:
-        return TENS[n // 10] + (ONES[n % 10] if n % 10 else "")
-    return "".join(ONES[int(d)] for d in str(n))
-
-
-def size_name(n):
-    return words(n // 1024) + "K" if n % 1024 == 0 else words(n)
 
 
 def tf_text(value):
@@ -192,23 +71,23 @@ def close(a, b):
 
 def read_bench(path, device, required_ours=True):
     """attention_bench rows: {(shape, causal, op, variant): row}, shapes in file order."""
-    rows = read_jsonl(path)
-    check_device(path, rows, device)
+    rows = recorded.read_jsonl(path)
+    recorded.check_device(path, rows, device)
     table, shapes = {}, []
     for row in rows:
-        shape = tuple(get(path, row, f, int) for f in ("B", "H", "N", "D"))
-        causal = get(path, row, "causal", bool)
-        op = get(path, row, "op", str)
-        variant = get(path, row, "variant", str)
-        get(path, row, "dtype", str)
+        shape = tuple(recorded.get(path, row, f, int) for f in ("B", "H", "N", "D"))
+        causal = recorded.get(path, row, "causal", bool)
+        op = recorded.get(path, row, "op", str)
+        variant = recorded.get(path, row, "variant", str)
+        recorded.get(path, row, "dtype", str)
         for field in ("ms", "tflops"):
-            if get(path, row, field) <= 0:
+            if recorded.get(path, row, field) <= 0:
                 common.fail("%s:%d: %s is not positive" % (path, row["_line"], field))
         if op not in [p[0] for p in PASSES]:
             common.fail("%s:%d: unknown op %r" % (path, row["_line"], op))
         if variant.startswith("ours") and required_ours:
-            get(path, row, "ratio")
-            get(path, row, "anchor", str)
+            recorded.get(path, row, "ratio")
+            recorded.get(path, row, "anchor", str)
         key = (shape, causal, op, variant)
         if key in table:
             common.fail("%s:%d: %s measured twice" % (path, row["_line"], key))
@@ -220,12 +99,12 @@ def read_bench(path, device, required_ours=True):
 
 def main():
     args = common.parse_args("gpu/h100", __doc__)
-    manifest, entry, path = manifest_entry(args.results, "attention")
+    manifest, entry, path = recorded.manifest_entry(args.results, "attention")
     device = manifest["device"]
     rows, table, shapes = read_bench(path, device)
-    commit = source_commit(path, rows, entry)
+    commit = recorded.source_commit(path, rows, entry)
     file_name = os.path.basename(path)
-    torch_versions = {get(path, r, "torch_version", str) for r in rows if "torch_version" in r}
+    torch_versions = {recorded.get(path, r, "torch_version", str) for r in rows if "torch_version" in r}
     if len(torch_versions) != 1:
         common.fail("%s: expected one torch_version in the PyTorch rows, found %s"
                     % (path, sorted(torch_versions)))
@@ -253,7 +132,7 @@ def main():
             if reference is None:
                 common.fail("%s:%d: %s has no %s row to compare with" % (path, row["_line"],
                                                                         field, other))
-            if not close(get(path, row, field), reference["ms"] / row["ms"]):
+            if not close(recorded.get(path, row, field), reference["ms"] / row["ms"]):
                 common.fail("%s:%d: %s = %g, but %s ms / ours ms = %g" % (
                     path, row["_line"], field, row[field], other, reference["ms"] / row["ms"]))
 
@@ -264,10 +143,10 @@ def main():
     def shape_text(shape):
         return "(%d,%d,%d,%d)" % shape
 
-    names = {s: "N%sD%s" % (size_name(s[2]), size_name(s[3])) for s in shapes}
+    names = {s: "N%sD%s" % (recorded.size_name(s[2]), recorded.size_name(s[3])) for s in shapes}
     if len(set(names.values())) != len(shapes):
-        names = {s: "B%sH%sN%sD%s" % (words(s[0]), words(s[1]), size_name(s[2]),
-                                      size_name(s[3])) for s in shapes}
+        names = {s: "B%sH%sN%sD%s" % (recorded.words(s[0]), recorded.words(s[1]), recorded.size_name(s[2]),
+                                      recorded.size_name(s[3])) for s in shapes}
     masks = [(False, "Full", "full"), (True, "Causal", "causal")]
 
     # ---- figure: TFLOP/s of every implementation, forward and backward ------------------------
@@ -431,33 +310,33 @@ def main():
         tflops_table(dtype)
     artifacts = [NAME + ".pdf", NAME + ".png", NAME + "_table.tex", NAME + "_bf16_table.tex",
                  NAME + "_fp32_table.tex"]
-    inputs = [source(path, commit, device)]
+    inputs = [recorded.source(path, commit, device)]
 
     # ---- accuracy against float64: ours and PyTorch in bf16 -------------------------------------
-    _, check_entry, check_path = manifest_entry(args.results, "attention_vs_torch")
-    check_rows = read_jsonl(check_path)
-    check_device(check_path, check_rows, device)
-    check_commit = source_commit(check_path, check_rows, check_entry)
+    _, check_entry, check_path = recorded.manifest_entry(args.results, "attention_vs_torch")
+    check_rows = recorded.read_jsonl(check_path)
+    recorded.check_device(check_path, check_rows, device)
+    check_commit = recorded.source_commit(check_path, check_rows, check_entry)
     check_name = os.path.basename(check_path)
     shares = []  # (share of the tolerance, tensor, case)
     per = {}  # (tensor, D) -> lists
     one_key = []  # (ours, PyTorch) absolute errors of dq, dk with one key
     for row in check_rows:
-        head_dim = get(check_path, row, "D", int)
+        head_dim = recorded.get(check_path, row, "D", int)
         for f in ("B", "H", "Nq", "Nk"):
-            get(check_path, row, f, int)
-        get(check_path, row, "causal", bool)
-        get(check_path, row, "padding", bool)
-        passed = get(check_path, row, "passed", bool)
-        lse = get(check_path, row, "lse_abs_error")
+            recorded.get(check_path, row, f, int)
+        recorded.get(check_path, row, "causal", bool)
+        recorded.get(check_path, row, "padding", bool)
+        passed = recorded.get(check_path, row, "passed", bool)
+        lse = recorded.get(check_path, row, "lse_abs_error")
         worst = lse / CHECK_SLACK
         for tensor, _ in TENSORS:
-            mine = get(check_path, row, tensor + "_error_ours")
-            theirs = get(check_path, row, tensor + "_error_torch")
-            between = get(check_path, row, tensor + "_ours_vs_torch")
+            mine = recorded.get(check_path, row, tensor + "_error_ours")
+            theirs = recorded.get(check_path, row, tensor + "_error_torch")
+            between = recorded.get(check_path, row, tensor + "_ours_vs_torch")
             share = mine / (2 * theirs + CHECK_SLACK)
             worst = max(worst, share)
-            shares.append((share, tensor, get(check_path, row, "name", str), head_dim,
+            shares.append((share, tensor, recorded.get(check_path, row, "name", str), head_dim,
                            mine / theirs if theirs > 0 else math.inf))
             if tensor in ("dq", "dk") and row["Nk"] == 1:
                 # One key: the softmax is 1 and dq, dk are exactly 0; the checker then reports
@@ -577,13 +456,13 @@ def main():
                  % (passed_count, len(check_rows), floor, zero_count))
     common.save(fig, args.out, NAME + "_accuracy")
     artifacts += [NAME + "_accuracy.pdf", NAME + "_accuracy.png", NAME + "_accuracy_table.tex"]
-    inputs.append(source(check_path, check_commit, device))
+    inputs.append(recorded.source(check_path, check_commit, device))
 
     # ---- the re-run: spread of the same measurements on another day's build -------------------
     if any(isinstance(e, dict) and e.get("role") == "attention_recheck" for e in manifest["files"]):
-        _, recheck_entry, recheck_path = manifest_entry(args.results, "attention_recheck")
+        _, recheck_entry, recheck_path = recorded.manifest_entry(args.results, "attention_recheck")
         recheck_rows, recheck, _ = read_bench(recheck_path, device)
-        recheck_commit = source_commit(recheck_path, recheck_rows, recheck_entry)
+        recheck_commit = recorded.source_commit(recheck_path, recheck_rows, recheck_entry)
         recheck_name = os.path.basename(recheck_path)
         spread = {"ours": [], "torch": []}
         for key, row in sorted(recheck.items(), key=lambda kv: kv[1]["_line"]):
@@ -617,7 +496,7 @@ def main():
                     "%d,%d,%d,%d" % worst[1][0], " causal" if worst[1][1] else ""),
                  "%s: the PyTorch row that moved most" % recheck_name),
             ]
-        inputs.append(source(recheck_path, recheck_commit, device))
+        inputs.append(recorded.source(recheck_path, recheck_commit, device))
 
     common.write_numbers(args.out, NAME, numbers)
     common.write_sources(args.out, NAME, artifacts + [NAME + "_numbers.tex"], inputs)

@@ -3,7 +3,6 @@ SGEMM against OpenBLAS (and Eigen), fused attention against the unfused OpenBLAS
 GELU and bias + GELU against unfused, the training step against PyTorch; each as the anchor's
 time over ours, with the range over repeated full runs at the same commit where
 results/cpu/spread_<commit>.txt records them. Figure, table, number macros and sources."""
-import json
 import math
 import os
 import re
@@ -11,11 +10,11 @@ import re
 import matplotlib.pyplot as plt
 
 import common
+import recorded
 
 NAME = "cpu_bench"
 
-plt.rcParams.update({"font.size": 9, "axes.labelsize": 9, "axes.titlesize": 9,
-                     "xtick.labelsize": 8.5, "ytick.labelsize": 8.5, "legend.fontsize": 8.5})
+recorded.use_figure_style()
 
 # Display order, headings and macro names of the ops (presentation).
 OPS = [("sgemm", "SGEMM vs OpenBLAS", "Sgemm"),
@@ -28,76 +27,7 @@ SHORT = {"sgemm": "SGEMM / OpenBLAS", "gelu": "GELU / unfused", "bias_gelu": "bi
          "train_step": "train step / PyTorch", "attention": "attention / unfused"}
 
 
-# ---- reading and checking ------------------------------------------------------------------
-
-def read_jsonl(path):
-    rows = []
-    with open(path) as f:
-        for number, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except ValueError as error:
-                common.fail("%s:%d: not a JSON row (%s)" % (path, number, error))
-            if not isinstance(row, dict):
-                common.fail("%s:%d: not a JSON object" % (path, number))
-            row["_line"] = number
-            rows.append(row)
-    if not rows:
-        common.fail("%s has no rows" % path)
-    return rows
-
-
-def get(path, row, field, kind=float):
-    """row[field], checked: a finite number (kind float or int), a str or a bool."""
-    if field not in row:
-        common.fail("%s:%d: the row lacks %r" % (path, row["_line"], field))
-    value = row[field]
-    if kind in (float, int):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) \
-                or not math.isfinite(value):
-            common.fail("%s:%d: %r is %r, not a number" % (path, row["_line"], field, value))
-        return kind(value)
-    if not isinstance(value, kind):
-        common.fail("%s:%d: %r is %r, not a %s" % (path, row["_line"], field, value,
-                                                   kind.__name__))
-    return value
-
-
-def label_of(path):
-    """results/... for the provenance table, however the folder was reached."""
-    parts = os.path.abspath(path).split(os.sep)
-    if "results" in parts:
-        return "/".join(parts[len(parts) - 1 - parts[::-1].index("results"):])
-    return None
-
-
-def source(path, commit, device):
-    entry = {"path": path, "commit": commit, "device": device}
-    if label_of(path):
-        entry["label"] = label_of(path)
-    return entry
-
-
 # ---- names ------------------------------------------------------------------------------------
-
-ONES = ["Zero", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine", "Ten",
-        "Eleven", "Twelve", "Thirteen", "Fourteen", "Fifteen", "Sixteen", "Seventeen",
-        "Eighteen", "Nineteen"]
-TENS = ["", "", "Twenty", "Thirty", "Forty", "Fifty", "Sixty", "Seventy", "Eighty", "Ninety"]
-
-
-def words(n):
-    if n < 20:
-        return ONES[n]
-    if n < 100:
-        return TENS[n // 10] + (ONES[n % 10] if n % 10 else "")
-    return "".join(ONES[int(d)] for d in str(n))
-
-
-def size_name(n):
-    return words(n // 1024) + "K" if n % 1024 == 0 else words(n)
 
 
 def describe(row):
@@ -140,7 +70,7 @@ def main():
     if not os.path.isfile(path):
         common.fail("%s not found: --results must hold cpu_bench.jsonl (results/cpu/; "
                     "bazel run //experiments:cpu_bench writes it)" % path)
-    rows = read_jsonl(path)
+    rows = recorded.read_jsonl(path)
     file_name = os.path.basename(path)
     commits = {str(r.get("commit")) for r in rows}
     if len(commits) != 1 or not re.fullmatch(r"[0-9a-f]{7,40}", next(iter(commits))):
@@ -154,8 +84,8 @@ def main():
     if len(environment) != 1:
         common.fail("%s: expected one environment row, found %d" % (path, len(environment)))
     environment = environment[0]
-    config = get(path, environment, "openblas_config", str)
-    kernel = get(path, environment, "openblas_kernel", str)
+    config = recorded.get(path, environment, "openblas_config", str)
+    kernel = recorded.get(path, environment, "openblas_kernel", str)
 
     # Our rows carry the ratio; each is matched with its anchor's row (same op, shape, pass,
     # causal, threads) to check the ratio and print the anchor's time.
@@ -164,19 +94,19 @@ def main():
         common.fail("%s has no measurements" % path)
     by_key = {}
     for row in measured:
-        get(path, row, "op", str)
-        get(path, row, "shape", str)
-        get(path, row, "variant", str)
-        get(path, row, "threads", int)
-        if get(path, row, "ms") <= 0:
+        recorded.get(path, row, "op", str)
+        recorded.get(path, row, "shape", str)
+        recorded.get(path, row, "variant", str)
+        recorded.get(path, row, "threads", int)
+        if recorded.get(path, row, "ms") <= 0:
             common.fail("%s:%d: ms is not positive" % (path, row["_line"]))
         if "pass" in row:
-            get(path, row, "pass", str)
+            recorded.get(path, row, "pass", str)
         if "causal" in row:
-            get(path, row, "causal", bool)
+            recorded.get(path, row, "causal", bool)
         for field in ("gflops", "gbps", "ratio_eigen", "max_rel_error"):
             if field in row:
-                get(path, row, field)
+                recorded.get(path, row, field)
         key = (describe(row), row["variant"])
         if key in by_key:
             common.fail("%s:%d: %s measured twice" % (path, row["_line"], key))
@@ -186,14 +116,14 @@ def main():
         common.fail("%s has no rows with a ratio" % path)
     anchor_of = {}
     for row in ours:
-        anchor = by_key.get((describe(row), get(path, row, "anchor", str)))
+        anchor = by_key.get((describe(row), recorded.get(path, row, "anchor", str)))
         if anchor is None:
             common.fail("%s:%d: no %s row for %s" % (path, row["_line"], row["anchor"],
                                                       describe(row)))
-        if abs(get(path, row, "ratio") - anchor["ms"] / row["ms"]) > 1e-6 * row["ratio"]:
+        if abs(recorded.get(path, row, "ratio") - anchor["ms"] / row["ms"]) > 1e-6 * row["ratio"]:
             common.fail("%s:%d: ratio %g, but %s ms / ours ms = %g" % (
                 path, row["_line"], row["ratio"], row["anchor"], anchor["ms"] / row["ms"]))
-        if "valid" in row and get(path, row, "valid", bool) is not True:
+        if "valid" in row and recorded.get(path, row, "valid", bool) is not True:
             common.fail("%s:%d: %s failed validation" % (path, row["_line"], describe(row)))
         anchor_of[id(row)] = anchor
     known = [op for op, _, _ in OPS]
@@ -326,27 +256,27 @@ def main():
     version = re.match(r"OpenBLAS (\S+)", config)
     numbers = [("paCpuCommit", commit[:7], "%s commit" % file_name),
                ("paCpuOpenblasKernel", kernel, "%s environment row: openblas_kernel" % file_name),
-               ("paCpuMaxThreads", "%d" % get(path, environment, "max_threads", int),
+               ("paCpuMaxThreads", "%d" % recorded.get(path, environment, "max_threads", int),
                 "%s environment row: max_threads" % file_name)]
     if version:
         numbers.append(("paCpuOpenblasVersion", version.group(1),
                         "%s environment row: openblas_config" % file_name))
     torch_rows = [r for r in measured if "torch_version" in r]
     if torch_rows:
-        numbers.append(("paCpuTorchVersion", get(path, torch_rows[0], "torch_version", str),
+        numbers.append(("paCpuTorchVersion", recorded.get(path, torch_rows[0], "torch_version", str),
                         "%s torch_version" % file_name))
 
     def row_name(row):
         op_name = dict((o, n) for o, _, n in ops)[row["op"]]
         if row["op"] == "sgemm":
             n = int(row["shape"].split("x")[0])
-            return op_name + size_name(n) + words(row["threads"]) + "Thread" \
+            return op_name + recorded.size_name(n) + recorded.words(row["threads"]) + "Thread" \
                 + ("s" if row["threads"] > 1 else "")
         if row["op"] == "attention":
             parts = dict((t[0], int(t[1:])) for t in row["shape"].split() if t[1:].isdigit())
-            name = op_name + "N" + size_name(parts.get("N", 0)) + "D" + size_name(parts.get("D", 0))
+            name = op_name + "N" + recorded.size_name(parts.get("N", 0)) + "D" + recorded.size_name(parts.get("D", 0))
             if parts.get("H", 1) != 1:
-                name += "H" + words(parts["H"])
+                name += "H" + recorded.words(parts["H"])
             if row.get("causal"):
                 name += "Causal"
             return name + {"forward": "Fwd", "forward+backward": "FwdBwd"}.get(
@@ -401,9 +331,9 @@ def main():
         numbers.append(("paCpuSpreadRuns", "%d" % len(next(iter(spread.values()))[0]),
                         "%s: full runs compared" % os.path.basename(spread_path)))
     common.write_numbers(args.out, NAME, numbers)
-    inputs = [source(path, commit, device)]
+    inputs = [recorded.source(path, commit, device)]
     if spread:
-        inputs.append(source(spread_path, commit, device))
+        inputs.append(recorded.source(spread_path, commit, device))
     common.write_sources(args.out, NAME, [NAME + ".pdf", NAME + ".png", NAME + "_table.tex",
                                           NAME + "_numbers.tex"], inputs)
 

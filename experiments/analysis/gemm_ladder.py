@@ -2,8 +2,6 @@
 every version's TFLOP/s at every measured size with cuBLAS SGEMM as the reference line, and each
 version's speed relative to cuBLAS at n = 4096 and 8192; a table of the ratios at every shape,
 the number macros and the sources."""
-import json
-import math
 import os
 import re
 
@@ -11,141 +9,21 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import common
+import recorded
 
 NAME = "gemm_ladder"
 HEADLINE = 4096  # the size the text leads with (a choice, not a measurement)
 
-plt.rcParams.update({"font.size": 9, "axes.labelsize": 9, "axes.titlesize": 9,
-                     "xtick.labelsize": 8.5, "ytick.labelsize": 8.5, "legend.fontsize": 8.5})
-
-
-# ---- reading and checking ------------------------------------------------------------------
-
-def manifest_entry(results, role):
-    path = os.path.join(results, "manifest.json")
-    if not os.path.isfile(path):
-        common.fail("%s not found: --results must be a recorded GPU folder (results/gpu/<device>/)"
-                    % path)
-    try:
-        with open(path) as f:
-            manifest = json.load(f)
-    except ValueError as error:
-        common.fail("%s is not valid JSON: %s" % (path, error))
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("device"), str) \
-            or not isinstance(manifest.get("files"), list):
-        common.fail("%s lacks \"device\" or the \"files\" list" % path)
-    entries = [e for e in manifest["files"] if isinstance(e, dict) and e.get("role") == role]
-    if len(entries) != 1 or not isinstance(entries[0].get("file"), str):
-        common.fail("%s: expected one entry with role %r and a file, found %d"
-                    % (path, role, len(entries)))
-    file = os.path.join(results, entries[0]["file"])
-    if not os.path.isfile(file):
-        common.fail("%s not found (role %r in %s)" % (file, role, path))
-    return manifest, entries[0], file
-
-
-def read_jsonl(path):
-    rows = []
-    with open(path) as f:
-        for number, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except ValueError as error:
-                common.fail("%s:%d: not a JSON row (%s)" % (path, number, error))
-            if not isinstance(row, dict):
-                common.fail("%s:%d: not a JSON object" % (path, number))
-            row["_line"] = number
-            rows.append(row)
-    if not rows:
-        common.fail("%s has no rows" % path)
-    return rows
-
-
-def get(path, row, field, kind=float):
-    """row[field], checked: a finite number (kind float or int), a str or a bool."""
-    if field not in row:
-        common.fail("%s:%d: the row lacks %r" % (path, row["_line"], field))
-    value = row[field]
-    if kind in (float, int):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) \
-                or not math.isfinite(value):
-            common.fail("%s:%d: %r is %r, not a number" % (path, row["_line"], field, value))
-        return kind(value)
-    if not isinstance(value, kind):
-        common.fail("%s:%d: %r is %r, not a %s" % (path, row["_line"], field, value,
-                                                   kind.__name__))
-    return value
-
-
-def source_commit(path, rows, entry):
-    """The commit the rows carry, checked against the manifest's (either may be short); rows
-    with a placeholder commit ("check") fall back to the manifest's."""
-    commits = {str(r.get("commit")) for r in rows if "commit" in r}
-    hexes = {c for c in commits if re.fullmatch(r"[0-9a-f]{7,40}", c)}
-    listed = entry.get("commit")
-    if len(hexes) > 1:
-        common.fail("%s: rows from several commits %s" % (path, sorted(hexes)))
-    if hexes and listed:
-        row_commit = hexes.pop()
-        if not (row_commit.startswith(listed) or listed.startswith(row_commit)):
-            common.fail("%s: rows say commit %s, manifest.json says %s"
-                        % (path, row_commit, listed))
-        return row_commit if len(row_commit) >= len(listed) else listed
-    if listed:
-        return listed
-    if hexes:
-        return hexes.pop()
-    common.fail("%s: no commit in the rows or in manifest.json" % path)
-
-
-def check_device(path, rows, device):
-    for row in rows:
-        if row.get("device") != device:
-            common.fail("%s:%d: device %r, but manifest.json says %r"
-                        % (path, row["_line"], row.get("device"), device))
-
-
-def label_of(path):
-    """results/... for the provenance table, however the folder was reached."""
-    parts = os.path.abspath(path).split(os.sep)
-    if "results" in parts:
-        return "/".join(parts[len(parts) - 1 - parts[::-1].index("results"):])
-    return None
-
-
-def source(path, commit, device):
-    entry = {"path": path, "commit": commit, "device": device}
-    if label_of(path):
-        entry["label"] = label_of(path)
-    return entry
+recorded.use_figure_style()
 
 
 # ---- names ------------------------------------------------------------------------------------
-
-ONES = ["Zero", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine", "Ten",
-        "Eleven", "Twelve", "Thirteen", "Fourteen", "Fifteen", "Sixteen", "Seventeen",
-        "Eighteen", "Nineteen"]
-TENS = ["", "", "Twenty", "Thirty", "Forty", "Fifty", "Sixty", "Seventy", "Eighty", "Ninety"]
-
-
-def words(n):
-    if n < 20:
-        return ONES[n]
-    if n < 100:
-        return TENS[n // 10] + (ONES[n % 10] if n % 10 else "")
-    return "".join(ONES[int(d)] for d in str(n))
-
-
-def size_name(n):
-    return words(n // 1024) + "K" if n % 1024 == 0 else words(n)
 
 
 def version_name(variant):
     match = re.match(r"v(\d+)_", variant)
     if match:
-        return "V" + words(int(match.group(1)))
+        return "V" + recorded.words(int(match.group(1)))
     return "".join(part.capitalize() for part in re.split(r"[^A-Za-z]+", variant) if part)
 
 
@@ -163,9 +41,9 @@ def version_label(variant):
 
 def main():
     args = common.parse_args("gpu/h100", __doc__)
-    manifest, entry, path = manifest_entry(args.results, "gemm_ladder")
+    manifest, entry, path = recorded.manifest_entry(args.results, "gemm_ladder")
     device = manifest["device"]
-    rows = read_jsonl(path)
+    rows = recorded.read_jsonl(path)
     environment = [r for r in rows if r.get("op") == "environment"]
     if len(environment) != 1:
         common.fail("%s: expected one environment row, found %d" % (path, len(environment)))
@@ -173,23 +51,23 @@ def main():
     measured = [r for r in rows if r.get("op") == "sgemm" and "skipped" not in r]
     if not measured:
         common.fail("%s has no measured sgemm rows" % path)
-    check_device(path, rows, device)
-    commit = source_commit(path, rows, entry)
+    recorded.check_device(path, rows, device)
+    commit = recorded.source_commit(path, rows, entry)
 
     def shape_of(row):
-        return (get(path, row, "m", int), get(path, row, "n", int), get(path, row, "k", int))
+        return (recorded.get(path, row, "m", int), recorded.get(path, row, "n", int), recorded.get(path, row, "k", int))
 
-    anchors = {get(path, r, "anchor", str) for r in measured}
+    anchors = {recorded.get(path, r, "anchor", str) for r in measured}
     if len(anchors) != 1:
         common.fail("%s: rows name several anchors %s" % (path, sorted(anchors)))
     anchor = anchors.pop()
     table = {}  # (variant, shape) -> row
     variants = []
     for row in measured:
-        variant = get(path, row, "variant", str)
+        variant = recorded.get(path, row, "variant", str)
         for field in ("ms", "gflops", "ratio", "anchor_ms", "max_rel_err"):
-            get(path, row, field)
-        if get(path, row, "valid", bool) is not True:
+            recorded.get(path, row, field)
+        if recorded.get(path, row, "valid", bool) is not True:
             common.fail("%s:%d: %s failed validation" % (path, row["_line"], variant))
         key = (variant, shape_of(row))
         if key in table:
@@ -222,10 +100,10 @@ def main():
 
     def shape_name(s):
         if s[0] == s[1] == s[2]:
-            return size_name(s[0])
+            return recorded.size_name(s[0])
         if len(others) == 1 and s[2] > max(s[0], s[1]):
             return "TallK"
-        return "M%sN%sK%s" % (size_name(s[0]), size_name(s[1]), size_name(s[2]))
+        return "M%sN%sK%s" % (recorded.size_name(s[0]), recorded.size_name(s[1]), recorded.size_name(s[2]))
 
     def shape_text(s):
         return "%d" % s[0] if s[0] == s[1] == s[2] else "%dx%dx%d" % s
@@ -241,19 +119,19 @@ def main():
     # The recheck (a later run of some versions), when the manifest lists one.
     recheck = None
     if any(isinstance(e, dict) and e.get("role") == "gemm_recheck" for e in manifest["files"]):
-        _, recheck_entry, recheck_path = manifest_entry(args.results, "gemm_recheck")
-        recheck_rows = [r for r in read_jsonl(recheck_path)
+        _, recheck_entry, recheck_path = recorded.manifest_entry(args.results, "gemm_recheck")
+        recheck_rows = [r for r in recorded.read_jsonl(recheck_path)
                         if r.get("op") == "sgemm" and "skipped" not in r]
         if not recheck_rows:
             common.fail("%s has no measured sgemm rows" % recheck_path)
-        check_device(recheck_path, recheck_rows, device)
-        recheck_commit = source_commit(recheck_path, recheck_rows, recheck_entry)
+        recorded.check_device(recheck_path, recheck_rows, device)
+        recheck_commit = recorded.source_commit(recheck_path, recheck_rows, recheck_entry)
         recheck = {}
         for row in recheck_rows:
             for field in ("m", "n", "k"):
-                get(recheck_path, row, field, int)
-            recheck[(get(recheck_path, row, "variant", str),
-                     (row["m"], row["n"], row["k"]))] = get(recheck_path, row, "ratio")
+                recorded.get(recheck_path, row, field, int)
+            recheck[(recorded.get(recheck_path, row, "variant", str),
+                     (row["m"], row["n"], row["k"]))] = recorded.get(recheck_path, row, "ratio")
 
     # ---- figure: the whole ladder --------------------------------------------------------------
     fig = plt.figure(figsize=(6.2, 5.0))
@@ -349,16 +227,16 @@ def main():
     numbers = [
         ("paGemmDevice", device, "%s device" % file_name),
         ("paGemmCommit", commit[:7], "%s commit" % file_name),
-        ("paGemmCublasVersion", "%d.%d.%d" % (get(path, environment, "cublas", int) // 10000,
-                                             get(path, environment, "cublas", int) // 100 % 100,
-                                             get(path, environment, "cublas", int) % 100),
+        ("paGemmCublasVersion", "%d.%d.%d" % (recorded.get(path, environment, "cublas", int) // 10000,
+                                             recorded.get(path, environment, "cublas", int) // 100 % 100,
+                                             recorded.get(path, environment, "cublas", int) % 100),
          "%s environment row: cublas" % file_name),
-        ("paGemmCudaVersion", "%d.%d" % (get(path, environment, "cuda_runtime", int) // 1000,
-                                        get(path, environment, "cuda_runtime", int) % 1000 // 10),
+        ("paGemmCudaVersion", "%d.%d" % (recorded.get(path, environment, "cuda_runtime", int) // 1000,
+                                        recorded.get(path, environment, "cuda_runtime", int) % 1000 // 10),
          "%s environment row: cuda_runtime" % file_name),
-        ("paGemmSmCount", "%d" % get(path, environment, "sm_count", int),
+        ("paGemmSmCount", "%d" % recorded.get(path, environment, "sm_count", int),
          "%s environment row: sm_count" % file_name),
-        ("paGemmLTwoMiB", "%d" % round(get(path, environment, "l2_bytes", int) / 2 ** 20),
+        ("paGemmLTwoMiB", "%d" % round(recorded.get(path, environment, "l2_bytes", int) / 2 ** 20),
          "%s environment row: l2_bytes / 2^20" % file_name),
         ("paGemmVersionCount", "%d" % len(ours),
          "%s: versions other than %s" % (file_name, anchor)),
@@ -383,25 +261,25 @@ def main():
         ("paGemmBestVersion", best, "%s: highest ratio at n = %d" % (file_name, HEADLINE)),
         ("paGemmBestLabel", version_label(best), "%s: highest ratio at n = %d" % (file_name,
                                                                                 HEADLINE)),
-        ("paGemmBestRatio" + size_name(HEADLINE), "%.3f" % ratio(best, headline),
+        ("paGemmBestRatio" + recorded.size_name(HEADLINE), "%.3f" % ratio(best, headline),
          "%s: %s ratio at n = %d" % (file_name, best, HEADLINE)),
-        ("paGemmBestTflops" + size_name(HEADLINE), tf_text(tflops(best, headline)),
+        ("paGemmBestTflops" + recorded.size_name(HEADLINE), tf_text(tflops(best, headline)),
          "%s: %s gflops / 1000 at n = %d" % (file_name, best, HEADLINE)),
-        ("paGemmBestPercent" + size_name(HEADLINE), "%.1f" % (100 * ratio(best, headline)),
+        ("paGemmBestPercent" + recorded.size_name(HEADLINE), "%.1f" % (100 * ratio(best, headline)),
          "%s: 100 x %s ratio at n = %d" % (file_name, best, HEADLINE)),
     ]
     if (best, (largest,) * 3) in table and largest != HEADLINE:
         numbers += [
-            ("paGemmBestRatio" + size_name(largest), "%.3f" % ratio(best, (largest,) * 3),
+            ("paGemmBestRatio" + recorded.size_name(largest), "%.3f" % ratio(best, (largest,) * 3),
              "%s: %s ratio at n = %d" % (file_name, best, largest)),
-            ("paGemmBestTflops" + size_name(largest), tf_text(tflops(best, (largest,) * 3)),
+            ("paGemmBestTflops" + recorded.size_name(largest), tf_text(tflops(best, (largest,) * 3)),
              "%s: %s gflops / 1000 at n = %d" % (file_name, best, largest)),
         ]
     if best_per_column[(largest,) * 3] != best:
         numbers.append(("paGemmBestVersionAtLargest", best_per_column[(largest,) * 3],
                         "%s: highest ratio at n = %d" % (file_name, largest)))
     first = next(v for v in ours if (v, headline) in table)
-    numbers.append(("paGemmSpeedupFirstToBest" + size_name(HEADLINE),
+    numbers.append(("paGemmSpeedupFirstToBest" + recorded.size_name(HEADLINE),
                     "%.0f" % (tflops(best, headline) / tflops(first, headline)),
                     "%s: %s gflops / %s gflops at n = %d" % (file_name, best, first, HEADLINE)))
     # Where the best version stands over the large squares (n >= 2048: cuBLAS's plateau).
@@ -442,7 +320,7 @@ def main():
     if split_errors:
         numbers.append(("paGemmMaxRelErrSplit", common.fmt(max(split_errors), 2),
                         "%s: largest max_rel_err of the split-K versions" % file_name))
-    inputs = [source(path, commit, device)]
+    inputs = [recorded.source(path, commit, device)]
     if recheck is not None:
         recheck_name = os.path.basename(recheck_path)
         differences = []
@@ -462,7 +340,7 @@ def main():
              "%s vs %s: largest |ratio difference| / ratio, percent" % (recheck_name,
                                                                         file_name)),
         ]
-        inputs.append(source(recheck_path, recheck_commit, device))
+        inputs.append(recorded.source(recheck_path, recheck_commit, device))
     common.write_numbers(args.out, NAME, numbers)
     common.write_sources(args.out, NAME, [NAME + ".pdf", NAME + ".png", NAME + "_table.tex",
                                           NAME + "_numbers.tex"], inputs)

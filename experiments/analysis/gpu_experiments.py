@@ -3,7 +3,6 @@ results/gpu/<device>/ (found through manifest.json): for each experiment, the wo
 difference |cpu - cuda| / max(|cpu|, |cuda|) of every logged metric over the run and of the
 summary's fields (tools/compare_runs.py), and the engine on the GPU against the recorded PyTorch
 trajectory. The record holds no timings of these runs, so this is about agreement only."""
-import json
 import math
 import os
 import re
@@ -11,11 +10,11 @@ import re
 import matplotlib.pyplot as plt
 
 import common
+import recorded
 
 NAME = "gpu_experiments"
 
-plt.rcParams.update({"font.size": 9, "axes.labelsize": 9, "axes.titlesize": 9,
-                     "xtick.labelsize": 8.5, "ytick.labelsize": 8.5, "legend.fontsize": 8.5})
+recorded.use_figure_style()
 
 # Logged fields that are inputs, not results (identical by construction): not plotted.
 CONFIG_FIELDS = {"step", "lr", "seed"}
@@ -24,115 +23,12 @@ EXPERIMENTS = [("denoising", "Denoising"), ("least_squares", "LeastSquares"),
                ("housing", "Housing"), ("sine_inversion", "Sine")]
 
 
-# ---- reading and checking ------------------------------------------------------------------
-
-def manifest_entry(results, role):
-    path = os.path.join(results, "manifest.json")
-    if not os.path.isfile(path):
-        common.fail("%s not found: --results must be a recorded GPU folder (results/gpu/<device>/)"
-                    % path)
-    try:
-        with open(path) as f:
-            manifest = json.load(f)
-    except ValueError as error:
-        common.fail("%s is not valid JSON: %s" % (path, error))
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("device"), str) \
-            or not isinstance(manifest.get("files"), list):
-        common.fail("%s lacks \"device\" or the \"files\" list" % path)
-    entries = [e for e in manifest["files"] if isinstance(e, dict) and e.get("role") == role]
-    if len(entries) != 1 or not isinstance(entries[0].get("file"), str):
-        common.fail("%s: expected one entry with role %r and a file, found %d"
-                    % (path, role, len(entries)))
-    file = os.path.join(results, entries[0]["file"])
-    if not os.path.isfile(file):
-        common.fail("%s not found (role %r in %s)" % (file, role, path))
-    return manifest, entries[0], file
-
-
-def read_jsonl(path):
-    rows = []
-    with open(path) as f:
-        for number, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except ValueError as error:
-                common.fail("%s:%d: not a JSON row (%s)" % (path, number, error))
-            if not isinstance(row, dict):
-                common.fail("%s:%d: not a JSON object" % (path, number))
-            row["_line"] = number
-            rows.append(row)
-    if not rows:
-        common.fail("%s has no rows" % path)
-    return rows
-
-
-def get(path, row, field, kind=float):
-    """row[field], checked: a finite number (kind float or int), a str or a bool."""
-    if field not in row:
-        common.fail("%s:%d: the row lacks %r" % (path, row["_line"], field))
-    value = row[field]
-    if kind in (float, int):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) \
-                or not math.isfinite(value):
-            common.fail("%s:%d: %r is %r, not a number" % (path, row["_line"], field, value))
-        return kind(value)
-    if not isinstance(value, kind):
-        common.fail("%s:%d: %r is %r, not a %s" % (path, row["_line"], field, value,
-                                                   kind.__name__))
-    return value
-
-
-def source_commit(path, rows, entry):
-    """The commit the rows carry, checked against the manifest's (either may be short); rows
-    with a placeholder commit ("check") fall back to the manifest's."""
-    commits = {str(r.get("commit")) for r in rows if "commit" in r}
-    hexes = {c for c in commits if re.fullmatch(r"[0-9a-f]{7,40}", c)}
-    listed = entry.get("commit")
-    if len(hexes) > 1:
-        common.fail("%s: rows from several commits %s" % (path, sorted(hexes)))
-    if hexes and listed:
-        row_commit = hexes.pop()
-        if not (row_commit.startswith(listed) or listed.startswith(row_commit)):
-            common.fail("%s: rows say commit %s, manifest.json says %s"
-                        % (path, row_commit, listed))
-        return row_commit if len(row_commit) >= len(listed) else listed
-    if listed:
-        return listed
-    if hexes:
-        return hexes.pop()
-    common.fail("%s: no commit in the rows or in manifest.json" % path)
-
-
-def check_device(path, rows, device):
-    for row in rows:
-        if row.get("device") != device:
-            common.fail("%s:%d: device %r, but manifest.json says %r"
-                        % (path, row["_line"], row.get("device"), device))
-
-
-def label_of(path):
-    """results/... for the provenance table, however the folder was reached."""
-    parts = os.path.abspath(path).split(os.sep)
-    if "results" in parts:
-        return "/".join(parts[len(parts) - 1 - parts[::-1].index("results"):])
-    return None
-
-
-def source(path, commit, device):
-    entry = {"path": path, "commit": commit, "device": device}
-    if label_of(path):
-        entry["label"] = label_of(path)
-    return entry
-
-
 def camel(text):
     return "".join(p.capitalize() for p in re.split(r"[^A-Za-z]+", text) if p)
 
 
 def numeric_dict(path, row, field):
-    value = get(path, row, field, dict)
+    value = recorded.get(path, row, field, dict)
     for key, number in value.items():
         if isinstance(number, bool) or not isinstance(number, (int, float)) \
                 or not math.isfinite(number) or number < 0:
@@ -143,18 +39,18 @@ def numeric_dict(path, row, field):
 
 def main():
     args = common.parse_args("gpu/h100", __doc__)
-    manifest, entry, path = manifest_entry(args.results, "gpu_experiments")
+    manifest, entry, path = recorded.manifest_entry(args.results, "gpu_experiments")
     device = manifest["device"]
-    rows = read_jsonl(path)
-    check_device(path, rows, device)
-    commit = source_commit(path, rows, entry)
+    rows = recorded.read_jsonl(path)
+    recorded.check_device(path, rows, device)
+    commit = recorded.source_commit(path, rows, entry)
     file_name = os.path.basename(path)
     compared, torch_rows = [], []
     for row in rows:
-        op = get(path, row, "op", str)
-        get(path, row, "experiment", str)
+        op = recorded.get(path, row, "op", str)
+        recorded.get(path, row, "experiment", str)
         if op == "cpu_vs_cuda":
-            counts = get(path, row, "rows", list)
+            counts = recorded.get(path, row, "rows", list)
             if len(counts) != 2 or not all(isinstance(c, int) and c > 0 for c in counts):
                 common.fail("%s:%d: rows %r is not [cpu rows, cuda rows]" % (path, row["_line"],
                                                                            counts))
@@ -165,8 +61,8 @@ def main():
             numeric_dict(path, row, "summary_worst_rel")
             compared.append(row)
         elif op == "pytorch_compare":
-            get(path, row, "max_rel_loss_diff")
-            get(path, row, "steps", int)
+            recorded.get(path, row, "max_rel_loss_diff")
+            recorded.get(path, row, "steps", int)
             torch_rows.append(row)
         else:
             common.fail("%s:%d: unknown op %r" % (path, row["_line"], op))
@@ -321,7 +217,7 @@ def main():
         ]
     common.write_numbers(args.out, NAME, numbers)
     common.write_sources(args.out, NAME, [NAME + ".pdf", NAME + ".png", NAME + "_table.tex",
-                                          NAME + "_numbers.tex"], [source(path, commit, device)])
+                                          NAME + "_numbers.tex"], [recorded.source(path, commit, device)])
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@ results/gpu/<device>/ (found through manifest.json, PyTorch eager on the same GP
 run in results/cpu/cpu_bench.jsonl (PyTorch on the same 2-core machine). Median of the rounds,
 every round shown; a table, the number macros and the sources."""
 import argparse
-import json
 import math
 import os
 import re
@@ -11,114 +10,11 @@ import re
 import matplotlib.pyplot as plt
 
 import common
+import recorded
 
 NAME = "train_step"
 
-plt.rcParams.update({"font.size": 9, "axes.labelsize": 9, "axes.titlesize": 9,
-                     "xtick.labelsize": 8.5, "ytick.labelsize": 8.5, "legend.fontsize": 8.5})
-
-
-# ---- reading and checking ------------------------------------------------------------------
-
-def manifest_entry(results, role):
-    path = os.path.join(results, "manifest.json")
-    if not os.path.isfile(path):
-        common.fail("%s not found: --results must be a recorded GPU folder (results/gpu/<device>/)"
-                    % path)
-    try:
-        with open(path) as f:
-            manifest = json.load(f)
-    except ValueError as error:
-        common.fail("%s is not valid JSON: %s" % (path, error))
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("device"), str) \
-            or not isinstance(manifest.get("files"), list):
-        common.fail("%s lacks \"device\" or the \"files\" list" % path)
-    entries = [e for e in manifest["files"] if isinstance(e, dict) and e.get("role") == role]
-    if len(entries) != 1 or not isinstance(entries[0].get("file"), str):
-        common.fail("%s: expected one entry with role %r and a file, found %d"
-                    % (path, role, len(entries)))
-    file = os.path.join(results, entries[0]["file"])
-    if not os.path.isfile(file):
-        common.fail("%s not found (role %r in %s)" % (file, role, path))
-    return manifest, entries[0], file
-
-
-def read_jsonl(path):
-    rows = []
-    with open(path) as f:
-        for number, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except ValueError as error:
-                common.fail("%s:%d: not a JSON row (%s)" % (path, number, error))
-            if not isinstance(row, dict):
-                common.fail("%s:%d: not a JSON object" % (path, number))
-            row["_line"] = number
-            rows.append(row)
-    if not rows:
-        common.fail("%s has no rows" % path)
-    return rows
-
-
-def get(path, row, field, kind=float):
-    """row[field], checked: a finite number (kind float or int), a str or a bool."""
-    if field not in row:
-        common.fail("%s:%d: the row lacks %r" % (path, row["_line"], field))
-    value = row[field]
-    if kind in (float, int):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) \
-                or not math.isfinite(value):
-            common.fail("%s:%d: %r is %r, not a number" % (path, row["_line"], field, value))
-        return kind(value)
-    if not isinstance(value, kind):
-        common.fail("%s:%d: %r is %r, not a %s" % (path, row["_line"], field, value,
-                                                   kind.__name__))
-    return value
-
-
-def source_commit(path, rows, entry):
-    """The commit the rows carry, checked against the manifest's (either may be short); rows
-    with a placeholder commit ("check") fall back to the manifest's."""
-    commits = {str(r.get("commit")) for r in rows if "commit" in r}
-    hexes = {c for c in commits if re.fullmatch(r"[0-9a-f]{7,40}", c)}
-    listed = entry.get("commit")
-    if len(hexes) > 1:
-        common.fail("%s: rows from several commits %s" % (path, sorted(hexes)))
-    if hexes and listed:
-        row_commit = hexes.pop()
-        if not (row_commit.startswith(listed) or listed.startswith(row_commit)):
-            common.fail("%s: rows say commit %s, manifest.json says %s"
-                        % (path, row_commit, listed))
-        return row_commit if len(row_commit) >= len(listed) else listed
-    if listed:
-        return listed
-    if hexes:
-        return hexes.pop()
-    common.fail("%s: no commit in the rows or in manifest.json" % path)
-
-
-def check_device(path, rows, device):
-    for row in rows:
-        if row.get("device") != device:
-            common.fail("%s:%d: device %r, but manifest.json says %r"
-                        % (path, row["_line"], row.get("device"), device))
-
-
-def label_of(path):
-    """results/... for the provenance table, however the folder was reached."""
-    parts = os.path.abspath(path).split(os.sep)
-    if "results" in parts:
-        return "/".join(parts[len(parts) - 1 - parts[::-1].index("results"):])
-    return None
-
-
-def source(path, commit, device):
-    entry = {"path": path, "commit": commit, "device": device}
-    if label_of(path):
-        entry["label"] = label_of(path)
-    return entry
+recorded.use_figure_style()
 
 
 def parse_args():
@@ -142,12 +38,12 @@ def step_rows(path, rows):
     for row in rows:
         if row.get("op") != "train_step":
             continue
-        variant = get(path, row, "variant", str)
+        variant = recorded.get(path, row, "variant", str)
         if variant in found:
             common.fail("%s:%d: two %s train_step rows" % (path, row["_line"], variant))
-        get(path, row, "ms")
-        get(path, row, "shape", str)
-        rounds = get(path, row, "ms_rounds", list)
+        recorded.get(path, row, "ms")
+        recorded.get(path, row, "shape", str)
+        rounds = recorded.get(path, row, "ms_rounds", list)
         if not rounds or not all(isinstance(x, (int, float)) and not isinstance(x, bool)
                                  and math.isfinite(x) and x > 0 for x in rounds):
             common.fail("%s:%d: ms_rounds %r is not a list of positive times"
@@ -160,8 +56,8 @@ def step_rows(path, rows):
         if variant not in found:
             common.fail("%s has no train_step row of variant %r" % (path, variant))
     ours, torch = found["ours"], found["pytorch"]
-    get(path, ours, "ratio")
-    get(path, torch, "torch_version", str)
+    recorded.get(path, ours, "ratio")
+    recorded.get(path, torch, "torch_version", str)
     if ours["shape"] != torch["shape"]:
         common.fail("%s: ours ran %s, PyTorch %s" % (path, ours["shape"], torch["shape"]))
     if abs(ours["ratio"] - torch["ms"] / ours["ms"]) > 1e-6 * ours["ratio"]:
@@ -175,21 +71,21 @@ def step_rows(path, rows):
 
 def main():
     args = parse_args()
-    manifest, entry, gpu_path = manifest_entry(args.results, "train_step")
-    gpu_rows = read_jsonl(gpu_path)
+    manifest, entry, gpu_path = recorded.manifest_entry(args.results, "train_step")
+    gpu_rows = recorded.read_jsonl(gpu_path)
     gpu_ours, gpu_torch = step_rows(gpu_path, gpu_rows)
     device = manifest["device"]
     # The rows say device "cuda"; PyTorch's row names the GPU it ran on.
-    if get(gpu_path, gpu_torch, "torch_device", str) != device:
+    if recorded.get(gpu_path, gpu_torch, "torch_device", str) != device:
         common.fail("%s:%d: torch_device %r, but manifest.json says %r"
                     % (gpu_path, gpu_torch["_line"], gpu_torch["torch_device"], device))
-    gpu_commit = source_commit(gpu_path, gpu_rows, entry)
+    gpu_commit = recorded.source_commit(gpu_path, gpu_rows, entry)
 
     cpu_path = os.path.join(args.cpu_results, "cpu_bench.jsonl")
     if not os.path.isfile(cpu_path):
         common.fail("%s not found: --cpu-results must hold cpu_bench.jsonl (results/cpu/)"
                     % cpu_path)
-    cpu_rows = read_jsonl(cpu_path)
+    cpu_rows = recorded.read_jsonl(cpu_path)
     cpu_ours, cpu_torch = step_rows(cpu_path, cpu_rows)
     cpu_commits = {str(r.get("commit")) for r in cpu_rows}
     if len(cpu_commits) != 1 or not re.fullmatch(r"[0-9a-f]{7,40}", str(next(iter(cpu_commits)))):
@@ -204,7 +100,7 @@ def main():
     cpu_kernel = environment[0].get("openblas_kernel") if environment else None
 
     runs = [  # (macro stem, title, ours row, PyTorch row, file, commit)
-        ("Cpu", "CPU (%s threads)" % get(cpu_path, cpu_ours, "threads", int), cpu_ours, cpu_torch,
+        ("Cpu", "CPU (%s threads)" % recorded.get(cpu_path, cpu_ours, "threads", int), cpu_ours, cpu_torch,
          cpu_path, cpu_commit),
         ("Gpu", device, gpu_ours, gpu_torch, gpu_path, gpu_commit),
     ]
@@ -261,7 +157,7 @@ def main():
         paired = [t / o for o, t in zip(ours["ms_rounds"], torch["ms_rounds"])]
         numbers += [
             (base + "Commit", commit[:7], "%s commit" % file_name),
-            (base + "Threads", "%d" % get(path, ours, "threads", int), "%s threads" % file_name),
+            (base + "Threads", "%d" % recorded.get(path, ours, "threads", int), "%s threads" % file_name),
             (base + "TorchVersion", torch["torch_version"], "%s torch_version" % file_name),
             (base + "OursMs", ms_text(ours["ms"]), "%s: ours ms (median round)" % file_name),
             (base + "TorchMs", ms_text(torch["ms"]), "%s: pytorch ms (median round)" % file_name),
@@ -284,8 +180,8 @@ def main():
     common.write_numbers(args.out, NAME, numbers)
     common.write_sources(args.out, NAME, [NAME + ".pdf", NAME + ".png", NAME + "_table.tex",
                                           NAME + "_numbers.tex"],
-                         [source(gpu_path, gpu_commit, device),
-                          source(cpu_path, cpu_commit, cpu_device)])
+                         [recorded.source(gpu_path, gpu_commit, device),
+                          recorded.source(cpu_path, cpu_commit, cpu_device)])
 
 
 if __name__ == "__main__":
