@@ -31,7 +31,8 @@
 // (4,48,4096,64) 327.6 / 292.7 TFLOP/s, 1.20x / 1.04x flash; (4,16,4096,128) 362.5 / 312.5,
 // 1.06x / 1.07x; (4,32,4096,32) 220.8 / 195.9, 1.08x / 1.01x. The fused exponent took D = 64 from
 // 284 to 320 and lazy rescaling D = 128 from 309 to 353 in a scratch sweep
-// (attention_bf16_scratch_sweeps.txt). Before them (attention_bf16.jsonl) 275.6 / 252.3 and 305.8 /
+// (attention_bf16_scratch_sweeps.txt). Before them (attention_bf16.jsonl, in git history at
+// fcfdb0e) 275.6 / 252.3 and 305.8 /
 // 262.4 (0.90x-0.94x); the first version, one M-tile per warp, 233.1 / 226.8 and 273.8 / 253.9. D =
 // 32 (64-key tiles like D = 64), at f051698 before the fused exponent: 185.5 / 165.9, 0.87x / 0.88x
 // flash.
@@ -49,11 +50,11 @@
 // separately, the next tile's S issued with this tile's P V. Same file: (4,16,4096,128) 442.1 /
 // 387.1, 1.30x / 1.40x flash, 0.74x / 0.87x cuDNN; (1,8,16384,128) 464.2 / 464.5, 1.32x / 1.75x
 // flash. The synchronous kernel on 3 warpgroups had 431.9 / 345.5 and 392.7 / 393.9
-// (attention_be8826b.jsonl). Scratch sweep (attention_bf16_scratch_sweeps.txt, section 5): 2
-// stages starve the consumers (320-363), one barrier for K and V costs 10-16%, ping-pong
-// scheduling of the consumers by named barriers lost 3-6%; at D = 64 warp specialisation gained at
-// most 4%, so that forward stays synchronous. Issuing the next tile's S before this tile's
-// softmax was slower (ptxas serialised the wgmma); no TMA yet.
+// (attention_be8826b.jsonl, in git history at fcfdb0e). Scratch sweep
+// (attention_bf16_scratch_sweeps.txt, section 5): 2 stages starve the consumers (320-363), one
+// barrier for K and V costs 10-16%, ping-pong scheduling of the consumers by named barriers lost
+// 3-6%; at D = 64 warp specialisation gained at most 4%, so that forward stays synchronous. Issuing
+// the next tile's S before this tile's softmax was slower (ptxas serialised the wgmma); no TMA yet.
 //
 // Backward design (flash_attention_bf16_backward.cu), FlashAttention-2's: three launches.
 //   1. Pre-pass: delta = rowsum(dO * O) in fp32 from the bf16 out and dout, lse copied into rows
@@ -90,7 +91,8 @@
 // 0.8 GB, 0.27 ms at 3 TB/s: compute-bound. On top, the dQ accumulator costs 8 B H N D bytes
 // of device memory (zero, read back) and N / 128 B H N D fp32 reductions in L2 (6.4 GB), and Q,
 // dO are re-read from L2 once per key block.
-// Measured (H100 SXM, results/gpu/h100/attention_bf16_backward.jsonl at f051698; FLOPs
+// Measured (H100 SXM, results/gpu/h100/attention_bf16_backward.jsonl at f051698, in git history
+// at fcfdb0e; FLOPs
 // 10 B H N^2 D, halved causal; ratios to PyTorch 2.11 SDPA bf16 backward in the same run; at
 // be8826b, attention.jsonl: 294.1 / 258.1, 263.8 / 234.8 (0.98x / 1.01x), 250.2 / 221.7):
 //   (4,48,4096,64)   non-causal 282.0 TFLOP/s: 1.074x flash (262.5), 0.657x cuDNN
