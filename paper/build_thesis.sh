@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the thesis PDF from its sources and the generated inputs, in a scratch folder.
 #   build_thesis.sh OUT.pdf STABLE_STATUS FILE...
-# FILEs under paper/ keep their place below paper/; every other FILE is a generated input and
+# FILEs named paper/... keep their place below paper/; every other FILE is a generated input and
 # goes to gen/ by its base name: figures (*.pdf), tables (*_table.tex), number macros
 # (*_numbers.tex, concatenated into gen/numbers.tex) and sources (*_sources.json, turned into
 # gen/provenance_table.tex by provenance_table.py). STABLE_STATUS is Bazel's stable-status.txt
@@ -19,8 +19,8 @@ mkdir -p "$work/gen"
 sources=()
 for file in "$@"; do
   case "$file" in
-    paper/* | */paper/*.tex | */paper/chapters/* | */paper/refs.bib)
-      relative="${file#*paper/}"
+    paper/*)
+      relative="${file#paper/}"
       mkdir -p "$work/$(dirname "$relative")"
       cp "$file" "$work/$relative"
       ;;

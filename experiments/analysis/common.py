@@ -182,11 +182,7 @@ def run_inputs(results, files=("metrics.jsonl", "summary.json")):
     device of its provenance.json. A run made as a build action (no git checkout in its
     sandbox) records commit "unknown": the appendix shows it as the commit the thesis was built
     from ("build")."""
-    path = os.path.join(results, "provenance.json")
-    if not os.path.isfile(path):
-        fail("%s not found: the run did not finish" % path)
-    with open(path) as f:
-        provenance = json.load(f)
+    provenance = read_provenance(results)
     commit = provenance.get("git_commit", "unknown")
     if commit == "unknown":
         commit = "build"
@@ -199,10 +195,15 @@ def run_inputs(results, files=("metrics.jsonl", "summary.json")):
              "commit": commit, "device": device} for name in files]
 
 
-def read_provenance_config(results):
-    """The full configuration a run recorded in its provenance.json."""
+def read_provenance(results):
+    """A run's provenance.json (commit, config, data files, device)."""
     path = os.path.join(results, "provenance.json")
     if not os.path.isfile(path):
         fail("%s not found: the run did not finish" % path)
     with open(path) as f:
-        return json.load(f).get("config", {})
+        return json.load(f)
+
+
+def read_provenance_config(results):
+    """The full configuration a run recorded in its provenance.json."""
+    return read_provenance(results).get("config", {})
