@@ -11,6 +11,7 @@
 #include "engine/io/npy.h"
 #include "engine/pa.h"
 #include "engine/train/weights.h"
+#include "experiments/common/checkpointing.h"
 
 namespace pa::experiments {
 
@@ -32,6 +33,12 @@ nlohmann::json run_denoising(const DenoisingConfig& config, Run& run) {
   nn::DenoisingTransformer model(config.model.config(), config.model.layers, init_generator);
   model.to(device);
   AdamTrainer trainer(model.parameters(), flags.lr, config.optim, flags.steps);
+  trainer.set_parameter_names(model.named_parameters());
+  trainer.set_on_nan(parse_on_nan(flags.on_nan));
+  // What a checkpoint holds besides model and optimizer: the streams still drawn from (the
+  // training batches; the process-wide generator, which dropout draws from).
+  Checkpointing checkpoints(run, flags, model, trainer,
+                            {{"data", &data_generator}, {"default", &default_generator()}});
 
   const data::SignalBatch eval = data::denoising_batch(eval_generator, config.eval_batch, S, E);
   const Tensor eval_input = eval.input.to(device), eval_target = eval.target.to(device);
@@ -45,10 +52,38 @@ nlohmann::json run_denoising(const DenoisingConfig& config, Run& run) {
     return loss;
   };
 
-  run.start_progress(flags.steps);
   double best_eval = std::numeric_limits<double>::infinity(), last_eval = 0, train_loss = 0;
   int64_t best_step = 0;
-  for (int64_t step = 1; step <= flags.steps; ++step) {
+  const train::LoadedCheckpoint resumed = checkpoints.resume();
+  if (resumed.step > 0) {
+    const std::string file = checkpoints.path();
+    best_eval = Checkpointing::decode(resumed.extra, "best_eval", file);
+    best_step = static_cast<int64_t>(Checkpointing::decode(resumed.extra, "best_step", file));
+    last_eval = Checkpointing::decode(resumed.extra, "last_eval", file);
+    train_loss = Checkpointing::decode(resumed.extra, "train_loss", file);
+  }
+  auto loop_state = [&]() -> Checkpointing::Extra {
+    return {{"best_eval", Checkpointing::encode(best_eval)},
+            {"best_step", std::to_string(best_step)},
+            {"last_eval", Checkpointing::encode(last_eval)},
+            {"train_loss", Checkpointing::encode(train_loss)}};
+  };
+  auto summary = [&]() -> nlohmann::json {
+    return {{"final_eval_loss", last_eval},
+            {"best_eval_loss", best_eval},
+            {"best_step", best_step},
+            {"final_train_loss", train_loss},
+            {"copy_floor", data::kDenoisingCopyFloor},
+            {"copy_loss_eval_set", copy_loss},
+            {"ratio_to_floor", last_eval / data::kDenoisingCopyFloor},
+            {"below_floor", last_eval < data::kDenoisingCopyFloor},
+            {"skipped_steps", trainer.skipped_steps()},
+            {"resumed_from_step", resumed.step},
+            {"parameters", model.num_parameters()}};
+  };
+
+  run.start_progress(flags.steps);
+  for (int64_t step = resumed.step + 1; step <= flags.steps; ++step) {
     const data::SignalBatch batch = data::denoising_batch(data_generator, flags.batch, S, E);
     const Tensor prediction = model.forward(batch.input.to(device));  // (B, S, E)
     const Tensor loss = mse_loss(prediction, batch.target.to(device));
@@ -69,6 +104,7 @@ nlohmann::json run_denoising(const DenoisingConfig& config, Run& run) {
              << last_eval << "  (copy " << copy_loss << ")";
       run.progress().update(step, status.str());
     }
+    checkpoints.after_step(step, loop_state, summary);
   }
 
   // Example predictions for the figure, and the trained weights (PyTorch names).
@@ -93,15 +129,7 @@ nlohmann::json run_denoising(const DenoisingConfig& config, Run& run) {
   status << std::fixed << std::setprecision(4) << "eval MSE " << last_eval << " vs copy floor "
          << data::kDenoisingCopyFloor << (below_floor ? " (below)" : " (NOT below)");
   run.progress().finish(status.str());
-  return run.finish({{"final_eval_loss", last_eval},
-                     {"best_eval_loss", best_eval},
-                     {"best_step", best_step},
-                     {"final_train_loss", train_loss},
-                     {"copy_floor", data::kDenoisingCopyFloor},
-                     {"copy_loss_eval_set", copy_loss},
-                     {"ratio_to_floor", last_eval / data::kDenoisingCopyFloor},
-                     {"below_floor", below_floor},
-                     {"parameters", model.num_parameters()}});
+  return run.finish(summary());
 }
 
 }  // namespace pa::experiments

@@ -9,6 +9,7 @@ int main(int argc, char** argv) {
   ExperimentCli cli("denoising", "Transformer sine denoising (thesis 4.2; the main job)",
                     config.common);
   CLI::App& app = cli.app();
+  cli.add_training_flags(/*checkpoints=*/true);
   config.model.add_to(app);
   config.optim.add_to(app);
   app.add_option("--seq-len", config.seq_len, "sequence length S")

@@ -178,7 +178,7 @@ TEST(RunOutputs, AnUnwritableOutputFolderIsAnError) {
   CommonFlags flags;
   flags.out = "/proc/pureattention_cannot_write_here";
   EXPECT_TRUE(pa::testing::ThrowsPaError([&] { experiments::Run run("denoising", flags, {}); },
-                                         {"train::RunLog", "cannot create"}));
+                                         {"cannot create", "--out"}));
 }
 
 }  // namespace

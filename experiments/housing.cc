@@ -127,6 +127,8 @@ TrainedMlp train_mlp(const HousingConfig& config, const data::HousingData& data,
   nn::Module& model = *trained.model;
   model.to(run.device());
   AdamTrainer trainer(model.parameters(), flags.lr, config.optim, flags.steps, config.weight_decay);
+  trainer.set_parameter_names(model.named_parameters());
+  trainer.set_on_nan(parse_on_nan(flags.on_nan));
   data::RowBatcher batches(data.train.features, data.train.targets, flags.batch,
                            flags.seed ^ kBatchStream);
   double loss_sum = 0.0;

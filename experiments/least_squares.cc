@@ -67,6 +67,8 @@ nlohmann::json run_least_squares(const LeastSquaresConfig& config, Run& run) {
   model.to(run.device());
   const Tensor x_dev = x.to(run.device()), y_dev = y.to(run.device());
   AdamTrainer trainer(model.parameters(), flags.lr, config.optim, flags.steps);
+  trainer.set_parameter_names(model.named_parameters());
+  trainer.set_on_nan(parse_on_nan(flags.on_nan));
 
   auto distance = [&] {
     const MatrixD weight = to_eigen(model.weight.to(Device::cpu()), out, in);

@@ -41,6 +41,8 @@ nlohmann::json train_one(const SineInversionConfig& config, const OptimFlags& op
   }
   model->to(run.device());
   AdamTrainer trainer(model->parameters(), flags.lr, optim, flags.steps);
+  trainer.set_parameter_names(model->named_parameters());
+  trainer.set_on_nan(parse_on_nan(flags.on_nan));
   const Tensor input = batch.input.to(run.device()), target = batch.target.to(run.device());
 
   run.start_progress(flags.steps, "sine_inversion " + name + " seed " + std::to_string(seed));

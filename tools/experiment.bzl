@@ -3,7 +3,7 @@
 experiment_run runs one experiment binary as a build action: no network, no absolute paths,
 a fixed seed (in `flags`) and one thread, writing its metrics.jsonl, summary.json,
 provenance.json (and any `extra_outs`) under bazel-bin/<package>/<name>/. Its log goes to
-log.txt beside them, printed when the run fails.
+log.txt beside them; a failed run prints it.
 
 analysis runs one script of experiments/analysis on result files (an experiment_run's outputs
 or committed results) and declares what the script writes: <script>.pdf and .png (the figure),
@@ -21,12 +21,15 @@ def experiment_run(name, binary, flags, data = [], extra_outs = []):
         srcs = [binary] + data,
         outs = ["%s/%s" % (name, f) for f in
                 ["metrics.jsonl", "summary.json", "provenance.json", "log.txt"] + extra_outs],
+        # The log is written beside the folder and moved in afterwards: a run refuses an
+        # output folder that already holds files (experiments/common/run_folder.h).
         cmd = " ".join([
-            "mkdir -p %s &&" % out_dir,
+            "log=$$(mktemp) &&",
             "OMP_NUM_THREADS=1 $(location %s)" % binary,
             " ".join(flags),
-            "--threads 1 --out %s > %s/log.txt 2>&1" % (out_dir, out_dir),
-            "|| { status=$$?; cat %s/log.txt; exit $$status; }" % out_dir,
+            "--threads 1 --out %s > $$log 2>&1" % out_dir,
+            "|| { status=$$?; cat $$log; rm -f $$log; exit $$status; };",
+            "mv $$log %s/log.txt" % out_dir,
         ]),
         message = "Running experiment %s (thesis configuration)" % name,
     )

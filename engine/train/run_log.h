@@ -15,9 +15,14 @@ namespace pa::train {
 
 class RunLog {
  public:
-  // Creates `dir` and its parents; starts a fresh metrics.jsonl there. Throws pa::Error (op
-  // "train::RunLog") naming the folder when it cannot be created or written.
-  explicit RunLog(const std::string& dir);
+  // Creates `dir` and its parents; starts a fresh metrics.jsonl there, or with `resume` keeps
+  // the existing one until keep_rows_through() says how much of it to keep. Throws pa::Error
+  // (op "train::RunLog") naming the folder when it cannot be created or written.
+  explicit RunLog(const std::string& dir, bool resume = false);
+  // Resuming from a checkpoint taken after `step`: keeps the rows whose "step" is at most
+  // `step` (a last line cut short by a kill is dropped), rewrites metrics.jsonl atomically and
+  // appends from there. Without a metrics.jsonl, starts an empty one.
+  void keep_rows_through(int64_t step);
   void log(const nlohmann::json& row);  // appends one line to metrics.jsonl and flushes
   // Writes <dir>/<name> (pretty-printed JSON) via a temporary file and a rename.
   void write_json(const std::string& name, const nlohmann::json& value) const;

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -69,8 +70,11 @@ std::string utc_now() {
 }  // namespace
 
 nlohmann::json CommonFlags::to_json() const {
-  return {{"device", device}, {"seed", seed},           {"steps", steps},     {"lr", lr},
-          {"batch", batch},   {"log_every", log_every}, {"threads", threads}, {"out", out}};
+  return {{"device", device},   {"seed", seed},
+          {"steps", steps},     {"lr", lr},
+          {"batch", batch},     {"log_every", log_every},
+          {"threads", threads}, {"out", out},
+          {"on_nan", on_nan},   {"checkpoint_every", checkpoint_every}};
 }
 
 namespace {
@@ -133,6 +137,24 @@ ExperimentCli::ExperimentCli(std::string name, const std::string& description, C
       ->capture_default_str();
   app_.add_option("--out", flags_.out,
                   "output folder (default: results/" + name_ + "/ under the workspace)");
+  app_.add_flag("--overwrite", flags_.overwrite,
+                "replace the files of an earlier run in the output folder (without it, a "
+                "folder holding an earlier run is refused)");
+}
+
+void ExperimentCli::add_training_flags(bool checkpoints) {
+  app_.add_option("--on-nan", flags_.on_nan,
+                  "a NaN/Inf loss or gradient: stop (name the step and where it appeared) or "
+                  "skip the step")
+      ->check(CLI::IsMember({"stop", "skip"}))
+      ->capture_default_str();
+  if (!checkpoints) return;
+  app_.add_option("--checkpoint-every", flags_.checkpoint_every,
+                  "write <out>/checkpoint.safetensors every N steps (0: only at Ctrl-C)")
+      ->check(non_negative_number())
+      ->capture_default_str();
+  app_.add_flag("--resume", flags_.resume,
+                "continue the run in --out from its checkpoint (same flags as that run)");
 }
 
 std::optional<int> ExperimentCli::parse(int argc, char** argv) {
@@ -187,10 +209,16 @@ Run::Run(std::string experiment, const CommonFlags& flags, nlohmann::json config
     : experiment_(std::move(experiment)),
       config_(std::move(config)),
       device_(parse_device(flags.device)),
-      log_(flags.out.empty() ? default_out_dir(experiment_) : flags.out),
+      folder_(flags.out.empty() ? default_out_dir(experiment_) : flags.out,
+              run_folder_mode(flags.overwrite, flags.resume, experiment_), experiment_),
+      log_(folder_.dir(), flags.resume),
       start_(std::chrono::steady_clock::now()),
       started_at_(utc_now()) {
-  // A folder reused from an earlier run must not mix that run's results with this one's.
+  if (folder_.removed_temporaries() > 0) {
+    std::cerr << experiment_ << ": removed " << folder_.removed_temporaries()
+              << " temporary file(s) a killed run left in " << folder_.dir() << "\n";
+  }
+  // A resumed run's final files are written again at its end.
   for (const char* stale : {"summary.json", "provenance.json"}) {
     std::error_code ignored;
     std::filesystem::remove(log_.dir() + "/" + stale, ignored);
@@ -259,9 +287,16 @@ std::unique_ptr<optim::Schedule> make_schedule(const std::string& name, int64_t 
 }
 
 int run_main(const std::string& name, const std::function<void()>& body) {
+  // Over a file-size limit (ulimit -f) a write then fails with EFBIG, a clear error, instead of
+  // SIGXFSZ ending the program in the middle of it.
+  std::signal(SIGXFSZ, SIG_IGN);
   try {
     body();
     return 0;
+  } catch (const Interrupted& interrupted) {
+    std::cerr << name << ": interrupted at step " << interrupted.step
+              << "; checkpoint and summary written (continue with --resume)\n";
+    return 130;
   } catch (const Error& error) {
     std::cerr << name << ": error: " << error.what() << "\n";
     return 1;

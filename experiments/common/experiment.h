@@ -22,6 +22,7 @@
 #include "engine/core/dtype.h"
 #include "engine/optim/schedule.h"
 #include "engine/train/run_log.h"
+#include "experiments/common/run_folder.h"
 
 namespace pa::experiments {
 
@@ -34,6 +35,11 @@ struct CommonFlags {
   int64_t log_every = 10;  // a metrics row every this many steps (and at the last step)
   int threads = 0;         // OpenMP threads; 0 keeps OpenMP's default (all cores)
   std::string out;         // empty: results/<experiment>/ under the workspace
+  bool overwrite = false;  // replace an earlier run's files in `out` (else refuse)
+  // Training experiments (ExperimentCli::add_training_flags):
+  std::string on_nan = "stop";   // NaN/Inf loss or gradient: stop | skip (model_flags.h)
+  bool resume = false;           // continue the run in `out` from its checkpoint
+  int64_t checkpoint_every = 0;  // write <out>/checkpoint.safetensors every N steps (0: never)
   nlohmann::json to_json() const;
 };
 
@@ -48,6 +54,9 @@ class ExperimentCli {
   ExperimentCli(std::string name, const std::string& description, CommonFlags& flags);
   CLI::App& app() { return app_; }
   void set_check(std::function<std::string()> check) { check_ = std::move(check); }
+  // --on-nan, for every experiment that trains with AdamTrainer; with `checkpoints`, also
+  // --checkpoint-every and --resume (the experiment saves and resumes through Checkpointing).
+  void add_training_flags(bool checkpoints);
   // nullopt: go on with the run. Otherwise the exit code: 0 after --help, 2 after a bad flag
   // or value (the message and a pointer to --help are on stderr).
   std::optional<int> parse(int argc, char** argv);
@@ -92,6 +101,9 @@ class Run {
   // Records a data file (path, size, sha256) in provenance.
   void add_data_file(const std::string& role, const std::string& path);
   void log(const nlohmann::json& row) { log_.log(row); }
+  // Resuming after `step`: metrics.jsonl keeps its rows through that step (RunLog).
+  void keep_rows_through(int64_t step) { log_.keep_rows_through(step); }
+  const nlohmann::json& config() const { return config_; }
   void write_json(const std::string& name, const nlohmann::json& value) const {
     log_.write_json(name, value);
   }
@@ -106,6 +118,7 @@ class Run {
   std::string experiment_;
   nlohmann::json config_;
   Device device_;
+  RunFolder folder_;  // before log_: the lock is taken and the folder cleared first
   train::RunLog log_;
   nlohmann::json data_files_ = nlohmann::json::array();
   std::unique_ptr<train::Progress> progress_;
@@ -121,8 +134,14 @@ struct GitState {
 };
 GitState git_state(const std::string& dir);
 
+// Thrown by a run that stopped at Ctrl-C (SIGINT) after writing its checkpoint and summary;
+// run_main turns it into exit code 130 (the shell's code for a SIGINT).
+struct Interrupted {
+  int64_t step = 0;
+};
+
 // main()'s body: runs `body`, turning a pa::Error into "<name>: error: ..." on stderr and
-// exit code 1.
+// exit code 1, and Interrupted into 130.
 int run_main(const std::string& name, const std::function<void()>& body);
 
 }  // namespace pa::experiments

@@ -3,7 +3,9 @@
 
 #include <cmath>
 #include <limits>
+#include <sstream>
 
+#include "engine/autograd/anomaly.h"
 #include "engine/core/error.h"
 #include "experiments/common/experiment.h"
 
@@ -108,18 +110,81 @@ AdamTrainer::AdamTrainer(const std::vector<Tensor>& parameters, double lr, const
   }
 }
 
+const std::vector<std::string> kOnNanNames = {"stop", "skip"};
+
+OnNan parse_on_nan(const std::string& name) {
+  if (name == "stop") return OnNan::kStop;
+  if (name == "skip") return OnNan::kSkip;
+  PA_CHECK(false, "experiments::parse_on_nan", "unknown --on-nan policy '" << name << "'",
+           "use stop or skip");
+  return OnNan::kStop;
+}
+
+void AdamTrainer::set_parameter_names(const nn::NamedTensors& named) {
+  names_.clear();
+  for (const auto& [name, parameter] : named) names_[parameter.storage().get()] = name;
+}
+
+void AdamTrainer::resume_at(int64_t steps, int64_t skipped) {
+  steps_ = steps;
+  skipped_ = skipped;
+  skipped_in_a_row_ = 0;
+  if (scheduler_) scheduler_->set_step_count(steps);
+}
+
+void AdamTrainer::stop(const std::string& what) const {
+  throw Error("experiments::AdamTrainer",
+              "step " + std::to_string(steps_ + 1) + ": " + what + " (learning rate " +
+                  std::to_string(lr()) + ")",
+              "training diverged: lower --lr or turn on --clip; --on-nan skip drops such steps; "
+              "the last checkpoint written, if any, is kept");
+}
+
+bool AdamTrainer::skip(const std::string& what) {
+  if (on_nan_ == OnNan::kStop) stop(what);
+  constexpr int64_t kMaxInARow = 10;
+  ++skipped_;
+  if (++skipped_in_a_row_ >= kMaxInARow) {
+    stop(what + "; " + std::to_string(kMaxInARow) + " steps in a row were skipped");
+  }
+  optimizer_.zero_grad();
+  if (scheduler_) scheduler_->step();
+  ++steps_;
+  return true;
+}
+
 double AdamTrainer::step(const Tensor& loss) {
   const float value = loss.item();
-  PA_CHECK(std::isfinite(value), "experiments::AdamTrainer",
-           "the loss became " << value << " at learning rate " << lr(),
-           "training diverged: lower --lr or turn on --clip");
+  if (!std::isfinite(value)) {
+    std::ostringstream what;
+    what << "the loss became " << value
+         << "; first non-finite value: " << autograd::trace_non_finite(loss, names_);
+    skip(what.str());
+    return std::numeric_limits<double>::quiet_NaN();
+  }
   optimizer_.zero_grad();
   loss.backward();
   // With clipping off the norm is still measured (an infinite max norm scales nothing).
   const double norm = optim::clip_grad_norm(
       optimizer_.parameters(), clip_ > 0 ? clip_ : std::numeric_limits<double>::infinity());
+  if (!std::isfinite(norm)) {
+    std::string where = "a parameter";
+    const std::vector<Tensor>& parameters = optimizer_.parameters();
+    for (size_t i = 0; i < parameters.size(); ++i) {
+      if (autograd::all_finite(parameters[i].grad())) continue;
+      auto name = names_.find(parameters[i].storage().get());
+      where = "parameter '" + (name != names_.end() ? name->second : "#" + std::to_string(i)) +
+              "' " + shape_str(parameters[i].shape());
+      break;
+    }
+    skip("the gradient norm became " + std::to_string(norm) +
+         "; first non-finite gradient: " + where);
+    return std::numeric_limits<double>::quiet_NaN();
+  }
   optimizer_.step();
   if (scheduler_) scheduler_->step();
+  ++steps_;
+  skipped_in_a_row_ = 0;
   return norm;
 }
 

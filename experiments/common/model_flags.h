@@ -4,10 +4,13 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
+#include "engine/nn/module.h"
 #include "engine/nn/transformer.h"
 #include "engine/optim/optimizer.h"
 #include "engine/optim/schedule.h"
@@ -41,22 +44,45 @@ struct OptimFlags {
   nlohmann::json to_json() const;
 };
 
+// What a training step does when the loss or a gradient is NaN or Inf (--on-nan).
+enum class OnNan {
+  kStop,  // a pa::Error naming the step and where the value first appeared (the default)
+  kSkip,  // drop the step's update (the schedule still advances); stop after 10 in a row
+};
+OnNan parse_on_nan(const std::string& name);  // "stop" | "skip"; a pa::Error otherwise
+extern const std::vector<std::string> kOnNanNames;
+
 // One Adam training loop's moving parts: the optimizer, its schedule and clipping.
 class AdamTrainer {
  public:
   // `weight_decay`: Adam's L2 penalty added to the gradient.
   AdamTrainer(const std::vector<Tensor>& parameters, double lr, const OptimFlags& flags,
               int64_t total_steps, double weight_decay = 0.0);
+  // Names the parameters in NaN/Inf messages (optional; parameters are "#<index>" without).
+  void set_parameter_names(const nn::NamedTensors& named);
+  void set_on_nan(OnNan policy) { on_nan_ = policy; }
   // Backpropagates `loss`, clips, steps the optimizer and the schedule. Returns the gradient
-  // norm before clipping. A non-finite loss is a pa::Error (the run diverged).
+  // norm before clipping. A non-finite loss or gradient follows the --on-nan policy: kStop
+  // throws a pa::Error naming the step (1-based) and the first op or parameter where the value
+  // appeared; kSkip returns NaN without changing any parameter.
   double step(const Tensor& loss);
   double lr() const { return optimizer_.lr(); }
   optim::Adam& optimizer() { return optimizer_; }
+  int64_t steps_taken() const { return steps_; }
+  int64_t skipped_steps() const { return skipped_; }
+  // Resuming from a checkpoint saved after `steps` steps: the schedule's position and the
+  // step counter (the optimizer's own state comes from the checkpoint).
+  void resume_at(int64_t steps, int64_t skipped);
 
  private:
+  [[noreturn]] void stop(const std::string& what) const;
+  bool skip(const std::string& what);
   optim::Adam optimizer_;
   std::unique_ptr<optim::LRScheduler> scheduler_;
   double clip_;
+  OnNan on_nan_ = OnNan::kStop;
+  std::map<const void*, std::string> names_;
+  int64_t steps_ = 0, skipped_ = 0, skipped_in_a_row_ = 0;
 };
 
 }  // namespace pa::experiments
