@@ -34,6 +34,7 @@
 #include <thread>
 #include <vector>
 
+#include "cli/main.h"
 #include "engine/cpu/attention.h"
 #include "engine/cpu/cpu_config.h"
 #include "engine/cpu/gemm.h"
@@ -455,23 +456,18 @@ int main(int argc, char** argv) {
   app.add_option("--out", out, "output folder (default: results/cpu/ under the workspace)");
   app.add_option("--sizes", sizes, "SGEMM sizes n (n x n x n)")
       ->delimiter(',')
-      ->check(CLI::Range(int64_t{1}, int64_t{16384}))
+      ->check(whole_number(1, 16384))
       ->capture_default_str();
   app.add_option("--threads", threads, "thread counts")
       ->delimiter(',')
-      ->check(CLI::Range(1, 1024))
+      ->check(whole_number(1, 1024))
       ->capture_default_str();
   bool skip_sgemm = false, skip_attention = false, skip_gelu = false, skip_train_step = false;
   app.add_flag("--skip-sgemm", skip_sgemm, "leave out the SGEMM rows");
   app.add_flag("--skip-attention", skip_attention, "leave out the attention rows");
   app.add_flag("--skip-gelu", skip_gelu, "leave out the GELU rows");
   app.add_flag("--skip-train-step", skip_train_step, "leave out the training-step rows");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& error) {
-    const int code = app.exit(error);
-    return code == 0 ? 0 : 2;
-  }
+  if (const auto code = pa::cli::parse_flags(app, argc, argv)) return *code;
   return run_main("cpu_bench", [&] {
     out = out.empty() ? default_out_dir("cpu") : resolve_user_path(out);
     std::filesystem::create_directories(out);

@@ -13,13 +13,13 @@ int main(int argc, char** argv) {
   config.model.add_to(app);
   config.optim.add_to(app);
   app.add_option("--seq-len", config.seq_len, "sequence length S")
-      ->check(positive_number())
+      ->check(positive_integer())
       ->capture_default_str();
   app.add_option("--eval-batch", config.eval_batch, "held-out sequences scored at each log")
-      ->check(positive_number())
+      ->check(positive_integer())
       ->capture_default_str();
   app.add_option("--predictions", config.predictions, "held-out sequences saved for plots")
-      ->check(non_negative_number())
+      ->check(non_negative_integer())
       ->capture_default_str();
   cli.set_check([&] {
     std::string problem = config.model.check();

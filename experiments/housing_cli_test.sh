@@ -29,6 +29,12 @@ expect_usage_error "--hidden" --hidden 0
 expect_usage_error "--hidden" --hidden 64,x
 expect_usage_error "--schedule" --schedule linear
 expect_usage_error "--device" --device tpu
+# Integers are whole numbers within range (never clamped or wrapped), reals finite.
+expect_usage_error "--hidden: must be a whole number" --hidden 64,1.5
+expect_usage_error "--steps: must be at most" --steps 99999999999999999999
+expect_usage_error "--seed: must be zero or more" --seed -1
+expect_usage_error "--val-fraction: must be a finite number" --val-fraction nan
+expect_usage_error "--weight-decay: must be a finite number" --weight-decay inf
 
 out=$("$tool" --data /nonexistent/housing.csv --out "$TEST_TMPDIR/unused" 2>&1); code=$?
 [[ $code -eq 2 ]] || fail "missing --data file exited $code, expected 2: $out"

@@ -25,17 +25,17 @@ int main(int argc, char** argv) {
                "accept a CSV whose sha256 differs from data/SHA256SUMS (a changed copy)");
   app.add_option("--hidden", config.hidden, "hidden layer widths, comma-separated")
       ->delimiter(',')
-      ->check(CLI::Range(int64_t{1}, int64_t{65536}))
+      ->check(whole_number(1, 65536))
       ->capture_default_str();
   config.optim.add_to(app);
   app.add_option("--weight-decay", config.weight_decay, "Adam's L2 weight decay")
       ->check(non_negative_number())
       ->capture_default_str();
   app.add_option("--val-fraction", config.val_fraction, "share of rows held out for validation")
-      ->check(CLI::Range(0.0, 0.5))
+      ->check(number_in(0.0, 0.5))
       ->capture_default_str();
   app.add_option("--test-fraction", config.test_fraction, "share of rows held out for testing")
-      ->check(CLI::Range(0.0, 0.5))
+      ->check(number_in(0.0, 0.5))
       ->capture_default_str();
   cli.set_check([&config]() -> std::string {
     config.data = config.data.empty() ? default_data_path(kCaliforniaHousing)

@@ -12,10 +12,10 @@ int main(int argc, char** argv) {
   cli.add_training_flags(/*checkpoints=*/false);
   CLI::App& app = cli.app();
   app.add_option("--inputs", config.inputs, "input features")
-      ->check(positive_number())
+      ->check(positive_integer())
       ->capture_default_str();
   app.add_option("--outputs", config.outputs, "output features")
-      ->check(positive_number())
+      ->check(positive_integer())
       ->capture_default_str();
   app.add_option("--noise", config.noise, "std of the target noise")
       ->check(non_negative_number())

@@ -114,13 +114,13 @@ TEST(RunFolder, EmptySubfoldersAreNotAnEarlierRun) {
 TEST(RunFolder, OutThatIsAFileIsAClearError) {
   const std::string dir = fresh_dir("folder_is_file");
   write(dir, "a file");
-  EXPECT_TRUE(ThrowsPaError([&] { RunFolder folder(dir, RunFolder::Mode::kFresh, "test"); },
-                            {dir}));
+  EXPECT_TRUE(
+      ThrowsPaError([&] { RunFolder folder(dir, RunFolder::Mode::kFresh, "test"); }, {dir}));
 }
 
 TEST(RunFolder, OverwriteAndResumeTogetherAreRefused) {
-  EXPECT_TRUE(ThrowsPaError([] { run_folder_mode(true, true, "test"); },
-                            {"--overwrite and --resume"}));
+  EXPECT_TRUE(
+      ThrowsPaError([] { run_folder_mode(true, true, "test"); }, {"--overwrite and --resume"}));
 }
 
 TEST(RunLog, ResumeKeepsRowsThroughTheStepAndDropsATornLine) {
@@ -155,9 +155,9 @@ TEST(OnNan, StopNamesTheStepAndTheInput) {
   TinyProblem problem;
   problem.trainer.step(problem.loss(finite_input()));
   Tensor bad = from_vector({1, NAN, 3, 4, 5, 6}, {2, 3});
-  EXPECT_TRUE(ThrowsPaError([&] { problem.trainer.step(problem.loss(bad)); },
-                            {"step 2", "the loss became nan", "an input tensor (2, 3)",
-                             "--on-nan skip"}));
+  EXPECT_TRUE(
+      ThrowsPaError([&] { problem.trainer.step(problem.loss(bad)); },
+                    {"step 2", "the loss became nan", "an input tensor (2, 3)", "--on-nan skip"}));
 }
 
 TEST(OnNan, StopNamesTheParameter) {
@@ -191,8 +191,8 @@ TEST(OnNan, AnInfiniteGradientNamesItsParameter) {
   OptimFlags optim{"none", 0, 0.0};
   AdamTrainer trainer({w}, 0.1, optim, 10);
   trainer.set_parameter_names({{"w", w}});
-  EXPECT_TRUE(ThrowsPaError([&] { trainer.step(sum(sqrt(w))); },
-                            {"step 1", "gradient", "parameter 'w'"}));
+  EXPECT_TRUE(
+      ThrowsPaError([&] { trainer.step(sum(sqrt(w))); }, {"step 1", "gradient", "parameter 'w'"}));
 }
 
 TEST(OnNan, SkipLeavesParametersAndStopsAfterTenInARow) {

@@ -13,17 +13,17 @@ int main(int argc, char** argv) {
   CLI::App& app = cli.app();
   config.model.add_to(app);
   app.add_option("--seq-len", config.seq_len, "sequence length S")
-      ->check(positive_number())
+      ->check(positive_integer())
       ->capture_default_str();
   app.add_flag("--head,!--no-head", config.head, "a Linear head after the encoder (default on)");
   app.add_option("--repeats", config.repeats, "initialisations per run (seeds seed, seed+1, ...)")
-      ->check(positive_number())
+      ->check(positive_integer())
       ->capture_default_str();
   app.add_option("--fix-schedule", config.fix.schedule, "the fixed run's schedule")
       ->check(CLI::IsMember(kScheduleNames))
       ->capture_default_str();
   app.add_option("--fix-warmup", config.fix.warmup, "the fixed run's warmup steps")
-      ->check(non_negative_number())
+      ->check(non_negative_integer())
       ->capture_default_str();
   app.add_option("--fix-clip", config.fix.clip, "the fixed run's max gradient norm (0: off)")
       ->check(non_negative_number())

@@ -5,9 +5,10 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
+#include <cmath>
 #include <iostream>
 
+#include "cli/process.h"
 #include "engine/cpu/cpu_config.h"
 #include "engine/nn/transformer.h"
 #include "engine/optim/optimizer.h"
@@ -21,16 +22,44 @@ double median(std::vector<double> values) {
   return values[values.size() / 2];
 }
 
-// Runs a command, returning its output and whether it exited with 0.
-bool run_command(const std::string& command, std::string& output) {
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return false;
-  char buffer[4096];
-  while (fgets(buffer, sizeof(buffer), pipe) != nullptr) output += buffer;
-  return pclose(pipe) == 0;
-}
-
 }  // namespace
+
+TorchStepResult parse_torch_step_output(const std::string& output) {
+  const auto fail = [&output](const std::string& problem) -> TorchStepResult {
+    PA_CHECK(false, "train_step",
+             "torch_step.py " << problem << "; it printed " << cli::excerpt(output),
+             "torch_step.py prints one JSON object with ms_median and torch_version");
+    return {};
+  };
+  const size_t first = output.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos) return fail("printed no result");
+  const size_t last = output.find_last_not_of(" \t\r\n");
+  const std::string text = output.substr(first, last - first + 1);
+  if (text.find('\n') != std::string::npos) return fail("printed more than one line");
+  nlohmann::json row;
+  try {
+    row = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception&) {
+    return fail("printed something that is not JSON");
+  }
+  if (!row.is_object()) return fail("printed JSON that is not an object");
+  const auto median = row.find("ms_median");
+  if (median == row.end() || !median->is_number()) return fail("gave no number ms_median");
+  TorchStepResult result;
+  result.ms_median = median->get<double>();
+  if (!std::isfinite(result.ms_median) || result.ms_median <= 0) {
+    return fail("gave ms_median " + median->dump() + ", not a positive finite time");
+  }
+  const auto version = row.find("torch_version");
+  if (version == row.end() || !version->is_string()) return fail("gave no string torch_version");
+  result.torch_version = version->get<std::string>();
+  const auto device = row.find("device");
+  if (device != row.end()) {
+    if (!device->is_string()) return fail("gave a device that is not a string");
+    result.device = device->get<std::string>();
+  }
+  return result;
+}
 
 TrainStepComparison compare_train_step(Device device, int threads, int steps, int rounds,
                                        const std::string& python) {
@@ -59,10 +88,11 @@ TrainStepComparison compare_train_step(Device device, int threads, int steps, in
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
         .count();
   };
-  const std::string command = python + " " + workspace_dir() +
-                              "/experiments/torch_step.py --threads " + std::to_string(threads) +
-                              " --steps " + std::to_string(steps) + " --device " +
-                              (device.is_cpu() ? "cpu" : "cuda");
+  const std::vector<std::string> command = {
+      python,      workspace_dir() + "/experiments/torch_step.py",
+      "--threads", std::to_string(threads),
+      "--steps",   std::to_string(steps),
+      "--device",  device.is_cpu() ? "cpu" : "cuda"};
   TrainStepComparison result;
   // Rounds alternate ours and PyTorch, so that a slow phase of the machine lands on both.
   for (int round = 0; round < rounds; ++round) {
@@ -70,21 +100,21 @@ TrainStepComparison compare_train_step(Device device, int threads, int steps, in
     std::vector<double> times;
     for (int i = 0; i < steps; ++i) times.push_back(step_ms());
     result.ours_rounds.push_back(median(times));
-    std::string output;
-    nlohmann::json row;
-    if (run_command(command, output)) {
-      try {
-        row = nlohmann::json::parse(output);
-      } catch (const nlohmann::json::exception&) {
-      }
+    // The helper's stdout is its result; its stderr (warnings, a traceback) goes to ours.
+    try {
+      const cli::ProgramResult run = cli::run_program(command);
+      PA_CHECK(run.ok(), "train_step",
+               "'" << python << " torch_step.py' failed (" << run.status()
+                   << "; its messages are above); it printed " << cli::excerpt(run.output),
+               "is PyTorch installed for that Python (--python)?");
+      const TorchStepResult torch = parse_torch_step_output(run.output);
+      result.torch_rounds.push_back(torch.ms_median);
+      result.torch_version = torch.torch_version;
+      result.torch_device = torch.device;
+    } catch (const Error& error) {
+      result.failure = error.what();
+      break;  // one failure is enough: the other rounds would fail the same way
     }
-    if (!row.is_object()) {
-      result.failure = output.substr(0, 300);
-      continue;
-    }
-    result.torch_rounds.push_back(row["ms_median"].get<double>());
-    result.torch_version = row["torch_version"].get<std::string>();
-    result.torch_device = row.value("device", std::string("cpu"));
   }
   result.ours_ms = median(result.ours_rounds);
   if (result.failure.empty()) result.torch_ms = median(result.torch_rounds);

@@ -16,7 +16,9 @@
 //   attention_bench --out DIR [--commit SHA] [--python python3] [--skip-fp32]
 //                   [--shapes 4,48,4096,64 ...]
 //
-// Exit status 2 for bad flags or no GPU, 1 when the PyTorch side fails (ours is still written).
+// Exit status 2 for bad flags or no GPU, 1 when the PyTorch side fails or prints output that is
+// not one valid row per (shape, causal, backend) (ours is still written). torch_attention.py runs
+// as a program with arguments (no shell); its stderr goes to ours.
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -35,6 +37,8 @@
 #include <utility>
 #include <vector>
 
+#include "cli/main.h"
+#include "cli/process.h"
 #include "cuda/attention/flash_attention.h"
 #include "cuda/attention/flash_attention_bf16.h"
 #include "cuda/bench/timing.h"
@@ -93,21 +97,52 @@ std::vector<uint16_t> uniform_bf16(size_t count, uint64_t seed) {
   return bits;
 }
 
-std::string run_command(const std::string& command, bool& ok) {
-  std::string output;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) {
-    ok = false;
-    return "popen failed";
+// The rows torch_attention.py printed, checked: one JSON object per line, `expected` of them,
+// each with its shape, causal, backend and dtype and either an error or positive finite fwd_ms
+// and bwd_ms. Anything else throws, quoting a bounded excerpt of the output.
+std::vector<nlohmann::json> torch_rows(const std::string& output, size_t expected) {
+  const auto fail = [&output](const std::string& problem) {
+    throw std::runtime_error("torch_attention.py " + problem + "; it printed " +
+                             pa::cli::excerpt(output));
+  };
+  std::vector<nlohmann::json> rows;
+  std::istringstream lines(output);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    nlohmann::json row;
+    try {
+      row = nlohmann::json::parse(line);
+    } catch (const nlohmann::json::exception&) {
+      fail("printed a line that is not JSON: " + pa::cli::excerpt(line, 120));
+    }
+    if (!row.is_object()) fail("printed JSON that is not an object");
+    for (const char* key : {"B", "H", "N", "D"}) {
+      if (!row.contains(key) || !row[key].is_number_integer() || row[key].get<int64_t>() < 1) {
+        fail(std::string("gave a row without a positive integer ") + key);
+      }
+    }
+    if (!row.contains("causal") || !row["causal"].is_boolean()) fail("gave a row without causal");
+    for (const char* key : {"backend", "dtype"}) {
+      if (!row.contains(key) || !row[key].is_string()) fail(std::string("gave no ") + key);
+    }
+    if (!row.contains("error")) {
+      for (const char* key : {"fwd_ms", "bwd_ms"}) {
+        if (!row.contains(key) || !row[key].is_number() || !std::isfinite(row[key].get<double>()) ||
+            row[key].get<double>() <= 0) {
+          fail(std::string("gave a row without a positive finite ") + key);
+        }
+      }
+    }
+    rows.push_back(std::move(row));
   }
-  char buffer[4096];
-  while (fgets(buffer, sizeof(buffer), pipe) != nullptr) output += buffer;
-  ok = pclose(pipe) == 0;
-  return output;
+  if (rows.size() != expected) {
+    fail("gave " + std::to_string(rows.size()) + " rows, expected " + std::to_string(expected));
+  }
+  return rows;
 }
 
 int usage(const std::string& message) {
-  std::cerr << "attention_bench: " << message
+  std::cerr << "attention_bench: error: " << message
             << "\nusage: attention_bench --out DIR [--commit SHA] [--python PYTHON] [--skip-fp32] "
                "[--shapes B,H,N,D ...]\n";
   return 2;
@@ -115,7 +150,7 @@ int usage(const std::string& message) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   std::string out_dir, commit, python = "python3";
   bool skip_fp32 = false;
   if (const char* env = std::getenv("PA_GIT_COMMIT")) commit = env;
@@ -135,6 +170,11 @@ int main(int argc, char** argv) {
       }
     } else if (flag == "--skip-fp32") {
       skip_fp32 = true;
+    } else if (flag == "--help" || flag == "-h") {
+      std::cout << "attention_bench: our FlashAttention-2 kernels and PyTorch SDPA on this GPU\n"
+                   "usage: attention_bench --out DIR [--commit SHA] [--python PYTHON] "
+                   "[--skip-fp32] [--shapes B,H,N,D ...]\n";
+      return 0;
     } else if (i + 1 < argc && (flag == "--out" || flag == "--commit" || flag == "--python")) {
       (flag == "--out" ? out_dir : flag == "--commit" ? commit : python) = argv[++i];
     } else {
@@ -266,34 +306,38 @@ int main(int argc, char** argv) {
   PA_CUDA_CHECK(cudaFree(flush));
 
   // The anchors, in the same run: PyTorch SDPA, fp32 (memory-efficient) and bf16 (flash, cuDNN).
-  std::string shapes;
-  for (const Case& c : cases) shapes += " " + c.text();
   const std::filesystem::path script =
       std::filesystem::path(argv[0]).parent_path() / "torch_attention.py";
-  const std::string base =
-      python + " " +
-      (std::filesystem::exists(script) ? script.string()
-                                       : std::string("cuda/bench/torch_attention.py")) +
-      " --shapes" + shapes;
+  std::vector<std::string> base = {python,
+                                   std::filesystem::exists(script)
+                                       ? script.string()
+                                       : std::string("cuda/bench/torch_attention.py"),
+                                   "--shapes"};
+  for (const Case& c : cases) base.push_back(c.text());
   bool torch_ok = true;
   std::map<std::tuple<std::string, bool, std::string>, double> anchor;  // (shape, causal, op)
   std::map<std::tuple<std::string, bool, std::string>, double> flash_bf16, cudnn_bf16;
-  for (const std::string& setting : {std::string(" --dtype fp32 --backends efficient"),
-                                     std::string(" --dtype bf16 --backends flash,cudnn")}) {
-    if (skip_fp32 && setting.find("fp32") != std::string::npos) continue;
-    bool ok = false;
-    const std::string output = run_command(base + setting, ok);
-    torch_ok = torch_ok && ok;
-    std::istringstream lines(output);
-    std::string line;
-    while (std::getline(lines, line)) {
-      nlohmann::json row;
-      try {
-        row = nlohmann::json::parse(line);
-      } catch (const nlohmann::json::exception&) {
-        std::cerr << "torch: " << line << "\n";
-        continue;
+  for (const auto& [dtype, backends, backend_count] :
+       {std::tuple<std::string, std::string, size_t>{"fp32", "efficient", 1},
+        {"bf16", "flash,cudnn", 2}}) {
+    if (skip_fp32 && dtype == "fp32") continue;
+    std::vector<std::string> command = base;
+    command.insert(command.end(), {"--dtype", dtype, "--backends", backends});
+    std::vector<nlohmann::json> torch;
+    try {
+      const pa::cli::ProgramResult result = pa::cli::run_program(command);
+      if (!result.ok()) {
+        throw std::runtime_error("torch_attention.py (" + python + ") failed (" + result.status() +
+                                 "; its messages are above); it printed " +
+                                 pa::cli::excerpt(result.output));
       }
+      torch = torch_rows(result.output, cases.size() * 2 * backend_count);
+    } catch (const std::exception& error) {
+      std::cerr << "attention_bench: error: " << error.what() << "\n";
+      torch_ok = false;
+      continue;
+    }
+    for (const nlohmann::json& row : torch) {
       const Case c{row["B"].get<int64_t>(), row["H"].get<int64_t>(), row["N"].get<int64_t>(),
                    row["D"].get<int64_t>()};
       const std::string text = c.text();
@@ -363,4 +407,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   return 0;
+}
+
+int main(int argc, char** argv) {
+  return pa::cli::run_main("attention_bench", [&] { return run(argc, argv); });
 }

@@ -27,6 +27,8 @@
 #include <string>
 #include <vector>
 
+#include "cli/flags.h"
+#include "cli/main.h"
 #include "cuda/attention/flash_attention.h"
 #include "cuda/attention/flash_attention_bf16.h"
 #include "cuda/common/device_array.h"
@@ -101,14 +103,14 @@ void run_case(const Case& c, const std::string& name, const std::filesystem::pat
 }
 
 int usage(const std::string& message) {
-  std::cerr << "attention_dump: " << message
+  std::cerr << "attention_dump: error: " << message
             << "\nusage: attention_dump --dir DIR [--dims 32,64,128]\n";
   return 2;
 }
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   std::string dir;
   std::vector<int64_t> dims = {32, 64, 128};
   for (int i = 1; i < argc; ++i) {
@@ -120,12 +122,16 @@ int main(int argc, char** argv) {
       std::istringstream in(argv[++i]);
       std::string item;
       while (std::getline(in, item, ',')) {
-        try {
-          dims.push_back(std::stoll(item));
-        } catch (const std::exception&) {
-          return usage("bad --dims entry '" + item + "'");
-        }
+        std::string problem;
+        const auto dim = pa::cli::parse_whole_number(item, 1, 1 << 20, &problem);
+        if (!dim) return usage("--dims: " + problem);
+        dims.push_back(*dim);
       }
+    } else if (flag == "--help" || flag == "-h") {
+      std::cout << "attention_dump: our bf16 attention on random cases, inputs and outputs "
+                   "written for check_attention_vs_torch.py\nusage: attention_dump --dir DIR "
+                   "[--dims 32,64,128]\n";
+      return 0;
     } else {
       return usage("unknown flag " + flag);
     }
@@ -170,4 +176,8 @@ int main(int argc, char** argv) {
   }
   std::printf("attention_dump: %zu cases in %s\n", cases.size(), dir.c_str());
   return 0;
+}
+
+int main(int argc, char** argv) {
+  return pa::cli::run_main("attention_dump", [&] { return run(argc, argv); });
 }

@@ -27,6 +27,8 @@
 #include <string>
 #include <vector>
 
+#include "cli/flags.h"
+#include "cli/main.h"
 #include "cuda/bench/timing.h"
 #include "cuda/common/check.h"
 #include "cuda/common/device_array.h"
@@ -69,6 +71,12 @@ struct Options {
   std::vector<std::string> variants;  // empty: every version of kGemmVersions
 };
 
+constexpr const char* kUsage =
+    "usage: gemm_ladder --out DIR [--commit SHA] [--sizes N,N,...] [--variants NAME,...] "
+    "[--no-tall-k]";
+
+struct HelpRequest {};
+
 Options parse(int argc, char** argv) {
   Options options;
   if (const char* env = std::getenv("PA_GIT_COMMIT")) options.commit = env;
@@ -86,9 +94,10 @@ Options parse(int argc, char** argv) {
       options.sizes.clear();
       std::stringstream list(value());
       for (std::string item; std::getline(list, item, ',');) {
-        const int size = std::stoi(item);
-        if (size <= 0) throw std::invalid_argument("--sizes: sizes must be positive");
-        options.sizes.push_back(size);
+        std::string problem;
+        const auto size = pa::cli::parse_whole_number(item, 1, 65536, &problem);
+        if (!size) throw std::invalid_argument("--sizes: " + problem);
+        options.sizes.push_back(static_cast<int>(*size));
       }
     } else if (flag == "--variants") {
       std::stringstream list(value());
@@ -101,10 +110,10 @@ Options parse(int argc, char** argv) {
       }
     } else if (flag == "--no-tall-k") {
       options.tall_k = false;
+    } else if (flag == "--help" || flag == "-h") {
+      throw HelpRequest();
     } else {
-      throw std::invalid_argument(
-          "unknown flag " + flag +
-          " (flags: --out DIR --commit SHA --sizes N,N,... --variants NAME,... --no-tall-k)");
+      throw std::invalid_argument("unknown flag " + flag);
     }
   }
   if (options.commit.empty()) options.commit = "unknown";
@@ -297,14 +306,12 @@ int main(int argc, char** argv) {
   Options options;
   try {
     options = parse(argc, argv);
+  } catch (const HelpRequest&) {
+    std::printf("gemm_ladder: the fp32 GEMM ladder vs cuBLAS\n%s\n", kUsage);
+    return 0;
   } catch (const std::exception& error) {
-    std::fprintf(stderr, "gemm_ladder: %s\n", error.what());
-    return 2;
+    std::fprintf(stderr, "gemm_ladder: error: %s\n%s\n", error.what(), kUsage);
+    return pa::cli::kExitUsage;
   }
-  try {
-    return run(options);
-  } catch (const std::exception& error) {
-    std::fprintf(stderr, "gemm_ladder: %s\n", error.what());
-    return 1;
-  }
+  return pa::cli::run_main("gemm_ladder", [&] { return run(options); });
 }

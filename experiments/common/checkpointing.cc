@@ -51,7 +51,10 @@ std::string first_difference(const nlohmann::json& a, const nlohmann::json& b,
 
 Checkpointing::Checkpointing(Run& run, const CommonFlags& flags, nn::Module& model,
                              AdamTrainer& trainer, train::Generators generators)
-    : run_(run), flags_(flags), model_(model), trainer_(trainer),
+    : run_(run),
+      flags_(flags),
+      model_(model),
+      trainer_(trainer),
       generators_(std::move(generators)) {
   if (installed++ == 0) {
     interrupt_flag = 0;
@@ -104,8 +107,8 @@ train::LoadedCheckpoint Checkpointing::resume() {
            "--resume: there is no checkpoint " << file << " to continue from",
            "a run writes one with --checkpoint-every N or when stopped with Ctrl-C; or start "
            "over with --overwrite");
-  train::LoadedCheckpoint loaded = train::load_checkpoint(file, model_, trainer_.optimizer(),
-                                                          generators_);
+  train::LoadedCheckpoint loaded =
+      train::load_checkpoint(file, model_, trainer_.optimizer(), generators_);
   const auto saved = loaded.extra.find("config");
   PA_CHECK(saved != loaded.extra.end(), "experiments::Checkpointing",
            file << " does not record the run's settings", "start over with --overwrite");

@@ -3,10 +3,6 @@
 
 #include <omp.h>
 
-#include <array>
-#include <cmath>
-#include <csignal>
-#include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
@@ -14,6 +10,8 @@
 #include <iostream>
 #include <sstream>
 
+#include "cli/main.h"
+#include "cli/process.h"
 #include "engine/core/error.h"
 #include "engine/train/sha256.h"
 
@@ -25,25 +23,20 @@ std::string env_or(const char* name, const std::string& fallback) {
   return value != nullptr && value[0] != '\0' ? std::string(value) : fallback;
 }
 
-// Runs a shell command and returns its stdout with the trailing newline removed, or nullopt
-// when it fails.
-std::optional<std::string> command_output(const std::string& command) {
-  FILE* pipe = popen((command + " 2>/dev/null").c_str(), "r");
-  if (pipe == nullptr) return std::nullopt;
-  std::string output;
-  std::array<char, 256> buffer{};
-  while (fgets(buffer.data(), static_cast<int>(buffer.size()), pipe) != nullptr) {
-    output += buffer.data();
+// Runs git in `dir` (no shell; stderr discarded) and returns its stdout with the trailing
+// newline removed, or nullopt when git is missing or fails.
+std::optional<std::string> git_output(const std::string& dir, std::vector<std::string> arguments) {
+  arguments.insert(arguments.begin(), {"git", "-C", dir});
+  cli::ProgramResult result;
+  try {
+    result = cli::run_program(arguments, cli::StderrMode::kDiscard);
+  } catch (const Error&) {
+    return std::nullopt;  // no git on this machine
   }
-  if (pclose(pipe) != 0) return std::nullopt;
+  if (!result.ok()) return std::nullopt;
+  std::string output = result.output;
   while (!output.empty() && (output.back() == '\n' || output.back() == '\r')) output.pop_back();
   return output;
-}
-
-std::string quote_for_shell(const std::string& text) {
-  std::string quoted = "'";
-  for (char c : text) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return quoted + "'";
 }
 
 std::string cpu_model() {
@@ -77,33 +70,6 @@ nlohmann::json CommonFlags::to_json() const {
           {"on_nan", on_nan},   {"checkpoint_every", checkpoint_every}};
 }
 
-namespace {
-
-CLI::Validator number_check(const std::string& description, bool allow_zero) {
-  return CLI::Validator(
-      [description, allow_zero](std::string& input) -> std::string {
-        double value = 0;
-        if (!CLI::detail::lexical_cast(input, value)) return "must be a number, got " + input;
-        if (!std::isfinite(value)) return "must be a finite number, got " + input;
-        if (value < 0 || (value == 0 && !allow_zero))
-          return "must be " + description + ", got " + input;
-        return "";
-      },
-      allow_zero ? "NONNEGATIVE" : "POSITIVE");
-}
-
-}  // namespace
-
-const CLI::Validator& positive_number() {
-  static const CLI::Validator check = number_check("a positive number", false);
-  return check;
-}
-
-const CLI::Validator& non_negative_number() {
-  static const CLI::Validator check = number_check("zero or more", true);
-  return check;
-}
-
 CommonFlags common_defaults(int64_t steps, double lr, int64_t batch, int64_t log_every) {
   CommonFlags flags;
   flags.steps = steps;
@@ -119,21 +85,22 @@ ExperimentCli::ExperimentCli(std::string name, const std::string& description, C
       ->check(CLI::IsMember({"cpu", "cuda"}))
       ->capture_default_str();
   app_.add_option("--seed", flags_.seed, "random seed (initialisation and data)")
+      ->check(cli::any_unsigned())
       ->capture_default_str();
   app_.add_option("--steps", flags_.steps, "training steps")
-      ->check(positive_number())
+      ->check(positive_integer())
       ->capture_default_str();
   app_.add_option("--lr", flags_.lr, "learning rate")
       ->check(positive_number())
       ->capture_default_str();
   app_.add_option("--batch", flags_.batch, "batch size")
-      ->check(positive_number())
+      ->check(positive_integer())
       ->capture_default_str();
   app_.add_option("--log-every", flags_.log_every, "a metrics row every N steps")
-      ->check(positive_number())
+      ->check(positive_integer())
       ->capture_default_str();
   app_.add_option("--threads", flags_.threads, "OpenMP threads (0: all cores; at most 256)")
-      ->check(CLI::Range(0, 256))
+      ->check(whole_number(0, 256))
       ->capture_default_str();
   app_.add_option("--out", flags_.out,
                   "output folder (default: results/" + name_ + "/ under the workspace)");
@@ -158,12 +125,7 @@ void ExperimentCli::add_training_flags(bool checkpoints) {
 }
 
 std::optional<int> ExperimentCli::parse(int argc, char** argv) {
-  try {
-    app_.parse(argc, argv);
-  } catch (const CLI::ParseError& error) {
-    const int code = app_.exit(error);
-    return code == 0 ? 0 : 2;
-  }
+  if (const auto code = cli::parse_flags(app_, argc, argv)) return code;
   std::string problem;
   if (flags_.device == "cuda" && !cuda_available()) {
     problem =
@@ -196,10 +158,9 @@ std::string default_out_dir(const std::string& experiment) {
 
 GitState git_state(const std::string& dir) {
   GitState state;
-  const std::string git = "git -C " + quote_for_shell(dir);
-  if (auto commit = command_output(git + " rev-parse HEAD")) {
+  if (auto commit = git_output(dir, {"rev-parse", "HEAD"})) {
     state.commit = *commit;
-    const auto changes = command_output(git + " status --porcelain --untracked-files=no");
+    const auto changes = git_output(dir, {"status", "--porcelain", "--untracked-files=no"});
     state.dirty = !changes || !changes->empty();
   }
   return state;
@@ -287,26 +248,16 @@ std::unique_ptr<optim::Schedule> make_schedule(const std::string& name, int64_t 
 }
 
 int run_main(const std::string& name, const std::function<void()>& body) {
-  // Over a file-size limit (ulimit -f) a write then fails with EFBIG, a clear error, instead of
-  // SIGXFSZ ending the program in the middle of it.
-  std::signal(SIGXFSZ, SIG_IGN);
-  try {
-    body();
+  return cli::run_main(name, [&name, &body] {
+    try {
+      body();
+    } catch (const Interrupted& interrupted) {
+      std::cerr << name << ": interrupted at step " << interrupted.step
+                << "; checkpoint and summary written (continue with --resume)\n";
+      return 130;
+    }
     return 0;
-  } catch (const Interrupted& interrupted) {
-    std::cerr << name << ": interrupted at step " << interrupted.step
-              << "; checkpoint and summary written (continue with --resume)\n";
-    return 130;
-  } catch (const Error& error) {
-    std::cerr << name << ": error: " << error.what() << "\n";
-    return 1;
-  } catch (const std::bad_alloc&) {
-    std::cerr << name << ": error: out of memory (smaller --batch or model flags?)\n";
-    return 1;
-  } catch (const std::exception& error) {
-    std::cerr << name << ": error: " << error.what() << "\n";
-    return 1;
-  }
+  });
 }
 
 }  // namespace pa::experiments

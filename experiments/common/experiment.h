@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/flags.h"
 #include "engine/core/dtype.h"
 #include "engine/optim/schedule.h"
 #include "engine/train/run_log.h"
@@ -68,10 +69,15 @@ class ExperimentCli {
   std::function<std::string()> check_;
 };
 
-// Flag checks with plain messages ("--steps: must be a positive number, got -1"); CLI11's own
-// range validators print the whole double range.
-const CLI::Validator& positive_number();
-const CLI::Validator& non_negative_number();
+// Flag checks with plain messages ("--steps: must be a positive whole number, got -1"): integer
+// flags take the *_integer ones or cli::whole_number (CLI11 alone clamps, wraps and reads octal),
+// real flags the *_number ones (finite only); see cli/flags.h.
+using cli::non_negative_integer;
+using cli::non_negative_number;
+using cli::number_in;
+using cli::positive_integer;
+using cli::positive_number;
+using cli::whole_number;
 
 // The workspace root under `bazel run` (BUILD_WORKSPACE_DIRECTORY), else the current folder.
 std::string workspace_dir();
@@ -140,8 +146,9 @@ struct Interrupted {
   int64_t step = 0;
 };
 
-// main()'s body: runs `body`, turning a pa::Error into "<name>: error: ..." on stderr and
-// exit code 1, and Interrupted into 130.
+// main()'s body: runs `body` (exit code 0) through cli::run_main: anything it throws becomes
+// "<name>: error: ..." on stderr and exit code 1 (2 for a cli::UsageError); Interrupted
+// becomes 130.
 int run_main(const std::string& name, const std::function<void()>& body);
 
 }  // namespace pa::experiments

@@ -13,16 +13,16 @@ namespace pa::experiments {
 
 void TransformerFlags::add_to(CLI::App& app) {
   app.add_option("--d-model", d_model, "model width E (= signal channels)")
-      ->check(positive_number())
+      ->check(positive_integer())
       ->capture_default_str();
   app.add_option("--nhead", nhead, "attention heads (must divide --d-model)")
-      ->check(positive_number())
+      ->check(positive_integer())
       ->capture_default_str();
   app.add_option("--ff", dim_feedforward, "feed-forward hidden width")
-      ->check(positive_number())
+      ->check(positive_integer())
       ->capture_default_str();
   app.add_option("--layers", layers, "encoder layers")
-      ->check(positive_number())
+      ->check(positive_integer())
       ->capture_default_str();
   app.add_option("--norm", norm, "pre (LayerNorm before each block) or post (the thesis)")
       ->check(CLI::IsMember({"pre", "post"}))
@@ -72,7 +72,7 @@ void OptimFlags::add_to(CLI::App& app) {
       ->check(CLI::IsMember(kScheduleNames))
       ->capture_default_str();
   app.add_option("--warmup", warmup, "warmup steps of the cosine schedule")
-      ->check(non_negative_number())
+      ->check(non_negative_integer())
       ->capture_default_str();
   app.add_option("--clip", clip, "max gradient norm (0: no clipping)")
       ->check(non_negative_number())

@@ -132,8 +132,8 @@ void RunFolder::prepare(Mode mode, bool owned_before, const std::string& tool) {
   // kOverwrite: clear a folder that a run owned; refuse anything else.
   if (!owned_before) {
     throw Error(tool,
-                "output folder '" + dir_ +
-                    "' is not empty and no run wrote it (no " + kLockName + "); --overwrite "
+                "output folder '" + dir_ + "' is not empty and no run wrote it (no " + kLockName +
+                    "); --overwrite "
                     "only clears folders that runs wrote",
                 "pass an empty or new --out folder");
   }

@@ -25,4 +25,25 @@ grep -q -- "--case" <<<"$out" || fail "missing --case not named: $out"
 
 out=$("$tool" --case "$cases/linear.safetensors" --rtol abc 2>&1); code=$?
 [[ $code -eq 2 ]] || fail "bad --rtol exited $code"
+
+out=$("$tool" --help 2>&1); code=$?
+[[ $code -eq 0 ]] || fail "--help exited $code: $out"
+grep -q -- "--rtol" <<<"$out" || fail "--help lacks --rtol: $out"
+
+# Tolerances are finite numbers >= 0: a bad flag (2), not a failed check (1).
+for value in nan inf -1e-3; do
+  out=$("$tool" --case "$cases/linear.safetensors" --rtol "$value" 2>&1); code=$?
+  [[ $code -eq 2 ]] || fail "--rtol $value exited $code: $out"
+  grep -q -- "--rtol" <<<"$out" || fail "--rtol $value not named: $out"
+done
+out=$("$tool" --case "$cases/linear.safetensors" --atol nan 2>&1); code=$?
+[[ $code -eq 2 ]] || fail "--atol nan exited $code: $out"
+
+# --device cuda in this (CPU-only) build or on a machine without a GPU: exit 2 and a message,
+# never an uncaught exception. (On a CUDA build with a GPU it checks the case: skip.)
+out=$("$tool" --case "$cases/linear.safetensors" --device cuda 2>&1); code=$?
+if [[ $code -ne 0 ]]; then
+  [[ $code -eq 2 ]] || fail "--device cuda without CUDA exited $code: $out"
+  grep -q "check_golden: error: --device cuda" <<<"$out" || fail "--device cuda message: $out"
+fi
 echo "check_golden CLI: all checks passed"
