@@ -1,8 +1,6 @@
 // bazel run //experiments:denoising -- [--steps N --d-model E --norm pre|post ...]
 // The project's main job: a Transformer denoises sines; see experiments/denoising.h.
 // Exit codes: 0 done, 1 a run error, 2 a bad flag or value.
-#include <algorithm>
-
 #include "experiments/denoising.h"
 
 int main(int argc, char** argv) {
@@ -23,8 +21,7 @@ int main(int argc, char** argv) {
       ->check(non_negative_number())
       ->capture_default_str();
   cli.set_check([&] {
-    std::string problem =
-        config.model.check(std::max(config.common.batch, config.eval_batch), config.seq_len);
+    std::string problem = config.model.check(config.common.batch, config.seq_len);
     if (problem.empty()) problem = config.optim.check(config.common.steps);
     return problem;
   });
