@@ -22,7 +22,7 @@ int main(int argc, char** argv) {
       ->check(non_negative_integer())
       ->capture_default_str();
   cli.set_check([&] {
-    std::string problem = config.model.check();
+    std::string problem = config.model.check(config.common.batch, config.seq_len);
     if (problem.empty()) problem = config.optim.check(config.common.steps);
     return problem;
   });

@@ -44,6 +44,11 @@ expect 2 "must divide --d-model" -- "$bin/denoising" --nhead 3 --out "$out"
 expect 2 "--warmup" -- "$bin/denoising" --steps 50 --warmup 50 --out "$out"
 expect 2 "--norm" -- "$bin/denoising" --norm middle --out "$out"
 expect 2 "--dropout" -- "$bin/denoising" --dropout 1.5 --out "$out"
+# Sizes whose byte counts overflow 64 bits: a quick exit 2 naming the flag, never a hang.
+expect 2 "64-bit" -- timeout 20 "$bin/denoising" --d-model 1073741824 --out "$out"
+expect 2 "--d-model 2147483648" -- timeout 20 "$bin/sine_inversion" --d-model 2147483648 --nhead 1 \
+  --out "$out"
+expect 2 "'abc\\x01'" -- "$bin/denoising" --dropout $'abc\x01' --out "$out"
 expect 2 "--batch" -- "$bin/least_squares" --batch 4 --inputs 8 --out "$out"
 expect 2 "--fix-warmup" -- "$bin/sine_inversion" --steps 20 --fix-warmup 30 --out "$out"
 expect 2 "fixed by the recorded trajectory" -- "$bin/pytorch_compare" --steps 5 --out "$out"

@@ -29,7 +29,7 @@ int main(int argc, char** argv) {
       ->check(non_negative_number())
       ->capture_default_str();
   cli.set_check([&] {
-    std::string problem = config.model.check();
+    std::string problem = config.model.check(config.common.batch, config.seq_len);
     if (problem.empty()) problem = config.fix.check(config.common.steps, "--fix-");
     return problem;
   });

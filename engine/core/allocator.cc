@@ -2,6 +2,7 @@
 #include "engine/core/allocator.h"
 
 #include <cstdlib>
+#include <limits>
 #include <string>
 
 #include "engine/core/error.h"
@@ -11,6 +12,9 @@ namespace pa {
 namespace {
 
 constexpr size_t kMinimumBlock = 64;
+// The largest request: a byte count that fits int64 (as every checked size does), so that the
+// rounding below cannot wrap. No machine has this much memory; the raw allocator says so.
+constexpr size_t kMaxRequest = static_cast<size_t>(std::numeric_limits<int64_t>::max());
 
 #if defined(__SANITIZE_ADDRESS__)
 constexpr bool kSanitized = true;
@@ -29,6 +33,13 @@ size_t host_cache_limit() {
                 "set it to a whole number of MiB (0 turns caching off) or unset it");
   }
   return static_cast<size_t>(megabytes) << 20;
+}
+
+// A request beyond kMaxRequest is a pa::Error from `op`, before any rounding.
+void check_request(const char* op, size_t bytes) {
+  PA_CHECK(bytes <= kMaxRequest, op,
+           "cannot allocate " << bytes << " bytes: more than a 64-bit size holds",
+           "the size was computed from a shape or flag far too large; check where it came from");
 }
 
 // aligned_alloc wants a size that is a multiple of the alignment (classes such as 80 are not).
@@ -55,6 +66,7 @@ CachingAllocator::~CachingAllocator() { empty_cache(); }
 
 size_t CachingAllocator::size_class(size_t bytes) {
   if (bytes <= kMinimumBlock) return kMinimumBlock;
+  check_request("allocator", bytes);
   size_t power = kMinimumBlock;
   while (power * 2 < bytes) power *= 2;  // power < bytes <= 2 * power
   const size_t step = power / 4;
@@ -62,6 +74,7 @@ size_t CachingAllocator::size_class(size_t bytes) {
 }
 
 void* CachingAllocator::allocate(size_t bytes) {
+  check_request(name_, bytes);
   const size_t rounded = size_class(bytes);
   void* const stream = current_stream_ != nullptr ? current_stream_() : nullptr;
   std::lock_guard<std::mutex> lock(mutex_);

@@ -53,7 +53,7 @@ class CachingAllocator {
 
   // A block of at least `bytes` (size_class(bytes) in fact). Out of memory, even after the cache
   // is returned to the raw allocator, is a pa::Error naming the bytes requested, allocated,
-  // reserved and (where known) still free on the device.
+  // reserved and (where known) still free on the device; so is a request beyond 2^63 - 1 bytes.
   void* allocate(size_t bytes);
   // Gives back a block from allocate(bytes), with the same `bytes`.
   void release(void* pointer, size_t bytes);

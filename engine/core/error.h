@@ -8,6 +8,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace pa {
@@ -23,6 +24,13 @@ class Error : public std::runtime_error {
 
 // "(3, 4)" for {3, 4}; "()" for a 0-d shape.
 std::string shape_str(const std::vector<int64_t>& shape);
+
+// User data (a CSV field, a file's header, a tensor name, a flag's value) as it goes into a
+// message: in single quotes, at most `max_bytes` bytes of it, then "... (N bytes)" when longer,
+// so a 50 MB field cannot flood the message; NUL, control characters, invalid UTF-8, quotes and
+// backslashes escaped (\x00, \n, \', \\), so the message is never cut or garbled. Valid UTF-8
+// text stays as it is: quote_input("größe") is 'größe'.
+std::string quote_input(std::string_view text, size_t max_bytes = 40);
 
 // Throws pa::Error unless `cond`; `what` and `hint` are stream expressions:
 //   PA_CHECK(n > 0, "split", "chunk size " << n, "use a positive chunk size");

@@ -7,6 +7,8 @@
 #include <iomanip>
 #include <sstream>
 
+#include "engine/core/checked.h"
+
 #ifdef PA_WITH_CUDA
 #include "cuda/common/copy.h"
 #endif
@@ -259,11 +261,7 @@ Tensor Tensor::detach() const {
 
 // ---- shape helpers ----
 
-int64_t shape_numel(const Shape& shape) {
-  int64_t count = 1;
-  for (int64_t s : shape) count *= s;
-  return count;
-}
+int64_t shape_numel(const Shape& shape) { return checked_numel(shape, "shape"); }
 
 Shape contiguous_strides(const Shape& shape) {
   Shape strides(shape.size());
@@ -286,12 +284,9 @@ int64_t normalize_dim(const std::string& op, int64_t dim, int64_t ndim) {
 // ---- raw constructors ----
 
 Tensor empty(const Shape& shape, const TensorOptions& options) {
-  for (int64_t s : shape) {
-    PA_CHECK(s >= 0, "empty", "negative size in shape " << shape_str(shape), "sizes must be >= 0");
-  }
+  const int64_t bytes = checked_bytes(shape, dtype_size(options.dtype), "empty");
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage =
-      std::make_shared<Storage>(shape_numel(shape) * dtype_size(options.dtype), options.device);
+  impl->storage = std::make_shared<Storage>(static_cast<size_t>(bytes), options.device);
   impl->shape = shape;
   impl->strides = contiguous_strides(shape);
   impl->dtype = options.dtype;
@@ -426,9 +421,10 @@ Tensor randn(const Shape& shape, Generator& generator, const TensorOptions& opti
 
 Tensor from_vector(const std::vector<float>& values, const Shape& shape,
                    const TensorOptions& options) {
-  PA_CHECK(static_cast<int64_t>(values.size()) == shape_numel(shape), "from_vector",
-           values.size() << " values do not fill shape " << shape_str(shape) << " ("
-                         << shape_numel(shape) << " elements)",
+  const int64_t numel = checked_numel(shape, "from_vector");
+  PA_CHECK(static_cast<int64_t>(values.size()) == numel, "from_vector",
+           values.size() << " values do not fill shape " << shape_str(shape) << " (" << numel
+                         << " elements)",
            "pass exactly as many values as the shape holds");
   Tensor host = host_float(shape, options, "from_vector");
   std::memcpy(host.data<float>(), values.data(), values.size() * sizeof(float));
@@ -436,8 +432,8 @@ Tensor from_vector(const std::vector<float>& values, const Shape& shape,
 }
 
 Tensor from_indices(const std::vector<int64_t>& values, const Shape& shape, Device device) {
-  PA_CHECK(static_cast<int64_t>(values.size()) == shape_numel(shape), "from_indices",
-           values.size() << " values do not fill shape " << shape_str(shape),
+  PA_CHECK(static_cast<int64_t>(values.size()) == checked_numel(shape, "from_indices"),
+           "from_indices", values.size() << " values do not fill shape " << shape_str(shape),
            "pass exactly as many values as the shape holds");
   Tensor host = empty(shape, TensorOptions().with_dtype(DType::Int64));
   std::memcpy(host.data<int64_t>(), values.data(), values.size() * sizeof(int64_t));

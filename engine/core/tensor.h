@@ -115,6 +115,7 @@ class Tensor {
 std::ostream& operator<<(std::ostream& out, const Tensor& tensor);
 
 // ---- shape helpers ----
+// The element count; a pa::Error for a negative size or a count beyond int64 (checked.h).
 int64_t shape_numel(const Shape& shape);
 Shape contiguous_strides(const Shape& shape);
 // Wraps a possibly negative dim into [0, ndim); throws for out-of-range dims.

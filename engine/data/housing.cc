@@ -52,7 +52,7 @@ void check_header(const io::CsvTable& table) {
     ++column;
   }
   const std::string found =
-      column < table.header.size() ? "'" + table.header[column] + "'" : "missing";
+      column < table.header.size() ? quote_input(table.header[column]) : "missing";
   const std::string wanted =
       column < expected.size() ? "'" + expected[column] + "'" : "no column there";
   const std::string difference =
@@ -60,7 +60,8 @@ void check_header(const io::CsvTable& table) {
   throw Error(kOp,
               "file '" + table.source + "', line " + std::to_string(table.header_line) +
                   ": the header does not match California Housing (" + difference +
-                  "): expected '" + joined(expected) + "', found '" + joined(table.header) + "'",
+                  "): expected '" + joined(expected) + "', found " +
+                  quote_input(joined(table.header), 200),
               "pass the California Housing CSV with the ocean_proximity column (housing.csv "
               "of the book Hands-On Machine Learning)");
 }
@@ -82,7 +83,8 @@ double parse_number(const io::CsvTable& table, const io::CsvRow& row, size_t col
   const auto [end, error] = std::from_chars(field.data(), field.data() + field.size(), value);
   PA_CHECK(
       error == std::errc() && end == field.data() + field.size() && std::isfinite(value), kOp,
-      where(table, row, column) << ": '" << row.fields[column] << "' is not a finite number",
+      where(table, row, column) << ": " << quote_input(row.fields[column])
+                                << " is not a finite number",
       "every column but ocean_proximity holds plain decimal numbers such as -122.23 or 8.3252");
   return value;
 }
@@ -97,7 +99,7 @@ int64_t parse_category(const io::CsvTable& table, const io::CsvRow& row) {
     known << (i > 0 ? ", " : "") << "'" << kHousingCategories[i] << "'";
   }
   throw Error(kOp,
-              where(table, row, kCategoryColumn) + ": unknown value '" + field + "'" +
+              where(table, row, kCategoryColumn) + ": unknown value " + quote_input(field) +
                   (field.empty() ? " (empty)" : ""),
               "ocean_proximity must be one of " + known.str());
 }

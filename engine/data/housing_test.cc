@@ -156,6 +156,28 @@ TEST(Housing, BadNumberNamesLineAndColumn) {
       ThrowsPaError([&] { load_housing(infinite); }, {"line 2", "column 'population'", "'inf'"}));
 }
 
+// A 50 MB field, or one with a NUL byte, is quoted as a short escaped excerpt and its size.
+TEST(Housing, HugeOrBinaryFieldIsQuotedBounded) {
+  const std::string huge = write_file("huge.csv", std::string(kHeader) + "-122.23,37.88,41.0," +
+                                                      std::string(50'000'000, '9') +
+                                                      "x,129.0,322.0,126.0,8.3,452600.0,INLAND\n");
+  try {
+    load_housing(huge);
+    ADD_FAILURE() << "did not throw";
+  } catch (const Error& error) {
+    const std::string message = error.what();
+    EXPECT_LT(message.size(), 1000u) << message.substr(0, 1000);
+    EXPECT_NE(message.find("'9999999999"), std::string::npos) << message;
+    EXPECT_NE(message.find("... (50000001 bytes) is not a finite number"), std::string::npos)
+        << message;
+  }
+  const std::string nul = write_file(
+      "nul.csv", std::string(kHeader) + "-122.23,37.88,41.0,880.0,129.0,322.0,126.0,8.3,1.0," +
+                     std::string("IN\0LAND", 7) + "\n");
+  EXPECT_TRUE(ThrowsPaError([&] { load_housing(nul); },
+                            {"unknown value 'IN\\x00LAND'", "Hint: ocean_proximity"}));
+}
+
 TEST(Housing, ShortRowNamesTheLine) {
   const std::string path = write_file(
       "short.csv", std::string(kHeader) + kGoodRow + "-122.23,37.88,41.0,880.0,129.0,322.0\n");

@@ -87,8 +87,9 @@ class CsvScanner {
       field += c;
     }
     PA_CHECK(peek() == ',' || at_line_end(), op_,
-             "file '" << source_ << "', line " << line_ << ": unexpected character '" << peek()
-                      << "' after the closing quote of a field",
+             "file '" << source_ << "', line " << line_ << ": unexpected character "
+                      << quote_input(std::string(1, peek()))
+                      << " after the closing quote of a field",
              "a quoted field must be followed by a comma or the end of the line; double any "
              "quote inside it (\"\")");
   }

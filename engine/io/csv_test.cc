@@ -90,6 +90,27 @@ TEST(Csv, TextAfterClosingQuoteIsAnError) {
                             {"after.csv", "line 2", "after the closing quote"}));
 }
 
+// A NUL byte or a 50 MB field in the way: the message quotes a short, escaped excerpt, so it is
+// neither cut at the NUL (what() is a C string) nor 50 MB long.
+TEST(Csv, MessagesQuoteBoundedEscapedExcerpts) {
+  const std::string huge_field(50'000'000, 'x');
+  for (const std::string& text :
+       {std::string("a,b\n\"x\"\0,2\n", 11),
+        "a,b\n\"" + huge_field + std::string("\"\0", 2) + huge_field + "\n"}) {
+    try {
+      parse_csv(text, "nul.csv");
+      ADD_FAILURE() << "did not throw";
+    } catch (const Error& error) {
+      const std::string message = error.what();
+      EXPECT_LT(message.size(), 1000u);
+      EXPECT_NE(message.find("unexpected character '\\x00' after the closing quote"),
+                std::string::npos)
+          << message;
+      EXPECT_NE(message.find("Hint:"), std::string::npos) << message;
+    }
+  }
+}
+
 TEST(Csv, EmptyAndMissingFiles) {
   EXPECT_TRUE(ThrowsPaError([] { parse_csv("", "empty.csv"); }, {"empty.csv", "no header row"}));
   EXPECT_TRUE(ThrowsPaError([] { parse_csv("\n\r\n", "blank.csv"); }, {"no header row"}));

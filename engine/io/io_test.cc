@@ -315,7 +315,7 @@ TEST(SafetensorsErrors, EntryFieldsOfWrongJsonTypes) {
 
 TEST(SafetensorsErrors, UnknownDtype) {
   expect_corrupt_entry("{\"dtype\": \"F16\", \"shape\": [4], \"data_offsets\": [0, 8]}",
-                       {"\"F16\" is not supported", "F32, F64, BF16, I64"});
+                       {"'F16' is not supported", "F32, F64, BF16, I64"});
 }
 
 TEST(SafetensorsErrors, NegativeOrHugeDim) {
@@ -349,9 +349,44 @@ TEST(SafetensorsErrors, OffsetsDoNotMatchTheShape) {
                        {"span 8 bytes", "(3)", "needs 3 * 4"});
   expect_corrupt_entry("{\"dtype\": \"F64\", \"shape\": [2], \"data_offsets\": [0, 8]}",
                        {"span 8 bytes", "needs 2 * 8"});
+}
+
+// Sizes that overflow: a shape whose element or byte count exceeds int64 (even with a zero dim,
+// which would leave the strides uncountable), and one that just fits but is far bigger than the
+// file. Each is a pa::Error before anything is allocated.
+TEST(SafetensorsErrors, ShapesWhoseSizeOverflows) {
   expect_corrupt_entry(
       "{\"dtype\": \"F32\", \"shape\": [4294967296, 4294967296, 16], \"data_offsets\": [0, 8]}",
-      {"more than 2^64"});
+      {"tensor 'w': shape (4294967296, 4294967296, 16)", "64-bit"});
+  expect_corrupt_entry(
+      "{\"dtype\": \"F32\", \"shape\": [2305843009213693952, 2], \"data_offsets\": [0, 8]}",
+      {"(2305843009213693952, 2)", "bytes", "64-bit"});
+  expect_corrupt_entry(
+      "{\"dtype\": \"F32\", \"shape\": [0, 4294967296, 4294967296], \"data_offsets\": [0, 0]}",
+      {"(0, 4294967296, 4294967296)", "64-bit"});
+  expect_corrupt_entry(
+      "{\"dtype\": \"F32\", \"shape\": [2305843009213693951], \"data_offsets\": [0, "
+      "9223372036854775804]}",
+      {"past the end of the data buffer (8 bytes)"});
+}
+
+TEST(SafetensorsErrors, HugeOrBinaryNamesAreQuotedBounded) {
+  const std::string path = test_dir() + "/long_name.safetensors";
+  write_raw(path,
+            safetensors_bytes("{\"" + std::string("bad\\u0001") + std::string(1'000'000, 'n') +
+                                  "\": {\"dtype\": \"X9\", \"shape\": [1], "
+                                  "\"data_offsets\": [0, 4]}}",
+                              std::string(4, '\0')));
+  try {
+    load_safetensors(path);
+    ADD_FAILURE() << "did not throw";
+  } catch (const Error& error) {
+    const std::string message = error.what();
+    EXPECT_LT(message.size(), 1000u) << message.substr(0, 1000);
+    EXPECT_NE(message.find("tensor 'bad\\x01nnn"), std::string::npos) << message;
+    EXPECT_NE(message.find("... (1000004 bytes)"), std::string::npos) << message;
+    EXPECT_NE(message.find("dtype 'X9' is not supported"), std::string::npos) << message;
+  }
 }
 
 TEST(SafetensorsErrors, OverlappingTensors) {
@@ -369,10 +404,10 @@ TEST(SafetensorsErrors, MetadataNotStrings) {
   const std::string tensor = "\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}";
   const std::string data(8, '\0');
   expect_corrupt_file(safetensors_bytes("{\"__metadata__\":{\"epochs\":3}," + tensor + "}", data),
-                      {"metadata value of \"epochs\"", "number", "not a string"});
+                      {"metadata value of 'epochs'", "number", "not a string"});
   expect_corrupt_file(
       safetensors_bytes("{\"__metadata__\":{\"a\":\"ok\",\"b\":null}," + tensor + "}", data),
-      {"metadata value of \"b\"", "null", "not a string"});
+      {"metadata value of 'b'", "null", "not a string"});
   expect_corrupt_file(safetensors_bytes("{\"__metadata__\":[\"a\"]," + tensor + "}", data),
                       {"\"__metadata__\" is a JSON array"});
 }
@@ -669,6 +704,33 @@ TEST(NpyErrors, MalformedHeader) {
   expect_bad_npy(npy_bytes(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'x': 1}\n",
                            std::string(4, '\0')),
                  {"unexpected key 'x'"});
+}
+
+TEST(NpyErrors, ShapesWhoseSizeOverflows) {
+  expect_bad_npy(npy_bytes(1, npy_dict("<f4", "False", "(4294967296, 4294967296, 16)"), ""),
+                 {"shape (4294967296, 4294967296, 16)", "64-bit"});
+  expect_bad_npy(npy_bytes(1, npy_dict("<f8", "False", "(576460752303423488, 8)"), ""),
+                 {"(576460752303423488, 8)", "bytes", "64-bit"});
+  expect_bad_npy(npy_bytes(1, npy_dict("<f4", "False", "(0, 4294967296, 4294967296)"), ""),
+                 {"(0, 4294967296, 4294967296)", "64-bit"});
+  expect_bad_npy(npy_bytes(1, npy_dict("<f4", "False", "(2305843009213693951,)"), ""),
+                 {"needs 9223372036854775804 bytes but only 0", "truncated"});
+}
+
+TEST(NpyErrors, CorruptHeaderIsQuotedBoundedAndEscaped) {
+  const std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), " +
+                           std::string("'x\0y", 4) + std::string(100'000, 'z') + "': 1}\n";
+  const std::string path = test_dir() + "/binary_header.npy";
+  write_raw(path, npy_bytes(2, dict, std::string(4, '\0')));
+  try {
+    load_npy(path);
+    ADD_FAILURE() << "did not throw";
+  } catch (const Error& error) {
+    const std::string message = error.what();  // as a C string: a NUL would cut it
+    EXPECT_LT(message.size(), 1000u);
+    EXPECT_NE(message.find("unexpected key 'x\\x00yzzz"), std::string::npos) << message;
+    EXPECT_NE(message.find("Hint:"), std::string::npos) << message;
+  }
 }
 
 TEST(NpyErrors, MissingFile) {

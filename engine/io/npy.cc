@@ -9,6 +9,7 @@
 #include <optional>
 #include <utility>
 
+#include "engine/core/checked.h"
 #include "engine/core/error.h"
 #include "engine/io/file.h"
 
@@ -25,6 +26,7 @@ constexpr char kMagic[] = "\x93NUMPY";
 constexpr size_t kMagicBytes = 6;
 constexpr size_t kAlignment = 64;  // NumPy's ARRAY_ALIGN: the data starts on this boundary
 constexpr const char* kSupportedDescrs = "'<f4' (float32), '<f8' (float64), '<i8' (int64)";
+constexpr size_t kQuotedHeaderBytes = 160;  // NumPy's headers are shorter; a corrupt one is cut
 
 std::optional<std::string> descr_of(DType dtype) {
   switch (dtype) {
@@ -64,7 +66,7 @@ struct Header {
   Shape shape;
 };
 
-// Parses the header dict; every error names the file and quotes the header.
+// Parses the header dict; every error names the file and quotes (the start of) the header.
 class HeaderParser {
  public:
   HeaderParser(const std::string& text, const std::string& path) : text_(text), path_(path) {}
@@ -91,7 +93,8 @@ class HeaderParser {
         header.shape = parse_shape();
         has_shape = true;
       } else {
-        fail("unexpected key '" + key + "'", "a .npy header holds descr, fortran_order, shape");
+        fail("unexpected key " + quote_input(key),
+             "a .npy header holds descr, fortran_order, shape");
       }
       if (!consume(',')) {
         expect('}');
@@ -110,7 +113,7 @@ class HeaderParser {
   static constexpr const char* kCorruptHint = "the header is corrupt; re-save the array";
 
   [[noreturn]] void fail(const std::string& what, const std::string& hint) const {
-    fail_load(path_, what + " in header \"" + text_ + "\"", hint);
+    fail_load(path_, what + " in header " + quote_input(text_, kQuotedHeaderBytes), hint);
   }
 
   void skip_spaces() {
@@ -280,7 +283,7 @@ Tensor load_npy(const std::string& path) {
   if (!dtype) {
     const bool big_endian = !header.descr.empty() && header.descr[0] == '>';
     fail_load(path,
-              "dtype '" + header.descr + "' is not supported" +
+              "dtype " + quote_input(header.descr) + " is not supported" +
                   (big_endian ? " (big-endian data)" : "") + "; supported: " + kSupportedDescrs,
               big_endian ? "convert it with array.astype(array.dtype.newbyteorder('<')) first"
                          : "convert it with array.astype(np.float32) (or float64, int64) first");
@@ -289,21 +292,15 @@ Tensor load_npy(const std::string& path) {
     fail_load(path, "the array is stored in Fortran (column-major) order",
               "save np.ascontiguousarray(array) instead");
   }
-  uint64_t numel = 1;
-  uint64_t data_bytes = 0;
-  bool overflows = false;
-  for (int64_t size : header.shape) {
-    overflows = overflows || __builtin_mul_overflow(numel, static_cast<uint64_t>(size), &numel);
-  }
-  overflows = overflows || __builtin_mul_overflow(numel, dtype_size(*dtype), &data_bytes);
+  const uint64_t data_bytes = static_cast<uint64_t>(checked_bytes(
+      header.shape, dtype_size(*dtype), kLoadOp, "file '" + path + "': the header's shape"));
   const uint64_t data_start = header_start + header_bytes;
   const uint64_t available = file.size() - data_start;
-  if (overflows || data_bytes > available) {
+  if (data_bytes > available) {
     fail_load(path,
               "the data is truncated: shape " + shape_str(header.shape) + " of '" + header.descr +
-                  "' needs " +
-                  (overflows ? std::string("more than 2^64") : std::to_string(data_bytes)) +
-                  " bytes but only " + std::to_string(available) + " follow the header",
+                  "' needs " + std::to_string(data_bytes) + " bytes but only " +
+                  std::to_string(available) + " follow the header",
               "the file may be truncated; re-save it");
   }
   Tensor tensor = empty(header.shape, TensorOptions().with_dtype(*dtype));

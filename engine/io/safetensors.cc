@@ -9,6 +9,7 @@
 #include <set>
 #include <vector>
 
+#include "engine/core/checked.h"
 #include "engine/core/error.h"
 #include "engine/io/file.h"
 #include "nlohmann/json.hpp"
@@ -27,6 +28,7 @@ constexpr const char* kLoadOp = "io::load_safetensors";
 constexpr const char* kMetadataKey = "__metadata__";
 constexpr uint64_t kMaxHeaderBytes = 100'000'000;  // the reference implementation's limit
 constexpr const char* kSupportedDtypes = "F32, F64, BF16, I64";
+constexpr size_t kQuotedJsonBytes = 80;  // how much of a JSON value an error message quotes
 
 std::string dtype_code(DType dtype) {
   switch (dtype) {
@@ -51,6 +53,18 @@ std::optional<DType> parse_dtype_code(const std::string& code) {
 }
 
 // ---- load errors: every one names the file, and the tensor where one applies ----
+// Names, dtype codes and JSON values from the header are quoted with quote_input: bounded and
+// escaped, however long or binary the corrupt header is.
+
+// `value` as JSON text, quoted for a message.
+std::string quoted_json(const Json& value) {
+  return quote_input(value.dump(-1, ' ', false, Json::error_handler_t::replace), kQuotedJsonBytes);
+}
+
+// "file 'x.safetensors', tensor 'w'" (the name quoted).
+std::string where(const std::string& path, const std::string& name) {
+  return "file '" + path + "', tensor " + quote_input(name);
+}
 
 [[noreturn]] void fail_file(const std::string& path, const std::string& what,
                             const std::string& hint) {
@@ -59,7 +73,7 @@ std::optional<DType> parse_dtype_code(const std::string& code) {
 
 [[noreturn]] void fail_tensor(const std::string& path, const std::string& name,
                               const std::string& what, const std::string& hint) {
-  throw Error(kLoadOp, "file '" + path + "', tensor '" + name + "': " + what, hint);
+  throw Error(kLoadOp, where(path, name) + ": " + what, hint);
 }
 
 constexpr const char* kCorruptHint = "the header is corrupt; re-save the file";
@@ -87,7 +101,7 @@ const Json& required_field(const std::string& path, const std::string& name, con
   if (!((*found).*has_type)()) {
     fail_tensor(path, name,
                 std::string("\"") + field + "\" is a JSON " + found->type_name() + ", not " +
-                    expected + ": " + found->dump(),
+                    expected + ": " + quoted_json(*found),
                 kCorruptHint);
   }
   return *found;
@@ -98,12 +112,12 @@ uint64_t non_negative_integer(const std::string& path, const std::string& name, 
                               const std::string& what) {
   if (!value.is_number_integer()) {
     fail_tensor(path, name,
-                what + " is a JSON " + std::string(value.type_name()) + " (" + value.dump() +
+                what + " is a JSON " + std::string(value.type_name()) + " (" + quoted_json(value) +
                     "), not an integer",
                 kCorruptHint);
   }
   if (!value.is_number_unsigned()) {
-    fail_tensor(path, name, what + " is negative (" + value.dump() + ")", kCorruptHint);
+    fail_tensor(path, name, what + " is negative (" + quoted_json(value) + ")", kCorruptHint);
   }
   return value.get<uint64_t>();
 }
@@ -123,16 +137,15 @@ Entry parse_entry(const std::string& path, const std::string& name, const Json& 
       required_field(path, name, entry, "dtype", &Json::is_string, "a string").get<std::string>();
   const std::optional<DType> dtype = parse_dtype_code(code);
   if (!dtype) {
-    fail_tensor(path, name,
-                "dtype \"" + code + "\" is not supported (supported: " + kSupportedDtypes + ")",
-                "convert the tensor to float32, float64, bfloat16 or int64 before saving it");
+    fail_tensor(
+        path, name,
+        "dtype " + quote_input(code) + " is not supported (supported: " + kSupportedDtypes + ")",
+        "convert the tensor to float32, float64, bfloat16 or int64 before saving it");
   }
   out.dtype = *dtype;
 
   const Json& shape =
       required_field(path, name, entry, "shape", &Json::is_array, "an array of integers");
-  uint64_t numel = 1;
-  bool numel_overflows = false;
   for (size_t d = 0; d < shape.size(); ++d) {
     const uint64_t size =
         non_negative_integer(path, name, shape[d], "dim " + std::to_string(d) + " of the shape");
@@ -143,38 +156,38 @@ Entry parse_entry(const std::string& path, const std::string& name, const Json& 
                   kCorruptHint);
     }
     out.shape.push_back(static_cast<int64_t>(size));
-    numel_overflows = numel_overflows || __builtin_mul_overflow(numel, size, &numel);
   }
+  const uint64_t expected_bytes = static_cast<uint64_t>(
+      checked_bytes(out.shape, dtype_size(out.dtype), kLoadOp, where(path, name) + ": shape"));
 
   const Json& offsets =
       required_field(path, name, entry, "data_offsets", &Json::is_array, "an array [begin, end]");
   if (offsets.size() != 2) {
     fail_tensor(path, name,
-                "data_offsets " + offsets.dump() + " has " + std::to_string(offsets.size()) +
+                "data_offsets " + quoted_json(offsets) + " has " + std::to_string(offsets.size()) +
                     " numbers, not 2 ([begin, end])",
                 kCorruptHint);
   }
   out.begin = non_negative_integer(path, name, offsets[0], "data_offsets begin");
   out.end = non_negative_integer(path, name, offsets[1], "data_offsets end");
   if (out.begin > out.end) {
-    fail_tensor(path, name, "data_offsets " + offsets.dump() + " has begin > end", kCorruptHint);
+    fail_tensor(path, name, "data_offsets " + quoted_json(offsets) + " has begin > end",
+                kCorruptHint);
   }
   if (out.end > data_bytes) {
     fail_tensor(path, name,
-                "data_offsets " + offsets.dump() + " reach past the end of the data buffer (" +
-                    std::to_string(data_bytes) + " bytes)",
+                "data_offsets " + quoted_json(offsets) +
+                    " reach past the end of the data buffer (" + std::to_string(data_bytes) +
+                    " bytes)",
                 kTruncatedHint);
   }
-  uint64_t expected_bytes = 0;
-  if (numel_overflows || __builtin_mul_overflow(numel, dtype_size(out.dtype), &expected_bytes) ||
-      out.end - out.begin != expected_bytes) {
-    fail_tensor(path, name,
-                "data_offsets " + offsets.dump() + " span " + std::to_string(out.end - out.begin) +
-                    " bytes, but shape " + shape_str(out.shape) + " of " + code + " needs " +
-                    (numel_overflows
-                         ? std::string("more than 2^64")
-                         : std::to_string(numel) + " * " + std::to_string(dtype_size(out.dtype))),
-                kCorruptHint);
+  if (out.end - out.begin != expected_bytes) {
+    fail_tensor(
+        path, name,
+        "data_offsets " + quoted_json(offsets) + " span " + std::to_string(out.end - out.begin) +
+            " bytes, but shape " + shape_str(out.shape) + " of " + code + " needs " +
+            std::to_string(shape_numel(out.shape)) + " * " + std::to_string(dtype_size(out.dtype)),
+        kCorruptHint);
   }
   return out;
 }
@@ -190,8 +203,8 @@ void parse_metadata(const std::string& path, const Json& metadata,
   for (const auto& [key, value] : metadata.items()) {
     if (!value.is_string()) {
       fail_file(path,
-                "metadata value of \"" + key + "\" is a JSON " + std::string(value.type_name()) +
-                    " (" + value.dump() + "), not a string",
+                "metadata value of " + quote_input(key) + " is a JSON " +
+                    std::string(value.type_name()) + " (" + quoted_json(value) + "), not a string",
                 "safetensors metadata maps strings to strings; encode other values as JSON text");
     }
     (*out)[key] = value.get<std::string>();
@@ -209,7 +222,7 @@ void check_no_overlap(const std::string& path, std::vector<Entry> entries) {
     if (furthest != nullptr && entry.begin < furthest->end) {
       fail_tensor(path, entry.name,
                   "its bytes [" + std::to_string(entry.begin) + ", " + std::to_string(entry.end) +
-                      ") overlap tensor '" + furthest->name + "' [" +
+                      ") overlap tensor " + quote_input(furthest->name) + " [" +
                       std::to_string(furthest->begin) + ", " + std::to_string(furthest->end) + ")",
                   kCorruptHint);
     }
@@ -306,7 +319,8 @@ NamedTensors load_safetensors(const std::string& path) {
   try {
     header = Json::parse(header_text, note_repeats);
   } catch (const Json::parse_error& error) {
-    fail_file(path, std::string("the header is not valid JSON: ") + error.what(), kCorruptHint);
+    fail_file(path, "the header is not valid JSON: " + quote_input(error.what(), 200),
+              kCorruptHint);
   }
   if (!header.is_object()) {
     fail_file(path, "the header is a JSON " + std::string(header.type_name()) + ", not an object",

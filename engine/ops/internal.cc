@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <sstream>
 
+#include "engine/core/checked.h"
+
 namespace pa::ops_internal {
 
 std::string describe(const std::vector<Tensor>& tensors, const std::vector<std::string>& names) {
@@ -56,6 +58,10 @@ Shape broadcast_shapes(const std::string& op, const Shape& a, const Shape& b) {
                        << ": " << sa << " vs " << sb << ")",
              "sizes must match or be 1, aligned from the right");
     out[i] = sa == 1 ? sb : sa;
+  }
+  if (!numel_fits(out)) {
+    checked_numel(out, op,
+                  "broadcasting " + shape_str(a) + " with " + shape_str(b) + " gives shape");
   }
   return out;
 }

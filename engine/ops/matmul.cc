@@ -7,6 +7,7 @@
 // matmul: a batched a times a 2-D b folds into one GEMM, other batches run as one batched GEMM.
 #include <limits>
 
+#include "engine/core/checked.h"
 #include "engine/cpu/gemm.h"
 #include "engine/ops/internal.h"
 #include "engine/ops/ops.h"
@@ -124,6 +125,10 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   Shape out_shape = batch;
   out_shape.push_back(M);
   out_shape.push_back(N);
+  if (!numel_fits(out_shape)) {
+    checked_numel(out_shape, "matmul",
+                  shape_str(a.shape()) + " @ " + shape_str(b.shape()) + " gives shape");
+  }
   Tensor out = empty(out_shape, TensorOptions().with_device(a.device()));  // (..., M, N)
   const int64_t count = shape_numel(batch);
   if (!a.device().is_cpu()) {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <numeric>
 
+#include "engine/core/checked.h"
 #include "engine/cpu/attention.h"
 #include "engine/cpu/nn_kernels.h"
 #include "engine/ops/internal.h"
@@ -398,6 +399,11 @@ Tensor scaled_dot_product_attention(const Tensor& q_in, const Tensor& k_in, cons
                                  << " must be (B, Nk) = " << shape_str({B, Nk}),
              "1 marks a padded key position of each sequence");
     padding = contiguous_copy(key_padding_mask);
+  }
+  for (const Shape& result : {Shape{B, H, Nq, Nk}, Shape{B, H, Nq, Dv}}) {  // scores, output
+    if (!numel_fits(result)) {
+      checked_numel(result, "scaled_dot_product_attention", shapes + " give the result shape");
+    }
   }
   const float used_scale = scale > 0.0f ? scale : 1.0f / std::sqrt(static_cast<float>(D));
   if (!q_in.device().is_cpu()) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <numeric>
 
+#include "engine/core/checked.h"
 #include "engine/ops/internal.h"
 #include "engine/ops/ops.h"
 
@@ -66,19 +67,20 @@ Tensor permute(const Tensor& x, const std::vector<int64_t>& dims) {
 Tensor reshape(const Tensor& x, const Shape& requested) {
   check_defined("reshape", x);
   Shape shape = requested;
-  int64_t known = 1;
+  Shape known_sizes = requested;  // the -1 counted as 1
   int64_t inferred = -1;
   for (size_t i = 0; i < shape.size(); ++i) {
     if (shape[i] == -1) {
       PA_CHECK(inferred < 0, "reshape", "more than one -1 in " << shape_str(requested),
                "at most one size may be inferred");
       inferred = static_cast<int64_t>(i);
+      known_sizes[i] = 1;
     } else {
       PA_CHECK(shape[i] >= 0, "reshape", "negative size in " << shape_str(requested),
                "sizes must be >= 0 or a single -1");
-      known *= shape[i];
     }
   }
+  const int64_t known = checked_numel(known_sizes, "reshape", "the target shape without its -1");
   if (inferred >= 0) {
     PA_CHECK(known != 0 && x.numel() % known == 0, "reshape",
              "cannot infer -1 in " << shape_str(requested) << " for " << x.numel() << " elements "
@@ -141,6 +143,9 @@ Tensor expand(const Tensor& x, const Shape& requested) {
              "cannot expand " << shape_str(x.shape()) << " to " << shape_str(requested),
              "only size-1 dims can grow");
     strides[i] = have == shape[i] ? x.strides()[i - lead] : 0;
+  }
+  if (!numel_fits(shape)) {
+    checked_numel(shape, "expand", "expanding " + shape_str(x.shape()) + " gives shape");
   }
   Tensor out = make_view(x, shape, strides, x.offset());
   return record(out, "expand", {x}, [input_shape = x.shape()](const Tensor& grad) {

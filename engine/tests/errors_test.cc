@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/core/checked.h"
 #include "engine/pa.h"
 #include "engine/tests/test_util.h"
 
@@ -339,6 +340,93 @@ TEST(Errors, UndefinedTensor) {
 }
 
 // ---- NaN is propagated, not hidden ----
+
+// ---- sizes that overflow 64 bits: a quick pa::Error, never a wrapped count or a hang ----
+
+constexpr int64_t kHuge = int64_t{1} << 32;
+
+TEST(Overflow, EmptyShapeOrBytes) {
+  EXPECT_TRUE(ThrowsPaError(
+      [] {
+        empty({kHuge, kHuge, 16});
+      },
+      {"pa::empty", "(4294967296, 4294967296, 16)", "64-bit", "Hint:"}));
+  EXPECT_TRUE(ThrowsPaError(
+      [] {
+        empty({kHuge, kHuge / 4});
+      },  // 2^62 elements, 2^64 bytes
+      {"pa::empty", "bytes", "64-bit"}));
+  EXPECT_TRUE(ThrowsPaError([] { empty({0, kHuge, kHuge}); }, {"pa::empty", "64-bit"}));
+  EXPECT_TRUE(ThrowsPaError([] { empty({2, -3}); }, {"pa::empty", "(2, -3)", "negative"}));
+  EXPECT_TRUE(ThrowsPaError([] { zeros({kHuge, kHuge}); }, {"64-bit"}));
+}
+
+TEST(Overflow, BroadcastOfTwoViews) {
+  const Tensor column = expand(filled({1, 1}), {kHuge, 1});  // (2^32, 1), no memory behind it
+  const Tensor row = expand(filled({1, 1}), {1, kHuge});     // (1, 2^32)
+  EXPECT_TRUE(ThrowsPaError([&] { add(column, row); },
+                            {"pa::add", "broadcasting (4294967296, 1) with (1, 4294967296)",
+                             "(4294967296, 4294967296)", "64-bit", "Hint:"}));
+  EXPECT_TRUE(ThrowsPaError([&] { expand(column, {kHuge, kHuge}); }, {"pa::expand", "64-bit"}));
+  const Tensor batch_a = expand(filled({1, 1, 1, 1}), {kHuge, 1, 1, 1});
+  const Tensor batch_b = expand(filled({1, 1, 1, 1}), {1, kHuge, 1, 1});
+  EXPECT_TRUE(ThrowsPaError([&] { matmul(batch_a, batch_b); }, {"pa::matmul", "64-bit"}));
+}
+
+TEST(Overflow, ReshapeTargets) {
+  EXPECT_TRUE(ThrowsPaError(
+      [] {
+        reshape(filled({4}), {-1, kHuge, kHuge});
+      },
+      {"pa::reshape", "64-bit"}));
+  EXPECT_TRUE(ThrowsPaError(
+      [] {
+        reshape(filled({4}), {kHuge, kHuge, 0});
+      },
+      {"pa::reshape", "64-bit"}));
+}
+
+TEST(Overflow, AllocatorRefusesHugeRequestsQuickly) {
+  EXPECT_TRUE(
+      ThrowsPaError([] { host_allocator().allocate(std::numeric_limits<size_t>::max()); },
+                    {"pa::host_allocator", "cannot allocate 18446744073709551615 bytes", "Hint:"}));
+  EXPECT_TRUE(
+      ThrowsPaError([] { host_allocator().allocate((size_t{1} << 63) + 1); }, {"cannot allocate"}));
+  EXPECT_TRUE(
+      ThrowsPaError([] { CachingAllocator::size_class(size_t{3} << 62); }, {"cannot allocate"}));
+  EXPECT_EQ(CachingAllocator::size_class(size_t{1} << 62), size_t{1} << 62);
+  EXPECT_EQ(CachingAllocator::size_class(std::numeric_limits<int64_t>::max()), size_t{1} << 63);
+}
+
+TEST(Overflow, CheckedArithmetic) {
+  EXPECT_EQ(checked_mul(3, 4, "op", "x"), 12);
+  EXPECT_EQ(checked_add(3, 4, "op", "x"), 7);
+  EXPECT_TRUE(ThrowsPaError([] { checked_mul(kHuge, kHuge, "my_op", "rows * cols"); },
+                            {"pa::my_op", "rows * cols: 4294967296 * 4294967296", "64-bit"}));
+  EXPECT_TRUE(ThrowsPaError(
+      [] { checked_add(std::numeric_limits<int64_t>::max(), 1, "my_op", "offset + size"); },
+      {"pa::my_op", "offset + size", "64-bit"}));
+  EXPECT_TRUE(ThrowsPaError([] { checked_mul(-1, 4, "my_op", "rows * cols"); }, {"negative"}));
+  EXPECT_EQ(checked_numel({}, "op"), 1);
+  EXPECT_EQ(checked_numel({3, 0, 5}, "op"), 0);
+  EXPECT_EQ(checked_bytes({3, 5}, 8, "op"), 120);
+}
+
+// ---- quoting user data into messages ----
+
+TEST(QuoteInput, BoundedAndEscaped) {
+  EXPECT_EQ(quote_input("abc"), "'abc'");
+  EXPECT_EQ(quote_input(""), "''");
+  EXPECT_EQ(quote_input(std::string("a\0b\n\t\x7f'\\", 8)), "'a\\x00b\\n\\t\\x7f\\'\\\\'");
+  EXPECT_EQ(quote_input("gr\xc3\xb6\xc3\x9f\x65 \xe2\x82\xac"),
+            "'gr\xc3\xb6\xc3\x9f\x65 \xe2\x82\xac'");
+  EXPECT_EQ(quote_input("\xff\xc3(\xc2\x85\xed\xa0\x80"),
+            "'\\xff\\xc3(\\xc2\\x85\\xed\\xa0\\x80'");  // invalid, C1, surrogate
+  EXPECT_EQ(quote_input(std::string(50'000'000, 'x')),
+            "'" + std::string(40, 'x') + "'... (50000000 bytes)");
+  EXPECT_EQ(quote_input("abcdef", 4), "'abcd'... (6 bytes)");
+  EXPECT_EQ(quote_input("ab\xc3\xb6", 3), "'ab'... (4 bytes)");  // never half a character
+}
 
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 

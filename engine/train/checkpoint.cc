@@ -55,7 +55,7 @@ LoadedCheckpoint load_checkpoint(const std::string& path, nn::Module& model,
   PA_CHECK(format != contents.metadata.end() && format->second == kFormat, kLoadOp,
            path << " is not a PureAttention checkpoint (metadata 'format' is "
                 << (format == contents.metadata.end() ? std::string("absent")
-                                                      : "'" + format->second + "'")
+                                                      : quote_input(format->second))
                 << ")",
            "pass a file written by train::save_checkpoint");
   LoadedCheckpoint loaded;
@@ -66,10 +66,11 @@ LoadedCheckpoint load_checkpoint(const std::string& path, nn::Module& model,
     size_t used = 0;
     loaded.step = std::stoll(step->second, &used);
     PA_CHECK(used == step->second.size() && loaded.step >= 0, kLoadOp,
-             path << ": metadata 'step' = '" << step->second << "'",
+             path << ": metadata 'step' = " << quote_input(step->second),
              "the checkpoint is damaged; use an earlier one");
   } catch (const std::logic_error&) {
-    throw Error(kLoadOp, path + ": metadata 'step' = '" + step->second + "' is not a number",
+    throw Error(kLoadOp,
+                path + ": metadata 'step' = " + quote_input(step->second) + " is not a number",
                 "the checkpoint is damaged; use an earlier one");
   }
   std::map<std::string, std::array<uint64_t, 4>> states;

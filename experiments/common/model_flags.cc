@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "engine/autograd/anomaly.h"
+#include "engine/core/checked.h"
 #include "engine/core/error.h"
 #include "experiments/common/experiment.h"
 
@@ -35,7 +36,7 @@ void TransformerFlags::add_to(CLI::App& app) {
           [](std::string& input) -> std::string {
             double value = 0;
             if (!CLI::detail::lexical_cast(input, value) || !(value >= 0.0 && value <= 0.99)) {
-              return "must be a probability in [0, 0.99], got " + input;
+              return "must be a probability in [0, 0.99], got " + quote_input(input);
             }
             return "";
           },
@@ -43,9 +44,24 @@ void TransformerFlags::add_to(CLI::App& app) {
       ->capture_default_str();
 }
 
-std::string TransformerFlags::check() const {
+std::string TransformerFlags::check(int64_t batch, int64_t seq_len) const {
   if (d_model % nhead != 0) {
     return "--nhead " + std::to_string(nhead) + " must divide --d-model " + std::to_string(d_model);
+  }
+  // Every float32 tensor the sizes give must have a byte count that fits 64 bits: a width such
+  // as 2^30 would overflow it (the last entry of each shape is the 4 bytes of a float32).
+  const std::pair<const char*, Shape> tensors[] = {
+      {"the attention weight (3 * E, E)", {3, d_model, d_model, 4}},
+      {"the feed-forward weight (--ff, E)", {dim_feedforward, d_model, 4}},
+      {"the activations (--batch, S, E)", {batch, seq_len, d_model, 4}},
+      {"the attention scores (--batch, --nhead, S, S)", {batch, nhead, seq_len, seq_len, 4}}};
+  for (const auto& [name, shape] : tensors) {
+    if (!numel_fits(shape)) {
+      return "--d-model " + std::to_string(d_model) + ", --ff " + std::to_string(dim_feedforward) +
+             ", --batch " + std::to_string(batch) + ", sequence length S " +
+             std::to_string(seq_len) + ": " + name +
+             " needs more bytes than a 64-bit size holds; use smaller sizes";
+    }
   }
   return "";
 }

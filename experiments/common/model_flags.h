@@ -27,7 +27,9 @@ struct TransformerFlags {
   double dropout = 0.0;
 
   void add_to(CLI::App& app);
-  std::string check() const;  // "" when the values fit together (E divisible by H)
+  // "" when the values fit together: E divisible by H, and every weight and the activations of
+  // `batch` sequences of `seq_len` small enough that their byte counts fit 64 bits.
+  std::string check(int64_t batch = 1, int64_t seq_len = 1) const;
   nn::TransformerConfig config() const;
   nlohmann::json to_json() const;
 };

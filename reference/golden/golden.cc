@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "engine/core/checked.h"
 #include "engine/io/safetensors.h"
 #include "engine/nn/transformer.h"
 #include "engine/optim/optimizer.h"
@@ -28,8 +29,10 @@ class Case {
     try {
       config_ = Json::parse(metadata("config"));
     } catch (const Json::exception& error) {
-      throw Error(kOp, path_ + ": metadata 'config' is not valid JSON (" + error.what() + ")",
-                  "the config is a JSON object of PyTorch constructor arguments");
+      throw Error(
+          kOp,
+          path_ + ": metadata 'config' is not valid JSON (" + quote_input(error.what(), 200) + ")",
+          "the config is a JSON object of PyTorch constructor arguments");
     }
     PA_CHECK(config_.is_object(), kOp, path_ << ": metadata 'config' is not a JSON object",
              "the config is a JSON object of PyTorch constructor arguments");
@@ -75,9 +78,25 @@ class Case {
       return config_.at(key).get<T>();
     } catch (const Json::exception&) {
       throw Error(
-          kOp, path_ + ": config '" + key + "' = " + config_.at(key).dump() + " has the wrong type",
+          kOp,
+          path_ + ": config '" + key + "' = " +
+              quote_input(config_.at(key).dump(-1, ' ', false, Json::error_handler_t::replace)) +
+              " has the wrong type",
           "see the config keys in reference/pytorch/README.md");
     }
+  }
+  // A size from the config (in_features, d_model, num_layers, ...): a positive int64.
+  int64_t size(const std::string& key) const {
+    const int64_t value = config<int64_t>(key);
+    PA_CHECK(value > 0, kOp, path_ << ": config '" << key << "' = " << value,
+             "sizes in a config are positive");
+    return value;
+  }
+  // The float32 weight of `shape`, named by the config keys that give it (`keys`), must have a
+  // byte size that fits 64 bits: a pa::Error naming the file, before anything is allocated.
+  void check_weight(const std::string& keys, const Shape& shape) const {
+    checked_bytes(shape, sizeof(float), kOp,
+                  path_ + ": config " + keys + " gives the weight shape");
   }
   template <typename T>
   T config_or(const std::string& key, T fallback) const {
@@ -93,9 +112,11 @@ class Case {
 
 nn::TransformerConfig transformer_config(const Case& c) {
   nn::TransformerConfig config;
-  config.d_model = c.config<int64_t>("d_model");
-  config.nhead = c.config<int64_t>("nhead");
-  config.dim_feedforward = c.config<int64_t>("dim_feedforward");
+  config.d_model = c.size("d_model");
+  config.nhead = c.size("nhead");
+  config.dim_feedforward = c.size("dim_feedforward");
+  c.check_weight("(3 * d_model, d_model)", {3, config.d_model, config.d_model});
+  c.check_weight("(dim_feedforward, d_model)", {config.dim_feedforward, config.d_model});
   config.activation = nn::parse_activation(c.config<std::string>("activation"));
   config.norm_first = c.config<bool>("norm_first");
   config.layer_norm_eps = c.config<float>("layer_norm_eps");
@@ -115,19 +136,23 @@ struct Built {
 Built build(const Case& c) {
   const std::string& name = c.module();
   if (name == "Linear") {
-    auto m = std::make_shared<nn::Linear>(c.config<int64_t>("in_features"),
-                                          c.config<int64_t>("out_features"),
-                                          c.config_or<bool>("bias", true));
+    const int64_t in_features = c.size("in_features"), out_features = c.size("out_features");
+    c.check_weight("(out_features, in_features)", {out_features, in_features});
+    auto m =
+        std::make_shared<nn::Linear>(in_features, out_features, c.config_or<bool>("bias", true));
     return {m, [m](const Tensor& x, const Tensor&) { return m->forward(x); }};
   }
   if (name == "LayerNorm") {
-    auto m = std::make_shared<nn::LayerNorm>(c.config<Shape>("normalized_shape"),
-                                             c.config<float>("eps"));
+    const Shape normalized_shape = c.config<Shape>("normalized_shape");
+    c.check_weight("normalized_shape", normalized_shape);
+    auto m = std::make_shared<nn::LayerNorm>(normalized_shape, c.config<float>("eps"));
     return {m, [m](const Tensor& x, const Tensor&) { return m->forward(x); }};
   }
   if (name == "MultiheadAttention") {
-    auto m = std::make_shared<nn::MultiHeadAttention>(
-        c.config<int64_t>("embed_dim"), c.config<int64_t>("num_heads"), c.config_or("bias", true));
+    const int64_t embed_dim = c.size("embed_dim");
+    c.check_weight("(3 * embed_dim, embed_dim)", {3, embed_dim, embed_dim});
+    auto m = std::make_shared<nn::MultiHeadAttention>(embed_dim, c.size("num_heads"),
+                                                      c.config_or("bias", true));
     const bool causal = c.config_or("causal", false);
     return {m, [m, causal](const Tensor& x, const Tensor& mask) {
               return m->forward(x, mask, causal);
@@ -138,16 +163,15 @@ Built build(const Case& c) {
     return {m, [m](const Tensor& x, const Tensor& mask) { return m->forward(x, mask); }};
   }
   if (name == "TransformerEncoder") {
-    auto m = std::make_shared<nn::TransformerEncoder>(transformer_config(c),
-                                                      c.config<int64_t>("num_layers"));
+    auto m = std::make_shared<nn::TransformerEncoder>(transformer_config(c), c.size("num_layers"));
     return {m, [m](const Tensor& x, const Tensor& mask) { return m->forward(x, mask); }};
   }
   if (name == "DenoisingTransformer") {
-    auto m = std::make_shared<nn::DenoisingTransformer>(transformer_config(c),
-                                                        c.config<int64_t>("num_layers"));
+    auto m =
+        std::make_shared<nn::DenoisingTransformer>(transformer_config(c), c.size("num_layers"));
     return {m, [m](const Tensor& x, const Tensor&) { return m->forward(x); }};
   }
-  throw Error(kOp, c.path() + ": unknown module '" + name + "'",
+  throw Error(kOp, c.path() + ": unknown module " + quote_input(name),
               "supported: Linear, LayerNorm, MultiheadAttention, TransformerEncoderLayer, "
               "TransformerEncoder, DenoisingTransformer, Optimizer");
 }

@@ -154,6 +154,20 @@ TEST(Golden, MalformedCasesNameTheProblem) {
     c.metadata["config"] = R"({"in_features": "13", "out_features": 7})";
   });
   EXPECT_TRUE(ThrowsPaError([&] { check_case(path); }, {"'in_features'", "wrong type"}));
+  // Sizes from the metadata whose weight overflows 64 bits (a 2^31 x 2^31 float32 matrix is 2^64
+  // bytes): a quick error naming the config, never a wrapped allocation.
+  path = write_variant([](io::NamedTensors& c) {
+    c.metadata["config"] = R"({"in_features": 2147483648, "out_features": 2147483648})";
+  });
+  EXPECT_TRUE(ThrowsPaError([&] { check_case(path); },
+                            {"golden::check_case", "config (out_features, in_features)",
+                             "(2147483648, 2147483648)", "64-bit", "Hint:"}));
+  path = write_variant([](io::NamedTensors& c) {
+    c.metadata["config"] = R"({"in_features": -13, "out_features": 7})";
+  });
+  EXPECT_TRUE(ThrowsPaError([&] { check_case(path); }, {"'in_features' = -13", "positive"}));
+  path = write_variant([](io::NamedTensors& c) { c.metadata["module"] = std::string("X\0Y", 3); });
+  EXPECT_TRUE(ThrowsPaError([&] { check_case(path); }, {"unknown module 'X\\x00Y'", "Hint:"}));
   path = write_variant([](io::NamedTensors& c) { c.tensors.erase("param.bias"); });
   EXPECT_TRUE(ThrowsPaError([&] { check_case(path); }, {"missing: bias"}));
   path = write_variant([](io::NamedTensors& c) { c.tensors.erase("grad_output"); });
