@@ -207,7 +207,9 @@ void pack_slices(bool as_a, int64_t slices, int64_t rows, int64_t cols, const fl
 // multiple of NR so that each starts on a panel of the packed K^T.
 void forward_packed(const AttentionShape& shape, const float* q, const float* k, const float* v,
                     const AttentionMask& mask, float scale, float* out, float* lse) {
-  const auto [B, H, Nq, Nk, D, Dv] = shape;
+  // Named copies, not a structured binding: C++17 cannot capture bindings in the OpenMP
+  // regions below (clang rejects it; the same holds for every function here).
+  const int64_t B = shape.B, H = shape.H, Nq = shape.Nq, Nk = shape.Nk, D = shape.D, Dv = shape.Dv;
   const GemmTile tile = gemm_tile();
   const int64_t MR = tile.mr, NR = tile.nr;
   const int64_t BQ = query_block(B * H, Nq);
@@ -260,7 +262,7 @@ void forward_packed(const AttentionShape& shape, const float* q, const float* k,
 template <typename T>
 void forward_tiles(const AttentionShape& shape, const T* q, const T* k, const T* v,
                    const AttentionMask& mask, T scale, T* out, T* lse) {
-  const auto [B, H, Nq, Nk, D, Dv] = shape;
+  const int64_t B = shape.B, H = shape.H, Nq = shape.Nq, Nk = shape.Nk, D = shape.D, Dv = shape.Dv;
   const int64_t BQ = query_block(B * H, Nq);
   const int64_t BK = std::max<int64_t>(1, cpu_config().attention_block_k);
   const int64_t q_blocks = (Nq + BQ - 1) / BQ;
@@ -339,7 +341,7 @@ void sum_thread_copies(const T* partial, int threads, int64_t count, T scale, T*
 void backward_packed(const AttentionShape& shape, const float* q, const float* k, const float* v,
                      const float* out, const float* lse, const float* dout,
                      const AttentionMask& mask, float scale, float* dq, float* dk, float* dv) {
-  const auto [B, H, Nq, Nk, D, Dv] = shape;
+  const int64_t B = shape.B, H = shape.H, Nq = shape.Nq, Nk = shape.Nk, D = shape.D, Dv = shape.Dv;
   const GemmTile tile = gemm_tile();
   const int64_t MR = tile.mr, NR = tile.nr;
   const int64_t BQ = (query_block(B * H, Nq) + MR - 1) / MR * MR;
@@ -420,7 +422,7 @@ template <typename T>
 void backward_tiles(const AttentionShape& shape, const T* q, const T* k, const T* v, const T* out,
                     const T* lse, const T* dout, const AttentionMask& mask, T scale, T* dq, T* dk,
                     T* dv) {
-  const auto [B, H, Nq, Nk, D, Dv] = shape;
+  const int64_t B = shape.B, H = shape.H, Nq = shape.Nq, Nk = shape.Nk, D = shape.D, Dv = shape.Dv;
   const int64_t BQ = query_block(B * H, Nq);
   const int64_t BK = key_block(B * H, Nk);
   const int64_t q_blocks = (Nq + BQ - 1) / BQ, k_blocks = (Nk + BK - 1) / BK;
@@ -489,7 +491,7 @@ void attention_forward(const AttentionShape& shape, const float* q, const float*
     forward_packed(shape, q, k, v, mask, scale, out, lse);
     return;
   }
-  const auto [B, H, Nq, Nk, D, Dv] = shape;
+  const int64_t B = shape.B, H = shape.H, Nq = shape.Nq, Nk = shape.Nk, D = shape.D, Dv = shape.Dv;
   const int64_t BH = B * H;
   std::vector<double> out64(BH * Nq * Dv), lse64(BH * Nq);
   forward_tiles<double>(shape, widen(q, BH * Nq * D).data(), widen(k, BH * Nk * D).data(),
@@ -507,7 +509,7 @@ void attention_backward(const AttentionShape& shape, const float* q, const float
   }
   // The saved out and lse are float32; recompute both in double so that the gradients are as
   // accurate as the float32 inputs allow (an extra forward pass: this path is for accuracy).
-  const auto [B, H, Nq, Nk, D, Dv] = shape;
+  const int64_t B = shape.B, H = shape.H, Nq = shape.Nq, Nk = shape.Nk, D = shape.D, Dv = shape.Dv;
   const int64_t BH = B * H;
   const std::vector<double> q64 = widen(q, BH * Nq * D), k64 = widen(k, BH * Nk * D),
                             v64 = widen(v, BH * Nk * Dv);

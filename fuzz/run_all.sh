@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# fuzz/run_all.sh [SECONDS] [--out FILE] [--work DIR]: the CI step for the fuzz targets.
+# Builds //fuzz with --config=fuzz (clang-14, libFuzzer, ASan + UBSan), then runs every target
+# (the sh_binary launchers in //fuzz) for SECONDS (default 20) from a fresh corpus of its seeds
+# and committed regressions, with libFuzzer's default memory and time limits. Writes one JSON
+# line per target to FILE (default .fuzz/run_all.jsonl):
+#   {"target", "seconds", "exit_code", "executions", "exec_per_second", "cov", "ft",
+#    "corpus_units", "peak_rss_mb", "finding", "log"}
+# "cov"/"ft" are the last coverage counters libFuzzer printed (edges, features).
+# Exit code 1 if any target had a finding: its input stays in DIR/<target>/ (crash-*, oom-*,
+# timeout-*, leak-*; default DIR .fuzz/run_all) and its log next to it. Copy the input into
+# fuzz/regressions/<target>/ once the bug is fixed, so the replay test keeps it fixed.
+set -euo pipefail
+cd "$(git rev-parse --show-toplevel)"
+
+seconds=20
+out=.fuzz/run_all.jsonl
+work=.fuzz/run_all
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --out) out=$2; shift 2 ;;
+    --work) work=$2; shift 2 ;;
+    -h | --help) sed -n '2,13p' "$0"; exit 0 ;;
+    *) seconds=$1; shift ;;
+  esac
+done
+[[ "$seconds" =~ ^[0-9]+$ ]] || { echo "run_all.sh: SECONDS must be a whole number" >&2; exit 2; }
+
+bazel build --config=fuzz //fuzz/...
+mapfile -t targets < <(bazel query 'kind("sh_binary", //fuzz:*)' | sed 's|^//fuzz:||')
+[[ ${#targets[@]} -gt 0 ]] || { echo "run_all.sh: no fuzz targets found in //fuzz" >&2; exit 2; }
+rm -rf "$work"
+mkdir -p "$work" "$(dirname "$out")"
+work=$(cd "$work" && pwd)
+: > "$out"
+
+findings=0
+for target in "${targets[@]}"; do
+  log="$work/$target.log"
+  echo "run_all.sh: fuzzing $target for ${seconds}s"
+  status=0
+  PA_FUZZ_DIR="$work" bazel run --config=fuzz //fuzz:"$target" -- \
+    -max_total_time="$seconds" -print_final_stats=1 -close_fd_mask=1 > "$log" 2>&1 || status=$?
+  python3 - "$target" "$seconds" "$status" "$log" >> "$out" <<'PY'
+import json, re, sys
+target, seconds, status, log = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+text = open(log, errors="replace").read()
+def stat(name):
+    found = re.findall(r"stat::%s:\s*(\d+)" % name, text)
+    return int(found[-1]) if found else None
+coverage = re.findall(r"cov: (\d+) ft: (\d+)(?: corp: (\d+))?", text)
+artifact = re.findall(r"Test unit written to (\S+)", text)
+row = {
+    "target": target, "seconds": seconds, "exit_code": status,
+    "executions": stat("number_of_executed_units"),
+    "exec_per_second": stat("average_exec_per_sec"),
+    "cov": int(coverage[-1][0]) if coverage else None,
+    "ft": int(coverage[-1][1]) if coverage else None,
+    "corpus_units": int(coverage[-1][2]) if coverage and coverage[-1][2] else None,
+    "peak_rss_mb": stat("peak_rss_mb"),
+    "finding": (artifact[-1] if artifact else "exit code %d, see the log" % status)
+               if status != 0 else None,
+    "log": log,
+}
+print(json.dumps(row))
+PY
+  if [[ $status -ne 0 ]]; then
+    findings=$((findings + 1))
+    echo "run_all.sh: FINDING in $target (exit $status): see $log" >&2
+  fi
+done
+echo "run_all.sh: ${#targets[@]} targets, $findings with findings; summary in $out"
+[[ $findings -eq 0 ]]
