@@ -318,7 +318,7 @@ NamedTensors load_safetensors(const std::string& path) {
   Json header;
   try {
     header = Json::parse(header_text, note_repeats);
-  } catch (const Json::parse_error& error) {
+  } catch (const Json::exception& error) {  // parse_error; out_of_range for a number beyond double
     fail_file(path, "the header is not valid JSON: " + quote_input(error.what(), 200),
               kCorruptHint);
   }
