@@ -4,7 +4,8 @@
 # `.gpu/gpu_tests.sh run` runs them, the golden cases and the PyTorch attention check, and
 # `.gpu/gpu_tests.sh sanitize [BINARY...]` runs compute-sanitizer memcheck and racecheck over
 # them, or over the binaries named (minutes: separate calls, each under the device tool's
-# 10-minute limit); `all` does both. Logs go to $OUT (or .gpu/out). SANITIZE_TESTS (a gtest
+# 10-minute limit); `all` does both. Logs go to $OUT (or .gpu/out). SANITIZE_TOOLS (default
+# "memcheck racecheck initcheck") picks the compute-sanitizer tools; SANITIZE_TESTS (a gtest
 # pattern, default *) narrows the sanitizer runs further: racecheck over all of
 # flash_attention_bf16_test takes about 14 minutes on an H100, so it runs in two calls, e.g.
 #   SANITIZE_TESTS='*Backward*' .gpu/gpu_tests.sh sanitize flash_attention_bf16_test
@@ -107,8 +108,14 @@ case "${1:-}" in
       done
     }
     if [[ "$mode" != run ]]; then
-      [[ ${#memcheck[@]} -gt 0 ]] && sanitize memcheck "${memcheck[@]}"
-      [[ ${#racecheck[@]} -gt 0 ]] && sanitize racecheck "${racecheck[@]}"
+      tools=" ${SANITIZE_TOOLS:-memcheck racecheck initcheck} "
+      [[ "$tools" == *" memcheck "* && ${#memcheck[@]} -gt 0 ]] && sanitize memcheck "${memcheck[@]}"
+      [[ "$tools" == *" racecheck "* && ${#racecheck[@]} -gt 0 ]] && sanitize racecheck "${racecheck[@]}"
+      # initcheck: device memory read before anything wrote it. Without the NaN poisoning,
+      # which would count as a write, over the same binaries as memcheck.
+      if [[ "$tools" == *" initcheck "* && ${#memcheck[@]} -gt 0 ]]; then
+        PA_CUDA_POISON=0 sanitize initcheck "${memcheck[@]}"
+      fi
     fi
     exit "$status"
     ;;

@@ -24,6 +24,9 @@ packages=(
   git                # provenance (experiments, tools/workspace_status.sh, gpu_tests.sh)
   python3-pip        # ci/lint.sh: /usr/bin/python3 -m pip installs the pinned linters
   shellcheck         # ci/lint.sh
+  clang-14           # --config=fuzz: the fuzz targets and the ASan + UBSan test suite
+  libclang-rt-14-dev # libFuzzer and the sanitizer runtimes for clang-14
+  time               # fuzz/run_all.sh: wall and CPU seconds of each fuzz target
   # The thesis (//paper:thesis): latexmk, pdfTeX and BibTeX, LaTeX's base and recommended
   # packages, the Palatino/Helvetica fonts; pdftoppm to render its pages for reading.
   latexmk
