@@ -145,6 +145,20 @@ TEST(Flags, ParsedThroughCli11) {
   EXPECT_THROW(app.parse(3, const_cast<char**>(negative_seed)), CLI::ValidationError);
 }
 
+TEST(ParseFlags, MessagesNameTheTool) {
+  CLI::App app{"test", "tool"};
+  int64_t steps = 5;
+  app.add_option("--steps", steps)->check(positive_integer());
+  const char* bogus[] = {"tool", "--bogus"};
+  testing::internal::CaptureStderr();
+  EXPECT_EQ(parse_flags(app, 2, const_cast<char**>(bogus)), kExitUsage);
+  EXPECT_EQ(testing::internal::GetCapturedStderr().rfind("tool: The following argument", 0), 0u);
+  const char* help[] = {"tool", "--help"};
+  testing::internal::CaptureStdout();
+  EXPECT_EQ(parse_flags(app, 2, const_cast<char**>(help)), 0);
+  EXPECT_NE(testing::internal::GetCapturedStdout().find("--steps"), std::string::npos);
+}
+
 TEST(RunMain, EveryExceptionBecomesAnExitCode) {
   EXPECT_EQ(run_main("tool", [] { return 0; }), 0);
   EXPECT_EQ(run_main("tool", [] { return 3; }), 3);

@@ -10,6 +10,13 @@
 namespace pa::cli {
 
 std::optional<int> parse_flags(CLI::App& app, int argc, char** argv) {
+  // CLI11's own messages ("The following argument was not expected: --bogus") do not say which
+  // program wrote them: "<tool>: " goes first, as in run_main's.
+  app.failure_message([](const CLI::App* failed, const CLI::Error& error) {
+    const CLI::App* top = failed;
+    while (top->get_parent() != nullptr) top = top->get_parent();
+    return top->get_name() + ": " + CLI::FailureMessage::simple(failed, error);
+  });
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

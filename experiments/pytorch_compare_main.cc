@@ -1,6 +1,7 @@
 // bazel run //experiments:pytorch_compare -- [--case FILE] [--device cuda]
 // The engine and the recorded PyTorch trajectory, loss curves side by side.
-// Exit codes: 0 within tolerance, 1 beyond it or a run error, 2 a bad flag, value or case file.
+// Exit codes: 0 within tolerance, 1 beyond it or a run error (a case file that cannot be read or
+// holds no trajectory, too), 2 a bad flag or value (a missing case file, too).
 #include <filesystem>
 
 #include "experiments/pytorch_compare.h"

@@ -34,15 +34,17 @@ def experiment_run(name, binary, flags, data = [], extra_outs = []):
         message = "Running experiment %s (thesis configuration)" % name,
     )
 
-def analysis(name, script, inputs, results_dir, tables = [], figures = [], visibility = None):
+def analysis(name, script, inputs, results_dir, tables = [], figures = [], figure = True,
+             visibility = None):
     """Runs experiments/analysis/<script>.py --results <results_dir> --out <name>/.
 
     `results_dir` is a path relative to the execution root ($(RULEDIR) and $(location) expand);
     `tables` are the table names the script writes (<table>_table.tex), `figures` its figures
-    beyond <script>.pdf/.png (each as <figure>.pdf and .png).
+    beyond <script>.pdf/.png (each as <figure>.pdf and .png); `figure = False` for a script
+    that writes no <script>.pdf/.png (tables and numbers only).
     """
     outs = ["%s/%s%s" % (name, script, suffix) for suffix in
-            [".pdf", ".png", "_numbers.tex", "_sources.json"]]
+            ([".pdf", ".png"] if figure else []) + ["_numbers.tex", "_sources.json"]]
     outs += ["%s/%s_table.tex" % (name, table) for table in tables]
     outs += ["%s/%s.%s" % (name, figure, ext) for figure in figures for ext in ("pdf", "png")]
     native.genrule(
