@@ -39,11 +39,6 @@ TIMEOUT_S = 120
 # which fails only on a row that is not ok and not listed here, or on a listed row that has
 # become ok (then drop it from this list).
 KNOWN = {
-    ("run folder: denoising --out", "--overwrite and --resume together"):
-        "two flags that contradict each other are a run error (1) from the run folder "
-        "(experiments/common), not a bad flag (2)",
-    ("op: softmax / attention", "attention with NaN in q"):
-        "the CPU attention kernel returns zeros for a query row holding NaN; PyTorch gives NaN",
 }
 HUGE = 1 << 40  # (2^40, 2^40): 2^80 elements, beyond int64
 

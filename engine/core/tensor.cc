@@ -427,7 +427,10 @@ Tensor from_vector(const std::vector<float>& values, const Shape& shape,
                          << " elements)",
            "pass exactly as many values as the shape holds");
   Tensor host = host_float(shape, options, "from_vector");
-  std::memcpy(host.data<float>(), values.data(), values.size() * sizeof(float));
+  // An empty vector's data() may be null, which memcpy must never get, even for 0 bytes.
+  if (!values.empty()) {
+    std::memcpy(host.data<float>(), values.data(), values.size() * sizeof(float));
+  }
   return finish_factory(host, options);
 }
 
@@ -436,7 +439,9 @@ Tensor from_indices(const std::vector<int64_t>& values, const Shape& shape, Devi
            "from_indices", values.size() << " values do not fill shape " << shape_str(shape),
            "pass exactly as many values as the shape holds");
   Tensor host = empty(shape, TensorOptions().with_dtype(DType::Int64));
-  std::memcpy(host.data<int64_t>(), values.data(), values.size() * sizeof(int64_t));
+  if (!values.empty()) {
+    std::memcpy(host.data<int64_t>(), values.data(), values.size() * sizeof(int64_t));
+  }
   return device.is_cpu() ? host : copy_to_device(host, device);
 }
 

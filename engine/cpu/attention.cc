@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 #include <new>
 #include <vector>
 
@@ -130,8 +131,12 @@ void online_softmax(T* scores, int64_t rows, int64_t cols, T* running_max, T* ru
   for (int64_t r = 0; r < rows; ++r) {
     T* row = scores + r * cols;
     const T new_max = std::max(running_max[r], Tile<T>::max(row, cols));
-    if (new_max == -INFINITY) {  // nothing visible yet in this row
-      std::fill(row, row + cols, T(0));
+    if (new_max == -INFINITY) {  // nothing visible yet in this row, or only NaN scores
+      // The max skips NaN: a row of NaN scores (a NaN in q or k) must give NaN, as PyTorch's
+      // softmax does, not the zeros of a fully masked row.
+      const bool has_nan = std::any_of(row, row + cols, [](T value) { return std::isnan(value); });
+      if (has_nan) running_sum[r] = std::numeric_limits<T>::quiet_NaN();
+      std::fill(row, row + cols, has_nan ? std::numeric_limits<T>::quiet_NaN() : T(0));
       continue;
     }
     // 0 on the first visible block, 1 while the max holds.
@@ -145,15 +150,17 @@ void online_softmax(T* scores, int64_t rows, int64_t cols, T* running_max, T* ru
   }
 }
 
-// O /= l and L = m + log l per row once every key block is done (a row that saw no key: 0, -inf).
+// O /= l and L = m + log l per row once every key block is done (a row that saw no key: 0, -inf;
+// a NaN sum stays NaN in both).
 template <typename T>
 void finish_rows(int64_t rows, const T* running_max, const T* running_sum, T* o_blk, int64_t Dv,
                  T* lse) {
   for (int64_t r = 0; r < rows; ++r) {
     T* o_row = o_blk + r * Dv;
-    const T inverse = running_sum[r] > T(0) ? T(1) / running_sum[r] : T(0);
+    const bool none = running_sum[r] == T(0);
+    const T inverse = none ? T(0) : T(1) / running_sum[r];
     for (int64_t d = 0; d < Dv; ++d) o_row[d] *= inverse;
-    lse[r] = running_sum[r] > T(0) ? running_max[r] + std::log(running_sum[r]) : T(-INFINITY);
+    lse[r] = none ? T(-INFINITY) : running_max[r] + std::log(running_sum[r]);
   }
 }
 

@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 #include <omp.h>
 
+#include <cmath>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -64,6 +66,36 @@ TEST(Attention, SameInputsAndThreadsGiveBitIdenticalResults) {
     }
   }
   omp_set_num_threads(saved_threads);
+  cpu_config() = saved;
+}
+
+// A NaN in one query row makes that row's output NaN (as PyTorch's softmax does) and leaves the
+// other rows finite; a fully masked row stays 0 (with L = -inf), in both precisions.
+TEST(Attention, NanInAQueryRowGivesNanNotZeros) {
+  const CpuConfig saved = cpu_config();
+  const AttentionShape shape{1, 1, 4, 5, 8, 8};
+  std::vector<float> q(4 * 8, 0.25f), k(5 * 8, 0.5f), v(5 * 8, 1.0f);
+  q[1 * 8 + 3] = std::numeric_limits<float>::quiet_NaN();  // row 1
+  for (const AttentionPrecision precision :
+       {AttentionPrecision::Float32, AttentionPrecision::Float64}) {
+    cpu_config().attention_precision = precision;
+    std::vector<float> out(4 * 8), lse(4);
+    attention_forward(shape, q.data(), k.data(), v.data(), AttentionMask{nullptr, false}, 0.3f,
+                      out.data(), lse.data());
+    for (int64_t r = 0; r < 4; ++r) {
+      for (int64_t d = 0; d < 8; ++d) {
+        EXPECT_EQ(std::isnan(out[r * 8 + d]), r == 1) << "row " << r << " column " << d;
+      }
+      EXPECT_EQ(std::isnan(lse[r]), r == 1) << "row " << r;
+    }
+    // Every key masked: zeros and L = -inf, not NaN.
+    std::vector<float> all_masked(5, 1.0f);
+    std::vector<float> clean_q(4 * 8, 0.25f);
+    attention_forward(shape, clean_q.data(), k.data(), v.data(),
+                      AttentionMask{all_masked.data(), false}, 0.3f, out.data(), lse.data());
+    for (float value : out) EXPECT_EQ(value, 0.0f);
+    for (float value : lse) EXPECT_EQ(value, -std::numeric_limits<float>::infinity());
+  }
   cpu_config() = saved;
 }
 

@@ -127,7 +127,11 @@ void ExperimentCli::add_training_flags(bool checkpoints) {
 std::optional<int> ExperimentCli::parse(int argc, char** argv) {
   if (const auto code = cli::parse_flags(app_, argc, argv)) return code;
   std::string problem;
-  if (flags_.device == "cuda" && !cuda_available()) {
+  if (flags_.overwrite && flags_.resume) {
+    problem =
+        "--overwrite and --resume were both given: --overwrite starts over in the folder, "
+        "--resume continues its run; pass one";
+  } else if (flags_.device == "cuda" && !cuda_available()) {
     problem =
         "--device cuda: this build has no CUDA backend or no GPU is visible (build with "
         "--config=cuda and run on a machine with a GPU)";
