@@ -211,11 +211,13 @@ TEST(ShapeGradient, Transpose) {
   const std::vector<std::pair<Shape, std::pair<int, int>>> cases = {
       {{2, 3, 4}, {0, 2}}, {{1, 7, 3}, {1, 2}}, {{5, 1}, {0, 1}}, {{2, 3}, {1, 1}}};
   uint64_t seed = 800;
-  for (const auto& [shape, dims] : cases) {
+  for (const auto& item : cases) {
+    const Shape& shape = item.first;
+    const int dim0 = item.second.first, dim1 = item.second.second;
     SCOPED_TRACE("shape " + shape_string(shape));
-    const auto [dim0, dim1] = dims;
+    ++seed;
     check_gradients(
-        {random_array(shape, ++seed)},
+        {random_array(shape, seed)},
         [&](const std::vector<Array>& xs) { return transpose(xs[0], dim0, dim1); },
         [&](const std::vector<Array>&, const Array& g) {
           return only(transpose_backward(g, dim0, dim1));
@@ -228,10 +230,13 @@ TEST(ShapeGradient, Permute) {
   const std::vector<std::pair<Shape, std::vector<int>>> cases = {
       {{2, 3, 4, 5}, {2, 0, 3, 1}}, {{1, 7, 3}, {2, 1, 0}}, {{13}, {0}}, {{2, 3}, {1, 0}}};
   uint64_t seed = 820;
-  for (const auto& [shape, dims] : cases) {
+  for (const auto& item : cases) {
+    const Shape& shape = item.first;
+    const std::vector<int>& dims = item.second;
     SCOPED_TRACE("shape " + shape_string(shape));
+    ++seed;
     check_gradients(
-        {random_array(shape, ++seed)},
+        {random_array(shape, seed)},
         [&](const std::vector<Array>& xs) { return permute(xs[0], dims); },
         [&](const std::vector<Array>&, const Array& g) { return only(permute_backward(g, dims)); },
         seed);
@@ -242,10 +247,12 @@ TEST(ShapeGradient, Reshape) {
   const std::vector<std::pair<Shape, Shape>> cases = {
       {{2, 3, 4}, {4, 6}}, {{}, {1, 1}}, {{7, 13}, {91}}, {{1, 5}, {5, 1, 1}}};
   uint64_t seed = 840;
-  for (const auto& [from, to] : cases) {
+  for (const auto& item : cases) {
+    const Shape &from = item.first, &to = item.second;
     SCOPED_TRACE("shape " + shape_string(from) + " to " + shape_string(to));
+    ++seed;
     check_gradients(
-        {random_array(from, ++seed)},
+        {random_array(from, seed)},
         [&](const std::vector<Array>& xs) { return reshape(xs[0], to); },
         [&](const std::vector<Array>&, const Array& g) { return only(reshape_backward(g, from)); },
         seed);
@@ -263,8 +270,9 @@ TEST(ShapeGradient, Slice) {
   uint64_t seed = 860;
   for (const Case& c : cases) {
     SCOPED_TRACE("shape " + shape_string(c.shape) + " dim " + std::to_string(c.dim));
+    ++seed;
     check_gradients(
-        {random_array(c.shape, ++seed)},
+        {random_array(c.shape, seed)},
         [&](const std::vector<Array>& xs) { return slice(xs[0], c.dim, c.start, c.end); },
         [&](const std::vector<Array>&, const Array& g) {
           return only(slice_backward(g, c.shape, c.dim, c.start));
@@ -280,7 +288,9 @@ TEST(ShapeGradient, Concat) {
       {{{2, 3, 1}, {2, 3, 7}}, 2},
       {{{13}}, 0}};
   uint64_t seed = 880;
-  for (const auto& [shapes, dim] : cases) {
+  for (const auto& item : cases) {
+    const std::vector<Shape>& shapes = item.first;
+    const int dim = item.second;
     SCOPED_TRACE("dim " + std::to_string(dim));
     std::vector<Array> inputs;
     for (const Shape& shape : shapes) inputs.push_back(random_array(shape, ++seed));
@@ -310,10 +320,14 @@ TEST(ShapeGradient, Split) {
   const std::vector<std::tuple<Shape, std::vector<int64_t>, int>> cases = {
       {{3, 13}, {5, 1, 7}, 1}, {{4, 2, 3}, {1, 3}, 0}, {{2, 3, 7}, {7}, 2}};
   uint64_t seed = 920;
-  for (const auto& [shape, sizes, dim] : cases) {
+  for (const auto& item : cases) {
+    const Shape& shape = std::get<0>(item);
+    const std::vector<int64_t>& sizes = std::get<1>(item);
+    const int dim = std::get<2>(item);
     SCOPED_TRACE("shape " + shape_string(shape) + " dim " + std::to_string(dim));
+    ++seed;
     check_multi_output_gradients(
-        {random_array(shape, ++seed)},
+        {random_array(shape, seed)},
         [&](const std::vector<Array>& xs) { return split(xs[0], sizes, dim); },
         [&](const std::vector<Array>&, const std::vector<Array>& gs) {
           return only(split_backward(gs, dim));
@@ -326,11 +340,12 @@ TEST(ShapeGradient, Expand) {
   const std::vector<std::pair<Shape, Shape>> cases = {
       {{3, 1, 5}, {2, 3, 4, 5}}, {{}, {2, 3}}, {{7}, {13, 7}}, {{1, 1}, {1, 1}}};
   uint64_t seed = 940;
-  for (const auto& [from, to] : cases) {
+  for (const auto& item : cases) {
+    const Shape &from = item.first, &to = item.second;
     SCOPED_TRACE("shape " + shape_string(from) + " to " + shape_string(to));
+    ++seed;
     check_gradients(
-        {random_array(from, ++seed)},
-        [&](const std::vector<Array>& xs) { return expand(xs[0], to); },
+        {random_array(from, seed)}, [&](const std::vector<Array>& xs) { return expand(xs[0], to); },
         [&](const std::vector<Array>&, const Array& g) { return only(expand_backward(g, from)); },
         seed);
   }
@@ -381,8 +396,9 @@ TEST(ReductionGradient, Max) {
       for (bool keepdim : {false, true}) {
         SCOPED_TRACE("shape " + shape_string(shape) + " dim " + std::to_string(dim) + " keepdim " +
                      std::to_string(keepdim));
+        ++seed;
         check_gradients(
-            {random_array(shape, ++seed)},
+            {random_array(shape, seed)},
             [&](const std::vector<Array>& xs) { return max(xs[0], dim, keepdim); },
             [&](const std::vector<Array>& xs, const Array& g) {
               return only(max_backward(xs[0], dim, keepdim, g));
@@ -523,8 +539,9 @@ TEST(MiscGradient, Embedding) {
   uint64_t seed = 2000;
   for (const auto& [indices_shape, indices] : cases) {
     SCOPED_TRACE("indices " + shape_string(indices_shape));
+    ++seed;
     check_gradients(
-        {random_array(weight_shape, ++seed)},
+        {random_array(weight_shape, seed)},
         [&](const std::vector<Array>& xs) { return embedding(xs[0], indices, indices_shape); },
         [&](const std::vector<Array>&, const Array& g) {
           return only(embedding_backward(weight_shape, indices, g));
