@@ -6,7 +6,7 @@
 # and committed regressions, with libFuzzer's default memory and time limits. Writes one JSON
 # line per target to FILE (default .fuzz/run_all.jsonl):
 #   {"target", "seconds", "exit_code", "executions", "exec_per_second", "cov", "ft",
-#    "corpus_units", "peak_rss_mb", "finding", "log", "wall_s", "cpu_s", "parallel_targets"}
+#    "corpus_units", "peak_rss_mb", "finding", "log", "wall_s", "cpu_s", "parallel_targets", "commit", "cpu"}
 # "cov"/"ft" are the last coverage counters libFuzzer printed (edges, features).
 # Exit code 1 if any target had a finding: its input stays in DIR/<target>/ (crash-*, oom-*,
 # timeout-*, leak-*; default DIR .fuzz/run_all) and its log next to it. Copy the input into
@@ -31,6 +31,9 @@ done
 [[ "$jobs" =~ ^[1-9][0-9]*$ ]] || { echo "run_all.sh: --jobs must be a positive whole number" >&2; exit 2; }
 
 bazel build --config=fuzz //fuzz/...
+PA_FUZZ_COMMIT="$(git rev-parse HEAD)$(git diff --quiet HEAD || echo -dirty)"
+PA_FUZZ_CPU="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
+export PA_FUZZ_COMMIT PA_FUZZ_CPU
 mapfile -t targets < <(bazel query 'kind("sh_binary", //fuzz:*)' | sed 's|^//fuzz:||')
 [[ ${#targets[@]} -gt 0 ]] || { echo "run_all.sh: no fuzz targets found in //fuzz" >&2; exit 2; }
 rm -rf "$work"
@@ -47,7 +50,7 @@ fuzz_one() {
     env PA_FUZZ_DIR="$work" "$work/$target.launch" > "$log" 2>&1 || status=$?
   python3 - "$target" "$seconds" "$status" "$log" "$work/$target.time" "$jobs" \
     > "$work/$target.json" <<'PY'
-import json, re, sys
+import json, os, re, sys
 target, seconds, status, log = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 text = open(log, errors="replace").read()
 def stat(name):
@@ -72,6 +75,7 @@ row = {
     "finding": (artifact[-1] if artifact else "exit code %d, see the log" % status)
                if status != 0 else None,
     "log": log,
+    "commit": os.environ.get("PA_FUZZ_COMMIT"), "cpu": os.environ.get("PA_FUZZ_CPU"),
 }
 print(json.dumps(row))
 PY
