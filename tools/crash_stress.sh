@@ -21,12 +21,14 @@ done
 bazel build //experiments:denoising
 commit="$(git rev-parse HEAD)$(git diff --quiet HEAD || echo -dirty)"
 cpu="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
-line="$(mktemp)"
-trap 'rm -f "$line"' EXIT
+scratch="$(mktemp -d)"
+trap 'rm -rf "$scratch"' EXIT
+# A copy of the binary: a rebuild during the run must not swap it underneath.
+cp bazel-bin/experiments/denoising "$scratch/denoising"
+line="$scratch/stress.jsonl"
 status=0
-SEED="${SEED:-$RANDOM}" KILLS="$kills" STRESS_OUT="$line" \
-  DENOISING_BIN=bazel-bin/experiments/denoising TEST_TMPDIR="$(mktemp -d)" \
-  experiments/crash_safety_test.sh || status=$?
+SEED="${SEED:-$RANDOM}" KILLS="$kills" STRESS_OUT="$line" DENOISING_BIN="$scratch/denoising" \
+  TEST_TMPDIR="$scratch" experiments/crash_safety_test.sh || status=$?
 mkdir -p "$(dirname "$out")"
 /usr/bin/python3 - "$line" "$commit" "$cpu" "$status" >> "$out" <<'PY'
 import json, sys

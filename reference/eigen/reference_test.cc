@@ -361,8 +361,9 @@ TEST(ReductionGradient, Sum) {
     for (bool keepdim : {false, true}) {
       SCOPED_TRACE("dims " + shape_string(Shape(dims.begin(), dims.end())) + " keepdim " +
                    std::to_string(keepdim));
+      ++seed;
       check_gradients(
-          {random_array({3, 1, 5}, ++seed)},
+          {random_array({3, 1, 5}, seed)},
           [&](const std::vector<Array>& xs) { return sum(xs[0], dims, keepdim); },
           [&](const std::vector<Array>& xs, const Array& g) {
             return only(sum_backward(xs[0], dims, keepdim, g));
@@ -378,8 +379,9 @@ TEST(ReductionGradient, Mean) {
     for (bool keepdim : {false, true}) {
       SCOPED_TRACE("dims " + shape_string(Shape(dims.begin(), dims.end())) + " keepdim " +
                    std::to_string(keepdim));
+      ++seed;
       check_gradients(
-          {random_array({2, 7, 3}, ++seed)},
+          {random_array({2, 7, 3}, seed)},
           [&](const std::vector<Array>& xs) { return mean(xs[0], dims, keepdim); },
           [&](const std::vector<Array>& xs, const Array& g) {
             return only(mean_backward(xs[0], dims, keepdim, g));
@@ -418,8 +420,9 @@ TEST(ReductionGradient, Var) {
       for (bool keepdim : {false, true}) {
         SCOPED_TRACE("dims " + shape_string(Shape(dims.begin(), dims.end())) + " correction " +
                      std::to_string(correction) + " keepdim " + std::to_string(keepdim));
+        ++seed;
         check_gradients(
-            {random_array({3, 1, 5}, ++seed)},
+            {random_array({3, 1, 5}, seed)},
             [&](const std::vector<Array>& xs) { return var(xs[0], dims, correction, keepdim); },
             [&](const std::vector<Array>& xs, const Array& g) {
               return only(var_backward(xs[0], dims, correction, keepdim, g));
@@ -437,8 +440,9 @@ TEST(SoftmaxGradient, Softmax) {
   for (const Shape& shape : {Shape{2, 3, 7}, Shape{13, 1}}) {
     for (int dim = 0; dim < static_cast<int>(shape.size()); ++dim) {
       SCOPED_TRACE("shape " + shape_string(shape) + " dim " + std::to_string(dim));
+      ++seed;
       check_gradients(
-          {random_array(shape, ++seed, -3.0, 3.0)},
+          {random_array(shape, seed, -3.0, 3.0)},
           [&](const std::vector<Array>& xs) { return softmax(xs[0], dim); },
           [&](const std::vector<Array>& xs, const Array& g) {
             return only(softmax_backward(xs[0], dim, g));
@@ -453,8 +457,9 @@ TEST(SoftmaxGradient, LogSoftmax) {
   for (const Shape& shape : {Shape{2, 3, 7}, Shape{13, 1}}) {
     for (int dim = 0; dim < static_cast<int>(shape.size()); ++dim) {
       SCOPED_TRACE("shape " + shape_string(shape) + " dim " + std::to_string(dim));
+      ++seed;
       check_gradients(
-          {random_array(shape, ++seed, -3.0, 3.0)},
+          {random_array(shape, seed, -3.0, 3.0)},
           [&](const std::vector<Array>& xs) { return log_softmax(xs[0], dim); },
           [&](const std::vector<Array>& xs, const Array& g) {
             return only(log_softmax_backward(xs[0], dim, g));
@@ -502,10 +507,13 @@ TEST(LossGradient, CrossEntropy) {
   const std::vector<std::pair<Shape, std::vector<int64_t>>> cases = {
       {{5, 7}, {0, 6, 3, 3, 1}}, {{1, 13}, {12}}, {{3, 1}, {0, 0, 0}}};
   uint64_t seed = 1800;
-  for (const auto& [shape, targets] : cases) {
+  for (const auto& item : cases) {
+    const Shape& shape = item.first;
+    const std::vector<int64_t>& targets = item.second;
     SCOPED_TRACE("logits " + shape_string(shape));
+    ++seed;
     check_gradients(
-        {random_array(shape, ++seed, -3.0, 3.0)},
+        {random_array(shape, seed, -3.0, 3.0)},
         [&](const std::vector<Array>& xs) { return cross_entropy(xs[0], targets); },
         [&](const std::vector<Array>& xs, const Array& g) {
           return only(cross_entropy_backward(xs[0], targets, g));
@@ -537,7 +545,9 @@ TEST(MiscGradient, Embedding) {
       {{2, 3}, {4, 0, 4, 6, 1, 4}}, {{}, {2}}, {{7}, {0, 1, 2, 3, 4, 5, 6}}};
   const Shape weight_shape = {7, 5};
   uint64_t seed = 2000;
-  for (const auto& [indices_shape, indices] : cases) {
+  for (const auto& item : cases) {
+    const auto& indices_shape = item.first;
+    const auto& indices = item.second;
     SCOPED_TRACE("indices " + shape_string(indices_shape));
     ++seed;
     check_gradients(
