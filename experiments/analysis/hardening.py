@@ -1,0 +1,111 @@
+"""Hardening results recorded on the development machine (results/cpu/): the fuzz campaign
+(fuzz_campaign.jsonl, fuzz/run_all.sh: one row per libFuzzer target) and the kill-and-resume
+stress run (crash_stress.jsonl, tools/crash_stress.sh) -> hardening_table.tex (the campaign per
+target), number macros and sources. No figure."""
+import json
+import os
+
+import common
+
+NAME = "hardening"
+
+
+def read_jsonl(path, required):
+    if not os.path.isfile(path):
+        common.fail("%s not found (results/cpu/README.md says how it is made)" % path)
+    rows = []
+    with open(path) as f:
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except ValueError as error:
+                common.fail("%s:%d: not JSON (%s)" % (path, number, error))
+            missing = [k for k in required if k not in row]
+            if missing:
+                common.fail("%s:%d lacks %s" % (path, number, ", ".join(missing)))
+            rows.append(row)
+    if not rows:
+        common.fail("%s has no rows" % path)
+    return rows
+
+
+def one_commit(path, rows):
+    commits = {r["commit"] for r in rows}
+    if len(commits) != 1:
+        common.fail("%s: rows of several commits %s; keep one campaign" % (path, sorted(commits)))
+    return commits.pop()
+
+
+def table(rows, commit):
+    lines = [
+        r"\begin{table}[htbp]",
+        r"\centering\small",
+        r"\caption{The fuzz campaign (\texttt{fuzz/run\_all.sh}, results/cpu/fuzz\_campaign.jsonl "
+        r"at %s): every libFuzzer target for the same wall time, %d at once on the 2-core "
+        r"development machine (clang-14, AddressSanitizer and UndefinedBehaviorSanitizer); CPU "
+        r"seconds are what each target got of the two cores. Coverage is libFuzzer's last count "
+        r"of edges (cov) and features (ft).}" % (commit[:7], rows[0]["parallel_targets"]),
+        r"\label{tab:hardening}",
+        r"\begin{tabular}{@{}lrrrrrrr@{}}",
+        r"\toprule",
+        r"target & wall s & CPU s & executions & exec/s & cov & ft & findings \\",
+        r"\midrule",
+    ]
+    for row in rows:
+        lines.append("%s & %s & %s & %s & %s & %s & %s & %s \\\\" % (
+            common.tex_escape(row["target"]), "%.0f" % row["wall_s"], "%.0f" % row["cpu_s"],
+            "{:,}".format(row["executions"] or 0).replace(",", "\\,"),
+            "{:,}".format(row["exec_per_second"] or 0).replace(",", "\\,"),
+            row["cov"], row["ft"], "none" if row["finding"] is None else "1"))
+    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    args = common.parse_args(NAME, "Fuzz campaign and kill-and-resume stress -> LaTeX")
+    campaign_path = os.path.join(args.results, "fuzz_campaign.jsonl")
+    stress_path = os.path.join(args.results, "crash_stress.jsonl")
+    campaign = read_jsonl(campaign_path, ["target", "seconds", "exit_code", "wall_s", "cpu_s",
+                                          "parallel_targets", "executions", "exec_per_second",
+                                          "cov", "ft", "finding", "commit", "cpu"])
+    stress = read_jsonl(stress_path, ["kills", "attempts", "resumed", "torn_checkpoints",
+                                      "temporary_files_left_by_kills",
+                                      "identical_to_uninterrupted", "commit", "cpu"])[-1]
+    commit = one_commit(campaign_path, campaign)
+    common.write_table(args.out, NAME, table(campaign, commit))
+
+    findings = sum(1 for r in campaign if r["finding"] is not None)
+    seconds = {r["seconds"] for r in campaign}
+    if len(seconds) != 1:
+        common.fail("%s: targets ran for different times %s" % (campaign_path, sorted(seconds)))
+    executions = sum(r["executions"] or 0 for r in campaign)
+    numbers = [
+        ("paFuzzTargets", "%d" % len(campaign), "fuzz_campaign.jsonl: rows"),
+        ("paFuzzMinutes", "%d" % (seconds.pop() // 60), "fuzz_campaign.jsonl: seconds / 60"),
+        ("paFuzzParallel", "%d" % campaign[0]["parallel_targets"],
+         "fuzz_campaign.jsonl: parallel_targets"),
+        ("paFuzzExecutions", "{:,}".format(executions).replace(",", "\\,"),
+         "fuzz_campaign.jsonl: sum of executions"),
+        ("paFuzzFindings", "%d" % findings, "fuzz_campaign.jsonl: rows with a finding"),
+        ("paFuzzCommit", commit[:7], "fuzz_campaign.jsonl: commit"),
+        ("paStressKills", "%d" % stress["kills"], "crash_stress.jsonl: kills"),
+        ("paStressAttempts", "%d" % stress["attempts"], "crash_stress.jsonl: attempts"),
+        ("paStressResumed", "%d" % stress["resumed"], "crash_stress.jsonl: resumed"),
+        ("paStressTorn", "%d" % stress["torn_checkpoints"], "crash_stress.jsonl: torn_checkpoints"),
+        ("paStressTemporaries", "%d" % stress["temporary_files_left_by_kills"],
+         "crash_stress.jsonl: temporary_files_left_by_kills"),
+        ("paStressIdentical", "yes" if stress["identical_to_uninterrupted"] else "no",
+         "crash_stress.jsonl: identical_to_uninterrupted"),
+        ("paStressCommit", stress["commit"][:7], "crash_stress.jsonl: commit"),
+    ]
+    common.write_numbers(args.out, NAME, numbers)
+    common.write_sources(args.out, NAME, [NAME + "_table.tex", NAME + "_numbers.tex"], [
+        {"path": campaign_path, "commit": commit, "device": campaign[0]["cpu"]},
+        {"path": stress_path, "commit": stress["commit"], "device": stress["cpu"]},
+    ])
+
+
+if __name__ == "__main__":
+    main()
