@@ -3,6 +3,7 @@
 // kind of corrupt file (each message must name the file, the tensor where one applies, and
 // carry a hint), and atomic writes (no torn or temp file is ever left behind).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -486,6 +487,23 @@ TEST(SafetensorsSave, FailedRenameRemovesTheTempFile) {
                             {"pa::io::save_safetensors", path, "renaming", "Hint:"}));
   EXPECT_EQ(entries_of(dir), (std::vector<std::string>{"model.safetensors"}));
   EXPECT_TRUE(fs::is_directory(path));
+}
+
+TEST(SafetensorsSave, IntoAReadOnlyDirectoryThrowsAndKeepsTheOldFile) {
+  if (::geteuid() == 0) GTEST_SKIP() << "root writes into read-only directories";
+  const std::string dir = test_dir();
+  const std::string path = dir + "/model.safetensors";
+  NamedTensors good;
+  good.tensors["w"] = from_vector({1.0f, 2.0f}, {2});
+  save_safetensors(path, good);
+  const std::string before = read_raw(path);
+  fs::permissions(dir, fs::perms::owner_read | fs::perms::owner_exec);
+  good.tensors["w"] = from_vector({3.0f, 4.0f}, {2});
+  EXPECT_TRUE(ThrowsPaError([&] { save_safetensors(path, good); },
+                            {"pa::io::save_safetensors", path, "Permission denied", "Hint:"}));
+  fs::permissions(dir, fs::perms::owner_all);
+  EXPECT_EQ(read_raw(path), before);
+  EXPECT_EQ(entries_of(dir), (std::vector<std::string>{"model.safetensors"}));
 }
 
 TEST(SafetensorsSave, FailedSaveKeepsTheOldFile) {

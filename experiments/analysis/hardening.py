@@ -40,7 +40,7 @@ def one_commit(path, rows):
 
 def table(rows, commit):
     lines = [
-        r"\begin{table}[htbp]",
+        r"\begin{table}[!htb]",
         r"\centering\small",
         r"\caption{The fuzz campaign (\texttt{fuzz/run\_all.sh}, results/cpu/fuzz\_campaign.jsonl "
         r"at %s): every libFuzzer target for the same wall time, %d at once on the 2-core "
@@ -64,7 +64,7 @@ def table(rows, commit):
 
 
 def main():
-    args = common.parse_args(NAME, "Fuzz campaign and kill-and-resume stress -> LaTeX")
+    args = common.parse_args("cpu", __doc__)  # default --results: results/cpu
     campaign_path = os.path.join(args.results, "fuzz_campaign.jsonl")
     stress_path = os.path.join(args.results, "crash_stress.jsonl")
     campaign = read_jsonl(campaign_path, ["target", "seconds", "exit_code", "wall_s", "cpu_s",
@@ -86,7 +86,7 @@ def main():
         ("paFuzzMinutes", "%d" % (seconds.pop() // 60), "fuzz_campaign.jsonl: seconds / 60"),
         ("paFuzzParallel", "%d" % campaign[0]["parallel_targets"],
          "fuzz_campaign.jsonl: parallel_targets"),
-        ("paFuzzExecutions", "{:,}".format(executions).replace(",", "\\,"),
+        ("paFuzzExecutions", "%.1f million" % (executions / 1e6),
          "fuzz_campaign.jsonl: sum of executions"),
         ("paFuzzFindings", "%d" % findings, "fuzz_campaign.jsonl: rows with a finding"),
         ("paFuzzCommit", commit[:7], "fuzz_campaign.jsonl: commit"),
