@@ -102,8 +102,10 @@ def main():
     ]
     common.write_numbers(args.out, NAME, numbers)
     common.write_sources(args.out, NAME, [NAME + "_table.tex", NAME + "_numbers.tex"], [
-        {"path": campaign_path, "commit": commit, "device": campaign[0]["cpu"]},
-        {"path": stress_path, "commit": stress["commit"], "device": stress["cpu"]},
+        {"path": campaign_path, "label": "results/cpu/fuzz_campaign.jsonl", "commit": commit,
+         "device": campaign[0]["cpu"]},
+        {"path": stress_path, "label": "results/cpu/crash_stress.jsonl",
+         "commit": stress["commit"], "device": stress["cpu"]},
     ])
 
 
