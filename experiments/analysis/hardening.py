@@ -2,32 +2,23 @@
 (fuzz_campaign.jsonl, fuzz/run_all.sh: one row per libFuzzer target) and the kill-and-resume
 stress run (crash_stress.jsonl, tools/crash_stress.sh) -> hardening_table.tex (the campaign per
 target), number macros and sources. No figure."""
-import json
 import os
 
 import common
+import recorded
 
 NAME = "hardening"
 
 
 def read_jsonl(path, required):
+    """The rows of `path` (recorded.read_jsonl), each with every key of `required`."""
     if not os.path.isfile(path):
         common.fail("%s not found (results/cpu/README.md says how it is made)" % path)
-    rows = []
-    with open(path) as f:
-        for number, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except ValueError as error:
-                common.fail("%s:%d: not JSON (%s)" % (path, number, error))
-            missing = [k for k in required if k not in row]
-            if missing:
-                common.fail("%s:%d lacks %s" % (path, number, ", ".join(missing)))
-            rows.append(row)
-    if not rows:
-        common.fail("%s has no rows" % path)
+    rows = recorded.read_jsonl(path)
+    for row in rows:
+        missing = [k for k in required if k not in row]
+        if missing:
+            common.fail("%s:%d lacks %s" % (path, row["_line"], ", ".join(missing)))
     return rows
 
 
