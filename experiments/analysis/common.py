@@ -96,14 +96,14 @@ def _check_macro(name):
         fail("macro name %r: must be \\pa followed by letters only" % name)
 
 
+_TEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
+                "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\^{}"}
+
+
 def tex_escape(text):
-    """Text for a LaTeX table cell or macro body: escapes the characters TeX treats specially."""
-    out = str(text)
-    for char, escaped in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"),
-                          ("$", r"\$"), ("#", r"\#"), ("_", r"\_"), ("{", r"\{"),
-                          ("}", r"\}"), ("~", r"\textasciitilde{}"), ("^", r"\^{}")):
-        out = out.replace(char, escaped)
-    return out
+    """Text for a LaTeX table cell or macro body: escapes the characters TeX treats specially,
+    in one pass (the braces of an inserted \\textbackslash{} are not escaped again)."""
+    return "".join(_TEX_SPECIAL.get(char, char) for char in str(text))
 
 
 def _write_atomic(path, text):
