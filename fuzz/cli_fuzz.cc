@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "engine/core/error.h"
+#include "engine/train/run_log.h"
 #include "experiments/common/experiment.h"
 #include "experiments/common/model_flags.h"
 
@@ -40,9 +41,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (cli.parse(static_cast<int>(arguments.size()), argv.data())) return 0;
   try {
     model.config();
-    model.to_json().dump();
-    optim.to_json().dump();
-    common.to_json().dump();
+    // As the programs write them (train::dump_json).
+    pa::train::dump_json(model.to_json());
+    pa::train::dump_json(optim.to_json());
+    pa::train::dump_json(common.to_json());
     pa::experiments::make_schedule(optim.schedule, common.steps, optim.warmup);
   } catch (const pa::Error&) {
   }

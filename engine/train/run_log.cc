@@ -13,6 +13,10 @@
 
 namespace pa::train {
 
+std::string dump_json(const nlohmann::json& value, int indent) {
+  return value.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 RunLog::RunLog(const std::string& dir, bool resume) : dir_(dir) {
   std::error_code error;
   std::filesystem::create_directories(dir, error);
@@ -48,7 +52,7 @@ void RunLog::keep_rows_through(int64_t step) {
 }
 
 void RunLog::log(const nlohmann::json& row) {
-  metrics_ << row.dump() << "\n";
+  metrics_ << dump_json(row) << "\n";
   metrics_.flush();
   PA_CHECK(metrics_.good(), "train::RunLog", "writing '" << dir_ << "/metrics.jsonl' failed",
            "check free disk space");
@@ -56,7 +60,7 @@ void RunLog::log(const nlohmann::json& row) {
 }
 
 void RunLog::write_json(const std::string& name, const nlohmann::json& value) const {
-  io::write_file_atomically(dir_ + "/" + name, value.dump(2) + "\n", "train::RunLog");
+  io::write_file_atomically(dir_ + "/" + name, dump_json(value, 2) + "\n", "train::RunLog");
 }
 
 bool progress_is_interactive() { return isatty(STDERR_FILENO) == 1; }

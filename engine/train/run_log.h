@@ -13,6 +13,10 @@
 
 namespace pa::train {
 
+// JSON text for the run's files. A string that is not UTF-8 (a path given with --out, say) has
+// its bad bytes replaced by U+FFFD instead of making nlohmann throw at the end of a run.
+std::string dump_json(const nlohmann::json& value, int indent = -1);
+
 class RunLog {
  public:
   // Creates `dir` and its parents; starts a fresh metrics.jsonl there, or with `resume` keeps

@@ -95,7 +95,7 @@ double Checkpointing::decode(const Extra& extra, const std::string& key, const s
 
 void Checkpointing::save(int64_t step, const Extra& extra) {
   Extra all = extra;
-  all["config"] = comparable(run_.config()).dump();
+  all["config"] = train::dump_json(comparable(run_.config()));
   all["skipped_steps"] = std::to_string(trainer_.skipped_steps());
   train::save_checkpoint(path(), model_, trainer_.optimizer(), step, generators_, all);
 }
