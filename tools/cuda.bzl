@@ -32,8 +32,11 @@ CUDA_ONLY = select({
 def cuda_library(name, srcs, hdrs = [], nvcc_hdrs = [], deps = [], **kwargs):
     """Compiles `srcs` (.cu) with nvcc and exposes them as a cc_library named `name`.
 
-    `nvcc_hdrs` lists headers from other packages that the .cu files include.
+    `nvcc_hdrs` lists headers from other packages that the .cu files include. Every library
+    may include engine/kernels/defs.h (what the CPU and CUDA kernels share): it comes with each.
     """
+    nvcc_hdrs = nvcc_hdrs + ["//engine/kernels:defs.h"]
+    deps = deps + ["//engine/kernels:defs"]
     objects = []
     for src in srcs:
         stem = src.replace("/", "_").rsplit(".", 1)[0]

@@ -52,8 +52,8 @@ case "${1:-}" in
     mkdir -p "$out"
     nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$out/device.txt"
     status=0
-    # ops_sweep_test is the CPU op sweep; PA_SWEEP_DEVICE=cuda runs every case on the GPU (cases
-    # of ops without a CUDA kernel print "[ GPU SKIP ]").
+    # ops_sweep_test is the op sweep; PA_SWEEP_DEVICE=cuda runs every case on the GPU, and fails
+    # an op the op list puts on CUDA that ran no case there or skipped one ("[ SKIP ]").
     export PA_SWEEP_DEVICE=cuda
     # Every new CUDA tensor starts as NaN bytes: an output element a kernel forgets stays NaN.
     export PA_CUDA_POISON=1

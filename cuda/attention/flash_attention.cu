@@ -547,4 +547,21 @@ void flash_attention_backward(const AttentionShape& shape, const float* q, const
   }
 }
 
+bool attention_fits(const AttentionShape& shape) { return flash_attention_fits(shape); }
+
+int64_t attention_workspace(const AttentionShape& shape) { return shape.B * shape.H * shape.Nq; }
+
+void attention_forward(const AttentionShape& shape, const float* q, const float* k, const float* v,
+                       const AttentionMask& mask, float scale, float* out, float* lse) {
+  flash_attention_forward(shape, q, k, v, mask.key_padding, mask.causal, scale, out, lse);
+}
+
+void attention_backward(const AttentionShape& shape, const float* q, const float* k, const float* v,
+                        const float* out, const float* lse, const float* dout,
+                        const AttentionMask& mask, float scale, float* dq, float* dk, float* dv,
+                        float* workspace) {
+  flash_attention_backward(shape, q, k, v, mask.key_padding, mask.causal, scale, out, lse, dout,
+                           workspace, dq, dk, dv);
+}
+
 }  // namespace pa::cuda

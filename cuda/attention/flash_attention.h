@@ -53,15 +53,16 @@
 
 #include <cstdint>
 
+#include "engine/kernels/defs.h"
+
 namespace pa::cuda {
 
 constexpr int kMaxHeadDim = 128;
 // log2(e): every kernel here works in base 2 (exp(x) = 2^(x log2 e)), lse included.
 constexpr float kLog2e = 1.4426950408889634f;
 
-struct AttentionShape {
-  int64_t B, H, Nq, Nk, D, Dv;
-};
+using kernels::AttentionMask;  // shared with the CPU kernels (engine/kernels/defs.h)
+using kernels::AttentionShape;
 
 // The head-dim class a shape runs in (the fp32 kernels are built for 32, 64 and 128 and
 // zero-pad the rest): the smallest that holds max(D, Dv).
@@ -108,5 +109,17 @@ void flash_attention_backward(const AttentionShape& shape, const float* q, const
                               const float* v, const float* padding, bool causal, float scale,
                               const float* out, const float* lse, const float* dout, float* delta,
                               float* dq, float* dk, float* dv);
+
+// ---- the engine's entry points: the CPU attention kernel's signatures (engine/cpu/attention.h),
+// so that engine/ops dispatches to either through one table ----
+// flash_attention_fits; the backward's workspace is `delta` (B * H * Nq floats).
+bool attention_fits(const AttentionShape& shape);
+int64_t attention_workspace(const AttentionShape& shape);
+void attention_forward(const AttentionShape& shape, const float* q, const float* k, const float* v,
+                       const AttentionMask& mask, float scale, float* out, float* lse);
+void attention_backward(const AttentionShape& shape, const float* q, const float* k, const float* v,
+                        const float* out, const float* lse, const float* dout,
+                        const AttentionMask& mask, float scale, float* dq, float* dk, float* dv,
+                        float* workspace);
 
 }  // namespace pa::cuda

@@ -16,6 +16,8 @@
 
 #include <cstdint>
 
+#include "engine/kernels/defs.h"
+
 namespace pa::cuda {
 
 using GemmLauncher = void (*)(int m, int n, int k, float alpha, const float* a, int lda,
@@ -148,5 +150,16 @@ inline constexpr const char* kBestVersion = "v12_thread_tile_8x16";
 // v12's 4-warp blocks then leave schedulers idle, v11's 8-warp blocks do not (results/gpu/h100:
 // n = 1024, 0.446x vs 0.569x cuBLAS).
 inline constexpr const char* kSmallGridVersion = "v11_async_b_register_a";
+
+// ---- the engine's entry points (the CPU GEMM's signatures: engine/cpu/gemm.h) ----
+using kernels::GemmProblem;
+using kernels::MatrixRef;
+// No: run_gemm needs row-major, contiguous operands (engine/ops copies other views first).
+bool gemm_reads_views();
+// Whether every size fits the launchers' int arguments.
+bool gemm_fits(const GemmProblem& problem);
+// gemm_best for one product (bias in the epilogue), gemm_best_batched for several, on the
+// current stream (cuda/common/runtime.h). Throws std::invalid_argument where gemm_fits is false.
+void run_gemm(const GemmProblem& problem);
 
 }  // namespace pa::cuda

@@ -13,10 +13,6 @@ namespace pa::cuda {
 namespace {
 
 constexpr int kThreads = 256;
-constexpr float kSqrt2OverPi = 0.7978845608028654f;
-constexpr float kGeluCubic = 0.044715f;
-constexpr float kInvSqrt2 = 0.7071067811865476f;
-constexpr float kInvSqrt2Pi = 0.3989422804014327f;
 
 struct Layout {
   int64_t shape[kMaxDims];
@@ -25,60 +21,8 @@ struct Layout {
   int ndim;
 };
 
-__device__ __forceinline__ float unary_value(UnaryKind kind, float x, float scalar) {
-  switch (kind) {
-    case UnaryKind::Neg:
-      return -x;
-    case UnaryKind::Pow:
-      return powf(x, scalar);
-    case UnaryKind::Exp:
-      return expf(x);
-    case UnaryKind::Log:
-      return logf(x);
-    case UnaryKind::Sqrt:
-      return sqrtf(x);
-    case UnaryKind::Tanh:
-      return tanhf(x);
-    case UnaryKind::Sigmoid:
-      return 1.0f / (1.0f + expf(-x));
-    case UnaryKind::Relu:
-      return x < 0.0f ? 0.0f : x;  // NaN stays NaN
-    case UnaryKind::GeluTanh:
-      return 0.5f * x * (1.0f + tanhf(kSqrt2OverPi * (x + kGeluCubic * x * x * x)));
-    case UnaryKind::GeluErf:
-      return 0.5f * x * (1.0f + erff(x * kInvSqrt2));
-  }
-  return 0.0f;
-}
-
-__device__ __forceinline__ float unary_derivative(UnaryKind kind, float x, float y, float scalar) {
-  switch (kind) {
-    case UnaryKind::Neg:
-      return -1.0f;
-    case UnaryKind::Pow:
-      return scalar * powf(x, scalar - 1.0f);
-    case UnaryKind::Exp:
-      return y;
-    case UnaryKind::Log:
-      return 1.0f / x;
-    case UnaryKind::Sqrt:
-      return 0.5f / y;
-    case UnaryKind::Tanh:
-      return 1.0f - y * y;
-    case UnaryKind::Sigmoid:
-      return y * (1.0f - y);
-    case UnaryKind::Relu:
-      return x > 0.0f ? 1.0f : 0.0f;
-    case UnaryKind::GeluTanh: {
-      const float t = tanhf(kSqrt2OverPi * (x + kGeluCubic * x * x * x));
-      const float inner_grad = kSqrt2OverPi * (1.0f + 3.0f * kGeluCubic * x * x);
-      return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * inner_grad;
-    }
-    case UnaryKind::GeluErf:
-      return 0.5f * (1.0f + erff(x * kInvSqrt2)) + x * kInvSqrt2Pi * expf(-0.5f * x * x);
-  }
-  return 0.0f;
-}
+using kernels::unary_derivative;  // the scalar math shared with the CPU (engine/kernels/defs.h)
+using kernels::unary_value;
 
 __global__ void unary_forward_kernel(UnaryKind kind, const float* __restrict__ x,
                                      float* __restrict__ y, int64_t n, float scalar) {

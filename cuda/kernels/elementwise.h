@@ -5,12 +5,17 @@
 
 #include <cstdint>
 
+#include "engine/kernels/defs.h"
+
 namespace pa::cuda {
 
-enum class UnaryKind { Neg, Pow, Exp, Log, Sqrt, Tanh, Sigmoid, Relu, GeluTanh, GeluErf };
-enum class BinaryKind { Add, Sub, Mul, Div };
+// The kinds and their scalar math are shared with the CPU kernels (engine/kernels/defs.h).
+using kernels::BinaryKind;
+using kernels::kMaxDims;
+using kernels::UnaryKind;
 
-constexpr int kMaxDims = 8;
+// kMaxDims: the most dims binary_forward and where_forward take (the layout is passed by value).
+inline int elementwise_max_dims() { return kMaxDims; }
 
 // y[i] = f(x[i]); `scalar` is the exponent for Pow.
 void unary_forward(UnaryKind kind, const float* x, float* y, int64_t n, float scalar);

@@ -109,6 +109,57 @@ __global__ void softmax_backward_kernel(const float* y, const float* dy, float* 
   }
 }
 
+// Softmax along the middle dim of (outer, D, inner), inner > 1: thread t owns line
+// (t / inner, t % inner) and walks its D elements (stride inner); neighbouring threads read
+// neighbouring addresses. Sums in double, as the row kernels.
+__global__ void softmax_forward_strided_kernel(const float* x, float* y, int64_t lines, int64_t D,
+                                               int64_t inner, bool log) {
+  const int64_t line = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
+  if (line >= lines) return;
+  const int64_t base = (line / inner) * D * inner + line % inner;
+  float line_max = -INFINITY;
+  for (int64_t j = 0; j < D; ++j) line_max = fmaxf(line_max, x[base + j * inner]);
+  double total = 0.0;
+  for (int64_t j = 0; j < D; ++j) total += expf(x[base + j * inner] - line_max);
+  if (log) {
+    const float shift = line_max + static_cast<float>(::log(total));
+    for (int64_t j = 0; j < D; ++j) y[base + j * inner] = x[base + j * inner] - shift;
+  } else {
+    const float scale = static_cast<float>(1.0 / total);
+    for (int64_t j = 0; j < D; ++j) {
+      y[base + j * inner] = expf(x[base + j * inner] - line_max) * scale;
+    }
+  }
+}
+
+__global__ void softmax_backward_strided_kernel(const float* y, const float* dy, float* dx,
+                                                int64_t lines, int64_t D, int64_t inner, bool log) {
+  const int64_t line = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
+  if (line >= lines) return;
+  const int64_t base = (line / inner) * D * inner + line % inner;
+  double dot = 0.0;
+  for (int64_t j = 0; j < D; ++j) {
+    const int64_t i = base + j * inner;
+    dot += log ? dy[i] : double(dy[i]) * y[i];
+  }
+  const float total = static_cast<float>(dot);
+  for (int64_t j = 0; j < D; ++j) {
+    const int64_t i = base + j * inner;
+    dx[i] = log ? dy[i] - expf(y[i]) * total : y[i] * (dy[i] - total);
+  }
+}
+
+// da = (a - b) * (*dloss * (2 / n)): the MSE loss's backward, the upstream gradient read on the
+// device.
+__global__ void mse_loss_backward_kernel(const float* a, const float* b, const float* dloss,
+                                         float* da, int64_t n) {
+  const float scale = *dloss * (2.0f / static_cast<float>(n));
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x) {
+    da[i] = (a[i] - b[i]) * scale;
+  }
+}
+
 __global__ void layer_norm_forward_kernel(const float* x, const float* gamma, const float* beta,
                                           float* y, float* mean, float* rstd, int64_t D,
                                           float eps) {
@@ -294,16 +345,28 @@ void sum_columns(const float* x, float* out, int64_t rows, int64_t D) {
   PA_CUDA_CHECK_LAUNCH();
 }
 
-void softmax_forward(const float* x, float* y, int64_t rows, int64_t D, bool log) {
-  if (rows == 0 || D == 0) return;
-  softmax_forward_kernel<<<rows, kThreads, 0, launch_stream()>>>(x, y, D, log);
+void softmax_forward(const float* x, float* y, int64_t outer, int64_t D, int64_t inner, bool log) {
+  if (outer * inner == 0 || D == 0) return;
+  if (inner == 1) {
+    softmax_forward_kernel<<<outer, kThreads, 0, launch_stream()>>>(x, y, D, log);
+  } else {
+    const int64_t lines = outer * inner;
+    softmax_forward_strided_kernel<<<(lines + kThreads - 1) / kThreads, kThreads, 0,
+                                     launch_stream()>>>(x, y, lines, D, inner, log);
+  }
   PA_CUDA_CHECK_LAUNCH();
 }
 
-void softmax_backward(const float* y, const float* dy, float* dx, int64_t rows, int64_t D,
-                      bool log) {
-  if (rows == 0 || D == 0) return;
-  softmax_backward_kernel<<<rows, kThreads, 0, launch_stream()>>>(y, dy, dx, D, log);
+void softmax_backward(const float* y, const float* dy, float* dx, int64_t outer, int64_t D,
+                      int64_t inner, bool log) {
+  if (outer * inner == 0 || D == 0) return;
+  if (inner == 1) {
+    softmax_backward_kernel<<<outer, kThreads, 0, launch_stream()>>>(y, dy, dx, D, log);
+  } else {
+    const int64_t lines = outer * inner;
+    softmax_backward_strided_kernel<<<(lines + kThreads - 1) / kThreads, kThreads, 0,
+                                      launch_stream()>>>(y, dy, dx, lines, D, inner, log);
+  }
   PA_CUDA_CHECK_LAUNCH();
 }
 
@@ -342,6 +405,20 @@ void squared_error_sum(const float* a, const float* b, int64_t n, double* worksp
   PA_CUDA_CHECK_LAUNCH();
 }
 
+int64_t mse_loss_workspace(int64_t n) { return squared_error_workspace(n) + 1; }
+
+void mse_loss_forward(const float* a, const float* b, int64_t n, double* workspace, float* loss) {
+  const int64_t blocks = squared_error_workspace(n);
+  squared_error_sum(a, b, n, workspace, workspace + blocks, false, loss,
+                    n > 0 ? 1.0 / static_cast<double>(n) : NAN);
+}
+
+void mse_loss_backward(const float* a, const float* b, const float* dloss, float* da, int64_t n) {
+  if (n == 0) return;
+  mse_loss_backward_kernel<<<grid_for(n), kThreads, 0, launch_stream()>>>(a, b, dloss, da, n);
+  PA_CUDA_CHECK_LAUNCH();
+}
+
 void max_along(const float* x, float* values, int64_t* indices, int64_t outer, int64_t D,
                int64_t inner) {
   const int64_t count = outer * inner;
@@ -362,7 +439,7 @@ void max_along_backward(const float* dy, const int64_t* indices, float* dx, int6
 
 void cross_entropy_forward(const float* logits, const int64_t* targets, float* log_probs,
                            float* loss, int64_t N, int64_t C) {
-  softmax_forward(logits, log_probs, N, C, /*log=*/true);
+  softmax_forward(logits, log_probs, N, C, 1, /*log=*/true);
   nll_mean_kernel<<<1, kThreads, 0, launch_stream()>>>(log_probs, targets, loss, N, C);
   PA_CUDA_CHECK_LAUNCH();
 }

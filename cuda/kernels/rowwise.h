@@ -12,11 +12,14 @@ void sum_rows(const float* x, float* out, int64_t rows, int64_t D);
 // out (D) = sum over the rows of x (rows, D).
 void sum_columns(const float* x, float* out, int64_t rows, int64_t D);
 
-// Softmax / log-softmax over each row of x (rows, D); backward from y (the output) and dy:
-// softmax dx = y (dy - <dy, y>), log-softmax dx = dy - exp(y) sum(dy).
-void softmax_forward(const float* x, float* y, int64_t rows, int64_t D, bool log);
-void softmax_backward(const float* y, const float* dy, float* dx, int64_t rows, int64_t D,
-                      bool log);
+// Softmax / log-softmax along the middle dim of a contiguous (outer, D, inner) array (the CPU
+// kernel's signature); backward from y (the output) and dy: softmax dx = y (dy - <dy, y>),
+// log-softmax dx = dy - exp(y) sum(dy). inner = 1 (the softmax dim last) runs one block per row;
+// otherwise one thread per (outer, inner) line walks the D elements, neighbouring threads
+// reading neighbouring addresses.
+void softmax_forward(const float* x, float* y, int64_t outer, int64_t D, int64_t inner, bool log);
+void softmax_backward(const float* y, const float* dy, float* dx, int64_t outer, int64_t D,
+                      int64_t inner, bool log);
 
 // LayerNorm over each row of D, saving mean and rstd (rows); the backward overwrites dx,
 // dgamma and dbeta.
@@ -35,6 +38,14 @@ int64_t squared_error_workspace(int64_t n);  // at most kMaxSquaredErrorPartials
 constexpr int64_t kMaxSquaredErrorPartials = 4096;
 void squared_error_sum(const float* a, const float* b, int64_t n, double* workspace, double* total,
                        bool accumulate, float* scaled, double scale);
+
+// The MSE loss under the CPU kernels' signatures: *loss (a device float) = mean((a - b)^2),
+// summed in double through `workspace` (mse_loss_workspace(n) doubles on the device), no
+// synchronisation; the backward reads the upstream gradient from the device:
+// da = (a - b) * (*dloss * (2 / n)).
+int64_t mse_loss_workspace(int64_t n);
+void mse_loss_forward(const float* a, const float* b, int64_t n, double* workspace, float* loss);
+void mse_loss_backward(const float* a, const float* b, const float* dloss, float* da, int64_t n);
 
 // Max along the middle dim of a contiguous (outer, D, inner) array, D >= 1: values and the
 // index of the first maximum (a NaN wins at once), as the CPU kernel. The backward writes the

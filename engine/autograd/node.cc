@@ -53,12 +53,11 @@ bool needs_grad(const std::vector<Tensor>& inputs) {
   return false;
 }
 
-Tensor record(Tensor output, const std::string& name, std::vector<Tensor> inputs,
-              BackwardFn backward) {
+Tensor record(Tensor output, OpId op, std::vector<Tensor> inputs, BackwardFn backward) {
   if (!needs_grad(inputs)) return output;
   TensorImpl* impl = output.impl();
   impl->requires_grad = true;
-  impl->grad_fn = std::make_shared<Node>(name, std::move(inputs), std::move(backward));
+  impl->grad_fn = std::make_shared<Node>(op_name(op), std::move(inputs), std::move(backward));
   return output;
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "engine/core/tensor.h"
+#include "engine/ops/op_list.h"
 
 namespace pa::autograd {
 
@@ -55,10 +56,10 @@ class NoGradGuard {
 // True when grad mode is on and any input requires grad: the op must record a node.
 bool needs_grad(const std::vector<Tensor>& inputs);
 
-// Makes `output` require grad with a node named `name` over `inputs`, if needs_grad(inputs).
-// Returns `output` for chaining.
-Tensor record(Tensor output, const std::string& name, std::vector<Tensor> inputs,
-              BackwardFn backward);
+// Makes `output` require grad with a node named after `op` over `inputs`, if
+// needs_grad(inputs). Returns `output` for chaining. Only ops in the op list
+// (engine/ops/op_list.h) can record: the list names every node a graph can hold.
+Tensor record(Tensor output, OpId op, std::vector<Tensor> inputs, BackwardFn backward);
 
 // Runs backward from `root` (see Tensor::backward).
 void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph);

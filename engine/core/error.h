@@ -22,6 +22,13 @@ class Error : public std::runtime_error {
   std::string op_;
 };
 
+// An op reached a device and dtype it has no kernel for (engine/ops/dispatch.h): the message
+// names the op, the device and the dtype. A pa::Error, so callers that catch Error catch it.
+class NotImplemented : public Error {
+ public:
+  using Error::Error;
+};
+
 // "(3, 4)" for {3, 4}; "()" for a 0-d shape.
 std::string shape_str(const std::vector<int64_t>& shape);
 

@@ -509,7 +509,8 @@ void attention_forward(const AttentionShape& shape, const float* q, const float*
 
 void attention_backward(const AttentionShape& shape, const float* q, const float* k, const float* v,
                         const float* out, const float* lse, const float* dout,
-                        const AttentionMask& mask, float scale, float* dq, float* dk, float* dv) {
+                        const AttentionMask& mask, float scale, float* dq, float* dk, float* dv,
+                        float* /*workspace*/) {
   if (cpu_config().attention_precision == AttentionPrecision::Float32) {
     backward_packed(shape, q, k, v, out, lse, dout, mask, scale, dq, dk, dv);
     return;

@@ -10,16 +10,12 @@
 
 #include <cstdint>
 
+#include "engine/kernels/defs.h"
+
 namespace pa::cpu {
 
-struct AttentionShape {
-  int64_t B, H, Nq, Nk, D, Dv;
-};
-
-struct AttentionMask {
-  const float* key_padding;  // (B, Nk) or null
-  bool causal;
-};
+using kernels::AttentionMask;  // shared with the CUDA kernels (engine/kernels/defs.h)
+using kernels::AttentionShape;
 
 // out (BH, Nq, Dv); lse (BH, Nq): the row logsumexp of the scaled, masked scores (-inf for a
 // row with every key hidden). Parallel over (slice, query block).
@@ -31,8 +27,16 @@ void attention_forward(const AttentionShape& shape, const float* q, const float*
 // the key blocks (parallel over them). No atomics: dk and dv of a key block belong to one
 // thread; dq goes to per-thread copies (O(threads * N * D) extra) added in thread order, so the
 // same inputs and thread count give bit-identical results. dq, dk, dv are overwritten.
+// `workspace` is unused here (attention_workspace gives 0 floats; the CUDA kernel's signature,
+// which this one shares, needs one).
 void attention_backward(const AttentionShape& shape, const float* q, const float* k, const float* v,
                         const float* out, const float* lse, const float* dout,
-                        const AttentionMask& mask, float scale, float* dq, float* dk, float* dv);
+                        const AttentionMask& mask, float scale, float* dq, float* dk, float* dv,
+                        float* workspace = nullptr);
+
+// Every shape fits this kernel; it needs no backward workspace (the CUDA backend's answers
+// differ: engine/ops/nn.cc asks both the same questions).
+inline bool attention_fits(const AttentionShape&) { return true; }
+inline int64_t attention_workspace(const AttentionShape&) { return 0; }
 
 }  // namespace pa::cpu

@@ -13,11 +13,12 @@ namespace pa::cpu {
 
 namespace {
 
-constexpr float kSqrt2OverPi = 0.7978845608028654f;  // sqrt(2 / pi)
-constexpr float kGeluCubic = 0.044715f;
-constexpr float kInvSqrt2 = 0.7071067811865476f;
-constexpr float kInvSqrt2Pi = 0.3989422804014327f;  // 1 / sqrt(2 pi)
-constexpr int64_t kParallelMin = 1 << 15;           // elements before OpenMP pays off
+using kernels::kGeluCubic;
+using kernels::kSqrt2OverPi;
+using kernels::unary_derivative;
+using kernels::unary_value;
+
+constexpr int64_t kParallelMin = 1 << 15;  // elements before OpenMP pays off
 
 template <typename Fn>
 void parallel_for(int64_t n, Fn fn) {
@@ -28,63 +29,6 @@ void parallel_for(int64_t n, Fn fn) {
 // A UnaryKind as a type, so that a generic lambda can take it as a compile-time constant.
 template <UnaryKind K>
 using KindConstant = std::integral_constant<UnaryKind, K>;
-
-inline float unary_value(UnaryKind kind, float x, float scalar) {
-  switch (kind) {
-    case UnaryKind::Neg:
-      return -x;
-    case UnaryKind::Pow:
-      return std::pow(x, scalar);
-    case UnaryKind::Exp:
-      return std::exp(x);
-    case UnaryKind::Log:
-      return std::log(x);
-    case UnaryKind::Sqrt:
-      return std::sqrt(x);
-    case UnaryKind::Tanh:
-      return std::tanh(x);
-    case UnaryKind::Sigmoid:
-      return 1.0f / (1.0f + std::exp(-x));
-    case UnaryKind::Relu:
-      return x < 0.0f ? 0.0f : x;  // NaN stays NaN
-    case UnaryKind::GeluTanh:
-      return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * (x + kGeluCubic * x * x * x)));
-    case UnaryKind::GeluErf:
-      return 0.5f * x * (1.0f + std::erf(x * kInvSqrt2));
-  }
-  return 0.0f;
-}
-
-// f'(x), given x and y = f(x).
-inline float unary_derivative(UnaryKind kind, float x, float y, float scalar) {
-  switch (kind) {
-    case UnaryKind::Neg:
-      return -1.0f;
-    case UnaryKind::Pow:
-      return scalar * std::pow(x, scalar - 1.0f);
-    case UnaryKind::Exp:
-      return y;
-    case UnaryKind::Log:
-      return 1.0f / x;
-    case UnaryKind::Sqrt:
-      return 0.5f / y;
-    case UnaryKind::Tanh:
-      return 1.0f - y * y;
-    case UnaryKind::Sigmoid:
-      return y * (1.0f - y);
-    case UnaryKind::Relu:
-      return x > 0.0f ? 1.0f : 0.0f;
-    case UnaryKind::GeluTanh: {
-      const float inner = kSqrt2OverPi * (x + kGeluCubic * x * x * x);
-      const float t = std::tanh(inner);
-      const float inner_grad = kSqrt2OverPi * (1.0f + 3.0f * kGeluCubic * x * x);
-      return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * inner_grad;
-    }
-    case UnaryKind::GeluErf:
-      return 0.5f * (1.0f + std::erf(x * kInvSqrt2)) + x * kInvSqrt2Pi * std::exp(-0.5f * x * x);
-  }
-  return 0.0f;
-}
 
 template <typename Op>
 void binary_loop(Op op, const float* a, const int64_t* a_strides, const float* b,

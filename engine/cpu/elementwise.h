@@ -4,10 +4,17 @@
 
 #include <cstdint>
 
+#include "engine/kernels/defs.h"
+
 namespace pa::cpu {
 
-enum class UnaryKind { Neg, Pow, Exp, Log, Sqrt, Tanh, Sigmoid, Relu, GeluTanh, GeluErf };
-enum class BinaryKind { Add, Sub, Mul, Div };
+// The kinds and their scalar math are shared with the CUDA kernels (engine/kernels/defs.h).
+using kernels::BinaryKind;
+using kernels::UnaryKind;
+
+// The most dims binary_forward and where_forward take: any number here (the CUDA kernels take
+// kernels::kMaxDims).
+inline int elementwise_max_dims() { return 1 << 30; }
 
 // y[i] = f(x[i]); `scalar` is the exponent for Pow.
 void unary_forward(UnaryKind kind, const float* x, float* y, int64_t n, float scalar);

@@ -346,4 +346,18 @@ void sgemm_packed(int64_t M, int64_t N, int64_t K, const float* a, int64_t a_pan
   }
 }
 
+void run_gemm(const GemmProblem& p) {
+  for (int64_t t = 0; t < p.count; ++t) {
+    const MatrixRef a{p.a.data + t * p.stride_a, p.a.row_stride, p.a.col_stride};
+    const MatrixRef b{p.b.data + t * p.stride_b, p.b.row_stride, p.b.col_stride};
+    float* c = p.c + t * p.stride_c;
+    sgemm(p.M, p.N, p.K, a, b, c, p.N, false);
+    if (p.bias == nullptr) continue;
+#pragma omp parallel for schedule(static) if (p.M * p.N >= (1 << 15))
+    for (int64_t i = 0; i < p.M; ++i) {
+      for (int64_t j = 0; j < p.N; ++j) c[i * p.N + j] += p.bias[j];
+    }
+  }
+}
+
 }  // namespace pa::cpu

@@ -12,15 +12,12 @@
 
 #include <cstdint>
 
+#include "engine/kernels/defs.h"
+
 namespace pa::cpu {
 
-// A matrix operand: element (i, j) is data[i * row_stride + j * col_stride]. Row-major with
-// leading dimension ld is {data, ld, 1}; its transpose is {data, 1, ld}.
-struct MatrixRef {
-  const float* data;
-  int64_t row_stride;
-  int64_t col_stride;
-};
+using kernels::GemmProblem;  // shared with the CUDA GEMM (engine/kernels/defs.h)
+using kernels::MatrixRef;
 
 // accumulate = false: C = A B (C is not read); true: C += A B. C is row-major with leading
 // dimension ldc. Safe to call from inside an OpenMP parallel region (it then runs on the
@@ -33,6 +30,16 @@ inline void gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, c
                  int64_t ldb, float* C, int64_t ldc, bool accumulate) {
   sgemm(M, N, K, {A, lda, 1}, {B, ldb, 1}, C, ldc, accumulate);
 }
+
+// ---- the engine's entry points (the CUDA GEMM has the same signatures: cuda/gemm/gemm.h) ----
+// Whether run_gemm reads operands through any strides (here: yes, row- or column-major views
+// need no copy; engine/ops makes other views contiguous).
+inline bool gemm_reads_views() { return true; }
+// Whether run_gemm takes these sizes (here: any).
+inline bool gemm_fits(const GemmProblem&) { return true; }
+// The problem's products one after the other through sgemm; the bias is added to each row of C
+// after its product (c + bias, one rounding, as an add op would).
+void run_gemm(const GemmProblem& problem);
 
 // ---- packed operands ----
 // For callers that multiply by the same operand many times (attention multiplies every query

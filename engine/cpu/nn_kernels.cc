@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <vector>
 
 #include "engine/cpu/vector_math.h"
@@ -40,8 +41,16 @@ double squared_error_sum(const float* a, const float* b, int64_t n) {
   return total;
 }
 
-void scaled_difference(const float* a, const float* b, float scale, float* out, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) out[i] = scale * (a[i] - b[i]);
+int64_t mse_loss_workspace(int64_t) { return 0; }
+
+void mse_loss_forward(const float* a, const float* b, int64_t n, double*, float* loss) {
+  *loss = n > 0 ? static_cast<float>(squared_error_sum(a, b, n) / n)
+                : std::numeric_limits<float>::quiet_NaN();
+}
+
+void mse_loss_backward(const float* a, const float* b, const float* dloss, float* da, int64_t n) {
+  const float scale = 2.0f * *dloss / static_cast<float>(n);
+  for (int64_t i = 0; i < n; ++i) da[i] = scale * (a[i] - b[i]);
 }
 
 void max_along(const float* x, float* values, int64_t* indices, int64_t outer, int64_t D,
@@ -185,17 +194,17 @@ void layer_norm_backward(const float* x, const float* gamma, const float* mean, 
   }
 }
 
-float cross_entropy_forward(const float* logits, const int64_t* targets, float* log_probs,
-                            int64_t N, int64_t C) {
+void cross_entropy_forward(const float* logits, const int64_t* targets, float* log_probs,
+                           float* loss, int64_t N, int64_t C) {
   softmax_forward(logits, log_probs, N, C, 1, /*log=*/true);
   double total = 0.0;
   for (int64_t n = 0; n < N; ++n) total -= log_probs[n * C + targets[n]];
-  return static_cast<float>(total / N);
+  *loss = static_cast<float>(total / N);
 }
 
-void cross_entropy_backward(const float* log_probs, const int64_t* targets, float dloss,
+void cross_entropy_backward(const float* log_probs, const int64_t* targets, const float* dloss,
                             float* dlogits, int64_t N, int64_t C) {
-  const float scale = dloss / static_cast<float>(N);
+  const float scale = *dloss / static_cast<float>(N);
   for (int64_t n = 0; n < N; ++n) {
     for (int64_t c = 0; c < C; ++c) {
       const float onehot = c == targets[n] ? 1.0f : 0.0f;
@@ -211,13 +220,15 @@ void embedding_forward(const float* weight, const int64_t* indices, float* out, 
   }
 }
 
-void embedding_backward(const float* dy, const int64_t* indices, float* dweight, int64_t count,
-                        int64_t V, int64_t E) {
-  std::memset(dweight, 0, sizeof(float) * V * E);
-  for (int64_t i = 0; i < count; ++i) {
-    float* row = dweight + indices[i] * E;
-    const float* grad = dy + i * E;
-    for (int64_t e = 0; e < E; ++e) row[e] += grad[e];
+void embedding_backward(const float* dy, const int64_t* offsets, const int64_t* positions,
+                        float* dweight, int64_t V, int64_t E) {
+  for (int64_t v = 0; v < V; ++v) {
+    float* row = dweight + v * E;
+    std::memset(row, 0, sizeof(float) * E);
+    for (int64_t p = offsets[v]; p < offsets[v + 1]; ++p) {
+      const float* grad = dy + positions[p] * E;
+      for (int64_t e = 0; e < E; ++e) row[e] += grad[e];
+    }
   }
 }
 

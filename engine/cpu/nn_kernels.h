@@ -36,21 +36,27 @@ void layer_norm_backward(const float* x, const float* gamma, const float* mean, 
 
 // sum((a - b)^2) over n elements, accumulated in double (the MSE loss's forward).
 double squared_error_sum(const float* a, const float* b, int64_t n);
-// out = scale * (a - b) (the MSE loss's backward).
-void scaled_difference(const float* a, const float* b, float scale, float* out, int64_t n);
+// The MSE loss: *loss = mean((a - b)^2) (NaN when n = 0), summed in double; `workspace` is
+// unused here (mse_loss_workspace gives 0 doubles: the CUDA kernel's signature needs one). The
+// backward: da = (2 * *dloss / n) (a - b).
+int64_t mse_loss_workspace(int64_t n);
+void mse_loss_forward(const float* a, const float* b, int64_t n, double* workspace, float* loss);
+void mse_loss_backward(const float* a, const float* b, const float* dloss, float* da, int64_t n);
 
-// Cross-entropy from logits (N, C) and targets (N): mean loss; saves log-probs (N, C).
-float cross_entropy_forward(const float* logits, const int64_t* targets, float* log_probs,
-                            int64_t N, int64_t C);
-// dlogits = (softmax - onehot) * dloss / N.
-void cross_entropy_backward(const float* log_probs, const int64_t* targets, float dloss,
+// Cross-entropy from logits (N, C) and targets (N): *loss = the mean loss; saves log-probs
+// (N, C).
+void cross_entropy_forward(const float* logits, const int64_t* targets, float* log_probs,
+                           float* loss, int64_t N, int64_t C);
+// dlogits = (softmax - onehot) * *dloss / N.
+void cross_entropy_backward(const float* log_probs, const int64_t* targets, const float* dloss,
                             float* dlogits, int64_t N, int64_t C);
 
 // out (count, E) = weight[indices[i]] (V, E) rows.
 void embedding_forward(const float* weight, const int64_t* indices, float* out, int64_t count,
                        int64_t E);
-// dweight (V, E) is overwritten with the scatter-add of dy rows.
-void embedding_backward(const float* dy, const int64_t* indices, float* dweight, int64_t count,
-                        int64_t V, int64_t E);
+// dweight (V, E) is overwritten: row v is the sum of the dy rows at the positions reading it,
+// positions[offsets[v] .. offsets[v + 1]) (ascending; built by the caller), added in that order.
+void embedding_backward(const float* dy, const int64_t* offsets, const int64_t* positions,
+                        float* dweight, int64_t V, int64_t E);
 
 }  // namespace pa::cpu

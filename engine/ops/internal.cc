@@ -23,21 +23,29 @@ std::string describe(const std::vector<Tensor>& tensors, const std::vector<std::
   return out.str();
 }
 
-void check_inputs(const std::string& op, const std::vector<Tensor>& tensors,
-                  const std::vector<std::string>& names) {
+const Kernels& check_inputs(OpId op_id, const std::vector<Tensor>& tensors,
+                            const std::vector<std::string>& names) {
+  const std::string op = op_name(op_id);
   for (size_t i = 0; i < tensors.size(); ++i) {
     PA_CHECK(tensors[i].defined(), op, "input " << names[i] << " is undefined",
              "pass a tensor created by a factory or an op");
-    PA_CHECK(tensors[i].dtype() == DType::Float32, op,
-             "expects float32 inputs, got " << describe(tensors, names),
-             "ops compute in float32; convert the input");
     PA_CHECK(tensors[i].device() == tensors[0].device(), op,
              "inputs are on different devices: " << describe(tensors, names),
              "move them to one device with .to(device)");
+    PA_CHECK(tensors[i].dtype() == tensors[0].dtype(), op,
+             "inputs have different dtypes: " << describe(tensors, names),
+             "convert them to one dtype (ops compute in float32)");
   }
+  // Indices are int64 by design (check_index); no op computes in int64.
+  PA_CHECK(tensors.empty() || tensors[0].dtype() != DType::Int64, op,
+           "expects float32 inputs, got " << describe(tensors, names),
+           "int64 tensors hold indices; convert values to float32");
+  return kernels_for(op_id, tensors.empty() ? Device::cpu() : tensors[0].device(),
+                     tensors.empty() ? DType::Float32 : tensors[0].dtype());
 }
 
-void check_index(const std::string& op, const Tensor& index, const Tensor& reference) {
+void check_index(OpId op_id, const Tensor& index, const Tensor& reference) {
+  const std::string op = op_name(op_id);
   PA_CHECK(index.defined() && index.dtype() == DType::Int64, op,
            "indices must be an int64 tensor, got "
                << (index.defined() ? dtype_name(index.dtype()) : std::string("undefined")),
@@ -75,23 +83,11 @@ Shape broadcast_strides(const Tensor& x, const Shape& shape) {
   return strides;
 }
 
-void no_cuda_kernel(const std::string& op, const std::vector<Tensor>& tensors) {
-  std::vector<std::string> names;
-  for (size_t i = 0; i < tensors.size(); ++i) names.push_back("arg" + std::to_string(i));
-  throw Error(op,
-              "got CUDA tensors in a build without CUDA (inputs " + describe(tensors, names) + ")",
-              "rebuild with --config=cuda, or run it on the CPU with .to(pa::Device::cpu())");
-}
-
-void check_backend(const std::string& op, const std::vector<Tensor>& tensors) {
-#ifndef PA_WITH_CUDA
-  for (const Tensor& tensor : tensors) {
-    if (tensor.defined() && !tensor.device().is_cpu()) no_cuda_kernel(op, tensors);
-  }
-#else
-  (void)op;
-  (void)tensors;
-#endif
+RowSplit split_around(const Shape& shape, int64_t dim) {
+  RowSplit split{1, shape[dim], 1};
+  for (int64_t d = 0; d < dim; ++d) split.outer *= shape[d];
+  for (size_t d = dim + 1; d < shape.size(); ++d) split.inner *= shape[d];
+  return split;
 }
 
 std::vector<int64_t> reduction_dims(const std::string& op, const std::vector<int64_t>& dims,

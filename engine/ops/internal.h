@@ -5,35 +5,31 @@
 #include <vector>
 
 #include "engine/core/tensor.h"
+#include "engine/ops/dispatch.h"
+#include "engine/ops/op_list.h"
 
 namespace pa::ops_internal {
 
 // "a (3, 4) float32 cpu, b (4,) float32 cuda:0" for error messages.
 std::string describe(const std::vector<Tensor>& tensors, const std::vector<std::string>& names);
 
-// Every tensor defined, float32 and on one device; throws pa::Error naming the op otherwise.
-void check_inputs(const std::string& op, const std::vector<Tensor>& tensors,
-                  const std::vector<std::string>& names);
-// Like check_inputs, but `index` must be int64 (and on the same device).
-void check_index(const std::string& op, const Tensor& index, const Tensor& reference);
+// Every tensor defined, on one device and of one dtype (pa::Error naming the op otherwise);
+// returns the op's kernels for that device and dtype (dispatch.h: NotImplemented when there
+// are none). The one entry of every op.
+const Kernels& check_inputs(OpId op, const std::vector<Tensor>& tensors,
+                            const std::vector<std::string>& names);
+// `index` must be int64 and on the device of `reference`.
+void check_index(OpId op, const Tensor& index, const Tensor& reference);
 
 Shape broadcast_shapes(const std::string& op, const Shape& a, const Shape& b);
 // Strides that read `x` as if it had `shape` (0 on broadcast dims).
 Shape broadcast_strides(const Tensor& x, const Shape& shape);
 
-// Throws the error of an op reached with CUDA tensors in a build without CUDA.
-[[noreturn]] void no_cuda_kernel(const std::string& op, const std::vector<Tensor>& tensors);
-// Calls no_cuda_kernel when a tensor is on a GPU and the build has no CUDA; nothing otherwise.
-void check_backend(const std::string& op, const std::vector<Tensor>& tensors);
-
-// The kernel of one name for the device: cuda::name on the GPU, cpu::name on the CPU (the
-// CUDA kernels mirror engine/cpu's signatures). Without CUDA only the CPU one exists; ops call
-// check_backend first (`on_gpu` is still evaluated, so the flag is used in either build).
-#ifdef PA_WITH_CUDA
-#define PA_KERNEL(on_gpu, name) ((on_gpu) ? ::pa::cuda::name : ::pa::cpu::name)
-#else
-#define PA_KERNEL(on_gpu, name) (static_cast<void>(on_gpu), ::pa::cpu::name)
-#endif
+// A contiguous shape around one dim: (outer, D, inner), the layout the row kernels take.
+struct RowSplit {
+  int64_t outer, D, inner;
+};
+RowSplit split_around(const Shape& shape, int64_t dim);
 
 // Normalised, sorted, de-duplicated reduction dims (empty -> all dims).
 std::vector<int64_t> reduction_dims(const std::string& op, const std::vector<int64_t>& dims,

@@ -1,21 +1,14 @@
 // matmul: (M, K) @ (K, N) and batched (..., M, K) @ (..., K, N) with broadcast batch dims.
-// Operands go to the packed SGEMM (engine/cpu/gemm.h) as strided views: a transposed operand
-// (matmul's backward, Linear's x W^T) is read in place, not copied. A batched a times a 2-D b is
-// one GEMM over all rows. The backward is two matmuls, summed back over broadcast batch dims.
-// On CUDA: cuda/gemm's best fp32 version (row-major operands, so views are made contiguous
-// first; broadcast batch dims are expanded, a single shared matrix is not), one launch per
-// matmul: a batched a times a 2-D b folds into one GEMM, other batches run as one batched GEMM.
-#include <limits>
-
+// Both go through the backend's run_gemm (dispatch.h). A GEMM that reads strided views (the
+// CPU's packed SGEMM, engine/cpu/gemm.h) gets them in place: a transposed operand (matmul's
+// backward, Linear's x W^T) is not copied, and each batch matrix is one product at its own
+// offset. A GEMM of row-major operands (cuda/gemm's best fp32 version) gets contiguous copies,
+// broadcast batch dims expanded (a single shared matrix is not), in one launch per matmul.
+// Either way a batched a times a 2-D b is one GEMM over all rows. The backward is two matmuls,
+// summed back over broadcast batch dims.
 #include "engine/core/checked.h"
-#include "engine/cpu/gemm.h"
 #include "engine/ops/internal.h"
 #include "engine/ops/ops.h"
-
-#ifdef PA_WITH_CUDA
-#include "cuda/common/runtime.h"
-#include "cuda/gemm/gemm.h"
-#endif
 
 namespace pa {
 
@@ -33,7 +26,7 @@ Tensor gemm_operand(const Tensor& x) {
   return row_major || col_major ? x.detach() : contiguous(x).detach();
 }
 
-cpu::MatrixRef matrix_ref(const Tensor& x, int64_t offset) {
+kernels::MatrixRef matrix_ref(const Tensor& x, int64_t offset) {
   return {x.data<float>() + offset, x.strides()[x.dim() - 2], x.strides()[x.dim() - 1]};
 }
 
@@ -49,100 +42,42 @@ bool rows_fold(const Tensor& a) {
   return true;
 }
 
-#ifdef PA_WITH_CUDA
-constexpr int64_t kIntMax = std::numeric_limits<int>::max();
-
-// out (M, N) = a (M, K) @ b (K, N) (+ bias (N) in the epilogue, when not null) through gemm_best
-// on the current stream; a and b contiguous. `shapes` names the operands in the range error.
-void gemm_cuda(const char* op, const std::string& shapes, const Tensor& a, const Tensor& b,
-               const float* bias, int64_t M, int64_t K, int64_t N, Tensor& out) {
-  PA_CHECK(M <= kIntMax && K <= kIntMax && N <= kIntMax, op,
-           "sizes " << shapes << " exceed the CUDA GEMM's int range",
-           "split the product into smaller ones");
-  cuda::gemm_best(static_cast<int>(M), static_cast<int>(N), static_cast<int>(K), 1.0f,
-                  a.data<float>(), static_cast<int>(K), b.data<float>(), static_cast<int>(N), 0.0f,
-                  out.data<float>(), static_cast<int>(N), bias,
-                  static_cast<cudaStream_t>(cuda::current_stream()));
-}
-
-// out (batch..., M, N) = a @ b on the GPU.
-void matmul_cuda(const Tensor& a, const Tensor& b, const Shape& batch, int64_t M, int64_t K,
-                 int64_t N, Tensor& out) {
+// out (batch..., M, N) = a (..., M, K) @ b (..., K, N) (+ bias (N) on every row, when not
+// null) through the backend's GEMM; a and b detached, `batch` their broadcast batch dims.
+void gemm_into(const Kernels& k, OpId op, const std::string& shapes, const Tensor& a,
+               const Tensor& b, const Shape& batch, int64_t M, int64_t K, int64_t N,
+               const float* bias, Tensor& out) {
   const int64_t count = shape_numel(batch);
-  const std::string shapes = shape_str(a.shape()) + " @ " + shape_str(b.shape());
+  if (out.numel() == 0) return;
   autograd::NoGradGuard no_grad;
-  if (b.dim() == 2) {  // (..., M, K) @ (K, N): one (count * M, K) @ (K, N) GEMM
-    Shape a_full = batch;
-    a_full.push_back(M);
-    a_full.push_back(K);
-    gemm_cuda("matmul", shapes, contiguous(expand(a, a_full)), contiguous(b), nullptr, count * M, K,
-              N, out);
-    return;
-  }
-  // Batched: one launch for every product. An operand whose own batch dims hold a single
-  // matrix is shared (stride 0); any other is expanded to the full batch and made contiguous.
-  const auto batched_operand = [&](const Tensor& t, int64_t rows, int64_t cols, int64_t& stride) {
-    if (shape_numel(Shape(t.shape().begin(), t.shape().end() - 2)) == 1) {
-      stride = 0;
-      return contiguous(t);
-    }
-    Shape full = batch;
-    full.insert(full.end(), {rows, cols});
-    stride = rows * cols;
-    return contiguous(expand(t, full));
+  const auto run = [&](const kernels::GemmProblem& problem) {
+    PA_CHECK(k.gemm_fits(problem), op_name(op),
+             "sizes " << shapes << " (a batch of " << problem.count << ") exceed what the "
+                      << k.backend << " GEMM takes",
+             "split the product or the batch into smaller ones");
+    k.run_gemm(problem);
   };
-  PA_CHECK(count <= kIntMax && M <= kIntMax && K <= kIntMax && N <= kIntMax, "matmul",
-           "sizes " << shapes << " (a batch of " << count << ") exceed the CUDA GEMM's int range",
-           "split the batch");
-  cuda::GemmBatch gemm_batch;
-  gemm_batch.count = static_cast<int>(count);
-  gemm_batch.stride_c = M * N;
-  const Tensor ac = batched_operand(a, M, K, gemm_batch.stride_a);  // (batch, M, K)
-  const Tensor bc = batched_operand(b, K, N, gemm_batch.stride_b);  // (batch, K, N)
-  cuda::gemm_best_batched(static_cast<int>(M), static_cast<int>(N), static_cast<int>(K), 1.0f,
-                          ac.data<float>(), static_cast<int>(K), bc.data<float>(),
-                          static_cast<int>(N), 0.0f, out.data<float>(), static_cast<int>(N),
-                          nullptr, gemm_batch, static_cast<cudaStream_t>(cuda::current_stream()));
-}
-#endif
-
-}  // namespace
-
-Tensor matmul(const Tensor& a, const Tensor& b) {
-  ops_internal::check_inputs("matmul", {a, b}, {"a", "b"});
-  PA_CHECK(a.dim() >= 2 && b.dim() >= 2, "matmul",
-           "needs 2-D or batched operands, got " << ops_internal::describe({a, b}, {"a", "b"}),
-           "reshape vectors to (1, K) or (K, 1)");
-  const int64_t M = a.size(-2), K = a.size(-1), N = b.size(-1);
-  PA_CHECK(b.size(-2) == K, "matmul",
-           "inner dims differ: a " << shape_str(a.shape()) << " vs b " << shape_str(b.shape()),
-           "a's last dim must equal b's second-to-last dim; transpose one of them?");
-  const Shape a_batch(a.shape().begin(), a.shape().end() - 2);
-  const Shape b_batch(b.shape().begin(), b.shape().end() - 2);
-  const Shape batch = ops_internal::broadcast_shapes("matmul", a_batch, b_batch);
-  const Tensor ap = gemm_operand(a);  // (..., M, K), strided
-  const Tensor bp = gemm_operand(b);  // (..., K, N), strided
-  Shape out_shape = batch;
-  out_shape.push_back(M);
-  out_shape.push_back(N);
-  if (!numel_fits(out_shape)) {
-    checked_numel(out_shape, "matmul",
-                  shape_str(a.shape()) + " @ " + shape_str(b.shape()) + " gives shape");
-  }
-  Tensor out = empty(out_shape, TensorOptions().with_device(a.device()));  // (..., M, N)
-  const int64_t count = shape_numel(batch);
-  if (!a.device().is_cpu()) {
-#ifdef PA_WITH_CUDA
-    if (out.numel() > 0) matmul_cuda(a.detach(), b.detach(), batch, M, K, N, out);
-#else
-    ops_internal::no_cuda_kernel("matmul", {a, b});
-#endif
-  } else if (b.dim() == 2 && rows_fold(ap)) {
-    // (..., M, K) @ (K, N): one (count * M, K) @ (K, N) GEMM.
-    cpu::sgemm(count * M, N, K, {ap.data<float>(), K, 1}, matrix_ref(bp, 0), out.data<float>(), N,
-               false);
-  } else {
-    // Batch strides (in elements) of each operand, 0 on broadcast dims.
+  if (k.gemm_reads_views()) {
+    // Row- or column-major views are read in place (gemm_operand copies any other).
+    const Tensor ap = gemm_operand(a);    // (..., M, K)
+    const Tensor bp = gemm_operand(b);    // (..., K, N)
+    if (b.dim() == 2 && rows_fold(ap)) {  // (..., M, K) @ (K, N): one (count * M, K) @ (K, N)
+      run({1,
+           count * M,
+           N,
+           K,
+           {ap.data<float>(), K, 1},
+           0,
+           matrix_ref(bp, 0),
+           0,
+           bias,
+           out.data<float>(),
+           0});
+      return;
+    }
+    // One product per batch matrix, each operand at its own (broadcast) batch offset.
+    const Shape a_batch(a.shape().begin(), a.shape().end() - 2);
+    const Shape b_batch(b.shape().begin(), b.shape().end() - 2);
     const Shape a_strides = ops_internal::broadcast_strides(
         make_view(ap, a_batch, Shape(ap.strides().begin(), ap.strides().end() - 2), 0), batch);
     const Shape b_strides = ops_internal::broadcast_strides(
@@ -155,11 +90,81 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
         a_offset += index * a_strides[d];
         b_offset += index * b_strides[d];
       }
-      cpu::sgemm(M, N, K, matrix_ref(ap, a_offset), matrix_ref(bp, b_offset),
-                 out.data<float>() + i * M * N, N, false);
+      run({1, M, N, K, matrix_ref(ap, a_offset), 0, matrix_ref(bp, b_offset), 0, bias,
+           out.data<float>() + i * M * N, 0});
     }
+    return;
   }
-  return record(out, "matmul", {a, b}, [ap, bp](const Tensor& grad) {
+  // A GEMM of row-major, contiguous operands (the GPU's): broadcast batch dims are expanded,
+  // an operand holding a single matrix is shared (stride 0); one launch per matmul.
+  if (b.dim() == 2) {  // (..., M, K) @ (K, N): one (count * M, K) @ (K, N) GEMM
+    Shape a_full = batch;
+    a_full.insert(a_full.end(), {M, K});
+    const Tensor ac = contiguous(expand(a, a_full));
+    const Tensor bc = contiguous(b);
+    run({1,
+         count * M,
+         N,
+         K,
+         {ac.data<float>(), K, 1},
+         0,
+         {bc.data<float>(), N, 1},
+         0,
+         bias,
+         out.data<float>(),
+         0});
+    return;
+  }
+  const auto batched_operand = [&](const Tensor& t, int64_t rows, int64_t cols, int64_t& stride) {
+    if (shape_numel(Shape(t.shape().begin(), t.shape().end() - 2)) == 1) {
+      stride = 0;
+      return contiguous(t);
+    }
+    Shape full = batch;
+    full.insert(full.end(), {rows, cols});
+    stride = rows * cols;
+    return contiguous(expand(t, full));
+  };
+  int64_t stride_a = 0, stride_b = 0;
+  const Tensor ac = batched_operand(a, M, K, stride_a);  // (batch, M, K)
+  const Tensor bc = batched_operand(b, K, N, stride_b);  // (batch, K, N)
+  run({count,
+       M,
+       N,
+       K,
+       {ac.data<float>(), K, 1},
+       stride_a,
+       {bc.data<float>(), N, 1},
+       stride_b,
+       bias,
+       out.data<float>(),
+       M * N});
+}
+
+}  // namespace
+
+Tensor matmul(const Tensor& a, const Tensor& b) {
+  const Kernels& k = ops_internal::check_inputs(OpId::matmul, {a, b}, {"a", "b"});
+  PA_CHECK(a.dim() >= 2 && b.dim() >= 2, "matmul",
+           "needs 2-D or batched operands, got " << ops_internal::describe({a, b}, {"a", "b"}),
+           "reshape vectors to (1, K) or (K, 1)");
+  const int64_t M = a.size(-2), K = a.size(-1), N = b.size(-1);
+  PA_CHECK(b.size(-2) == K, "matmul",
+           "inner dims differ: a " << shape_str(a.shape()) << " vs b " << shape_str(b.shape()),
+           "a's last dim must equal b's second-to-last dim; transpose one of them?");
+  const Shape a_batch(a.shape().begin(), a.shape().end() - 2);
+  const Shape b_batch(b.shape().begin(), b.shape().end() - 2);
+  const Shape batch = ops_internal::broadcast_shapes("matmul", a_batch, b_batch);
+  Shape out_shape = batch;
+  out_shape.push_back(M);
+  out_shape.push_back(N);
+  const std::string shapes = shape_str(a.shape()) + " @ " + shape_str(b.shape());
+  if (!numel_fits(out_shape)) checked_numel(out_shape, "matmul", shapes + " gives shape");
+  Tensor out = empty(out_shape, TensorOptions().with_device(a.device()));  // (..., M, N)
+  const Tensor ap = gemm_operand(a);  // (..., M, K), strided; kept for the backward
+  const Tensor bp = gemm_operand(b);  // (..., K, N), strided
+  gemm_into(k, OpId::matmul, shapes, ap, bp, batch, M, K, N, nullptr, out);
+  return record(out, OpId::matmul, {a, b}, [ap, bp](const Tensor& grad) {
     const Tensor grad_a = matmul(grad, transpose(bp, -1, -2));  // (..., M, K)
     if (bp.dim() == 2 && ap.dim() > 2) {
       // b was shared by every batch matrix: its gradient is one GEMM over all rows,
@@ -180,7 +185,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   const std::vector<Tensor> inputs =
       has_bias ? std::vector<Tensor>{x, weight, bias} : std::vector<Tensor>{x, weight};
   const std::vector<std::string> names = {"x", "weight", "bias"};
-  ops_internal::check_inputs("linear", inputs, names);
+  const Kernels& k = ops_internal::check_inputs(OpId::linear, inputs, names);
   PA_CHECK(x.dim() >= 1 && weight.dim() == 2 && x.size(-1) == weight.size(1) &&
                (!has_bias || bias.shape() == Shape{weight.size(0)}),
            "linear", "bad shapes: " << ops_internal::describe(inputs, names),
@@ -190,24 +195,14 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   Shape out_shape = x.shape();
   out_shape.back() = out;
   const Tensor x_rows = reshape(x.detach(), {rows, in});  // (R, in)
-  Tensor y;                                               // (R, out)
-  if (x.device().is_cpu()) {
-    autograd::NoGradGuard no_grad;
-    y = matmul(x_rows, transpose(weight.detach(), 0, 1));
-    if (has_bias) y = add(y, bias.detach());
-  } else {
-#ifdef PA_WITH_CUDA
-    autograd::NoGradGuard no_grad;
-    const Tensor c = has_bias ? contiguous(bias.detach()) : Tensor();
-    y = empty({rows, out}, TensorOptions().with_device(x.device()));
-    gemm_cuda("linear", ops_internal::describe(inputs, names), contiguous(x_rows),
-              contiguous(transpose(weight.detach(), 0, 1)), has_bias ? c.data<float>() : nullptr,
-              rows, in, out, y);  // (R, in) @ (in, out)
-#else
-    ops_internal::no_cuda_kernel("linear", inputs);
-#endif
-  }
-  return record(reshape(y, out_shape), "linear", inputs,
+  // y (R, out) = x (R, in) @ W^T (in, out) + bias, the bias added by the GEMM (in its epilogue
+  // on the GPU).
+  const Tensor bias_c = has_bias ? contiguous(bias).detach() : Tensor();
+  Tensor y = empty({rows, out}, TensorOptions().with_device(x.device()));
+  gemm_into(k, OpId::linear, ops_internal::describe(inputs, names), x_rows,
+            transpose(weight.detach(), 0, 1), {}, rows, in, out,
+            has_bias ? bias_c.data<float>() : nullptr, y);
+  return record(reshape(y, out_shape), OpId::linear, inputs,
                 [x_rows, weight = weight.detach(), has_bias, rows, out,
                  x_shape = x.shape()](const Tensor& grad) {
                   autograd::NoGradGuard no_grad;

@@ -1,101 +1,50 @@
 // Row-wise and model-level ops: softmax, log_softmax, layer_norm (one fused op saving mean and
 // rstd), mse_loss, cross_entropy, dropout, embedding and scaled_dot_product_attention (one op,
-// so that fused kernels can replace its CPU implementation without touching callers).
+// so that fused kernels can replace its implementation without touching callers). Each calls
+// its backend's kernels through the table check_inputs returns (dispatch.h): one path for every
+// device and dtype.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <numeric>
 
 #include "engine/core/checked.h"
-#include "engine/cpu/attention.h"
-#include "engine/cpu/nn_kernels.h"
 #include "engine/ops/internal.h"
 #include "engine/ops/ops.h"
-
-#ifdef PA_WITH_CUDA
-#include "cuda/attention/flash_attention.h"
-#include "cuda/kernels/rowwise.h"
-#endif
 
 namespace pa {
 
 using autograd::record;
+using kernels::AttentionMask;
+using kernels::AttentionShape;
 using ops_internal::check_inputs;
-using ops_internal::no_cuda_kernel;
+using ops_internal::split_around;
 
 namespace {
 
-void split_around(const Shape& shape, int64_t dim, int64_t& outer, int64_t& D, int64_t& inner) {
-  outer = 1;
-  inner = 1;
-  for (int64_t d = 0; d < dim; ++d) outer *= shape[d];
-  D = shape[dim];
-  for (size_t d = dim + 1; d < shape.size(); ++d) inner *= shape[d];
-}
+TensorOptions on(const Tensor& x) { return TensorOptions().with_device(x.device()); }
 
-#ifdef PA_WITH_CUDA
-// Softmax on the GPU: the dim moved last (a contiguous copy when it is not), the row kernel,
-// and the result permuted back.
-Tensor softmax_cuda(const char* name, const Tensor& x_in, int64_t d, bool log) {
-  const Tensor x0 = x_in.dim() == 0 ? reshape(x_in.detach(), {1}) : x_in.detach();
-  std::vector<int64_t> order(x0.dim()), inverse(x0.dim());
-  std::iota(order.begin(), order.end(), 0);
-  order.erase(order.begin() + d);
-  order.push_back(d);  // the softmax dim last
-  for (int64_t i = 0; i < x0.dim(); ++i) inverse[order[i]] = i;
-  const int64_t D = x0.size(d), rows = D > 0 ? x0.numel() / D : 0;
-  Tensor y_rows, y;
-  {
-    autograd::NoGradGuard no_grad;
-    const Tensor x_rows = contiguous(permute(x0, order));  // (rows, D)
-    y_rows = empty(x_rows.shape(), TensorOptions().with_device(x0.device()));
-    cuda::softmax_forward(x_rows.data<float>(), y_rows.data<float>(), rows, D, log);
-    y = reshape(contiguous(permute(y_rows, inverse)), x_in.shape());
-  }
-  return record(
-      y, name, {x_in},
-      [y_rows, order, inverse, rows, D, log, shape = x_in.shape()](const Tensor& grad_in) {
-        autograd::NoGradGuard no_grad;
-        const Tensor grad =
-            contiguous(permute(grad_in.dim() == 0 ? reshape(grad_in, {1}) : grad_in, order));
-        Tensor dx = empty(grad.shape(), TensorOptions().with_device(grad.device()));
-        cuda::softmax_backward(y_rows.data<float>(), grad.data<float>(), dx.data<float>(), rows, D,
-                               log);
-        return std::vector<Tensor>{reshape(contiguous(permute(dx, inverse)), shape)};
-      });
-}
-#endif
-
-Tensor softmax_op(const char* name, const Tensor& x_in, int64_t dim, bool log) {
-  check_inputs(name, {x_in}, {"x"});
-  const int64_t d = normalize_dim(name, dim, x_in.dim() == 0 ? 1 : x_in.dim());
-  if (!x_in.device().is_cpu()) {
-#ifdef PA_WITH_CUDA
-    return softmax_cuda(name, x_in, d, log);
-#else
-    no_cuda_kernel(name, {x_in});
-#endif
-  }
-  int64_t outer, D, inner;
-  split_around(x_in.dim() == 0 ? Shape{1} : x_in.shape(), d, outer, D, inner);
+Tensor softmax_op(OpId op, const Tensor& x_in, int64_t dim, bool log) {
+  const Kernels& k = check_inputs(op, {x_in}, {"x"});
+  const int64_t d = normalize_dim(op_name(op), dim, x_in.dim() == 0 ? 1 : x_in.dim());
+  const ops_internal::RowSplit rows = split_around(x_in.dim() == 0 ? Shape{1} : x_in.shape(), d);
   const Tensor x = contiguous(x_in).detach();
-  Tensor y = empty(x.shape());
-  cpu::softmax_forward(x.data<float>(), y.data<float>(), outer, D, inner, log);
-  return record(y, name, {x_in}, [y = y.detach(), outer, D, inner, log](const Tensor& grad_in) {
+  Tensor y = empty(x.shape(), on(x));
+  k.softmax_forward(x.data<float>(), y.data<float>(), rows.outer, rows.D, rows.inner, log);
+  return record(y, op, {x_in}, [&k, y = y.detach(), rows, log](const Tensor& grad_in) {
     const Tensor grad = contiguous(grad_in);
-    Tensor dx = empty(y.shape());
-    cpu::softmax_backward(y.data<float>(), grad.data<float>(), dx.data<float>(), outer, D, inner,
-                          log);
+    Tensor dx = empty(y.shape(), on(y));
+    k.softmax_backward(y.data<float>(), grad.data<float>(), dx.data<float>(), rows.outer, rows.D,
+                       rows.inner, log);
     return std::vector<Tensor>{dx};
   });
 }
 
-#ifdef PA_WITH_CUDA
-// Attention on the GPU as a composition of engine ops, for head dims the fused kernels do not
-// cover (above 128): S = Q K^T * scale (B, H, Nq, Nk) plus a mask bias (-1e30 on hidden
-// keys: exp gives exactly 0, and a row with every key hidden stays finite), softmax, P V; rows
-// with every key hidden are multiplied by 0, so they output zeros and get zero gradients, as on
-// the CPU. Autograd differentiates the composition. O(N^2) memory, unlike the CPU kernel.
+// Attention as a composition of engine ops, for shapes the backend's fused kernels do not cover
+// (attention_fits false: on the GPU, head dims above 128): S = Q K^T * scale (B, H, Nq, Nk) plus
+// a mask bias (-1e30 on hidden keys: exp gives exactly 0, and a row with every key hidden stays
+// finite), softmax, P V; rows with every key hidden are multiplied by 0, so they output zeros
+// and get zero gradients, as the fused kernels do. Autograd differentiates the composition.
+// O(N^2) memory.
 Tensor sdpa_composed(const Tensor& q, const Tensor& k, const Tensor& v, bool causal,
                      const Tensor& padding, float scale) {
   const int64_t B = q.size(0), Nq = q.size(2), Nk = k.size(2);
@@ -118,55 +67,70 @@ Tensor sdpa_composed(const Tensor& q, const Tensor& k, const Tensor& v, bool cau
   return mul(matmul(softmax(add(scores, bias_tensor), -1), v), visible_tensor);
 }
 
-// A contiguous, detached copy of x whose data starts on a 16-byte boundary, as the attention
-// kernels' vector loads need (a contiguous view at an odd offset is copied).
+// A contiguous, detached copy of x whose data starts on a 16-byte boundary, as the GPU
+// attention kernels' vector loads need (a contiguous view at an odd offset is copied).
 Tensor aligned_rows(const Tensor& x) {
   const Tensor packed = contiguous(x).detach();
   return reinterpret_cast<std::uintptr_t>(packed.data<float>()) % 16 == 0 ? packed
                                                                           : contiguous_copy(packed);
 }
 
-// Attention on the GPU through cuda/attention's FlashAttention-2 kernels (head dims up to 128):
-// O(N) extra memory, the row log-sum-exp saved for the backward's recomputation.
-Tensor sdpa_flash(const Tensor& q_in, const Tensor& k_in, const Tensor& v_in, bool causal,
-                  const Tensor& padding, float scale) {
+// Attention through the backend's fused kernels: O(N) extra memory, the row log-sum-exp saved
+// for the backward's recomputation.
+Tensor sdpa_fused(const Kernels& kern, const Tensor& q_in, const Tensor& k_in, const Tensor& v_in,
+                  const AttentionShape& shape, bool causal, const Tensor& padding, float scale) {
   const Tensor q = aligned_rows(q_in);  // (B, H, Nq, D)
   const Tensor k = aligned_rows(k_in);  // (B, H, Nk, D)
   const Tensor v = aligned_rows(v_in);  // (B, H, Nk, Dv)
-  const cuda::AttentionShape shape{q.size(0), q.size(1), q.size(2),
-                                   k.size(2), q.size(3), v.size(3)};
-  const TensorOptions options = TensorOptions().with_device(q.device());
-  Tensor out = empty({shape.B, shape.H, shape.Nq, shape.Dv}, options);
-  Tensor lse = empty({shape.B, shape.H, shape.Nq}, options);
-  const float* mask = padding.defined() ? padding.data<float>() : nullptr;
-  cuda::flash_attention_forward(shape, q.data<float>(), k.data<float>(), v.data<float>(), mask,
-                                causal, scale, out.data<float>(), lse.data<float>());
-  return record(out, "scaled_dot_product_attention", {q_in, k_in, v_in},
-                [q, k, v, out = out.detach(), lse, padding, shape, causal, scale,
-                 options](const Tensor& grad_in) {
-                  const Tensor grad = aligned_rows(grad_in);
-                  Tensor dq = empty(q.shape(), options);
-                  Tensor dk = empty(k.shape(), options);
-                  Tensor dv = empty(v.shape(), options);
-                  Tensor delta = empty(lse.shape(), options);
-                  cuda::flash_attention_backward(
-                      shape, q.data<float>(), k.data<float>(), v.data<float>(),
-                      padding.defined() ? padding.data<float>() : nullptr, causal, scale,
-                      out.data<float>(), lse.data<float>(), grad.data<float>(), delta.data<float>(),
-                      dq.data<float>(), dk.data<float>(), dv.data<float>());
-                  return std::vector<Tensor>{dq, dk, dv};
-                });
+  Tensor out = empty({shape.B, shape.H, shape.Nq, shape.Dv}, on(q));
+  Tensor lse =
+      empty({shape.B, shape.H, shape.Nq}, on(q));  // all the backward keeps besides q, k, v
+  const AttentionMask mask{padding.defined() ? padding.data<float>() : nullptr, causal};
+  kern.attention_forward(shape, q.data<float>(), k.data<float>(), v.data<float>(), mask, scale,
+                         out.data<float>(), lse.data<float>());
+  return record(
+      out, OpId::scaled_dot_product_attention, {q_in, k_in, v_in},
+      [&kern, q, k, v, out = out.detach(), lse, padding, shape, causal,
+       scale](const Tensor& grad_in) {
+        const Tensor grad = aligned_rows(grad_in);
+        Tensor dq = empty(q.shape(), on(q));
+        Tensor dk = empty(k.shape(), on(q));
+        Tensor dv = empty(v.shape(), on(q));
+        const int64_t floats = kern.attention_workspace(shape);
+        Tensor workspace = empty({floats}, on(q));
+        const AttentionMask mask{padding.defined() ? padding.data<float>() : nullptr, causal};
+        kern.attention_backward(shape, q.data<float>(), k.data<float>(), v.data<float>(),
+                                out.data<float>(), lse.data<float>(), grad.data<float>(), mask,
+                                scale, dq.data<float>(), dk.data<float>(), dv.data<float>(),
+                                floats > 0 ? workspace.data<float>() : nullptr);
+        return std::vector<Tensor>{dq, dk, dv};
+      });
 }
-#endif
+
+// The ids in `indices` (int64, any device) checked against [0, limit) on the host (a copy back
+// from the GPU: one synchronisation); returns the host copy.
+Tensor checked_ids(OpId op, const Tensor& indices, int64_t limit, const char* what,
+                   const std::string& hint) {
+  const Tensor host = indices.device().is_cpu() ? indices : indices.to(Device::cpu());
+  const int64_t* ids = host.data<int64_t>();
+  for (int64_t i = 0; i < host.numel(); ++i) {
+    PA_CHECK(ids[i] >= 0 && ids[i] < limit, op_name(op),
+             what << " " << ids[i] << " at position " << i << " is outside [0, " << limit << ")",
+             hint);
+  }
+  return host;
+}
 
 }  // namespace
 
-Tensor softmax(const Tensor& x, int64_t dim) { return softmax_op("softmax", x, dim, false); }
-Tensor log_softmax(const Tensor& x, int64_t dim) { return softmax_op("log_softmax", x, dim, true); }
+Tensor softmax(const Tensor& x, int64_t dim) { return softmax_op(OpId::softmax, x, dim, false); }
+Tensor log_softmax(const Tensor& x, int64_t dim) {
+  return softmax_op(OpId::log_softmax, x, dim, true);
+}
 
 Tensor layer_norm(const Tensor& x_in, const Tensor& weight, const Tensor& bias, float eps) {
-  check_inputs("layer_norm", {x_in, weight, bias}, {"x", "weight", "bias"});
   const std::vector<std::string> names = {"x", "weight", "bias"};
+  const Kernels& k = check_inputs(OpId::layer_norm, {x_in, weight, bias}, names);
   PA_CHECK(weight.shape() == bias.shape() && weight.dim() >= 1 && weight.dim() <= x_in.dim(),
            "layer_norm",
            "bad parameter shapes: " << ops_internal::describe({x_in, weight, bias}, names),
@@ -178,134 +142,89 @@ Tensor layer_norm(const Tensor& x_in, const Tensor& weight, const Tensor& bias, 
                  {x_in, weight, bias}, names),
              "normalized_shape must equal the last dims of x");
   }
-  ops_internal::check_backend("layer_norm", {x_in, weight, bias});
-  const bool on_gpu = !x_in.device().is_cpu();
-  const TensorOptions options = TensorOptions().with_device(x_in.device());
   const int64_t D = weight.numel();
   const int64_t rows = D > 0 ? x_in.numel() / D : 0;
   const Tensor x = contiguous(x_in).detach();        // (rows, D)
   const Tensor gamma = contiguous(weight).detach();  // (D)
   const Tensor beta = contiguous(bias).detach();     // (D)
-  Tensor y = empty(x.shape(), options);
-  Tensor mean = empty({rows}, options);
-  Tensor rstd = empty({rows}, options);
-  auto forward = PA_KERNEL(on_gpu, layer_norm_forward);
-  forward(x.data<float>(), gamma.data<float>(), beta.data<float>(), y.data<float>(),
-          mean.data<float>(), rstd.data<float>(), rows, D, eps);
-  return record(y, "layer_norm", {x_in, weight, bias},
-                [x, gamma, mean, rstd, rows, D, on_gpu, options](const Tensor& grad_in) {
+  Tensor y = empty(x.shape(), on(x));
+  Tensor mean = empty({rows}, on(x));
+  Tensor rstd = empty({rows}, on(x));
+  k.layer_norm_forward(x.data<float>(), gamma.data<float>(), beta.data<float>(), y.data<float>(),
+                       mean.data<float>(), rstd.data<float>(), rows, D, eps);
+  return record(y, OpId::layer_norm, {x_in, weight, bias},
+                [&k, x, gamma, mean, rstd, rows, D](const Tensor& grad_in) {
                   const Tensor grad = contiguous(grad_in).detach();
-                  Tensor dx = empty(x.shape(), options);
-                  Tensor dgamma = empty(gamma.shape(), options);
-                  Tensor dbeta = empty(gamma.shape(), options);
-                  auto backward = PA_KERNEL(on_gpu, layer_norm_backward);
-                  backward(x.data<float>(), gamma.data<float>(), mean.data<float>(),
-                           rstd.data<float>(), grad.data<float>(), dx.data<float>(),
-                           dgamma.data<float>(), dbeta.data<float>(), rows, D);
+                  Tensor dx = empty(x.shape(), on(x));
+                  Tensor dgamma = empty(gamma.shape(), on(x));
+                  Tensor dbeta = empty(gamma.shape(), on(x));
+                  k.layer_norm_backward(x.data<float>(), gamma.data<float>(), mean.data<float>(),
+                                        rstd.data<float>(), grad.data<float>(), dx.data<float>(),
+                                        dgamma.data<float>(), dbeta.data<float>(), rows, D);
                   return std::vector<Tensor>{dx, dgamma, dbeta};
                 });
 }
 
 Tensor mse_loss(const Tensor& input, const Tensor& target) {
-  check_inputs("mse_loss", {input, target}, {"input", "target"});
+  const Kernels& k = check_inputs(OpId::mse_loss, {input, target}, {"input", "target"});
   PA_CHECK(input.shape() == target.shape(), "mse_loss",
            "input " << shape_str(input.shape()) << " and target " << shape_str(target.shape())
                     << " differ",
            "give the target the prediction's shape (no broadcasting in losses)");
-  ops_internal::check_backend("mse_loss", {input, target});
-  const bool on_gpu = !input.device().is_cpu();
-  const TensorOptions options = TensorOptions().with_device(input.device());
   const Tensor a = contiguous(input).detach();
   const Tensor b = contiguous(target).detach();
   const int64_t n = a.numel();
-  Tensor out;
-  if (on_gpu) {
-#ifdef PA_WITH_CUDA
-    // The mean stays on the device (no synchronisation): partials, then one block's sum.
-    const int64_t blocks = cuda::squared_error_workspace(n);
-    const Tensor workspace = empty({blocks + 1}, TensorOptions(options).with_dtype(DType::Float64));
-    out = empty({}, options);
-    cuda::squared_error_sum(a.data<const float>(), b.data<const float>(), n,
-                            workspace.data<double>(), workspace.data<double>() + blocks, false,
-                            out.data<float>(), n > 0 ? 1.0 / static_cast<double>(n) : NAN);
-#endif
-  } else {
-    const double total = cpu::squared_error_sum(a.data<const float>(), b.data<const float>(), n);
-    out = full({}, n > 0 ? static_cast<float>(total / n) : NAN, options);
-  }
-  return record(out, "mse_loss", {input, target}, [a, b, n, on_gpu, options](const Tensor& grad) {
-    if (on_gpu) {  // da = (a - b) * (2 / n) * grad, with grad left on the device (no sync)
-      autograd::NoGradGuard no_grad;
-      const Tensor da = mul(sub(a, b), mul(grad, 2.0f / static_cast<float>(n)));
-      return std::vector<Tensor>{da, neg(da)};
-    }
-    const float scale = 2.0f * grad.item() / static_cast<float>(n);
-    Tensor da = empty(a.shape(), options);
-    cpu::scaled_difference(a.data<const float>(), b.data<const float>(), scale, da.data<float>(),
-                           n);  // da = scale (a - b)
+  // The loss stays on the tensors' device (no synchronisation on the GPU).
+  const int64_t doubles = k.mse_loss_workspace(n);
+  Tensor workspace = empty({doubles}, TensorOptions(on(a)).with_dtype(DType::Float64));
+  Tensor out = empty({}, on(a));
+  k.mse_loss_forward(a.data<float>(), b.data<float>(), n,
+                     doubles > 0 ? workspace.data<double>() : nullptr, out.data<float>());
+  return record(out, OpId::mse_loss, {input, target}, [&k, a, b, n](const Tensor& grad_in) {
+    const Tensor grad = contiguous(grad_in);  // a scalar, read by the kernel where it lives
+    Tensor da = empty(a.shape(), on(a));
+    k.mse_loss_backward(a.data<float>(), b.data<float>(), grad.data<float>(), da.data<float>(), n);
+    autograd::NoGradGuard no_grad;
     return std::vector<Tensor>{da, neg(da)};
   });
 }
 
 Tensor cross_entropy(const Tensor& logits_in, const Tensor& targets_in) {
-  check_inputs("cross_entropy", {logits_in}, {"logits"});
-  ops_internal::check_index("cross_entropy", targets_in, logits_in);
+  const Kernels& k = check_inputs(OpId::cross_entropy, {logits_in}, {"logits"});
+  ops_internal::check_index(OpId::cross_entropy, targets_in, logits_in);
   PA_CHECK(logits_in.dim() == 2 && targets_in.dim() == 1 && targets_in.size(0) == logits_in.size(0),
            "cross_entropy",
            "expects logits (N, C) and targets (N), got logits "
                << shape_str(logits_in.shape()) << " and targets " << shape_str(targets_in.shape()),
            "flatten (B, T, C) logits to (B*T, C) and targets to (B*T)");
-  ops_internal::check_backend("cross_entropy", {logits_in});
-  const bool on_gpu = !logits_in.device().is_cpu();
   const int64_t N = logits_in.size(0), C = logits_in.size(1);
   PA_CHECK(N > 0, "cross_entropy", "empty batch (N = 0)", "pass at least one example");
   const Tensor targets = contiguous_copy(targets_in);
-  // The targets are checked on the host (a copy back from the GPU: one synchronisation).
-  const Tensor host_targets = on_gpu ? targets.to(Device::cpu()) : targets;
-  for (int64_t n = 0; n < N; ++n) {
-    const int64_t t = host_targets.data<int64_t>()[n];
-    PA_CHECK(
-        t >= 0 && t < C, "cross_entropy",
-        "target " << t << " at position " << n << " is outside [0, " << C << ")",
-        "class indices must be in [0, C) for logits (N, C) = " << shape_str(logits_in.shape()));
-  }
-  const TensorOptions options = TensorOptions().with_device(logits_in.device());
+  checked_ids(
+      OpId::cross_entropy, targets, C, "target",
+      "class indices must be in [0, C) for logits (N, C) = " + shape_str(logits_in.shape()));
   const Tensor logits = contiguous(logits_in).detach();
-  Tensor log_probs = empty({N, C}, options);
-  Tensor loss;
-  if (on_gpu) {
-#ifdef PA_WITH_CUDA
-    loss = empty({}, options);  // stays on the device
-    cuda::cross_entropy_forward(logits.data<float>(), targets.data<int64_t>(),
-                                log_probs.data<float>(), loss.data<float>(), N, C);
-#endif
-  } else {
-    loss = full({}, cpu::cross_entropy_forward(logits.data<float>(), targets.data<int64_t>(),
-                                               log_probs.data<float>(), N, C));
-  }
-  return record(loss, "cross_entropy", {logits_in},
-                [log_probs, targets, N, C, on_gpu, options](const Tensor& grad_in) {
-                  Tensor dlogits = empty({N, C}, options);
-                  if (on_gpu) {
-#ifdef PA_WITH_CUDA
-                    const Tensor grad = contiguous(grad_in);
-                    cuda::cross_entropy_backward(log_probs.data<float>(), targets.data<int64_t>(),
-                                                 grad.data<float>(), dlogits.data<float>(), N, C);
-#endif
-                  } else {
-                    cpu::cross_entropy_backward(log_probs.data<float>(), targets.data<int64_t>(),
-                                                grad_in.item(), dlogits.data<float>(), N, C);
-                  }
+  Tensor log_probs = empty({N, C}, on(logits));
+  Tensor loss = empty({}, on(logits));  // stays on the device
+  k.cross_entropy_forward(logits.data<float>(), targets.data<int64_t>(), log_probs.data<float>(),
+                          loss.data<float>(), N, C);
+  return record(loss, OpId::cross_entropy, {logits_in},
+                [&k, log_probs, targets, N, C](const Tensor& grad_in) {
+                  const Tensor grad = contiguous(grad_in);  // a scalar, read where it lives
+                  Tensor dlogits = empty({N, C}, on(log_probs));
+                  k.cross_entropy_backward(log_probs.data<float>(), targets.data<int64_t>(),
+                                           grad.data<float>(), dlogits.data<float>(), N, C);
                   return std::vector<Tensor>{dlogits};
                 });
 }
 
 Tensor dropout(const Tensor& x, float p, bool training, Generator& generator) {
-  check_inputs("dropout", {x}, {"x"});
+  check_inputs(OpId::dropout, {x}, {"x"});
   PA_CHECK(p >= 0.0f && p <= 1.0f, "dropout", "probability p = " << p << " is outside [0, 1]",
            "p is the chance of zeroing an element");
   if (!training || p == 0.0f) return x;
-  // mask holds 0 (dropped) or 1 / (1 - p) (kept); p = 1 drops everything.
+  // mask holds 0 (dropped) or 1 / (1 - p) (kept); p = 1 drops everything. Drawn on the host, so
+  // every backend drops the same elements for one seed.
   const float keep_scale = p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
   Tensor mask = empty(x.shape());
   float* m = mask.data<float>();
@@ -314,61 +233,39 @@ Tensor dropout(const Tensor& x, float p, bool training, Generator& generator) {
 }
 
 Tensor embedding(const Tensor& weight, const Tensor& indices_in) {
-  check_inputs("embedding", {weight}, {"weight"});
-  ops_internal::check_index("embedding", indices_in, weight);
+  const Kernels& k = check_inputs(OpId::embedding, {weight}, {"weight"});
+  ops_internal::check_index(OpId::embedding, indices_in, weight);
   PA_CHECK(weight.dim() == 2, "embedding",
            "weight must be (V, E), got " << shape_str(weight.shape()),
            "an embedding table has one row per token id");
-  ops_internal::check_backend("embedding", {weight});
-  const bool on_gpu = !weight.device().is_cpu();
   const int64_t V = weight.size(0), E = weight.size(1);
   const Tensor indices = contiguous_copy(indices_in);
-  // The ids are checked on the host (a copy back from the GPU: one synchronisation).
-  const Tensor host_indices = on_gpu ? indices.to(Device::cpu()) : indices;
+  const Tensor host_indices =
+      checked_ids(OpId::embedding, indices, V, "index",
+                  "token ids must be smaller than the vocabulary size V = " + std::to_string(V));
   const int64_t count = indices.numel();
-  for (int64_t i = 0; i < count; ++i) {
-    const int64_t id = host_indices.data<int64_t>()[i];
-    PA_CHECK(id >= 0 && id < V, "embedding",
-             "index " << id << " at position " << i << " is outside [0, " << V << ")",
-             "token ids must be smaller than the vocabulary size V = " << V);
-  }
-  const TensorOptions options = TensorOptions().with_device(weight.device());
   const Tensor table = contiguous(weight).detach();
   Shape out_shape = indices.shape();
   out_shape.push_back(E);
-  Tensor out = empty(out_shape, options);  // S + (E)
-  if (on_gpu) {
-#ifdef PA_WITH_CUDA
-    cuda::embedding_forward(table.data<float>(), indices.data<int64_t>(), out.data<float>(), count,
-                            E);
-    if (!autograd::needs_grad({weight})) return out;  // no backward: no row lists
-    // The backward's row lists: for each row, the positions reading it, ascending (a counting
-    // sort on the host), as one int64 tensor [offsets (V + 1), positions (count)] on the GPU.
-    std::vector<int64_t> rows(V + 1 + count, 0);
-    const int64_t* ids = host_indices.data<int64_t>();
-    for (int64_t i = 0; i < count; ++i) ++rows[ids[i] + 1];
-    for (int64_t v = 0; v < V; ++v) rows[v + 1] += rows[v];
-    std::vector<int64_t> next(rows.begin(), rows.begin() + V);
-    for (int64_t i = 0; i < count; ++i) rows[V + 1 + next[ids[i]]++] = i;
-    Tensor host_rows = empty({V + 1 + count}, TensorOptions().with_dtype(DType::Int64));
-    std::copy(rows.begin(), rows.end(), host_rows.data<int64_t>());
-    const Tensor row_lists = host_rows.to(weight.device());
-    return record(out, "embedding", {weight}, [row_lists, V, E, options](const Tensor& grad_in) {
-      const Tensor grad = contiguous(grad_in);
-      Tensor dweight = empty({V, E}, options);
-      const int64_t* lists = row_lists.data<int64_t>();
-      cuda::embedding_backward(grad.data<float>(), lists, lists + V + 1, dweight.data<float>(), V,
-                               E);
-      return std::vector<Tensor>{dweight};
-    });
-#endif
-  }
-  cpu::embedding_forward(table.data<float>(), indices.data<int64_t>(), out.data<float>(), count, E);
-  return record(out, "embedding", {weight}, [indices, V, E, count](const Tensor& grad_in) {
+  Tensor out = empty(out_shape, on(table));  // S + (E)
+  k.embedding_forward(table.data<float>(), indices.data<int64_t>(), out.data<float>(), count, E);
+  if (!autograd::needs_grad({weight})) return out;  // no backward: no row lists
+  // The backward's row lists: for each row, the positions reading it, ascending (a counting
+  // sort on the host), as one int64 tensor [offsets (V + 1), positions (count)] on the device.
+  Tensor host_rows = empty({V + 1 + count}, TensorOptions().with_dtype(DType::Int64));
+  int64_t* rows = host_rows.data<int64_t>();
+  std::fill(rows, rows + V + 1 + count, int64_t{0});
+  const int64_t* ids = host_indices.data<int64_t>();
+  for (int64_t i = 0; i < count; ++i) ++rows[ids[i] + 1];
+  for (int64_t v = 0; v < V; ++v) rows[v + 1] += rows[v];
+  std::vector<int64_t> next(rows, rows + V);
+  for (int64_t i = 0; i < count; ++i) rows[V + 1 + next[ids[i]]++] = i;
+  const Tensor row_lists = host_rows.to(weight.device());
+  return record(out, OpId::embedding, {weight}, [&k, row_lists, V, E](const Tensor& grad_in) {
     const Tensor grad = contiguous(grad_in);
-    Tensor dweight = empty({V, E});
-    cpu::embedding_backward(grad.data<float>(), indices.data<int64_t>(), dweight.data<float>(),
-                            count, V, E);
+    Tensor dweight = empty({V, E}, on(row_lists));
+    const int64_t* lists = row_lists.data<int64_t>();
+    k.embedding_backward(grad.data<float>(), lists, lists + V + 1, dweight.data<float>(), V, E);
     return std::vector<Tensor>{dweight};
   });
 }
@@ -376,7 +273,7 @@ Tensor embedding(const Tensor& weight, const Tensor& indices_in) {
 Tensor scaled_dot_product_attention(const Tensor& q_in, const Tensor& k_in, const Tensor& v_in,
                                     bool causal, const Tensor& key_padding_mask, float scale) {
   const std::vector<std::string> names = {"q", "k", "v"};
-  check_inputs("scaled_dot_product_attention", {q_in, k_in, v_in}, names);
+  const Kernels& kern = check_inputs(OpId::scaled_dot_product_attention, {q_in, k_in, v_in}, names);
   const std::string shapes = ops_internal::describe({q_in, k_in, v_in}, names);
   PA_CHECK(q_in.dim() == 4 && k_in.dim() == 4 && v_in.dim() == 4, "scaled_dot_product_attention",
            "q, k, v must be 4-D (B, H, N, D), got " << shapes,
@@ -392,13 +289,13 @@ Tensor scaled_dot_product_attention(const Tensor& q_in, const Tensor& k_in, cons
            "pass equal query and key lengths or causal = false");
   Tensor padding;
   if (key_padding_mask.defined()) {
-    check_inputs("scaled_dot_product_attention", {q_in, key_padding_mask},
+    check_inputs(OpId::scaled_dot_product_attention, {q_in, key_padding_mask},
                  {"q", "key_padding_mask"});
     PA_CHECK(key_padding_mask.shape() == (Shape{B, Nk}), "scaled_dot_product_attention",
              "key_padding_mask " << shape_str(key_padding_mask.shape())
                                  << " must be (B, Nk) = " << shape_str({B, Nk}),
              "1 marks a padded key position of each sequence");
-    padding = contiguous_copy(key_padding_mask);
+    padding = aligned_rows(key_padding_mask);
   }
   for (const Shape& result : {Shape{B, H, Nq, Nk}, Shape{B, H, Nq, Dv}}) {  // scores, output
     if (!numel_fits(result)) {
@@ -406,41 +303,13 @@ Tensor scaled_dot_product_attention(const Tensor& q_in, const Tensor& k_in, cons
     }
   }
   const float used_scale = scale > 0.0f ? scale : 1.0f / std::sqrt(static_cast<float>(D));
-  if (!q_in.device().is_cpu()) {
-#ifdef PA_WITH_CUDA
-    // The fused kernels cover head dims 1 to 128, B * H up to 65535 (a grid dimension) and need
-    // the device's shared memory (flash_attention_fits); anything else runs the composition.
-    if (cuda::flash_attention_fits(cuda::AttentionShape{B, H, Nq, Nk, D, Dv})) {
-      return sdpa_flash(q_in, k_in, v_in, causal, padding, used_scale);
-    }
-    return sdpa_composed(q_in, k_in, v_in, causal, padding, used_scale);
-#else
-    no_cuda_kernel("scaled_dot_product_attention", {q_in, k_in, v_in});
-#endif
+  const AttentionShape shape{B, H, Nq, Nk, D, Dv};
+  // The fused kernels where the backend covers the shape (the CPU: every shape; the GPU: head
+  // dims 1 to 128, B * H up to 65535, and the device's shared memory), the composition otherwise.
+  if (kern.attention_fits(shape)) {
+    return sdpa_fused(kern, q_in, k_in, v_in, shape, causal, padding, used_scale);
   }
-  const Tensor q = contiguous(q_in).detach();  // (B, H, Nq, D)
-  const Tensor k = contiguous(k_in).detach();  // (B, H, Nk, D)
-  const Tensor v = contiguous(v_in).detach();  // (B, H, Nk, Dv)
-  const cpu::AttentionShape shape{B, H, Nq, Nk, D, Dv};
-  const cpu::AttentionMask mask{padding.defined() ? padding.data<float>() : nullptr, causal};
-  Tensor out = empty({B, H, Nq, Dv});
-  Tensor lse = empty({B, H, Nq});  // the row logsumexp: all the backward keeps besides q, k, v
-  cpu::attention_forward(shape, q.data<float>(), k.data<float>(), v.data<float>(), mask, used_scale,
-                         out.data<float>(), lse.data<float>());
-  return record(
-      out, "scaled_dot_product_attention", {q_in, k_in, v_in},
-      [q, k, v, out = out.detach(), lse, padding, shape, causal,
-       used_scale](const Tensor& grad_in) {
-        const Tensor grad = contiguous(grad_in);
-        Tensor dq = empty(q.shape());
-        Tensor dk = empty(k.shape());
-        Tensor dv = empty(v.shape());
-        const cpu::AttentionMask mask{padding.defined() ? padding.data<float>() : nullptr, causal};
-        cpu::attention_backward(shape, q.data<float>(), k.data<float>(), v.data<float>(),
-                                out.data<float>(), lse.data<float>(), grad.data<float>(), mask,
-                                used_scale, dq.data<float>(), dk.data<float>(), dv.data<float>());
-        return std::vector<Tensor>{dq, dk, dv};
-      });
+  return sdpa_composed(q_in, k_in, v_in, causal, padding, used_scale);
 }
 
 }  // namespace pa

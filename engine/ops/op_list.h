@@ -1,46 +1,95 @@
-// The one list of differentiable ops. The sweep test checks that every entry has a case
-// against the Eigen reference (forward and backward); the profiler names ops from it.
-// To add an op: add it here, declare it in ops.h, implement it beside its kin in this folder,
-// add its reference in reference/eigen and its case in engine/ops/ops_sweep_test.cc.
+// The one list of ops: every op that records an autograd node, with the backends that must run
+// it. From it come the OpId every op records and dispatches by (record() takes an OpId, so an
+// op missing here does not compile), the names in errors and in the graph, and the coverage
+// check of the op sweep (engine/tests/ops_sweep_test.cc): every op has a case, and on each
+// backend it must run on, at least one of its cases ran and none was skipped.
+// To add an op: follow the README's "How to add an op".
 #pragma once
 
-#define PA_FOR_EACH_OP(X) \
-  X(add)                  \
-  X(sub)                  \
-  X(mul)                  \
-  X(div)                  \
-  X(neg)                  \
-  X(pow)                  \
-  X(exp)                  \
-  X(log)                  \
-  X(sqrt)                 \
-  X(tanh)                 \
-  X(sigmoid)              \
-  X(relu)                 \
-  X(gelu_tanh)            \
-  X(gelu_erf)             \
-  X(bias_gelu)            \
-  X(matmul)               \
-  X(linear)               \
-  X(transpose)            \
-  X(permute)              \
-  X(reshape)              \
-  X(slice)                \
-  X(expand)               \
-  X(concat)               \
-  X(split)                \
-  X(stack)                \
-  X(sum)                  \
-  X(mean)                 \
-  X(max)                  \
-  X(var)                  \
-  X(softmax)              \
-  X(log_softmax)          \
-  X(layer_norm)           \
-  X(mse_loss)             \
-  X(cross_entropy)        \
-  X(dropout)              \
-  X(embedding)            \
-  X(masked_fill)          \
-  X(where)                \
-  X(scaled_dot_product_attention)
+#include <cstdint>
+
+// X(name, backends): `backends` is the set of backends that must implement the op (kCpuAndCuda:
+// both; the sweep fails on a backend that skips it).
+#define PA_FOR_EACH_OP(X)       \
+  X(add, kCpuAndCuda)           \
+  X(sub, kCpuAndCuda)           \
+  X(mul, kCpuAndCuda)           \
+  X(div, kCpuAndCuda)           \
+  X(neg, kCpuAndCuda)           \
+  X(pow, kCpuAndCuda)           \
+  X(exp, kCpuAndCuda)           \
+  X(log, kCpuAndCuda)           \
+  X(sqrt, kCpuAndCuda)          \
+  X(tanh, kCpuAndCuda)          \
+  X(sigmoid, kCpuAndCuda)       \
+  X(relu, kCpuAndCuda)          \
+  X(gelu_tanh, kCpuAndCuda)     \
+  X(gelu_erf, kCpuAndCuda)      \
+  X(bias_gelu, kCpuAndCuda)     \
+  X(matmul, kCpuAndCuda)        \
+  X(linear, kCpuAndCuda)        \
+  X(transpose, kCpuAndCuda)     \
+  X(permute, kCpuAndCuda)       \
+  X(reshape, kCpuAndCuda)       \
+  X(slice, kCpuAndCuda)         \
+  X(expand, kCpuAndCuda)        \
+  X(contiguous, kCpuAndCuda)    \
+  X(to, kCpuAndCuda)            \
+  X(concat, kCpuAndCuda)        \
+  X(split, kCpuAndCuda)         \
+  X(stack, kCpuAndCuda)         \
+  X(sum, kCpuAndCuda)           \
+  X(mean, kCpuAndCuda)          \
+  X(max, kCpuAndCuda)           \
+  X(var, kCpuAndCuda)           \
+  X(softmax, kCpuAndCuda)       \
+  X(log_softmax, kCpuAndCuda)   \
+  X(layer_norm, kCpuAndCuda)    \
+  X(mse_loss, kCpuAndCuda)      \
+  X(cross_entropy, kCpuAndCuda) \
+  X(dropout, kCpuAndCuda)       \
+  X(embedding, kCpuAndCuda)     \
+  X(masked_fill, kCpuAndCuda)   \
+  X(where, kCpuAndCuda)         \
+  X(scaled_dot_product_attention, kCpuAndCuda)
+
+namespace pa {
+
+// The backends an op must run on (a bit set).
+enum OpBackends : unsigned { kCpuOnly = 1u, kCudaOnly = 2u, kCpuAndCuda = 3u };
+
+enum class OpId : int {
+#define PA_OP_ID(name, backends) name,
+  PA_FOR_EACH_OP(PA_OP_ID)
+#undef PA_OP_ID
+};
+
+#define PA_OP_COUNT(name, backends) +1
+inline constexpr int kOpCount = 0 PA_FOR_EACH_OP(PA_OP_COUNT);
+#undef PA_OP_COUNT
+
+// "softmax" for OpId::softmax.
+constexpr const char* op_name(OpId op) {
+  switch (op) {
+#define PA_OP_NAME(name, backends) \
+  case OpId::name:                 \
+    return #name;
+    PA_FOR_EACH_OP(PA_OP_NAME)
+#undef PA_OP_NAME
+  }
+  return "?";
+}
+
+// The backends `op` must run on.
+constexpr unsigned op_backends(OpId op) {
+  switch (op) {
+#define PA_OP_BACKENDS(name, backends) \
+  case OpId::name:                     \
+    return backends;
+    PA_FOR_EACH_OP(PA_OP_BACKENDS)
+#undef PA_OP_BACKENDS
+  }
+  return 0;
+}
+
+}  // namespace pa

@@ -1,13 +1,8 @@
 // Reductions: sum, mean, max, var and sum_to (the adjoint of broadcasting).
 #include <limits>
 
-#include "engine/cpu/nn_kernels.h"
 #include "engine/ops/internal.h"
 #include "engine/ops/ops.h"
-
-#ifdef PA_WITH_CUDA
-#include "cuda/kernels/rowwise.h"
-#endif
 
 namespace pa {
 
@@ -30,21 +25,10 @@ Shape reduced_shape(const Shape& shape, const std::vector<int64_t>& dims, bool k
   return out;
 }
 
-// (outer, D, inner) around one dim of a shape.
-void split_around(const Shape& shape, int64_t dim, int64_t& outer, int64_t& D, int64_t& inner) {
-  outer = 1;
-  inner = 1;
-  for (int64_t d = 0; d < dim; ++d) outer *= shape[d];
-  D = shape[dim];
-  for (size_t d = dim + 1; d < shape.size(); ++d) inner *= shape[d];
-}
-
 }  // namespace
 
 Tensor sum(const Tensor& x, const std::vector<int64_t>& dims_in, bool keepdim) {
-  check_inputs("sum", {x}, {"x"});
-  ops_internal::check_backend("sum", {x});
-  const bool on_gpu = !x.device().is_cpu();
+  const Kernels& k = check_inputs(OpId::sum, {x}, {"x"});
   const std::vector<int64_t> dims = reduction_dims("sum", dims_in, x.dim());
   // Move the reduced dims last, so each output element sums one contiguous row.
   std::vector<int64_t> order;
@@ -62,29 +46,26 @@ Tensor sum(const Tensor& x, const std::vector<int64_t>& dims_in, bool keepdim) {
   }
   const Shape out_shape = reduced_shape(x.shape(), dims, keepdim);
   Tensor out = empty(out_shape, TensorOptions().with_device(x.device()));
-  // The same kernels on either device (the CUDA ones under the CPU ones' signatures).
-  auto sum_columns = PA_KERNEL(on_gpu, sum_columns);
-  auto sum_rows = PA_KERNEL(on_gpu, sum_rows);
   // Leading dims of a contiguous tensor (a bias gradient): sum the rows, no transposed copy.
   const bool leading = !dims.empty() && dims.back() == static_cast<int64_t>(dims.size()) - 1;
   if (leading && x.is_contiguous() && rows > 1) {
-    sum_columns(x.data<const float>(), out.data<float>(), row_length, rows);
+    k.sum_columns(x.data<const float>(), out.data<float>(), row_length, rows);
   } else {
     Tensor packed;
     {
       autograd::NoGradGuard no_grad;
       packed = contiguous(permute(x, order));
     }
-    sum_rows(packed.data<float>(), out.data<float>(), rows, row_length);
+    k.sum_rows(packed.data<float>(), out.data<float>(), rows, row_length);
   }
-  return record(out, "sum", {x}, [input_shape = x.shape(), dims](const Tensor& grad) {
+  return record(out, OpId::sum, {x}, [input_shape = x.shape(), dims](const Tensor& grad) {
     const Tensor kept = reshape(grad, reduced_shape(input_shape, dims, true));
     return std::vector<Tensor>{contiguous(expand(kept, input_shape))};
   });
 }
 
 Tensor mean(const Tensor& x, const std::vector<int64_t>& dims_in, bool keepdim) {
-  check_inputs("mean", {x}, {"x"});
+  check_inputs(OpId::mean, {x}, {"x"});
   int64_t count = 1;
   for (int64_t d : reduction_dims("mean", dims_in, x.dim())) count *= x.shape()[d];
   const float scale =
@@ -93,35 +74,30 @@ Tensor mean(const Tensor& x, const std::vector<int64_t>& dims_in, bool keepdim) 
 }
 
 Tensor max(const Tensor& x, int64_t dim, bool keepdim) {
-  check_inputs("max", {x}, {"x"});
-  ops_internal::check_backend("max", {x});
-  const bool on_gpu = !x.device().is_cpu();
-  auto forward = PA_KERNEL(on_gpu, max_along);
-  auto backward = PA_KERNEL(on_gpu, max_along_backward);
+  const Kernels& k = check_inputs(OpId::max, {x}, {"x"});
   const TensorOptions options = TensorOptions().with_device(x.device());
   const int64_t d = normalize_dim("max", dim, x.dim());
   PA_CHECK(x.shape()[d] > 0, "max", "dim " << d << " of " << shape_str(x.shape()) << " is empty",
            "max needs at least one element along the dim");
-  int64_t outer, D, inner;
-  split_around(x.shape(), d, outer, D, inner);
+  const auto [outer, D, inner] = ops_internal::split_around(x.shape(), d);
   const Tensor packed = contiguous(x).detach();
   const Shape out_shape = reduced_shape(x.shape(), {d}, keepdim);
   Tensor values = empty(out_shape, options);
   Tensor indices = empty(out_shape, TensorOptions(options).with_dtype(DType::Int64));
-  forward(packed.data<float>(), values.data<float>(), indices.data<int64_t>(), outer, D, inner);
-  return record(values, "max", {x},
-                [indices, input_shape = x.shape(), outer, D, inner, options,
-                 backward](const Tensor& grad_in) {
+  k.max_along(packed.data<float>(), values.data<float>(), indices.data<int64_t>(), outer, D, inner);
+  return record(values, OpId::max, {x},
+                [&k, indices, input_shape = x.shape(), outer = outer, D = D, inner = inner,
+                 options](const Tensor& grad_in) {
                   const Tensor grad = contiguous(grad_in);
                   Tensor dx = empty(input_shape, options);
-                  backward(grad.data<float>(), indices.data<int64_t>(), dx.data<float>(), outer, D,
-                           inner);
+                  k.max_along_backward(grad.data<float>(), indices.data<int64_t>(),
+                                       dx.data<float>(), outer, D, inner);
                   return std::vector<Tensor>{dx};
                 });
 }
 
 Tensor var(const Tensor& x, const std::vector<int64_t>& dims_in, int64_t correction, bool keepdim) {
-  check_inputs("var", {x}, {"x"});
+  check_inputs(OpId::var, {x}, {"x"});
   int64_t count = 1;
   for (int64_t d : reduction_dims("var", dims_in, x.dim())) count *= x.shape()[d];
   PA_CHECK(correction >= 0, "var", "correction " << correction, "use 0 (biased) or 1 (unbiased)");

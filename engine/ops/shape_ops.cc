@@ -36,7 +36,7 @@ Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1) {
   std::swap(shape[d0], shape[d1]);
   std::swap(strides[d0], strides[d1]);
   Tensor out = make_view(x, shape, strides, x.offset());
-  return record(out, "transpose", {x}, [d0, d1](const Tensor& grad) {
+  return record(out, OpId::transpose, {x}, [d0, d1](const Tensor& grad) {
     return std::vector<Tensor>{transpose(grad, d0, d1)};
   });
 }
@@ -59,7 +59,7 @@ Tensor permute(const Tensor& x, const std::vector<int64_t>& dims) {
     strides[i] = x.strides()[order[i]];
   }
   Tensor out = make_view(x, shape, strides, x.offset());
-  return record(out, "permute", {x}, [inverse](const Tensor& grad) {
+  return record(out, OpId::permute, {x}, [inverse](const Tensor& grad) {
     return std::vector<Tensor>{permute(grad, inverse)};
   });
 }
@@ -94,7 +94,7 @@ Tensor reshape(const Tensor& x, const Shape& requested) {
            "the element count must stay the same");
   const Tensor source = x.is_contiguous() ? x : contiguous_copy(x);
   Tensor out = make_view(source, shape, contiguous_strides(shape), source.offset());
-  return record(out, "reshape", {x}, [input_shape = x.shape()](const Tensor& grad) {
+  return record(out, OpId::reshape, {x}, [input_shape = x.shape()](const Tensor& grad) {
     return std::vector<Tensor>{reshape(grad, input_shape)};
   });
 }
@@ -109,7 +109,7 @@ Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end) {
   Shape shape = x.shape();
   shape[d] = stop - begin;
   Tensor out = make_view(x, shape, x.strides(), x.offset() + begin * x.strides()[d]);
-  return record(out, "slice", {x}, [input_shape = x.shape(), d, begin](const Tensor& grad) {
+  return record(out, OpId::slice, {x}, [input_shape = x.shape(), d, begin](const Tensor& grad) {
     Tensor full_grad = zeros(input_shape, TensorOptions().with_device(grad.device()));
     Shape region = input_shape;
     region[d] = grad.shape()[d];
@@ -148,7 +148,7 @@ Tensor expand(const Tensor& x, const Shape& requested) {
     checked_numel(shape, "expand", "expanding " + shape_str(x.shape()) + " gives shape");
   }
   Tensor out = make_view(x, shape, strides, x.offset());
-  return record(out, "expand", {x}, [input_shape = x.shape()](const Tensor& grad) {
+  return record(out, OpId::expand, {x}, [input_shape = x.shape()](const Tensor& grad) {
     return std::vector<Tensor>{sum_to(grad, input_shape)};
   });
 }
@@ -157,7 +157,7 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t dim) {
   PA_CHECK(!xs.empty(), "concat", "no tensors given", "pass at least one tensor");
   std::vector<std::string> names;
   for (size_t i = 0; i < xs.size(); ++i) names.push_back("xs[" + std::to_string(i) + "]");
-  ops_internal::check_inputs("concat", xs, names);
+  ops_internal::check_inputs(OpId::concat, xs, names);
   const int64_t d = normalize_dim("concat", dim, xs[0].dim());
   Shape shape = xs[0].shape();
   shape[d] = 0;
@@ -181,7 +181,7 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t dim) {
     offset += x.shape()[d];
     sizes.push_back(x.shape()[d]);
   }
-  return record(out, "concat", xs,
+  return record(out, OpId::concat, xs,
                 [sizes, d](const Tensor& grad) { return split(grad, sizes, d); });
 }
 
@@ -235,7 +235,7 @@ Tensor stack(const std::vector<Tensor>& xs, int64_t dim) {
 Tensor contiguous(const Tensor& x) {
   check_defined("contiguous", x);
   if (x.is_contiguous()) return x;
-  return record(contiguous_copy(x), "contiguous", {x},
+  return record(contiguous_copy(x), OpId::contiguous, {x},
                 [](const Tensor& grad) { return std::vector<Tensor>{grad}; });
 }
 
@@ -243,7 +243,7 @@ Tensor to_device(const Tensor& x, Device device) {
   check_defined("to", x);
   if (x.device() == device) return x;
   Tensor out = copy_to_device(x, device);
-  return record(out, "to", {x}, [source = x.device()](const Tensor& grad) {
+  return record(out, OpId::to, {x}, [source = x.device()](const Tensor& grad) {
     return std::vector<Tensor>{to_device(grad, source)};
   });
 }

@@ -43,6 +43,18 @@ TEST(Errors, AddInt64NamesTheDtype) {
       {"pa::add", "int64", "float32", "Hint:"}));
 }
 
+// An op given a dtype no backend computes in throws the one typed error, NotImplemented (a
+// pa::Error), naming the op, the device and the dtype.
+TEST(Errors, AnOpWithoutAKernelForTheDtypeIsNotImplemented) {
+  const Tensor x = empty({2, 3}, TensorOptions().with_dtype(DType::Float64));
+  EXPECT_TRUE(ThrowsPaError([&] { exp(x); }, {"pa::exp", "float64", "cpu", "Hint:"}));
+  EXPECT_TRUE(ThrowsPaError([&] { softmax(x, -1); }, {"pa::softmax", "float64", "cpu"}));
+  EXPECT_TRUE(ThrowsPaError([&] { matmul(x, transpose(x, 0, 1)); }, {"pa::matmul", "float64"}));
+  EXPECT_THROW(layer_norm(x, empty({3}, TensorOptions().with_dtype(DType::Float64)),
+                          empty({3}, TensorOptions().with_dtype(DType::Float64))),
+               NotImplemented);
+}
+
 TEST(Errors, MatmulInnerDims) {
   EXPECT_TRUE(ThrowsPaError(
       [] {

@@ -20,19 +20,23 @@ std::set<std::string>& swept_ops() {
   return names;
 }
 
-// SWEEP(op) { ... } defines the sweep test of `op` and registers it for the coverage check.
+// SWEEP(op) { ... } defines the sweep test of `op` (an OpId name) and registers it for the
+// coverage check; the test fails unless the op ran a case on the sweep device and skipped none,
+// where the op list says that backend must run it.
 #define SWEEP(op)                                              \
   void sweep_##op(std::mt19937_64& rng);                       \
   TEST(OpSweep, op) {                                          \
     std::mt19937_64 rng(case_seed(#op));                       \
+    sweep_tally() = {};                                        \
     sweep_##op(rng);                                           \
+    expect_swept(OpId::op, sweep_tally());                     \
   }                                                            \
   const bool registered_##op = swept_ops().insert(#op).second; \
   void sweep_##op(std::mt19937_64& rng)
 
 TEST(OpSweep, CoversEveryOp) {
   std::vector<std::string> missing;
-#define PA_CHECK_SWEPT(op) \
+#define PA_CHECK_SWEPT(op, backends) \
   if (!swept_ops().count(#op)) missing.push_back(#op);
   PA_FOR_EACH_OP(PA_CHECK_SWEPT)
 #undef PA_CHECK_SWEPT
@@ -41,8 +45,8 @@ TEST(OpSweep, CoversEveryOp) {
 
 // ---- elementwise binary: same shape, broadcast, size-1, 0-d and empty ----
 const std::vector<std::pair<Shape, Shape>> kBinaryShapes = {
-    {{7, 13}, {7, 13}}, {{3, 1, 5}, {4, 5}}, {{1}, {2, 3}},          {{5, 1}, {1, 6}},
-    {{0, 3}, {3}},      {{}, {2, 3}},        {{2, 3, 33}, {1, 3, 1}}};
+    {{7, 13}, {7, 13}}, {{3, 1, 5}, {4, 5}}, {{1}, {2, 3}},           {{5, 1}, {1, 6}},
+    {{0, 3}, {3}},      {{}, {2, 3}},        {{2, 3, 33}, {1, 3, 1}}, {{3, 5, 1001}, {3, 5, 1001}}};
 
 template <typename Engine, typename Ref, typename RefBackward>
 void sweep_binary(const std::string& name, std::mt19937_64& rng, Engine engine, Ref reference,
@@ -79,7 +83,9 @@ SWEEP(div) {
 }
 
 // ---- elementwise unary ----
-const std::vector<Shape> kUnaryShapes = {{7, 13}, {1}, {2, 3, 37}, {0, 4}, {}};
+// Awkward sizes, 0-d and empty; on the GPU also the float4 path's aligned size and its tails
+// (4 x 4, 3 x 1001).
+const std::vector<Shape> kUnaryShapes = {{7, 13}, {1}, {2, 3, 37}, {0, 4}, {}, {4, 4}, {3, 1001}};
 
 template <typename Engine, typename Ref, typename RefBackward>
 void sweep_unary(const std::string& name, std::mt19937_64& rng, Engine engine, Ref reference,
@@ -164,8 +170,20 @@ SWEEP(bias_gelu) {
 // ---- matmul ----
 SWEEP(matmul) {
   const std::vector<std::pair<Shape, Shape>> shapes = {
-      {{7, 13}, {13, 5}}, {{1, 1}, {1, 1}}, {{3, 7, 9}, {9, 11}}, {{2, 1, 4, 6}, {3, 6, 5}},
-      {{4, 0}, {0, 3}},   {{0, 5}, {5, 2}}, {{33, 17}, {17, 65}}};
+      {{7, 13}, {13, 5}},
+      {{1, 1}, {1, 1}},
+      {{3, 7, 9}, {9, 11}},
+      {{2, 1, 4, 6}, {3, 6, 5}},
+      {{4, 0}, {0, 3}},
+      {{0, 5}, {5, 2}},
+      {{33, 17}, {17, 65}},
+      // sizes off every GPU tile; batched products (one launch of the batched GEMM on the GPU):
+      // equal batches, a shared b (stride 0), broadcasts on both sides, attention's batch size
+      {{130, 257}, {257, 129}},
+      {{2, 3, 4, 6}, {2, 3, 6, 5}},
+      {{2, 3, 4, 6}, {1, 1, 6, 5}},
+      {{2, 1, 4, 6}, {1, 3, 6, 5}},
+      {{128, 32, 8}, {128, 8, 33}}};
   for (const auto& [sa, sb] : shapes) {
     check_op(
         "matmul " + shape_str(sa) + " @ " + shape_str(sb),
@@ -175,6 +193,18 @@ SWEEP(matmul) {
         [](const Arrays& a, const Arrays& g) { return ref::matmul_backward(a[0], a[1], g[0]); },
         rng);
   }
+  // A transposed operand times a batched one (the transposed view read in place on the CPU,
+  // copied on the GPU; its gradient summed over the broadcast batch).
+  check_op(
+      "matmul a^T @ batched b", {random_input({5, 9}, rng), random_input({2, 5, 7}, rng)},
+      [](const Tensors& t) { return Tensors{pa::matmul(pa::transpose(t[0], 0, 1), t[1])}; },
+      [](const Arrays& a) { return Arrays{ref::matmul(ref::transpose(a[0], 0, 1), a[1])}; },
+      [](const Arrays& a, const Arrays& g) {
+        Arrays grads = ref::matmul_backward(ref::transpose(a[0], 0, 1), a[1], g[0]);
+        grads[0] = ref::transpose(grads[0], 0, 1);
+        return grads;
+      },
+      rng);
   // A transposed (non-contiguous) operand.
   check_op(
       "matmul transposed operand", {random_input({9, 7}, rng), random_input({9, 5}, rng)},
@@ -307,6 +337,45 @@ SWEEP(expand) {
       rng);
 }
 
+// contiguous: copies of a permuted view and of a sliced one (the strided copy kernel), and a
+// contiguous tensor returned as is; the gradient passes through.
+SWEEP(contiguous) {
+  const std::vector<int> dims = {2, 0, 1};
+  check_op(
+      "contiguous of a permuted view", {random_input({3, 5, 7}, rng)},
+      [](const Tensors& t) {
+        return Tensors{pa::contiguous(pa::permute(t[0], {2, 0, 1}))};
+      },
+      [&](const Arrays& a) { return Arrays{ref::permute(a[0], dims)}; },
+      [&](const Arrays&, const Arrays& g) { return Arrays{ref::permute_backward(g[0], dims)}; },
+      rng);
+  check_op(
+      "contiguous of a sliced view", {random_input({4, 9}, rng)},
+      [](const Tensors& t) { return Tensors{pa::contiguous(pa::slice(t[0], 1, 2, 7))}; },
+      [](const Arrays& a) { return Arrays{ref::slice(a[0], 1, 2, 7)}; },
+      [](const Arrays&, const Arrays& g) {
+        return Arrays{ref::slice_backward(g[0], {4, 9}, 1, 2)};
+      },
+      rng);
+  check_op(
+      "contiguous of a contiguous tensor", {random_input({0, 3}, rng)},
+      [](const Tensors& t) { return Tensors{pa::contiguous(t[0])}; },
+      [](const Arrays& a) { return Arrays{a[0]}; },
+      [](const Arrays&, const Arrays& g) { return Arrays{g[0]}; }, rng);
+}
+
+// to: a round trip through the host (on the CPU sweep both moves are no-ops); the gradient
+// comes back to the sweep device.
+SWEEP(to) {
+  for (const Shape& shape : {Shape{7, 13}, Shape{}, Shape{0, 4}}) {
+    check_op(
+        "to the host and back " + shape_str(shape), {random_input(shape, rng)},
+        [](const Tensors& t) { return Tensors{t[0].to(Device::cpu()).to(t[0].device())}; },
+        [](const Arrays& a) { return Arrays{a[0]}; },
+        [](const Arrays&, const Arrays& g) { return Arrays{g[0]}; }, rng);
+  }
+}
+
 SWEEP(concat) {
   check_op(
       "concat dim 1",
@@ -364,11 +433,10 @@ struct ReduceCase {
   std::vector<int> ref_dims;  // normalised
   bool keepdim;
 };
-const std::vector<ReduceCase> kReduceCases = {{{3, 5, 7}, {}, {}, false},
-                                              {{3, 5, 7}, {1}, {1}, true},
-                                              {{3, 5, 7}, {0, -1}, {0, 2}, false},
-                                              {{0, 4}, {0}, {0}, false},
-                                              {{1, 33}, {1}, {1}, false}};
+const std::vector<ReduceCase> kReduceCases = {
+    {{3, 5, 7}, {}, {}, false},   {{3, 5, 7}, {1}, {1}, true}, {{3, 5, 7}, {0, -1}, {0, 2}, false},
+    {{0, 4}, {0}, {0}, false},    {{1, 33}, {1}, {1}, false},  {{4, 1000}, {1}, {1}, false},
+    {{3, 5, 7}, {-1}, {2}, false}};
 
 SWEEP(sum) {
   for (const ReduceCase& c : kReduceCases) {
@@ -452,7 +520,8 @@ SWEEP(softmax) {
         rng);
   }
   // Rows longer than a vector (the vectorised last-dim path, with a tail) and of length 1.
-  for (const Shape& shape : {Shape{4, 37}, Shape{3, 1}, Shape{2, 64}}) {
+  // Rows longer than a GPU block (1000) too.
+  for (const Shape& shape : {Shape{4, 37}, Shape{3, 1}, Shape{2, 64}, Shape{4, 1000}}) {
     check_op(
         "softmax last dim of " + shape_str(shape), {random_input(shape, rng, -3.0, 3.0)},
         [](const Tensors& t) { return Tensors{pa::softmax(t[0], -1)}; },
@@ -477,7 +546,7 @@ SWEEP(log_softmax) {
         rng);
   }
   // Rows longer than a vector (the vectorised last-dim path, with a tail) and of length 1.
-  for (const Shape& shape : {Shape{4, 37}, Shape{3, 1}, Shape{2, 64}}) {
+  for (const Shape& shape : {Shape{4, 37}, Shape{3, 1}, Shape{2, 64}, Shape{4, 1000}}) {
     check_op(
         "log_softmax last dim of " + shape_str(shape), {random_input(shape, rng, -3.0, 3.0)},
         [](const Tensors& t) { return Tensors{pa::log_softmax(t[0], -1)}; },
@@ -490,8 +559,9 @@ SWEEP(log_softmax) {
 }
 
 SWEEP(layer_norm) {
-  const std::vector<std::pair<Shape, Shape>> shapes = {
-      {{4, 7, 13}, {13}}, {{4, 7, 13}, {7, 13}}, {{5, 1}, {1}}, {{3, 65}, {65}}, {{2, 8}, {8}}};
+  const std::vector<std::pair<Shape, Shape>> shapes = {{{4, 7, 13}, {13}}, {{4, 7, 13}, {7, 13}},
+                                                       {{5, 1}, {1}},      {{3, 65}, {65}},
+                                                       {{2, 8}, {8}},      {{3, 700}, {700}}};
   for (const auto& [sx, sw] : shapes) {
     check_op(
         "layer_norm " + shape_str(sx) + " over " + shape_str(sw),
@@ -506,12 +576,15 @@ SWEEP(layer_norm) {
 }
 
 SWEEP(mse_loss) {
-  check_op(
-      "mse_loss", {random_input({7, 13}, rng), random_input({7, 13}, rng)},
-      [](const Tensors& t) { return Tensors{pa::mse_loss(t[0], t[1])}; },
-      [](const Arrays& a) { return Arrays{ref::mse_loss(a[0], a[1])}; },
-      [](const Arrays& a, const Arrays& g) { return ref::mse_loss_backward(a[0], a[1], g[0]); },
-      rng);
+  // One GPU block of partials and several (7 x 130).
+  for (const Shape& shape : {Shape{7, 13}, Shape{7, 130}, Shape{1}}) {
+    check_op(
+        "mse_loss " + shape_str(shape), {random_input(shape, rng), random_input(shape, rng)},
+        [](const Tensors& t) { return Tensors{pa::mse_loss(t[0], t[1])}; },
+        [](const Arrays& a) { return Arrays{ref::mse_loss(a[0], a[1])}; },
+        [](const Arrays& a, const Arrays& g) { return ref::mse_loss_backward(a[0], a[1], g[0]); },
+        rng);
+  }
 }
 
 SWEEP(cross_entropy) {
@@ -614,6 +687,7 @@ SWEEP(scaled_dot_product_attention) {
     int64_t B, H, Nq, Nk, D, Dv;
     bool causal;
     bool padded;
+    bool large = false;  // run with the default tiles only (slow with tiny CPU tiles)
   };
   const std::vector<Case> cases = {{2, 3, 7, 7, 5, 5, false, false},
                                    {2, 3, 7, 7, 5, 5, true, false},
@@ -624,7 +698,16 @@ SWEEP(scaled_dot_product_attention) {
                                    // causal block skipping, ragged last blocks.
                                    {1, 2, 130, 130, 16, 16, true, true},
                                    {2, 1, 70, 150, 8, 12, false, true},
-                                   {1, 1, 65, 65, 64, 64, true, false}};
+                                   {1, 1, 65, 65, 64, 64, true, false},
+                                   // The GPU kernels' head dims (built for 32, 64 and 128), one
+                                   // past a tile, Dv != D, a long causal row, and a head dim
+                                   // past the fused kernels (the composition on the GPU).
+                                   {1, 2, 1, 1, 32, 32, false, false},
+                                   {2, 2, 17, 17, 64, 64, true, true},
+                                   {1, 2, 65, 130, 128, 96, false, true, true},
+                                   {1, 1, 1000, 1000, 64, 64, true, false, true},
+                                   {1, 1, 130, 70, 33, 128, false, false, true},
+                                   {1, 1, 20, 20, 160, 40, true, false}};
   // Every case three times: the default tiles, tiny ones (many blocks per row), and tiny ones in
   // float64, which must then agree with the double reference to within the rounding of float32
   // inputs and outputs (a tolerance the float32 tiles fail, at up to 4e-7).
@@ -646,6 +729,7 @@ SWEEP(scaled_dot_product_attention) {
     pa::cpu::cpu_config().attention_block_k = block > 0 ? block + 2 : saved.attention_block_k;
     pa::cpu::cpu_config().attention_precision = setting.precision;
     for (const Case& c : cases) {
+      if (c.large && block > 0) continue;
       std::vector<Input> inputs = {random_input({c.B, c.H, c.Nq, c.D}, rng, -2.0, 2.0),
                                    random_input({c.B, c.H, c.Nk, c.D}, rng, -2.0, 2.0),
                                    random_input({c.B, c.H, c.Nk, c.Dv}, rng)};

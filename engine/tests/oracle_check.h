@@ -54,6 +54,17 @@ void check_op(const std::string& name, const std::vector<Input>& inputs, const E
               const ReferenceFn& reference, const ReferenceBackwardFn& reference_backward,
               std::mt19937_64& rng, const Tolerance& tolerance = {}, Device device = Device::cpu());
 
+// The cases check_op ran and skipped (a NotImplemented error: no kernel for the device and
+// dtype, reported as "[ SKIP ]") since the tally was last reset; SWEEP resets it per op.
+struct SweepTally {
+  int ran = 0;
+  int skipped = 0;
+};
+SweepTally& sweep_tally();
+// Fails the current test unless `op` ran at least one case on sweep_device() and skipped none,
+// where the op list (engine/ops/op_list.h) says the backend must implement it.
+void expect_swept(OpId op, const SweepTally& tally);
+
 // Where check_op runs the cases that ask for the CPU: the CPU, or the GPU when the environment
 // sets PA_SWEEP_DEVICE=cuda (the op sweep on the CUDA backend, tools/gpu_tests.sh).
 Device sweep_device();
