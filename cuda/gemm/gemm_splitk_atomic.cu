@@ -15,6 +15,10 @@ namespace {
 
 using gemm_internal::ceil_div;
 
+static_assert(gemm_version_has_tile("splitk_atomic", gemm_internal::kSplitBlock,
+                                    gemm_internal::kSplitBlock),
+              "kGemmVersions (gemm.h) must list this kernel's block tile");
+
 __global__ void scale_kernel(int m, int n, float beta, float* c, int ldc) {
   const int64_t total = int64_t{m} * n;
   for (int64_t e = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; e < total;

@@ -19,6 +19,10 @@ namespace {
 using gemm_internal::ceil_div;
 using gemm_internal::epilogue;
 
+static_assert(gemm_version_has_tile("splitk_reduce", gemm_internal::kSplitBlock,
+                                    gemm_internal::kSplitBlock),
+              "kGemmVersions (gemm.h) must list this kernel's block tile");
+
 __global__ void reduce_kernel(int m, int n, int splits, float alpha, const float* workspace,
                               float beta, float* c, int ldc) {
   const int64_t total = int64_t{m} * n;

@@ -13,6 +13,8 @@ using gemm_internal::ceil_div;
 using gemm_internal::epilogue;
 
 constexpr int kBlock = 32;
+static_assert(gemm_version_has_tile("v02_coalesced", kBlock, kBlock),
+              "kGemmVersions (gemm.h) must list this kernel's block tile");
 
 __global__ void coalesced_kernel(int m, int n, int k, float alpha, const float* a, int lda,
                                  const float* b, int ldb, float beta, float* c, int ldc) {

@@ -14,6 +14,8 @@ using gemm_internal::ceil_div;
 using gemm_internal::epilogue;
 
 constexpr int kTile = 32;
+static_assert(gemm_version_has_tile("v03_smem_tiling", kTile, kTile),
+              "kGemmVersions (gemm.h) must list this kernel's block tile");
 
 __global__ void smem_tiling_kernel(int m, int n, int k, float alpha, const float* a, int lda,
                                    const float* b, int ldb, float beta, float* c, int ldc) {

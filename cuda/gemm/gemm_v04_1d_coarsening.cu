@@ -19,6 +19,8 @@ constexpr int kBlockN = 64;
 constexpr int kBlockK = 8;
 constexpr int kThreadM = 8;
 constexpr int kThreads = kBlockM * kBlockN / kThreadM;  // 512
+static_assert(gemm_version_has_tile("v04_1d_coarsening", kBlockM, kBlockN),
+              "kGemmVersions (gemm.h) must list this kernel's block tile");
 
 __global__ void __launch_bounds__(kThreads)
     coarsening_1d_kernel(int m, int n, int k, float alpha, const float* a, int lda, const float* b,

@@ -21,6 +21,8 @@ constexpr int kBlockK = 8;
 constexpr int kThreadM = 8;
 constexpr int kThreadN = 8;
 constexpr int kThreads = (kBlockM / kThreadM) * (kBlockN / kThreadN);  // 256
+static_assert(gemm_version_has_tile("v05_2d_blocktile", kBlockM, kBlockN),
+              "kGemmVersions (gemm.h) must list this kernel's block tile");
 
 __global__ void __launch_bounds__(kThreads)
     blocktile_2d_kernel(int m, int n, int k, float alpha, const float* a, int lda, const float* b,

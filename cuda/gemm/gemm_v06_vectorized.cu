@@ -22,6 +22,8 @@ constexpr int kBlockK = 8;
 constexpr int kThreadM = 8;
 constexpr int kThreadN = 8;
 constexpr int kThreads = 256;
+static_assert(gemm_version_has_tile("v06_vectorized", kBlockM, kBlockN),
+              "kGemmVersions (gemm.h) must list this kernel's block tile");
 
 template <bool kVector>
 __global__ void __launch_bounds__(kThreads)

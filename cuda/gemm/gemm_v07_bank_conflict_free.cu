@@ -22,6 +22,8 @@ constexpr int kBlockN = 128;
 constexpr int kBlockK = 8;
 constexpr int kPad = 4;
 constexpr int kThreads = 256;
+static_assert(gemm_version_has_tile("v07_bank_conflict_free", kBlockM, kBlockN),
+              "kGemmVersions (gemm.h) must list this kernel's block tile");
 
 template <bool kVector>
 __global__ void __launch_bounds__(kThreads)

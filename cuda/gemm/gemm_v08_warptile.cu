@@ -29,6 +29,8 @@ constexpr int kThreads = 256;
 constexpr int kWarpM = 64;
 constexpr int kWarpN = 32;
 constexpr int kLoads = kBlockM * kBlockK / 4 / kThreads;  // float4 loads per thread per tile: 2
+static_assert(gemm_version_has_tile("v08_warptile", kBlockM, kBlockN),
+              "kGemmVersions (gemm.h) must list this kernel's block tile");
 
 template <bool kVector>
 __global__ void __launch_bounds__(kThreads, 2)

@@ -40,6 +40,8 @@ constexpr int kGroupRows = 8;  // block-rows per rasterisation group
 constexpr int kATileFloats = kBlockK * kAStride;
 constexpr int kStageFloats = kATileFloats + kBlockK * kBlockN;
 constexpr int kSmemBytes = kStages * kStageFloats * sizeof(float);  // 49,920
+static_assert(gemm_version_has_tile("v09_async_double_buffer", kBlockM, kBlockN),
+              "kGemmVersions (gemm.h) must list this kernel's block tile");
 
 template <bool kVector>
 __global__ void __launch_bounds__(kThreads, 2)

@@ -49,6 +49,8 @@ constexpr int kStageFloats = kATileFloats + kBlockK * kBlockN;
 constexpr int kSmemBytes = kStages * kStageFloats * sizeof(float);  // 98,304
 constexpr int kACopies = kBlockM * kBlockK / 4 / kThreads;          // 16-byte copies: 4
 constexpr int kBCopies = kBlockK * kBlockN / 4 / kThreads;          // 4
+static_assert(gemm_version_has_tile("v10_async_wide_copies", kBlockM, kBlockN),
+              "kGemmVersions (gemm.h) must list this kernel's block tile");
 
 // Offset of A (row, col) in the swizzled (128, 32) tile: 16-byte slot (col / 4) ^ ((row / 4) % 8).
 __device__ __forceinline__ int a_offset(int row, int col) {

@@ -42,6 +42,8 @@ constexpr int kThreads = 256;
 constexpr int kWarpM = 64;
 constexpr int kWarpN = 32;
 constexpr int kGroupRows = 8;
+static_assert(gemm_version_has_tile("v11_async_b_register_a", kBlockM, kBlockN),
+              "kGemmVersions (gemm.h) must list this kernel's block tile");
 
 // kVector: A, B (pointers and leading dimensions) are 16-byte aligned.
 template <bool kVector>

@@ -62,6 +62,8 @@ constexpr int kAVectorsPerRow = kBlockK / 4;
 constexpr int kALoads = kBlockM * kAVectorsPerRow / kThreads;  // float4 per thread per tile: 2
 constexpr int kBVectorsPerRow = kBlockN / 4;
 constexpr int kBLoads = kBlockK * kBVectorsPerRow / kThreads;  // 16-byte copies per thread: 2
+static_assert(gemm_version_has_tile("v12_thread_tile_8x16", kBlockM, kBlockN),
+              "kGemmVersions (gemm.h) must list this kernel's block tile");
 
 // kVector: A, B (pointers and leading dimensions) are 16-byte aligned.
 template <bool kVector>
