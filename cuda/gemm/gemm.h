@@ -1,7 +1,8 @@
 // The fp32 GEMM ladder: one launcher per version, from the naive kernel (v01) to warp-tiled
 // kernels fed by cp.async pipelines (v09-v11) and an 8x16 thread tile (v12), plus a split-K pair
 // (atomicAdd vs a deterministic reduction). Plain device pointers and shapes, no engine types.
-// Built by //cuda/gemm:gemm (nvcc, sm_90a + sm_80 + PTX).
+// Built by //cuda/gemm:gemm (nvcc, sm_90a + sm_80 + PTX). What each version changed, why, and
+// what it measured: cuda/gemm/README.md.
 //
 // Every launcher computes, asynchronously on `stream`, the row-major product
 //   C (M, N) = alpha * A (M, K) · B (K, N) + beta * C (M, N)

@@ -1,8 +1,7 @@
 // GEMM ladder v02: coalesced. Same work per thread as v01, but threadIdx.x now walks along a
 // row of C: a warp reads one element of A (broadcast), 32 consecutive elements of a row of B and
 // writes 32 consecutive elements of C, so every global access is coalesced.
-// Measured on H100 (results/gpu/h100/gemm_ladder.jsonl, commit 001b366): n = 4096: 6.5 TFLOP/s =
-// 0.126x cuBLAS; n = 8192 not run (too slow).
+// What it measured, and why: cuda/gemm/README.md (the ladder, v02).
 #include "cuda/gemm/gemm.h"
 #include "cuda/gemm/gemm_common.cuh"
 

@@ -2,8 +2,7 @@
 // of B in shared memory per step of K, so each element loaded from global memory is used 32
 // times instead of once. Out-of-range elements are loaded as zeros, so the inner loop needs no
 // masks. Still one output per thread: two shared loads per FMA.
-// Measured on H100 (results/gpu/h100/gemm_ladder.jsonl, commit 001b366): n = 4096: 8.7 TFLOP/s =
-// 0.169x cuBLAS; n = 8192 not run (too slow).
+// What it measured, and why: cuda/gemm/README.md (the ladder, v03).
 #include "cuda/gemm/gemm.h"
 #include "cuda/gemm/gemm_common.cuh"
 
