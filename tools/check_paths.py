@@ -7,8 +7,8 @@ and finds in them
     repository, or an entry of the Markdown file's own folder (`engine/ops/op_list.h`,
     cuda/gemm/README.md, `engine/ops/*.cc`, `regressions/cli/out_not_utf8` in fuzz/README.md),
     and the targets of relative links ([text](gemm.h), from the file's own folder);
-  - source file names in backticks, without a folder (`gemm_best.cu`, `timing.h`): some file of
-    the repository must have that name;
+  - source and Markdown file names in backticks, without a folder (`gemm_best.cu`, `timing.h`,
+    `README.md`): some file of the repository must have that name;
   - Bazel labels of this workspace: //pkg:target, //pkg (the target named as its last part),
     //pkg/..., //pkg:all; labels of other repositories (@name//...) are not checked.
 A path exists when the file or folder does, from the repository root or from the Markdown file's
@@ -20,7 +20,7 @@ name + "_thesis"), or the target is a file of the package.
 Not checked: where runs write (a path git ignores: results/figures/, .gpu/...), what is not the
 repository's (bazel-bin/..., DIR/...: the first part is no entry of it), words with a
 placeholder (<name>, $OUT, ...), URLs, a path at a commit (REV:path, as git show takes it), and
-a line that says "(planned)" (DESIGN.md's mark for what an open issue builds) or ends with the
+a line that says "(planned)" (the design's mark for what an open issue builds) or ends with the
 comment <!-- check_paths: ignore -->.
 
   /usr/bin/python3 tools/check_paths.py [--root DIR] [FILE.md ...]
@@ -43,7 +43,7 @@ LINK = re.compile(r"\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
 URL = re.compile(r"[a-z][a-z0-9+.-]*://\S*", re.IGNORECASE)
 PLACEHOLDER = re.compile(r"[<>$]|\.\.")
 IGNORE_MARK = "<!-- check_paths: ignore -->"
-SOURCE_NAME = re.compile(r"`([\w.+-]+\.(?:h|cc|cu|cuh|py|sh|bzl))`")
+SOURCE_NAME = re.compile(r"`([\w.+-]+\.(?:h|cc|cu|cuh|py|sh|bzl|md))`")
 
 
 def repository_files(root):
