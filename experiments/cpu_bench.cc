@@ -1,4 +1,5 @@
-// cpu_bench: the CPU kernels measured side by side with their anchors in one run (DESIGN.md §5).
+// cpu_bench: the CPU kernels measured side by side with their anchors in one run (README.md, CPU
+// backend).
 //
 //   bazel run //experiments:cpu_bench -- [--out DIR] [--sizes 256,512,...] [--threads 1,2]
 //

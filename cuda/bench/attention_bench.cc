@@ -16,9 +16,10 @@
 //   attention_bench --out DIR [--commit SHA] [--python python3] [--skip-fp32]
 //                   [--shapes 4,48,4096,64 ...]
 //
-// Exit status 2 for bad flags or no GPU, 1 when the PyTorch side fails or prints output that is
-// not one valid row per (shape, causal, backend) (ours is still written). torch_attention.py runs
-// as a program with arguments (no shell); its stderr goes to ours.
+// The flags: bench_flags.h (CLI11; --help lists them). Exit status 2 for bad flags or no GPU, 1
+// when the PyTorch side fails or prints output that is not one valid row per (shape, causal,
+// backend) (ours is still written). torch_attention.py runs as a program with arguments (no
+// shell); its stderr goes to ours.
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -41,6 +42,7 @@
 #include "cli/process.h"
 #include "cuda/attention/flash_attention.h"
 #include "cuda/attention/flash_attention_bf16.h"
+#include "cuda/bench/bench_flags.h"
 #include "cuda/bench/timing.h"
 #include "cuda/common/check.h"
 #include "cuda/common/device_array.h"
@@ -51,17 +53,12 @@ namespace {
 using pa::cuda::as_bf16;
 using pa::cuda::AttentionShape;
 using pa::cuda::DeviceArray;
+using pa::cuda::bench::AttentionBenchFlags;
 using pa::cuda::bench::fill_uniform;
 using pa::cuda::bench::kFlushBytes;
 using pa::cuda::bench::Timer;
 
-struct Case {
-  int64_t B, H, N, D;
-  std::string text() const {
-    return std::to_string(B) + "," + std::to_string(H) + "," + std::to_string(N) + "," +
-           std::to_string(D);
-  }
-};
+using Case = pa::cuda::bench::AttentionBenchShape;  // (B, H, N, D), Nq = Nk = N
 
 double forward_flops(const Case& c, bool causal) {
   const double flops = 4.0 * c.B * c.H * double(c.N) * c.N * c.D;
@@ -141,50 +138,14 @@ std::vector<nlohmann::json> torch_rows(const std::string& output, size_t expecte
   return rows;
 }
 
-int usage(const std::string& message) {
-  std::cerr << "attention_bench: error: " << message
-            << "\nusage: attention_bench --out DIR [--commit SHA] [--python PYTHON] [--skip-fp32] "
-               "[--shapes B,H,N,D ...]\n";
-  return 2;
-}
-
 }  // namespace
 
-int run(int argc, char** argv) {
-  std::string out_dir, commit, python = "python3";
-  bool skip_fp32 = false;
-  if (const char* env = std::getenv("PA_GIT_COMMIT")) commit = env;
-  std::vector<Case> cases;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    if (flag == "--shapes") {
-      while (i + 1 < argc && argv[i + 1][0] != '-') {
-        Case c{};
-        char comma;
-        std::istringstream in(argv[++i]);
-        if (!(in >> c.B >> comma >> c.H >> comma >> c.N >> comma >> c.D) || c.B < 1 || c.H < 1 ||
-            c.N < 1 || c.D < 1 || c.D > pa::cuda::kMaxHeadDim) {
-          return usage(std::string("bad shape '") + argv[i] + "' (B,H,N,D with D <= 128)");
-        }
-        cases.push_back(c);
-      }
-    } else if (flag == "--skip-fp32") {
-      skip_fp32 = true;
-    } else if (flag == "--help" || flag == "-h") {
-      std::cout << "attention_bench: our FlashAttention-2 kernels and PyTorch SDPA on this GPU\n"
-                   "usage: attention_bench --out DIR [--commit SHA] [--python PYTHON] "
-                   "[--skip-fp32] [--shapes B,H,N,D ...]\n";
-      return 0;
-    } else if (i + 1 < argc && (flag == "--out" || flag == "--commit" || flag == "--python")) {
-      (flag == "--out" ? out_dir : flag == "--commit" ? commit : python) = argv[++i];
-    } else {
-      return usage("unknown flag " + flag);
-    }
-  }
-  if (out_dir.empty()) return usage("--out DIR is required");
-  if (pa::cuda::device_count() == 0) return usage("no GPU visible");
-  if (cases.empty())
-    cases = {{4, 48, 4096, 64}, {4, 16, 4096, 128}, {16, 16, 1024, 64}, {1, 8, 16384, 128}};
+int run(const AttentionBenchFlags& flags, const char* argv0) {
+  if (pa::cuda::device_count() == 0) throw pa::cli::UsageError("no GPU visible");
+  const std::string& out_dir = flags.out;
+  const std::vector<Case>& cases = flags.shapes;
+  const bool skip_fp32 = flags.skip_fp32;
+  const std::string& python = flags.python;
   std::filesystem::create_directories(out_dir);
 
   cudaDeviceProp properties{};
@@ -307,7 +268,7 @@ int run(int argc, char** argv) {
 
   // The anchors, in the same run: PyTorch SDPA, fp32 (memory-efficient) and bf16 (flash, cuDNN).
   const std::filesystem::path script =
-      std::filesystem::path(argv[0]).parent_path() / "torch_attention.py";
+      std::filesystem::path(argv0).parent_path() / "torch_attention.py";
   std::vector<std::string> base = {python,
                                    std::filesystem::exists(script)
                                        ? script.string()
@@ -368,7 +329,7 @@ int run(int argc, char** argv) {
   std::ofstream file(std::filesystem::path(out_dir) / "attention.jsonl");
   for (nlohmann::json& row : rows) {
     row["device"] = device;
-    row["commit"] = commit;
+    row["commit"] = flags.commit;
     if (row["variant"] == "ours_flash2_fp32_simt" || row["variant"] == "ours_flash2_fp32_3xtf32") {
       const auto found = anchor.find({row["shape"], row["causal"], row["op"]});
       if (found != anchor.end()) {
@@ -410,5 +371,10 @@ int run(int argc, char** argv) {
 }
 
 int main(int argc, char** argv) {
-  return pa::cli::run_main("attention_bench", [&] { return run(argc, argv); });
+  CLI::App app{"our FlashAttention-2 kernels and PyTorch SDPA on this GPU, in one run",
+               "attention_bench"};
+  AttentionBenchFlags flags;
+  pa::cuda::bench::add_attention_bench_flags(app, flags, pa::cuda::kMaxHeadDim);
+  if (const auto code = pa::cli::parse_flags(app, argc, argv)) return *code;
+  return pa::cli::run_main("attention_bench", [&] { return run(flags, argv[0]); });
 }

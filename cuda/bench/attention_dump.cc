@@ -12,7 +12,7 @@
 // DIR/cases.jsonl: one line per case (name, B, H, Nq, Nk, D, causal, padding, scale);
 // DIR/<name>/{q,k,v,dout,out,dq,dk,dv}.bf16 (raw little-endian bf16, (B, H, N, D) row-major),
 // lse.f32 (B, H, Nq; base 2), padding.f32 (B, Nk; nonzero hides the key) when masked.
-// Exit status 2 for bad flags or no GPU.
+// Flags: bench_flags.h (CLI11; --help lists them). Exit status 2 for bad flags or no GPU.
 #include <cuda_runtime.h>
 
 #include <cmath>
@@ -20,17 +20,15 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <iostream>
 #include <nlohmann/json.hpp>
 #include <random>
-#include <sstream>
 #include <string>
 #include <vector>
 
-#include "cli/flags.h"
 #include "cli/main.h"
 #include "cuda/attention/flash_attention.h"
 #include "cuda/attention/flash_attention_bf16.h"
+#include "cuda/bench/bench_flags.h"
 #include "cuda/common/device_array.h"
 #include "cuda/common/runtime.h"
 
@@ -102,45 +100,14 @@ void run_case(const Case& c, const std::string& name, const std::filesystem::pat
   if (c.padding) write_raw(folder / "padding.f32", padding);
 }
 
-int usage(const std::string& message) {
-  std::cerr << "attention_dump: error: " << message
-            << "\nusage: attention_dump --dir DIR [--dims 32,64,128]\n";
-  return 2;
-}
-
 }  // namespace
 
-int run(int argc, char** argv) {
-  std::string dir;
-  std::vector<int64_t> dims = {32, 64, 128};
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    if (flag == "--dir" && i + 1 < argc) {
-      dir = argv[++i];
-    } else if (flag == "--dims" && i + 1 < argc) {
-      dims.clear();
-      std::istringstream in(argv[++i]);
-      std::string item;
-      while (std::getline(in, item, ',')) {
-        std::string problem;
-        const auto dim = pa::cli::parse_whole_number(item, 1, 1 << 20, &problem);
-        if (!dim) return usage("--dims: " + problem);
-        dims.push_back(*dim);
-      }
-    } else if (flag == "--help" || flag == "-h") {
-      std::cout << "attention_dump: our bf16 attention on random cases, inputs and outputs "
-                   "written for check_attention_vs_torch.py\nusage: attention_dump --dir DIR "
-                   "[--dims 32,64,128]\n";
-      return 0;
-    } else {
-      return usage("unknown flag " + flag);
-    }
-  }
-  if (dir.empty()) return usage("--dir DIR is required");
-  if (pa::cuda::device_count() == 0) return usage("no GPU visible");
+int run(const pa::cuda::bench::AttentionDumpFlags& flags) {
+  if (pa::cuda::device_count() == 0) throw pa::cli::UsageError("no GPU visible");
+  const std::string& dir = flags.dir;
   std::filesystem::create_directories(dir);
   std::vector<Case> cases;
-  for (const int64_t D : dims) {
+  for (const int64_t D : flags.dims) {
     std::vector<std::pair<int64_t, int64_t>> lengths = {{1, 1},       {17, 17},   {1000, 1000},
                                                         {4097, 4097}, {17, 1000}, {1000, 17}};
     for (const auto& [Nq, Nk] : lengths) {
@@ -160,7 +127,7 @@ int run(int argc, char** argv) {
     try {
       run_case(c, name, dir);
     } catch (const std::invalid_argument& error) {
-      return usage(error.what());
+      throw pa::cli::UsageError(error.what());
     }
     index << nlohmann::json{{"name", name},
                             {"B", c.B},
@@ -179,5 +146,12 @@ int run(int argc, char** argv) {
 }
 
 int main(int argc, char** argv) {
-  return pa::cli::run_main("attention_dump", [&] { return run(argc, argv); });
+  CLI::App app{
+      "our bf16 attention on random cases, inputs and outputs written for "
+      "check_attention_vs_torch.py",
+      "attention_dump"};
+  pa::cuda::bench::AttentionDumpFlags flags;
+  pa::cuda::bench::add_attention_dump_flags(app, flags);
+  if (const auto code = pa::cli::parse_flags(app, argc, argv)) return *code;
+  return pa::cli::run_main("attention_dump", [&] { return run(flags); });
 }

@@ -7,9 +7,11 @@
 // table. Exit status 1 if any version fails validation, 2 for bad flags or no GPU.
 //
 //   bazel run --config=cuda //cuda/bench:gemm_ladder -- --out DIR [--commit SHA] [--sizes 128,256]
-//       [--variants v11_async_b_register_a,v12_...]  (default: every version; cuBLAS always runs)
+//       [--variants v11_async_b_register_a,v12_...] [--no-tall-k]
+//       (default: every version; cuBLAS always runs)
 //
-// The commit comes from --commit or PA_GIT_COMMIT (the GPU machine has no git).
+// The flags (bench_flags.h, CLI11; --help lists them): the commit comes from --commit or
+// PA_GIT_COMMIT (the GPU machine has no git).
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
@@ -23,12 +25,11 @@
 #include <functional>
 #include <limits>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
 #include <vector>
 
-#include "cli/flags.h"
 #include "cli/main.h"
+#include "cuda/bench/bench_flags.h"
 #include "cuda/bench/timing.h"
 #include "cuda/common/check.h"
 #include "cuda/common/device_array.h"
@@ -41,6 +42,7 @@ using pa::cuda::DeviceArray;
 using pa::cuda::GemmVersion;
 using pa::cuda::kGemmVersions;
 using pa::cuda::bench::fill_uniform;
+using pa::cuda::bench::GemmLadderFlags;
 using pa::cuda::bench::kFlushBytes;
 using pa::cuda::bench::Timer;
 
@@ -63,73 +65,13 @@ struct Shape {
   }
 };
 
-struct Options {
-  std::string out = ".";
-  std::string commit;
-  std::vector<int> sizes = {128, 256, 512, 1024, 2048, 4096, 8192};
-  bool tall_k = true;                 // also (512, 512, 32768), where split-K matters
-  std::vector<std::string> variants;  // empty: every version of kGemmVersions
-};
-
-constexpr const char* kUsage =
-    "usage: gemm_ladder --out DIR [--commit SHA] [--sizes N,N,...] [--variants NAME,...] "
-    "[--no-tall-k]";
-
-struct HelpRequest {};
-
-Options parse(int argc, char** argv) {
-  Options options;
-  if (const char* env = std::getenv("PA_GIT_COMMIT")) options.commit = env;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    const auto value = [&]() -> std::string {
-      if (i + 1 >= argc) throw std::invalid_argument(flag + " needs a value");
-      return argv[++i];
-    };
-    if (flag == "--out") {
-      options.out = value();
-    } else if (flag == "--commit") {
-      options.commit = value();
-    } else if (flag == "--sizes") {
-      options.sizes.clear();
-      std::stringstream list(value());
-      for (std::string item; std::getline(list, item, ',');) {
-        std::string problem;
-        const auto size = pa::cli::parse_whole_number(item, 1, 65536, &problem);
-        if (!size) throw std::invalid_argument("--sizes: " + problem);
-        options.sizes.push_back(static_cast<int>(*size));
-      }
-    } else if (flag == "--variants") {
-      std::stringstream list(value());
-      for (std::string item; std::getline(list, item, ',');) {
-        const bool known =
-            std::any_of(std::begin(kGemmVersions), std::end(kGemmVersions),
-                        [&](const GemmVersion& candidate) { return item == candidate.name; });
-        if (!known) throw std::invalid_argument("--variants: no version named " + item);
-        options.variants.push_back(item);
-      }
-    } else if (flag == "--no-tall-k") {
-      options.tall_k = false;
-    } else if (flag == "--help" || flag == "-h") {
-      throw HelpRequest();
-    } else {
-      throw std::invalid_argument("unknown flag " + flag);
-    }
-  }
-  if (options.commit.empty()) options.commit = "unknown";
-  return options;
-}
-
-bool selected(const Options& options, const GemmVersion& version) {
+bool selected(const GemmLadderFlags& options, const GemmVersion& version) {
   return options.variants.empty() || std::find(options.variants.begin(), options.variants.end(),
                                                version.name) != options.variants.end();
 }
 
-int run(const Options& options) {
-  if (pa::cuda::device_count() == 0) {
-    std::fprintf(stderr, "gemm_ladder: no GPU visible\n");
-    return 2;
-  }
+int run(const GemmLadderFlags& options) {
+  if (pa::cuda::device_count() == 0) throw pa::cli::UsageError("no GPU visible");
   cudaDeviceProp properties{};
   PA_CUDA_CHECK(cudaGetDeviceProperties(&properties, 0));
   const std::string device = properties.name;
@@ -303,15 +245,13 @@ int run(const Options& options) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  Options options;
-  try {
-    options = parse(argc, argv);
-  } catch (const HelpRequest&) {
-    std::printf("gemm_ladder: the fp32 GEMM ladder vs cuBLAS\n%s\n", kUsage);
-    return 0;
-  } catch (const std::exception& error) {
-    std::fprintf(stderr, "gemm_ladder: error: %s\n%s\n", error.what(), kUsage);
-    return pa::cli::kExitUsage;
-  }
-  return pa::cli::run_main("gemm_ladder", [&] { return run(options); });
+  CLI::App app{"the fp32 GEMM ladder (every version of cuda/gemm) vs cuBLAS SGEMM, in one run",
+               "gemm_ladder"};
+  GemmLadderFlags flags;
+  std::vector<std::string> versions;
+  for (const GemmVersion& version : kGemmVersions) versions.push_back(version.name);
+  pa::cuda::bench::add_gemm_ladder_flags(app, flags, versions);
+  if (const auto code = pa::cli::parse_flags(app, argc, argv)) return *code;
+  if (flags.commit.empty()) flags.commit = "unknown";
+  return pa::cli::run_main("gemm_ladder", [&] { return run(flags); });
 }

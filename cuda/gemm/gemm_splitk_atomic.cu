@@ -2,11 +2,7 @@
 // slice of K adds alpha * its partial product into C with atomicAdd. One pass over C per slice
 // and no workspace, but the order of the additions, and so the rounding of the result, changes
 // from run to run. gemm_splitk_reduce.cu is the deterministic counterpart.
-// Measured on H100 (results/gpu/h100/gemm_ladder.jsonl, commit 001b366): n = 4096: 23.5 TFLOP/s =
-// 0.455x cuBLAS; n = 8192: 24.3 TFLOP/s = 0.472x cuBLAS. (512, 512, 32768): 19.3 TFLOP/s = 0.391x
-// cuBLAS.
-// At (512, 512, 32768) it is 3.8x faster than v11 (5.1 TFLOP/s: 16 tiles of 128x128 on 132
-// SMs); at square sizes the plan takes one slice and only its 64x64 scalar tile remains.
+// What it measured: cuda/gemm/README.md (the ladder, split-K).
 #include "cuda/gemm/gemm.h"
 #include "cuda/gemm/gemm_splitk_common.cuh"
 
@@ -14,6 +10,10 @@ namespace pa::cuda {
 namespace {
 
 using gemm_internal::ceil_div;
+
+static_assert(gemm_version_has_tile("splitk_atomic", gemm_internal::kSplitBlock,
+                                    gemm_internal::kSplitBlock),
+              "kGemmVersions (gemm.h) must list this kernel's block tile");
 
 __global__ void scale_kernel(int m, int n, float beta, float* c, int ldc) {
   const int64_t total = int64_t{m} * n;

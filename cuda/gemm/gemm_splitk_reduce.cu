@@ -2,11 +2,7 @@
 // its own (M, N) plane of a workspace, then a second kernel sums the planes in slice order and
 // applies alpha, beta. The result is bitwise the same on every run, at the price of writing and
 // reading splits x M x N extra floats. gemm_splitk_atomic.cu is the atomicAdd counterpart.
-// Measured on H100 (results/gpu/h100/gemm_ladder.jsonl, commit 001b366): n = 4096: 23.4 TFLOP/s =
-// 0.453x cuBLAS; n = 8192: 24.2 TFLOP/s = 0.471x cuBLAS. (512, 512, 32768): 19.3 TFLOP/s = 0.391x
-// cuBLAS.
-// Within 1% of the atomic version at every size measured: the extra plane traffic is small next
-// to the K loop, so determinism costs almost nothing here.
+// What it measured: cuda/gemm/README.md (the ladder, split-K).
 #include <map>
 #include <mutex>
 
@@ -18,6 +14,10 @@ namespace {
 
 using gemm_internal::ceil_div;
 using gemm_internal::epilogue;
+
+static_assert(gemm_version_has_tile("splitk_reduce", gemm_internal::kSplitBlock,
+                                    gemm_internal::kSplitBlock),
+              "kGemmVersions (gemm.h) must list this kernel's block tile");
 
 __global__ void reduce_kernel(int m, int n, int splits, float alpha, const float* workspace,
                               float beta, float* c, int ldc) {

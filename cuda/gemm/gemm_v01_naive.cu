@@ -1,8 +1,7 @@
 // GEMM ladder v01: naive. One thread per element of C, each reading a full row of A and a full
 // column of B from global memory. threadIdx.x walks down a column of C, so the 32 threads of a
 // warp read 32 different rows of A and write 32 different rows of C: no access is coalesced.
-// Measured on H100 (results/gpu/h100/gemm_ladder.jsonl, commit 001b366): n = 4096: 0.5 TFLOP/s =
-// 0.010x cuBLAS; n = 8192 not run (too slow).
+// What it measured, and why the next version: cuda/gemm/README.md (the ladder, v01).
 #include "cuda/gemm/gemm.h"
 #include "cuda/gemm/gemm_common.cuh"
 
@@ -13,6 +12,8 @@ using gemm_internal::ceil_div;
 using gemm_internal::epilogue;
 
 constexpr int kBlock = 32;
+static_assert(gemm_version_has_tile("v01_naive", kBlock, kBlock),
+              "kGemmVersions (gemm.h) must list this kernel's block tile");
 
 __global__ void naive_kernel(int m, int n, int k, float alpha, const float* a, int lda,
                              const float* b, int ldb, float beta, float* c, int ldc) {

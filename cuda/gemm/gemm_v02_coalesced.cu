@@ -1,8 +1,7 @@
 // GEMM ladder v02: coalesced. Same work per thread as v01, but threadIdx.x now walks along a
 // row of C: a warp reads one element of A (broadcast), 32 consecutive elements of a row of B and
 // writes 32 consecutive elements of C, so every global access is coalesced.
-// Measured on H100 (results/gpu/h100/gemm_ladder.jsonl, commit 001b366): n = 4096: 6.5 TFLOP/s =
-// 0.126x cuBLAS; n = 8192 not run (too slow).
+// What it measured, and why: cuda/gemm/README.md (the ladder, v02).
 #include "cuda/gemm/gemm.h"
 #include "cuda/gemm/gemm_common.cuh"
 
@@ -13,6 +12,8 @@ using gemm_internal::ceil_div;
 using gemm_internal::epilogue;
 
 constexpr int kBlock = 32;
+static_assert(gemm_version_has_tile("v02_coalesced", kBlock, kBlock),
+              "kGemmVersions (gemm.h) must list this kernel's block tile");
 
 __global__ void coalesced_kernel(int m, int n, int k, float alpha, const float* a, int lda,
                                  const float* b, int ldb, float beta, float* c, int ldc) {

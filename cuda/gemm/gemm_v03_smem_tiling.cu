@@ -2,8 +2,7 @@
 // of B in shared memory per step of K, so each element loaded from global memory is used 32
 // times instead of once. Out-of-range elements are loaded as zeros, so the inner loop needs no
 // masks. Still one output per thread: two shared loads per FMA.
-// Measured on H100 (results/gpu/h100/gemm_ladder.jsonl, commit 001b366): n = 4096: 8.7 TFLOP/s =
-// 0.169x cuBLAS; n = 8192 not run (too slow).
+// What it measured, and why: cuda/gemm/README.md (the ladder, v03).
 #include "cuda/gemm/gemm.h"
 #include "cuda/gemm/gemm_common.cuh"
 
@@ -14,6 +13,8 @@ using gemm_internal::ceil_div;
 using gemm_internal::epilogue;
 
 constexpr int kTile = 32;
+static_assert(gemm_version_has_tile("v03_smem_tiling", kTile, kTile),
+              "kGemmVersions (gemm.h) must list this kernel's block tile");
 
 __global__ void smem_tiling_kernel(int m, int n, int k, float alpha, const float* a, int lda,
                                    const float* b, int ldb, float beta, float* c, int ldc) {

@@ -2,9 +2,7 @@
 // each thread a column strip of 8 outputs (TM = 8), stepping K by 8. Per K step a thread loads
 // one value of B from shared memory and reuses it for 8 FMAs (the A values are broadcast across
 // the warp), so shared-memory traffic per FMA drops from 2 loads (v03) to about 1.1.
-// Measured on H100 (results/gpu/h100/gemm_ladder.jsonl, commit 001b366): n = 4096: 16.3 TFLOP/s =
-// 0.315x cuBLAS; n = 8192: 16.4 TFLOP/s = 0.319x cuBLAS.
-// At n = 1024 it beats v05-v07: 64x64 tiles give 256 blocks, 128x128 tiles only 64 for 132 SMs.
+// What it measured, and why: cuda/gemm/README.md (the ladder, v04).
 #include "cuda/gemm/gemm.h"
 #include "cuda/gemm/gemm_common.cuh"
 
@@ -19,6 +17,8 @@ constexpr int kBlockN = 64;
 constexpr int kBlockK = 8;
 constexpr int kThreadM = 8;
 constexpr int kThreads = kBlockM * kBlockN / kThreadM;  // 512
+static_assert(gemm_version_has_tile("v04_1d_coarsening", kBlockM, kBlockN),
+              "kGemmVersions (gemm.h) must list this kernel's block tile");
 
 __global__ void __launch_bounds__(kThreads)
     coarsening_1d_kernel(int m, int n, int k, float alpha, const float* a, int lda, const float* b,

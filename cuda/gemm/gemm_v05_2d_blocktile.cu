@@ -3,9 +3,7 @@
 // loads 8 values of A and 8 of B from shared memory into registers and does 64 FMAs with them:
 // 0.25 shared loads per FMA (v04: 1.1), and each global element is reused 128 times (v04: 64).
 // Global loads are still scalar and masked element by element.
-// Measured on H100 (results/gpu/h100/gemm_ladder.jsonl, commit 001b366): n = 4096: 21.0 TFLOP/s =
-// 0.406x cuBLAS; n = 8192: 21.3 TFLOP/s = 0.413x cuBLAS.
-// Below n = 2048 it loses to v04: too few 128x128 blocks to fill 132 SMs.
+// What it measured, and why: cuda/gemm/README.md (the ladder, v05).
 #include "cuda/gemm/gemm.h"
 #include "cuda/gemm/gemm_common.cuh"
 
@@ -21,6 +19,8 @@ constexpr int kBlockK = 8;
 constexpr int kThreadM = 8;
 constexpr int kThreadN = 8;
 constexpr int kThreads = (kBlockM / kThreadM) * (kBlockN / kThreadN);  // 256
+static_assert(gemm_version_has_tile("v05_2d_blocktile", kBlockM, kBlockN),
+              "kGemmVersions (gemm.h) must list this kernel's block tile");
 
 __global__ void __launch_bounds__(kThreads)
     blocktile_2d_kernel(int m, int n, int k, float alpha, const float* a, int lda, const float* b,

@@ -4,8 +4,7 @@
 // a thread's 8 values of A and 8 of B as two float4 each: 4 shared loads per 64 FMAs (v05: 16).
 // When A or B (pointer or leading dimension) is not 16-byte aligned the scalar instantiation
 // runs; edge tiles take the scalar path inside the vector one.
-// Measured on H100 (results/gpu/h100/gemm_ladder.jsonl, commit 001b366): n = 4096: 30.7 TFLOP/s =
-// 0.595x cuBLAS; n = 8192: 30.7 TFLOP/s = 0.595x cuBLAS.
+// What it measured, and why: cuda/gemm/README.md (the ladder, v06).
 #include "cuda/gemm/gemm.h"
 #include "cuda/gemm/gemm_common.cuh"
 
@@ -22,6 +21,8 @@ constexpr int kBlockK = 8;
 constexpr int kThreadM = 8;
 constexpr int kThreadN = 8;
 constexpr int kThreads = 256;
+static_assert(gemm_version_has_tile("v06_vectorized", kBlockM, kBlockN),
+              "kGemmVersions (gemm.h) must list this kernel's block tile");
 
 template <bool kVector>
 __global__ void __launch_bounds__(kThreads)

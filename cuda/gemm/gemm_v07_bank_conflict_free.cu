@@ -5,8 +5,7 @@
 //   8 rows: the float4 reads of a quarter-warp cover one contiguous 64-byte span instead of
 //   strided 32-byte steps that wrap onto the same banks (v06 reads B with 2-way conflicts);
 // - C is written as float4 (scalar on edges or when C is not 16-byte aligned).
-// Measured on H100 (results/gpu/h100/gemm_ladder.jsonl, commit 001b366): n = 4096: 35.7 TFLOP/s =
-// 0.690x cuBLAS; n = 8192: 35.3 TFLOP/s = 0.685x cuBLAS.
+// What it measured, and why: cuda/gemm/README.md (the ladder, v07).
 #include "cuda/gemm/gemm.h"
 #include "cuda/gemm/gemm_common.cuh"
 
@@ -22,6 +21,8 @@ constexpr int kBlockN = 128;
 constexpr int kBlockK = 8;
 constexpr int kPad = 4;
 constexpr int kThreads = 256;
+static_assert(gemm_version_has_tile("v07_bank_conflict_free", kBlockM, kBlockN),
+              "kGemmVersions (gemm.h) must list this kernel's block tile");
 
 template <bool kVector>
 __global__ void __launch_bounds__(kThreads)

@@ -6,11 +6,7 @@
 //   registers before the current tile's FMAs and are stored after them, so global latency hides
 //   behind arithmetic and one barrier per tile suffices (v07: two);
 // - the epilogue can add a bias per column (gemm_v08_warptile_bias).
-// Measured on H100 (results/gpu/h100/gemm_ladder.jsonl, commit 001b366): n = 4096: 43.5 TFLOP/s =
-// 0.841x cuBLAS; n = 8192: 43.9 TFLOP/s = 0.852x cuBLAS.
-// Over three runs at n = 4096 it measured 0.841-0.868x: the spread between runs is about 3%.
-// ncu (n = 4096): 4.86 cycles per issued instruction at 4 warps per scheduler, 84% of the issued
-// instructions are FFMA, no spills (two blocks per SM of 256 threads, at most 128 registers).
+// What it measured (and its ncu profile), and why: cuda/gemm/README.md (the ladder, v08).
 #include "cuda/gemm/gemm.h"
 #include "cuda/gemm/gemm_common.cuh"
 
@@ -29,6 +25,8 @@ constexpr int kThreads = 256;
 constexpr int kWarpM = 64;
 constexpr int kWarpN = 32;
 constexpr int kLoads = kBlockM * kBlockK / 4 / kThreads;  // float4 loads per thread per tile: 2
+static_assert(gemm_version_has_tile("v08_warptile", kBlockM, kBlockN),
+              "kGemmVersions (gemm.h) must list this kernel's block tile");
 
 template <bool kVector>
 __global__ void __launch_bounds__(kThreads, 2)

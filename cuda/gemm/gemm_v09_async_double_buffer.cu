@@ -8,11 +8,7 @@
 //   tile t + 2 are issued before the FMAs of tile t, one barrier per tile;
 // - blocks are rasterised in groups of 8 block-rows, so blocks running together share rows of A
 //   and columns of B in L2.
-// Measured on H100 (results/gpu/h100/gemm_ladder.jsonl, commit 001b366): n = 4096: 38.8 TFLOP/s =
-// 0.751x cuBLAS; n = 8192: 39.1 TFLOP/s = 0.759x cuBLAS.
-// Slower than v08 in every run (0.75-0.79x at 4096): the eight 4-byte copies of A per thread per
-// tile, each with its own index and bounds arithmetic, raise the instruction count by 8% (ncu,
-// commit a9b3d43: 2.76 G issued vs 2.55 G for v08) and the issue rate does not rise to pay for it.
+// What it measured (slower than v08), and why: cuda/gemm/README.md (the ladder, v09).
 #include <mutex>
 
 #include "cuda/gemm/gemm.h"
@@ -40,6 +36,8 @@ constexpr int kGroupRows = 8;  // block-rows per rasterisation group
 constexpr int kATileFloats = kBlockK * kAStride;
 constexpr int kStageFloats = kATileFloats + kBlockK * kBlockN;
 constexpr int kSmemBytes = kStages * kStageFloats * sizeof(float);  // 49,920
+static_assert(gemm_version_has_tile("v09_async_double_buffer", kBlockM, kBlockN),
+              "kGemmVersions (gemm.h) must list this kernel's block tile");
 
 template <bool kVector>
 __global__ void __launch_bounds__(kThreads, 2)

@@ -1,7 +1,4 @@
-// GEMM ladder v10: cp.async with 16-byte copies only.
-// v09 measured slower than v08 on H100 (0.79x vs 0.87x cuBLAS at 4096, commit fdeb6b9): its 4-byte
-// copies of A per thread per tile, each with its own index and bounds arithmetic, cost more issue
-// slots than the loads they replaced. Changes vs v09:
+// GEMM ladder v10: cp.async with 16-byte copies only. Changes vs v09:
 // - A is copied untransposed, (128 rows, 32 of K), in 16-byte pieces like B: 4 copies of A per
 //   thread per 32 of K instead of 16, from source pointers computed once and advanced per tile;
 // - the inner loop reads a thread's 8 rows of A as float4 along K (4 steps of K per read) and B
@@ -14,13 +11,7 @@
 //   loop overhead per FMA of BK = 16;
 // - the epilogue can add a bias per column (gemm_v10_async_wide_copies_bias).
 // A or B not 16-byte aligned: word-by-word copies (same shared layout); C: scalar stores.
-// Measured on H100 (results/gpu/h100/gemm_ladder.jsonl, commit 001b366): n = 4096: 41.5 TFLOP/s =
-// 0.802x cuBLAS; n = 8192: 41.8 TFLOP/s = 0.812x cuBLAS.
-// Still slower than v08. The swizzle moved n = 4096 only from 0.794x (padded rows, commit a9b3d43)
-// to 0.802x, so shared-memory bank conflicts were not the cost. ncu (n = 4096): 2% fewer issued
-// instructions than v08 but 5.09 cycles per issued instruction vs 4.86: the 32 live values of A
-// fill the 128-register budget (27 local loads in its SASS), leaving nothing to prefetch the next
-// fragments, so each group of 4 steps of K waits on its shared loads.
+// What it measured (still slower than v08), and why: cuda/gemm/README.md (the ladder, v10).
 #include <mutex>
 
 #include "cuda/gemm/gemm.h"
@@ -49,6 +40,8 @@ constexpr int kStageFloats = kATileFloats + kBlockK * kBlockN;
 constexpr int kSmemBytes = kStages * kStageFloats * sizeof(float);  // 98,304
 constexpr int kACopies = kBlockM * kBlockK / 4 / kThreads;          // 16-byte copies: 4
 constexpr int kBCopies = kBlockK * kBlockN / 4 / kThreads;          // 4
+static_assert(gemm_version_has_tile("v10_async_wide_copies", kBlockM, kBlockN),
+              "kGemmVersions (gemm.h) must list this kernel's block tile");
 
 // Offset of A (row, col) in the swizzled (128, 32) tile: 16-byte slot (col / 4) ^ ((row / 4) % 8).
 __device__ __forceinline__ int a_offset(int row, int col) {

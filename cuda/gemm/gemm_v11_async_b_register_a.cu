@@ -1,9 +1,7 @@
 // GEMM ladder v11: cp.async for B, register-staged transposed A, grouped rasterisation.
-// v09 and v10 give up v08's inner loop to copy A with cp.async (which cannot transpose): v09
-// pays in copy instructions, v10 in registers (a thread's 8 rows x 4 steps of K of A are live at
-// once, so nothing is left to prefetch the next fragments). v11 keeps v08's inner loop exactly
-// (A transposed in shared memory, contiguous float4 reads of both operands, fragments prefetched
-// by the compiler) and moves only B to cp.async. Changes vs v08:
+// v11 keeps v08's inner loop exactly (A transposed in shared memory, contiguous float4 reads of
+// both operands, fragments prefetched by the compiler) and moves only B to cp.async. Changes vs
+// v08:
 // - B tiles land through a three-stage cp.async ring (16-byte copies, zero-filled edges), so the
 //   registers and stores that v08 spent on B are gone and B is two tiles ahead;
 // - A still goes global -> registers -> transposed shared tile (double buffered), from source
@@ -11,15 +9,8 @@
 // - blocks are rasterised in groups of 8 block-rows (as v09), and the epilogue can add a bias;
 // - blockIdx.y walks a batch of products at fixed strides (one launch for attention's B*H
 //   products; the ladder's runs use a batch of one).
-// Measured on H100 (results/gpu/h100/gemm_ladder.jsonl, commit 001b366): n = 4096: 44.5 TFLOP/s =
-// 0.860x cuBLAS; n = 8192: 45.3 TFLOP/s = 0.879x cuBLAS.
-// Promoted to gemm_best until v12: the fastest at both sizes in this run, where v08
-// measured 0.841x / 0.852x; the margin is within the ~3% run-to-run spread. ncu (n = 4096): 4.77
-// cycles per issued instruction (v08 4.86), L2 hit rate 84% (v08 78%), 3.85 ms vs 3.93 ms at the
-// profiler's locked clocks, with the same instruction count as v08. The 0.90x target is not
-// reached: FFMAs fill about two thirds of the issue slots (84% of the issued instructions are FFMA,
-// and a slot issues in about 4 of 5 cycles), and an 8x8 thread tile at 128 registers leaves no
-// room for more independent work per warp.
+// gemm_best runs it for grids of fewer tiles than SMs (gemm.h kSmallGridVersion).
+// What it measured, and why: cuda/gemm/README.md (the ladder, v11).
 #include "cuda/gemm/gemm.h"
 #include "cuda/gemm/gemm_common.cuh"
 
@@ -42,6 +33,8 @@ constexpr int kThreads = 256;
 constexpr int kWarpM = 64;
 constexpr int kWarpN = 32;
 constexpr int kGroupRows = 8;
+static_assert(gemm_version_has_tile("v11_async_b_register_a", kBlockM, kBlockN),
+              "kGemmVersions (gemm.h) must list this kernel's block tile");
 
 // kVector: A, B (pointers and leading dimensions) are 16-byte aligned.
 template <bool kVector>

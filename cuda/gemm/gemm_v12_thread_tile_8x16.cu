@@ -12,29 +12,8 @@
 //   (they only feed rows of C that are never stored), so the loads need no predicates, the B
 //   copies no zero fill, and the loop no per-tile branches. The last tile (K % 8 != 0) and edge
 //   blocks take the masked, zero-filling path.
-// Prediction (written before the first run): 25% fewer shared loads per FFMA and half the
-// per-tile overhead raise the FFMA share of issued instructions from 84% to ~91%, so ~0.95x if
-// the issue rate held at 2 warps per scheduler. The first build, with masked loads in every
-// tile, measured 0.845x / 0.854x, slower than v11: instructions fell only 2% (masks, stage index
-// arithmetic and branches cost as much as the saved shared loads) and the issue rate dropped (79%
-// of cycles vs v11's 83%; ncu: 'wait' and dispatch stalls that 2 warps per scheduler cannot
-// cover). ncu of cuBLAS showed the same per-thread shape (sm80_xmma_gemm_..._tilesize256x128x8_
-// stage3_warpsize4x2x1_ffma: 256 threads, 254 registers, 1 block per SM) issuing in 91% of
-// cycles. Prediction for the unmasked loop: 'wait' stalls 0.14 -> ~0.05 cycles per instruction,
-// 2.5% fewer instructions, ~0.91x. It measured 0.944x / 0.954x (cuBLAS's 128x256 block shape,
-// 256 threads at 1 block per SM: 0.908x / 0.917x; v11's 8x8 tile with the same unmasked loop:
-// 0.930x / 0.939x). ncu of these exploratory builds: results/gpu/h100/gemm_v12_ncu_4096.txt.
-// Measured on H100 (results/gpu/h100/gemm_ladder.jsonl, commit 794d516): n = 4096: 48.7 TFLOP/s =
-// 0.943x cuBLAS; n = 8192: 49.2 TFLOP/s = 0.955x cuBLAS; v11 in the same run: 0.874x / 0.896x.
-// Promoted to gemm_best (gemm.h kBestVersion). Small products lose to v11: with 4 warps per block
-// a grid of fewer blocks than SMs runs one warp per scheduler (n = 1024, 64 blocks: 0.446x vs
-// 0.569x; n = 512: 0.206x vs 0.289x; (512, 512, 32768): 0.086x vs 0.106x); from n = 2048 (256
-// blocks) on it wins (0.934x vs 0.888x).
-// Why it stops here: ncu (n = 4096) counts 2.35 G issued instructions, fewer than cuBLAS's 2.43 G,
-// but they issue in 82% of cycles against cuBLAS's 91%. Per issued instruction a warp waits 0.24
-// cycles on dispatch stalls (cuBLAS 0.10); register-bank conflicts in ptxas's allocation of the
-// 128 accumulators are the likely cause (not measured, and not steerable from CUDA C), and with 2
-// warps per scheduler a stall is hidden only when the other warp is ready.
+// The promoted version: gemm_best runs it (gemm.h kBestVersion).
+// What it predicted and measured, why it stops here: cuda/gemm/README.md (the ladder, v12).
 #include "cuda/gemm/gemm.h"
 #include "cuda/gemm/gemm_common.cuh"
 
@@ -62,6 +41,8 @@ constexpr int kAVectorsPerRow = kBlockK / 4;
 constexpr int kALoads = kBlockM * kAVectorsPerRow / kThreads;  // float4 per thread per tile: 2
 constexpr int kBVectorsPerRow = kBlockN / 4;
 constexpr int kBLoads = kBlockK * kBVectorsPerRow / kThreads;  // 16-byte copies per thread: 2
+static_assert(gemm_version_has_tile("v12_thread_tile_8x16", kBlockM, kBlockN),
+              "kGemmVersions (gemm.h) must list this kernel's block tile");
 
 // kVector: A, B (pointers and leading dimensions) are 16-byte aligned.
 template <bool kVector>

@@ -24,6 +24,10 @@ struct CpuConfig {
   // row-major B (the tiny products of small attention heads, where packing costs more than it
   // saves). 0 turns the small path off.
   int64_t gemm_small_max = 1 << 15;
+  // Below this many elements of input (rows * D, or outer * D * inner) a row-wise kernel of
+  // nn_kernels.cc (sum_rows, softmax and log_softmax forward and backward, layer_norm forward and
+  // backward) runs on one thread: a smaller loop does not repay waking the OpenMP team.
+  int64_t rowwise_parallel_min = 1 << 16;
   // Attention tiles: BQ query rows stay while BK-key blocks of K and V stream past.
   int64_t attention_block_q = 128;
   int64_t attention_block_k = 512;

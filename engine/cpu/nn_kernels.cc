@@ -8,12 +8,13 @@
 #include <limits>
 #include <vector>
 
+#include "engine/cpu/cpu_config.h"
 #include "engine/cpu/vector_math.h"
 
 namespace pa::cpu {
 
 void sum_rows(const float* x, float* out, int64_t rows, int64_t D) {
-#pragma omp parallel for schedule(static) if (rows * D >= (1 << 16))
+#pragma omp parallel for schedule(static) if (rows * D >= cpu_config().rowwise_parallel_min)
   for (int64_t r = 0; r < rows; ++r) {
     double total = 0.0;
     const float* row = x + r * D;
@@ -83,7 +84,7 @@ void max_along_backward(const float* dy, const int64_t* indices, float* dx, int6
 
 void softmax_forward(const float* x, float* y, int64_t outer, int64_t D, int64_t inner, bool log) {
   if (inner == 1) {  // rows: vectorised max, exp and double-lane sum
-#pragma omp parallel for schedule(static) if (outer * D >= (1 << 16))
+#pragma omp parallel for schedule(static) if (outer * D >= cpu_config().rowwise_parallel_min)
     for (int64_t o = 0; o < outer; ++o) {
       const float* in = x + o * D;
       float* out = y + o * D;
@@ -101,7 +102,8 @@ void softmax_forward(const float* x, float* y, int64_t outer, int64_t D, int64_t
     }
     return;
   }
-#pragma omp parallel for collapse(2) schedule(static) if (outer * D * inner >= (1 << 16))
+#pragma omp parallel for collapse(2) \
+    schedule(static) if (outer * D * inner >= cpu_config().rowwise_parallel_min)
   for (int64_t o = 0; o < outer; ++o) {
     for (int64_t j = 0; j < inner; ++j) {
       const float* in = x + o * D * inner + j;
@@ -125,7 +127,7 @@ void softmax_forward(const float* x, float* y, int64_t outer, int64_t D, int64_t
 void softmax_backward(const float* y, const float* dy, float* dx, int64_t outer, int64_t D,
                       int64_t inner, bool log) {
   if (inner == 1 && !log) {  // rows: dx = y (dy - <dy, y>)
-#pragma omp parallel for schedule(static) if (outer * D >= (1 << 16))
+#pragma omp parallel for schedule(static) if (outer * D >= cpu_config().rowwise_parallel_min)
     for (int64_t o = 0; o < outer; ++o) {
       const float* y_row = y + o * D;
       const float* dy_row = dy + o * D;
@@ -135,7 +137,8 @@ void softmax_backward(const float* y, const float* dy, float* dx, int64_t outer,
     }
     return;
   }
-#pragma omp parallel for collapse(2) schedule(static) if (outer * D * inner >= (1 << 16))
+#pragma omp parallel for collapse(2) \
+    schedule(static) if (outer * D * inner >= cpu_config().rowwise_parallel_min)
   for (int64_t o = 0; o < outer; ++o) {
     for (int64_t j = 0; j < inner; ++j) {
       const int64_t base = o * D * inner + j;
@@ -155,7 +158,7 @@ void softmax_backward(const float* y, const float* dy, float* dx, int64_t outer,
 
 void layer_norm_forward(const float* x, const float* gamma, const float* beta, float* y,
                         float* mean, float* rstd, int64_t rows, int64_t D, float eps) {
-#pragma omp parallel for schedule(static) if (rows * D >= (1 << 16))
+#pragma omp parallel for schedule(static) if (rows * D >= cpu_config().rowwise_parallel_min)
   for (int64_t r = 0; r < rows; ++r) {
     const float* row = x + r * D;  // (D)
     // Two passes in double lanes: the mean, then the squared deviations from it.
