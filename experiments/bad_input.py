@@ -366,6 +366,14 @@ def run_all(rec, bins, probe, csv):
         rec.run("checkpoint: denoising --resume", "a valid checkpoint of a run with other flags "
                 "(--d-model 16)", [denoising] + small[:4] + ["--d-model", "16"] + small[6:] +
                 ["--checkpoint-every", "1", "--resume", "--out", copy], 1, ["denoising"])
+        other = os.path.join(tmp, "resume_other")
+        subprocess.run([bins["least_squares"], "--steps", "3", "--warmup", "1", "--threads", "1",
+                        "--checkpoint-every", "1", "--out", other], stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=TIMEOUT_S)
+        rec.run("checkpoint: denoising --resume", "a valid checkpoint of another experiment "
+                "(the folder of a least_squares run)",
+                [denoising] + small + ["--checkpoint-every", "1", "--resume", "--out", other], 1,
+                ["least_squares"])
         rec.probe(probe, "checkpoint: train::load_checkpoint",
                   "a denoising checkpoint loaded into another model (Linear 4->3)",
                   ["read", "checkpoint", checkpoint], "pa::Error")

@@ -54,20 +54,11 @@ nlohmann::json run_denoising(const DenoisingConfig& config, Run& run) {
 
   double best_eval = std::numeric_limits<double>::infinity(), last_eval = 0, train_loss = 0;
   int64_t best_step = 0;
-  const train::LoadedCheckpoint resumed = checkpoints.resume();
-  if (resumed.step > 0) {
-    const std::string file = checkpoints.path();
-    best_eval = Checkpointing::decode(resumed.extra, "best_eval", file);
-    best_step = static_cast<int64_t>(Checkpointing::decode(resumed.extra, "best_step", file));
-    last_eval = Checkpointing::decode(resumed.extra, "last_eval", file);
-    train_loss = Checkpointing::decode(resumed.extra, "train_loss", file);
-  }
-  auto loop_state = [&]() -> Checkpointing::Extra {
-    return {{"best_eval", Checkpointing::encode(best_eval)},
-            {"best_step", std::to_string(best_step)},
-            {"last_eval", Checkpointing::encode(last_eval)},
-            {"train_loss", Checkpointing::encode(train_loss)}};
-  };
+  checkpoints.track("best_eval", best_eval);
+  checkpoints.track("best_step", best_step);
+  checkpoints.track("last_eval", last_eval);
+  checkpoints.track("train_loss", train_loss);
+  const int64_t resumed_step = checkpoints.resume();
   auto summary = [&]() -> nlohmann::json {
     return {{"final_eval_loss", last_eval},
             {"best_eval_loss", best_eval},
@@ -78,12 +69,12 @@ nlohmann::json run_denoising(const DenoisingConfig& config, Run& run) {
             {"ratio_to_floor", last_eval / data::kDenoisingCopyFloor},
             {"below_floor", last_eval < data::kDenoisingCopyFloor},
             {"skipped_steps", trainer.skipped_steps()},
-            {"resumed_from_step", resumed.step},
+            {"resumed_from_step", resumed_step},
             {"parameters", model.num_parameters()}};
   };
 
   run.start_progress(flags.steps);
-  for (int64_t step = resumed.step + 1; step <= flags.steps; ++step) {
+  for (int64_t step = resumed_step + 1; step <= flags.steps; ++step) {
     const data::SignalBatch batch = data::denoising_batch(data_generator, flags.batch, S, E);
     const Tensor prediction = model.forward(batch.input.to(device));  // (B, S, E)
     const Tensor loss = mse_loss(prediction, batch.target.to(device));
@@ -104,7 +95,7 @@ nlohmann::json run_denoising(const DenoisingConfig& config, Run& run) {
              << last_eval << "  (copy " << copy_loss << ")";
       run.progress().update(step, status.str());
     }
-    checkpoints.after_step(step, loop_state, summary);
+    checkpoints.after_step(step, summary);
   }
 
   // Example predictions for the figure, and the trained weights (PyTorch names).

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <sstream>
@@ -18,6 +19,7 @@
 #include "engine/nn/layers.h"
 #include "engine/ops/ops.h"
 #include "engine/optim/optimizer.h"
+#include "experiments/common/checkpointing.h"
 
 namespace pa::experiments {
 
@@ -111,8 +113,10 @@ struct TrainedMlp {
 };
 
 // Trains the MLP on minibatches of the training split with Adam (and the schedule), logging a
-// metrics row every --log-every steps and at the last step.
-TrainedMlp train_mlp(const HousingConfig& config, const data::HousingData& data, Run& run) {
+// metrics row every --log-every steps and at the last step; checkpoints, resumes and stops at
+// Ctrl-C through Checkpointing, writing `summarize(the MLP so far)` as the summary.
+TrainedMlp train_mlp(const HousingConfig& config, const data::HousingData& data, Run& run,
+                     const std::function<nlohmann::json(const TrainedMlp&)>& summarize) {
   const CommonFlags& flags = config.common;
   PA_CHECK(
       flags.batch <= data.train.rows(), kOp,
@@ -131,11 +135,26 @@ TrainedMlp train_mlp(const HousingConfig& config, const data::HousingData& data,
   trainer.set_on_nan(parse_on_nan(flags.on_nan));
   data::RowBatcher batches(data.train.features, data.train.targets, flags.batch,
                            flags.seed ^ kBatchStream);
+  // Nothing else in the loop draws random numbers: a resumed run replays the minibatch order
+  // (RowBatcher::skip) instead of saving generators.
+  Checkpointing checkpoints(run, flags, model, trainer, /*generators=*/{});
   double loss_sum = 0.0;
   int64_t losses = 0;
-  std::string status;
+  checkpoints.track("loss_sum", loss_sum);
+  checkpoints.track("losses", losses);
+  checkpoints.track("final_train_loss", trained.final_train_loss);
+  checkpoints.track("final_val_loss", trained.final_val_loss);
+  checkpoints.track("best_val_loss", trained.best_val_loss);
+  checkpoints.track("best_val_step", trained.best_val_step);
+  const int64_t resumed_step = checkpoints.resume();
+  batches.skip(resumed_step);
+  auto describe = [&] {
+    return "train " + fixed(trained.final_train_loss, 4) + " val " +
+           fixed(trained.final_val_loss, 4);
+  };
+  std::string status = resumed_step >= flags.log_every ? describe() : "";
   train::Progress& progress = run.start_progress(flags.steps);
-  for (int64_t step = 1; step <= flags.steps; ++step) {
+  for (int64_t step = resumed_step + 1; step <= flags.steps; ++step) {
     auto [features, targets] = batches.next();                            // (B, F), (B, 1)
     const Tensor predictions = model(features.to(run.device()));          // (B, 1)
     const Tensor loss = mse_loss(predictions, targets.to(run.device()));  // ()
@@ -158,10 +177,10 @@ TrainedMlp train_mlp(const HousingConfig& config, const data::HousingData& data,
                {"train_loss", trained.final_train_loss},
                {"val_loss", trained.final_val_loss},
                {"lr", lr}});
-      status = "train " + fixed(trained.final_train_loss, 4) + " val " +
-               fixed(trained.final_val_loss, 4);
+      status = describe();
     }
     if (step < flags.steps) progress.update(step, status);
+    checkpoints.after_step(step, [&] { return summarize(trained); });
   }
   progress.finish(status);
   return trained;
@@ -211,38 +230,40 @@ nlohmann::json run_housing(const HousingConfig& config, Run& run) {
   run.add_data_file("california_housing", path);
 
   const LinearFit linear = fit_linear_regression(data);
-  const TrainedMlp trained = train_mlp(config, data, run);
-  nn::Module& model = *trained.model;
-  const Errors mlp = {evaluate(model, data.train, run.device()), trained.final_val_loss,
-                      evaluate(model, data.test, run.device())};
-  nlohmann::json categories = nlohmann::json::object();
-  for (size_t i = 0; i < data::kHousingCategories.size(); ++i) {
-    categories[data::kHousingCategories[i]] = data.category_counts[i];
-  }
-  nlohmann::json mlp_json = mlp.to_json();
-  mlp_json["layer_sizes"] = trained.layer_sizes;
-  mlp_json["parameters"] = model.num_parameters();
-  mlp_json["final_train_loss"] = trained.final_train_loss;
-  mlp_json["best_val_loss"] = trained.best_val_loss;
-  mlp_json["best_val_step"] = trained.best_val_step;
-  nlohmann::json linear_json = linear.errors.to_json();
-  linear_json["weights"] = linear.weights;
-  linear_json["design_rank"] = linear.rank;
-  return run.finish({
-      {"rows", data.rows},
-      {"imputed_total_bedrooms", data.imputed_total_bedrooms},
-      {"total_bedrooms_median", data.total_bedrooms_median},
-      {"split",
-       {{"train", data.train.rows()}, {"val", data.val.rows()}, {"test", data.test.rows()}}},
-      {"categories", categories},
-      {"feature_names", data.feature_names},
-      {"numeric_means", data.numeric_means},
-      {"numeric_stds", data.numeric_stds},
-      {"steps", flags.steps},
-      {"mlp", mlp_json},
-      {"linear", linear_json},
-      {"beats_linear", mlp.test_mse < linear.errors.test_mse},
-  });
+  auto summarize = [&](const TrainedMlp& trained) -> nlohmann::json {
+    nn::Module& model = *trained.model;
+    const Errors mlp = {evaluate(model, data.train, run.device()), trained.final_val_loss,
+                        evaluate(model, data.test, run.device())};
+    nlohmann::json categories = nlohmann::json::object();
+    for (size_t i = 0; i < data::kHousingCategories.size(); ++i) {
+      categories[data::kHousingCategories[i]] = data.category_counts[i];
+    }
+    nlohmann::json mlp_json = mlp.to_json();
+    mlp_json["layer_sizes"] = trained.layer_sizes;
+    mlp_json["parameters"] = model.num_parameters();
+    mlp_json["final_train_loss"] = trained.final_train_loss;
+    mlp_json["best_val_loss"] = trained.best_val_loss;
+    mlp_json["best_val_step"] = trained.best_val_step;
+    nlohmann::json linear_json = linear.errors.to_json();
+    linear_json["weights"] = linear.weights;
+    linear_json["design_rank"] = linear.rank;
+    return {
+        {"rows", data.rows},
+        {"imputed_total_bedrooms", data.imputed_total_bedrooms},
+        {"total_bedrooms_median", data.total_bedrooms_median},
+        {"split",
+         {{"train", data.train.rows()}, {"val", data.val.rows()}, {"test", data.test.rows()}}},
+        {"categories", categories},
+        {"feature_names", data.feature_names},
+        {"numeric_means", data.numeric_means},
+        {"numeric_stds", data.numeric_stds},
+        {"steps", flags.steps},
+        {"mlp", mlp_json},
+        {"linear", linear_json},
+        {"beats_linear", mlp.test_mse < linear.errors.test_mse},
+    };
+  };
+  return run.finish(summarize(train_mlp(config, data, run, summarize)));
 }
 
 }  // namespace pa::experiments

@@ -16,7 +16,7 @@ int main(int argc, char** argv) {
                     "California Housing: an MLP (He init, ReLU, MSE, Adam) against closed-form "
                     "linear regression on the same seeded train/val/test split",
                     config.common);
-  cli.add_training_flags(/*checkpoints=*/false);
+  cli.add_training_flags(/*checkpoints=*/true);
   CLI::App& app = cli.app();
   app.add_option("--data", config.data,
                  std::string("the California Housing CSV (default: data/") +

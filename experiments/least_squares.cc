@@ -9,6 +9,7 @@
 
 #include "engine/nn/layers.h"
 #include "engine/pa.h"
+#include "experiments/common/checkpointing.h"
 
 namespace pa::experiments {
 namespace {
@@ -78,9 +79,24 @@ nlohmann::json run_least_squares(const LeastSquaresConfig& config, Run& run) {
                                  (weight - best.weight).norm()};
   };
 
-  run.start_progress(flags.steps);
+  // Nothing in the loop draws random numbers (the batch is fixed): no generators to save.
+  Checkpointing checkpoints(run, flags, model, trainer, /*generators=*/{});
   double loss_value = 0;
-  for (int64_t step = 1; step <= flags.steps; ++step) {
+  checkpoints.track("loss", loss_value);
+  const int64_t resumed_step = checkpoints.resume();
+  auto summary = [&]() -> nlohmann::json {
+    const auto [weight_diff, bias_diff, weight_distance] = distance();
+    return {{"final_loss", loss_value},
+            {"closed_form_loss", best.loss},
+            {"weight_max_abs_diff", weight_diff},
+            {"bias_max_abs_diff", bias_diff},
+            {"weight_distance", weight_distance},
+            {"tolerance", config.tolerance},
+            {"converged", weight_diff <= config.tolerance && bias_diff <= config.tolerance}};
+  };
+
+  run.start_progress(flags.steps);
+  for (int64_t step = resumed_step + 1; step <= flags.steps; ++step) {
     const Tensor loss = mse_loss(model.forward(x_dev), y_dev);
     const double lr = trainer.lr();
     trainer.step(loss);
@@ -99,20 +115,15 @@ nlohmann::json run_least_squares(const LeastSquaresConfig& config, Run& run) {
              << weight_diff;
       run.progress().update(step, status.str());
     }
+    checkpoints.after_step(step, summary);
   }
-  const auto [weight_diff, bias_diff, weight_distance] = distance();
-  const bool converged = weight_diff <= config.tolerance && bias_diff <= config.tolerance;
+  const nlohmann::json result = summary();
   std::ostringstream status;
-  status << (converged ? "converged" : "NOT converged") << ": max |W-W*| " << std::scientific
-         << std::setprecision(2) << weight_diff << ", max |b-b*| " << bias_diff;
+  status << (result["converged"].get<bool>() ? "converged" : "NOT converged") << ": max |W-W*| "
+         << std::scientific << std::setprecision(2) << result["weight_max_abs_diff"].get<double>()
+         << ", max |b-b*| " << result["bias_max_abs_diff"].get<double>();
   run.progress().finish(status.str());
-  return run.finish({{"final_loss", loss_value},
-                     {"closed_form_loss", best.loss},
-                     {"weight_max_abs_diff", weight_diff},
-                     {"bias_max_abs_diff", bias_diff},
-                     {"weight_distance", weight_distance},
-                     {"tolerance", config.tolerance},
-                     {"converged", converged}});
+  return run.finish(result);
 }
 
 }  // namespace pa::experiments

@@ -9,7 +9,7 @@ int main(int argc, char** argv) {
   ExperimentCli cli("least_squares",
                     "Linear network vs the closed-form least-squares solution (thesis 4.1)",
                     config.common);
-  cli.add_training_flags(/*checkpoints=*/false);
+  cli.add_training_flags(/*checkpoints=*/true);
   CLI::App& app = cli.app();
   app.add_option("--inputs", config.inputs, "input features")
       ->check(positive_integer())

@@ -123,13 +123,21 @@ TEST(RunFolder, OverwriteAndResumeTogetherAreRefused) {
       ThrowsPaError([] { run_folder_mode(true, true, "test"); }, {"--overwrite and --resume"}));
 }
 
-TEST(RunLog, ResumeKeepsRowsThroughTheStepAndDropsATornLine) {
+TEST(RunLog, ResumeKeepsTheCheckpointsRowsAndDropsATornLine) {
   const std::string dir = fresh_dir("runlog_resume");
   fs::create_directories(dir);
   write(dir + "/metrics.jsonl",
         "{\"step\":10,\"loss\":1}\n{\"step\":20,\"loss\":2}\n{\"step\":30,\"loss\":3}\n{\"st");
+  {
+    // A checkpoint taken after more rows than a kill left whole: every whole row stays.
+    train::RunLog log(dir, /*resume=*/true);
+    log.keep_rows(5);
+    EXPECT_EQ(log.rows(), 3);
+    EXPECT_EQ(read(dir + "/metrics.jsonl"),
+              "{\"step\":10,\"loss\":1}\n{\"step\":20,\"loss\":2}\n{\"step\":30,\"loss\":3}\n");
+  }
   train::RunLog log(dir, /*resume=*/true);
-  log.keep_rows_through(20);
+  log.keep_rows(2);
   log.log({{"step", 30}, {"loss", 4}});
   EXPECT_EQ(read(dir + "/metrics.jsonl"),
             "{\"step\":10,\"loss\":1}\n{\"step\":20,\"loss\":2}\n{\"loss\":4,\"step\":30}\n");

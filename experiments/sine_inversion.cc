@@ -1,13 +1,19 @@
 // The sine inversion experiment (see sine_inversion.h).
 #include "experiments/sine_inversion.h"
 
+#include <algorithm>
 #include <cmath>
+#include <functional>
 #include <iomanip>
 #include <limits>
+#include <memory>
 #include <sstream>
+#include <utility>
+#include <vector>
 
 #include "engine/data/signals.h"
 #include "engine/pa.h"
+#include "experiments/common/checkpointing.h"
 
 namespace pa::experiments {
 
@@ -25,12 +31,29 @@ nlohmann::json SineInversionConfig::to_json() const {
 
 namespace {
 
-// One training run from the initialisation of `seed`; logs its rows under `name`.
-nlohmann::json train_one(const SineInversionConfig& config, const OptimFlags& optim,
-                         const std::string& name, uint64_t seed, const data::SignalBatch& batch,
-                         Run& run) {
+// One training of the experiment: the run it belongs to, its optimisation and its seed.
+struct Training {
+  std::string name;  // "baseline" or "fixed"
+  OptimFlags optim;
+  uint64_t seed;
+};
+
+// What one training ends with; while it runs, its loop state.
+struct TrainingResult {
+  double final_loss = 0, best_loss = std::numeric_limits<double>::infinity();
+  int64_t plateau_steps = 0, first_step_below_plateau = -1;
+};
+
+// Trains trainings[index] from the initialisation of its seed into results[index], logging its
+// rows under its run's name. Its checkpoints hold which training runs and the results of all
+// of them so far; with `resume` it continues from the checkpoint. At Ctrl-C the summary is
+// `summarize(index)`: the trainings finished before this one.
+void train_one(const SineInversionConfig& config, const std::vector<Training>& trainings,
+               int64_t index, std::vector<TrainingResult>& results, const data::SignalBatch& batch,
+               bool resume, const std::function<nlohmann::json(int64_t)>& summarize, Run& run) {
   const CommonFlags& flags = config.common;
-  Generator init_generator(seed);
+  const Training& training = trainings[index];
+  Generator init_generator(training.seed);
   std::shared_ptr<nn::Module> model;
   if (config.head) {
     model = std::make_shared<nn::DenoisingTransformer>(config.model.config(), config.model.layers,
@@ -40,64 +63,61 @@ nlohmann::json train_one(const SineInversionConfig& config, const OptimFlags& op
                                                      init_generator);
   }
   model->to(run.device());
-  AdamTrainer trainer(model->parameters(), flags.lr, optim, flags.steps);
+  AdamTrainer trainer(model->parameters(), flags.lr, training.optim, flags.steps);
   trainer.set_parameter_names(model->named_parameters());
   trainer.set_on_nan(parse_on_nan(flags.on_nan));
   const Tensor input = batch.input.to(run.device()), target = batch.target.to(run.device());
+  // The batch is fixed; dropout draws from the process-wide generator.
+  Checkpointing checkpoints(run, flags, *model, trainer, {{"default", &default_generator()}});
+  int64_t running = index;
+  checkpoints.track("training", running);
+  for (size_t i = 0; i < results.size(); ++i) {
+    const std::string key = "result." + std::to_string(i) + ".";
+    checkpoints.track(key + "final_loss", results[i].final_loss);
+    checkpoints.track(key + "best_loss", results[i].best_loss);
+    checkpoints.track(key + "plateau_steps", results[i].plateau_steps);
+    checkpoints.track(key + "first_step_below_plateau", results[i].first_step_below_plateau);
+  }
+  const int64_t resumed_step = resume ? checkpoints.resume() : 0;
+  auto summary = [&] {
+    nlohmann::json partial = summarize(index);
+    partial["interrupted_training"] = {{"run", training.name}, {"seed", training.seed}};
+    return partial;
+  };
 
-  run.start_progress(flags.steps, "sine_inversion " + name + " seed " + std::to_string(seed));
-  double loss_value = 0, best = std::numeric_limits<double>::infinity();
-  int64_t plateau_steps = 0, first_below_plateau = -1;
-  for (int64_t step = 1; step <= flags.steps; ++step) {
+  TrainingResult& result = results[index];
+  run.start_progress(flags.steps,
+                     "sine_inversion " + training.name + " seed " + std::to_string(training.seed));
+  for (int64_t step = resumed_step + 1; step <= flags.steps; ++step) {
     const Tensor loss = mse_loss(model->forward(input), target);
     const double lr = trainer.lr();
     const double grad_norm = trainer.step(loss);
-    loss_value = loss.item();
-    best = std::min(best, loss_value);
-    if (std::abs(loss_value - config.plateau) <= config.plateau_band) ++plateau_steps;
-    if (first_below_plateau < 0 && loss_value < config.plateau - config.plateau_band) {
-      first_below_plateau = step;
+    result.final_loss = loss.item();
+    result.best_loss = std::min(result.best_loss, result.final_loss);
+    if (std::abs(result.final_loss - config.plateau) <= config.plateau_band) {
+      ++result.plateau_steps;
+    }
+    if (result.first_step_below_plateau < 0 &&
+        result.final_loss < config.plateau - config.plateau_band) {
+      result.first_step_below_plateau = step;
     }
     if (step % flags.log_every == 0 || step == flags.steps || step == 1) {
-      run.log({{"run", name},
-               {"seed", seed},
+      run.log({{"run", training.name},
+               {"seed", training.seed},
                {"step", step},
-               {"loss", loss_value},
+               {"loss", result.final_loss},
                {"lr", lr},
                {"grad_norm", grad_norm}});
       std::ostringstream status;
-      status << std::fixed << std::setprecision(4) << "loss " << loss_value;
+      status << std::fixed << std::setprecision(4) << "loss " << result.final_loss;
       run.progress().update(step, status.str());
     }
+    checkpoints.after_step(step, summary);
   }
   std::ostringstream status;
-  status << std::fixed << std::setprecision(4) << "final loss " << loss_value << ", "
-         << plateau_steps << " steps on the plateau";
+  status << std::fixed << std::setprecision(4) << "final loss " << result.final_loss << ", "
+         << result.plateau_steps << " steps on the plateau";
   run.progress().finish(status.str());
-  return {{"seed", seed},
-          {"final_loss", loss_value},
-          {"best_loss", best},
-          {"plateau_steps", plateau_steps},
-          {"first_step_below_plateau", first_below_plateau}};
-}
-
-// All seeds of one run kind, with the counts the README quotes.
-nlohmann::json train_all(const SineInversionConfig& config, const OptimFlags& optim,
-                         const std::string& name, const data::SignalBatch& batch, Run& run) {
-  nlohmann::json seeds = nlohmann::json::array();
-  int64_t ended_on_plateau = 0, escaped = 0;
-  for (int64_t r = 0; r < config.repeats; ++r) {
-    seeds.push_back(train_one(config, optim, name, config.common.seed + r, batch, run));
-    const double final_loss = seeds.back()["final_loss"].get<double>();
-    ended_on_plateau += std::abs(final_loss - config.plateau) <= config.plateau_band;
-    escaped += final_loss < config.escaped_below;
-  }
-  return {{"schedule", optim.schedule},
-          {"warmup", optim.warmup},
-          {"clip", optim.clip},
-          {"seeds", seeds},
-          {"ended_on_plateau", ended_on_plateau},
-          {"escaped", escaped}};
 }
 
 }  // namespace
@@ -108,15 +128,60 @@ nlohmann::json run_sine_inversion(const SineInversionConfig& config, Run& run) {
   OptimFlags baseline;
   baseline.schedule = "none";
   baseline.clip = 0.0;
-  const nlohmann::json baseline_summary = train_all(config, baseline, "baseline", batch, run);
-  const nlohmann::json fixed_summary = train_all(config, config.fix, "fixed", batch, run);
-  return run.finish(
-      {{"baseline", baseline_summary},
-       {"fixed", fixed_summary},
-       {"plateau", config.plateau},
-       {"repeats", config.repeats},
-       {"escaped_below", config.escaped_below},
-       {"target_mean_square", mse_loss(batch.target, zeros(batch.target.shape())).item()}});
+  const std::vector<std::pair<std::string, OptimFlags>> runs = {{"baseline", baseline},
+                                                                {"fixed", config.fix}};
+  // Every seed of the baseline run, then every seed of the fixed run.
+  std::vector<Training> trainings;
+  for (const auto& [name, optim] : runs) {
+    for (int64_t r = 0; r < config.repeats; ++r) {
+      trainings.push_back({name, optim, config.common.seed + r});
+    }
+  }
+  std::vector<TrainingResult> results(trainings.size());
+  const double target_mean_square = mse_loss(batch.target, zeros(batch.target.shape())).item();
+
+  // The summary of the first `done` trainings, with the counts the README quotes per run.
+  auto summarize = [&](int64_t done) -> nlohmann::json {
+    auto run_summary = [&](const std::string& name, const OptimFlags& optim) -> nlohmann::json {
+      nlohmann::json seeds = nlohmann::json::array();
+      int64_t ended_on_plateau = 0, escaped = 0;
+      for (int64_t i = 0; i < done; ++i) {
+        if (trainings[i].name != name) continue;
+        const TrainingResult& result = results[i];
+        seeds.push_back({{"seed", trainings[i].seed},
+                         {"final_loss", result.final_loss},
+                         {"best_loss", result.best_loss},
+                         {"plateau_steps", result.plateau_steps},
+                         {"first_step_below_plateau", result.first_step_below_plateau}});
+        ended_on_plateau += std::abs(result.final_loss - config.plateau) <= config.plateau_band;
+        escaped += result.final_loss < config.escaped_below;
+      }
+      return {{"schedule", optim.schedule},
+              {"warmup", optim.warmup},
+              {"clip", optim.clip},
+              {"seeds", seeds},
+              {"ended_on_plateau", ended_on_plateau},
+              {"escaped", escaped}};
+    };
+    nlohmann::json summary = {{"plateau", config.plateau},
+                              {"repeats", config.repeats},
+                              {"escaped_below", config.escaped_below},
+                              {"target_mean_square", target_mean_square}};
+    for (const auto& [name, optim] : runs) summary[name] = run_summary(name, optim);
+    return summary;
+  };
+
+  // With --resume, the checkpoint's training continues; the ones before it are done. One
+  // CtrlCGuard across all trainings, so that a Ctrl-C between two of them is not lost.
+  CtrlCGuard ctrl_c;
+  const int64_t first = Checkpointing::saved_integer(run, config.common, "training");
+  PA_CHECK(first >= 0 && first < static_cast<int64_t>(trainings.size()), "sine_inversion",
+           "the checkpoint names training " << first << " of " << trainings.size(),
+           "the checkpoint is damaged; pass --overwrite to start over");
+  for (int64_t index = first; index < static_cast<int64_t>(trainings.size()); ++index) {
+    train_one(config, trainings, index, results, batch, /*resume=*/index == first, summarize, run);
+  }
+  return run.finish(summarize(static_cast<int64_t>(trainings.size())));
 }
 
 }  // namespace pa::experiments

@@ -9,7 +9,7 @@ int main(int argc, char** argv) {
   ExperimentCli cli("sine_inversion",
                     "Sine inversion: the 0.5 plateau and the schedule + clipping fix (thesis 4.2)",
                     config.common);
-  cli.add_training_flags(/*checkpoints=*/false);
+  cli.add_training_flags(/*checkpoints=*/true);
   CLI::App& app = cli.app();
   config.model.add_to(app);
   app.add_option("--seq-len", config.seq_len, "sequence length S")

@@ -51,22 +51,32 @@ RowBatcher::RowBatcher(const Tensor& inputs, const Tensor& targets, int64_t batc
   cursor_ = rows;  // the first next() starts an epoch
 }
 
-std::pair<Tensor, Tensor> RowBatcher::next() {
+int64_t RowBatcher::advance() {
   if (cursor_ + batch_ > static_cast<int64_t>(order_.size())) {
     shuffle(order_, generator_);
     cursor_ = 0;
     ++epoch_;
   }
+  const int64_t first = cursor_;
+  cursor_ += batch_;
+  return first;
+}
+
+std::pair<Tensor, Tensor> RowBatcher::next() {
+  const int64_t first = advance();
   std::vector<float> inputs(batch_ * input_row_);    // (B, ...)
   std::vector<float> targets(batch_ * target_row_);  // (B, ...)
   for (int64_t i = 0; i < batch_; ++i) {
-    const int64_t row = order_[cursor_ + i];
+    const int64_t row = order_[first + i];
     std::copy_n(inputs_.begin() + row * input_row_, input_row_, inputs.begin() + i * input_row_);
     std::copy_n(targets_.begin() + row * target_row_, target_row_,
                 targets.begin() + i * target_row_);
   }
-  cursor_ += batch_;
   return {from_vector(inputs, input_shape_), from_vector(targets, target_shape_)};
+}
+
+void RowBatcher::skip(int64_t batches) {
+  for (int64_t i = 0; i < batches; ++i) advance();
 }
 
 }  // namespace pa::data

@@ -28,9 +28,13 @@ class RowBatcher {
   // floor(N / B) batches; the rows left over at its end are skipped, and the next epoch
   // starts from a fresh shuffle.
   std::pair<Tensor, Tensor> next();
+  // Moves past the next `batches` minibatches without building them: the same shuffles as that
+  // many next() calls, so a resumed training run continues with the batches it would have drawn.
+  void skip(int64_t batches);
   int64_t epoch() const { return epoch_; }  // 1 during the first epoch
 
  private:
+  int64_t advance();                     // the position in order_ of the next batch's first row
   std::vector<float> inputs_, targets_;  // (N, ...), (N, ...)
   Shape input_shape_, target_shape_;     // the shapes of one batch
   int64_t input_row_, target_row_;       // elements per row

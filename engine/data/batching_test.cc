@@ -1,5 +1,6 @@
 // Seeded sampling: uniform_below stays in range and is roughly uniform, shuffle is a seeded
-// permutation, and RowBatcher visits every row once per epoch with rows kept together.
+// permutation, RowBatcher visits every row once per epoch with rows kept together, and skip(k)
+// leaves it where k calls of next() would.
 #include "engine/data/batching.h"
 
 #include <gtest/gtest.h>
@@ -71,6 +72,21 @@ TEST(Batching, RowBatcherVisitsEveryRowOncePerEpoch) {
   RowBatcher again(from_vector(inputs, {10, 2}), from_vector(targets, {10, 1}), 3, 11);
   for (int batch = 0; batch < 5; ++batch) {
     EXPECT_EQ(same.next().first.to_vector(), again.next().first.to_vector());
+  }
+}
+
+TEST(Batching, RowBatcherSkipDrawsTheSameBatchesAsNext) {
+  std::vector<float> inputs(10);
+  for (int row = 0; row < 10; ++row) inputs[row] = static_cast<float>(row);
+  const Tensor x = from_vector(inputs, {10, 1}), y = from_vector(inputs, {10, 1});
+  for (int64_t skipped : {0, 1, 3, 7}) {  // 3 batches per epoch: within, at and past epoch ends
+    RowBatcher drawn(x, y, 3, 5), skipping(x, y, 3, 5);
+    for (int64_t i = 0; i < skipped; ++i) drawn.next();
+    skipping.skip(skipped);
+    EXPECT_EQ(skipping.epoch(), drawn.epoch()) << skipped;
+    for (int batch = 0; batch < 4; ++batch) {
+      EXPECT_EQ(skipping.next().first.to_vector(), drawn.next().first.to_vector()) << skipped;
+    }
   }
 }
 

@@ -21,6 +21,23 @@ std::map<std::string, Tensor> strip(const std::map<std::string, Tensor>& tensors
   return out;
 }
 
+// The metadata "extra.<key>" entries of a checkpoint file's contents, once its format is checked.
+std::map<std::string, std::string> checked_extra(const io::NamedTensors& contents,
+                                                 const std::string& path) {
+  auto format = contents.metadata.find("format");
+  PA_CHECK(format != contents.metadata.end() && format->second == kFormat, kLoadOp,
+           path << " is not a PureAttention checkpoint (metadata 'format' is "
+                << (format == contents.metadata.end() ? std::string("absent")
+                                                      : quote_input(format->second))
+                << ")",
+           "pass a file written by train::save_checkpoint");
+  std::map<std::string, std::string> extra;
+  for (const auto& [key, value] : contents.metadata) {
+    if (key.rfind("extra.", 0) == 0) extra[key.substr(6)] = value;
+  }
+  return extra;
+}
+
 }  // namespace
 
 Generators default_generators() { return {{"default", &default_generator()}}; }
@@ -51,14 +68,8 @@ void save_checkpoint(const std::string& path, const nn::Module& model,
 LoadedCheckpoint load_checkpoint(const std::string& path, nn::Module& model,
                                  optim::Optimizer& optimizer, const Generators& generators) {
   const io::NamedTensors contents = io::load_safetensors(path);
-  auto format = contents.metadata.find("format");
-  PA_CHECK(format != contents.metadata.end() && format->second == kFormat, kLoadOp,
-           path << " is not a PureAttention checkpoint (metadata 'format' is "
-                << (format == contents.metadata.end() ? std::string("absent")
-                                                      : quote_input(format->second))
-                << ")",
-           "pass a file written by train::save_checkpoint");
   LoadedCheckpoint loaded;
+  loaded.extra = checked_extra(contents, path);
   auto step = contents.metadata.find("step");
   try {
     PA_CHECK(step != contents.metadata.end(), kLoadOp, path << ": metadata lacks 'step'",
@@ -88,7 +99,6 @@ LoadedCheckpoint load_checkpoint(const std::string& path, nn::Module& model,
   std::map<std::string, std::string> scalars;
   for (const auto& [key, value] : contents.metadata) {
     if (key.rfind("optimizer.", 0) == 0) scalars[key.substr(10)] = value;
-    if (key.rfind("extra.", 0) == 0) loaded.extra[key.substr(6)] = value;
   }
   // Both loads validate everything before they change anything; if the model's fails after
   // the optimizer's succeeded, the optimizer's previous state is put back.
@@ -103,6 +113,10 @@ LoadedCheckpoint load_checkpoint(const std::string& path, nn::Module& model,
   }
   for (const auto& [name, generator] : generators) generator->set_state(states.at(name));
   return loaded;
+}
+
+std::map<std::string, std::string> checkpoint_extra(const std::string& path) {
+  return checked_extra(io::load_safetensors(path), path);
 }
 
 }  // namespace pa::train

@@ -41,4 +41,9 @@ LoadedCheckpoint load_checkpoint(const std::string& path, nn::Module& model,
                                  optim::Optimizer& optimizer,
                                  const Generators& generators = default_generators());
 
+// The caller-supplied "extra" metadata of a checkpoint, read without loading it into a model
+// (a run of several trainings learns from it which one to continue). Throws pa::Error (op
+// "train::load_checkpoint") for a file that is not a checkpoint, as load_checkpoint does.
+std::map<std::string, std::string> checkpoint_extra(const std::string& path);
+
 }  // namespace pa::train

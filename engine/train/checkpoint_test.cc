@@ -1,5 +1,6 @@
 // Checkpoints: round trip, bit-exact resume (N steps straight == N/2, save, load into a fresh
-// model and optimizer, N/2), and clear errors for truncated, foreign and mismatched files.
+// model and optimizer, N/2), the extra metadata read without a model, and clear errors for
+// truncated, foreign and mismatched files.
 #include "engine/train/checkpoint.h"
 
 #include <gtest/gtest.h>
@@ -100,6 +101,17 @@ TEST(Checkpoint, FileHoldsModelOptimizerStepAndRng) {
   EXPECT_EQ(contents.tensors.count("model.encoder.layers.0.self_attn.in_proj_weight"), 1u);
   EXPECT_EQ(contents.tensors.count("optimizer.state.0.exp_avg_sq"), 1u);
   EXPECT_EQ(contents.tensors.at("rng.data").dtype(), DType::Int64);
+}
+
+TEST(Checkpoint, ExtraIsReadWithoutAModel) {
+  TrainingRun run(9);
+  const std::string path = temp_path("extra.safetensors");
+  save_checkpoint(path, run.model, run.adam, 2, run.generators(), {{"training", "3"}});
+  EXPECT_EQ(checkpoint_extra(path), (std::map<std::string, std::string>{{"training", "3"}}));
+  const std::string foreign = temp_path("extra_foreign.safetensors");
+  io::save_safetensors(foreign, {{{"x", ones({2})}}, {{"extra.training", "3"}}});
+  EXPECT_TRUE(ThrowsPaError([&] { checkpoint_extra(foreign); },
+                            {"train::load_checkpoint", "not a PureAttention checkpoint"}));
 }
 
 TEST(Checkpoint, TruncatedFileIsAClearError) {

@@ -23,23 +23,22 @@ RunLog::RunLog(const std::string& dir, bool resume) : dir_(dir) {
   PA_CHECK(!error, "train::RunLog",
            "cannot create output folder '" << dir << "': " << error.message(),
            "pass a writable --out folder");
-  if (resume) return;  // keep_rows_through() opens metrics.jsonl
+  if (resume) return;  // keep_rows() opens metrics.jsonl
   metrics_.open(dir + "/metrics.jsonl", std::ios::trunc);
   PA_CHECK(metrics_.good(), "train::RunLog", "cannot write '" << dir << "/metrics.jsonl'",
            "pass a writable --out folder");
 }
 
-void RunLog::keep_rows_through(int64_t step) {
+void RunLog::keep_rows(int64_t count) {
   const std::string path = dir_ + "/metrics.jsonl";
   std::string kept;
   rows_ = 0;
   std::ifstream existing(path);
   std::string line;
-  while (existing && std::getline(existing, line)) {
+  while (rows_ < count && existing && std::getline(existing, line)) {
     if (existing.eof()) break;  // no newline after it: a row cut short
     const nlohmann::json row = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (!row.is_object() || !row.contains("step") || !row["step"].is_number_integer()) continue;
-    if (row["step"].get<int64_t>() > step) break;
+    if (!row.is_object()) continue;
     kept += line + "\n";
     ++rows_;
   }

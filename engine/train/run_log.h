@@ -20,13 +20,15 @@ std::string dump_json(const nlohmann::json& value, int indent = -1);
 class RunLog {
  public:
   // Creates `dir` and its parents; starts a fresh metrics.jsonl there, or with `resume` keeps
-  // the existing one until keep_rows_through() says how much of it to keep. Throws pa::Error
+  // the existing one until keep_rows() says how much of it to keep. Throws pa::Error
   // (op "train::RunLog") naming the folder when it cannot be created or written.
   explicit RunLog(const std::string& dir, bool resume = false);
-  // Resuming from a checkpoint taken after `step`: keeps the rows whose "step" is at most
-  // `step` (a last line cut short by a kill is dropped), rewrites metrics.jsonl atomically and
-  // appends from there. Without a metrics.jsonl, starts an empty one.
-  void keep_rows_through(int64_t step);
+  // Resuming from a checkpoint taken when `count` rows had been logged: keeps the first `count`
+  // rows (the rows logged after the checkpoint and a last line cut short by a kill are dropped),
+  // rewrites metrics.jsonl atomically and appends from there. Without a metrics.jsonl, starts an
+  // empty one. Counting rows, not comparing their "step", also fits a run of several trainings
+  // whose steps start again at 1 (sine_inversion).
+  void keep_rows(int64_t count);
   void log(const nlohmann::json& row);  // appends one line to metrics.jsonl and flushes
   // Writes <dir>/<name> (pretty-printed JSON) via a temporary file and a rename.
   void write_json(const std::string& name, const nlohmann::json& value) const;

@@ -1,6 +1,7 @@
-// Checkpointing (see checkpointing.h).
+// Checkpointing and CtrlCGuard (see checkpointing.h).
 #include "experiments/common/checkpointing.h"
 
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -10,6 +11,14 @@
 
 namespace pa::experiments {
 namespace {
+
+constexpr const char* kOp = "experiments::Checkpointing";
+constexpr const char* kFile = "checkpoint.safetensors";
+// Extra metadata that Checkpointing itself writes; tracked variables take other names.
+constexpr const char* kExperiment = "experiment";
+constexpr const char* kConfig = "config";
+constexpr const char* kSkippedSteps = "skipped_steps";
+constexpr const char* kMetricsRows = "metrics_rows";
 
 volatile std::sig_atomic_t interrupt_flag = 0;
 struct sigaction previous_action {};
@@ -47,15 +56,79 @@ std::string first_difference(const nlohmann::json& a, const nlohmann::json& b,
   return prefix.empty() ? "(the whole configuration)" : prefix.substr(0, prefix.size() - 1);
 }
 
+const std::string& entry(const std::map<std::string, std::string>& extra, const std::string& key,
+                         const std::string& path) {
+  auto found = extra.find(key);
+  PA_CHECK(found != extra.end(), kOp, path << ": metadata lacks 'extra." << key << "'",
+           "resume with the experiment (and the build) that wrote the checkpoint");
+  return found->second;
+}
+
+// Exact text forms for loop state in checkpoint metadata: hexadecimal floating point for reals,
+// decimal for integers.
+std::string encode(double value) {
+  char text[64];
+  std::snprintf(text, sizeof(text), "%a", value);
+  return text;
+}
+
+double decode_real(const std::map<std::string, std::string>& extra, const std::string& key,
+                   const std::string& path) {
+  const std::string& text = entry(extra, key, path);
+  char* end = nullptr;
+  const double value = std::strtod(text.c_str(), &end);
+  PA_CHECK(end != text.c_str() && *end == '\0', kOp,
+           path << ": metadata 'extra." << key << "' is not a number",
+           "the checkpoint is damaged; pass --overwrite to start over");
+  return value;
+}
+
+int64_t decode_integer(const std::map<std::string, std::string>& extra, const std::string& key,
+                       const std::string& path) {
+  const std::string& text = entry(extra, key, path);
+  char* end = nullptr;
+  errno = 0;
+  const long long value = std::strtoll(text.c_str(), &end, 10);
+  PA_CHECK(end != text.c_str() && *end == '\0' && errno == 0, kOp,
+           path << ": metadata 'extra." << key << "' is not a whole number",
+           "the checkpoint is damaged; pass --overwrite to start over");
+  return value;
+}
+
+void check_exists(const std::string& path) {
+  PA_CHECK(std::filesystem::exists(path), kOp,
+           "--resume: there is no checkpoint " << path << " to continue from",
+           "a run writes one with --checkpoint-every N or when stopped with Ctrl-C; or start "
+           "over with --overwrite");
+}
+
+// The checkpoint was written by the experiment of `run` with the same settings (but for --out
+// and the like).
+void check_settings(const std::map<std::string, std::string>& extra, const std::string& path,
+                    const Run& run) {
+  const auto experiment = extra.find(kExperiment);
+  PA_CHECK(experiment != extra.end() && experiment->second == run.experiment(), kOp,
+           "--resume: " << path << " was written by "
+                        << (experiment == extra.end() ? std::string("an unnamed experiment")
+                                                      : quote_input(experiment->second))
+                        << ", not by " << run.experiment(),
+           "resume in the --out folder of a " << run.experiment()
+                                              << " run, or start over with --overwrite");
+  const auto saved = extra.find(kConfig);
+  PA_CHECK(saved != extra.end(), kOp, path << " does not record the run's settings",
+           "start over with --overwrite");
+  const nlohmann::json then =
+      nlohmann::json::parse(saved->second, nullptr, /*allow_exceptions=*/false);
+  const nlohmann::json now = comparable(run.config());
+  PA_CHECK(then == now, kOp,
+           "--resume: the checkpoint was written with other settings (first difference: "
+               << first_difference(then, now) << ")",
+           "resume with the flags of the run that wrote it, or start over with --overwrite");
+}
+
 }  // namespace
 
-Checkpointing::Checkpointing(Run& run, const CommonFlags& flags, nn::Module& model,
-                             AdamTrainer& trainer, train::Generators generators)
-    : run_(run),
-      flags_(flags),
-      model_(model),
-      trainer_(trainer),
-      generators_(std::move(generators)) {
+CtrlCGuard::CtrlCGuard() {
   if (installed++ == 0) {
     interrupt_flag = 0;
     struct sigaction action {};
@@ -66,73 +139,73 @@ Checkpointing::Checkpointing(Run& run, const CommonFlags& flags, nn::Module& mod
   }
 }
 
-Checkpointing::~Checkpointing() {
+CtrlCGuard::~CtrlCGuard() {
   if (--installed == 0) sigaction(SIGINT, &previous_action, nullptr);
 }
 
-bool Checkpointing::interrupt_requested() { return interrupt_flag != 0; }
+bool CtrlCGuard::requested() { return interrupt_flag != 0; }
 
-std::string Checkpointing::path() const { return run_.path("checkpoint.safetensors"); }
+Checkpointing::Checkpointing(Run& run, const CommonFlags& flags, nn::Module& model,
+                             AdamTrainer& trainer, train::Generators generators)
+    : run_(run),
+      flags_(flags),
+      model_(model),
+      trainer_(trainer),
+      generators_(std::move(generators)) {}
 
-std::string Checkpointing::encode(double value) {
-  char text[64];
-  std::snprintf(text, sizeof(text), "%a", value);
-  return text;
+std::string Checkpointing::path() const { return run_.path(kFile); }
+
+void Checkpointing::check_new_name(const std::string& name) const {
+  PA_CHECK(name != kExperiment && name != kConfig && name != kSkippedSteps &&
+               name != kMetricsRows && !reals_.count(name) && !integers_.count(name),
+           kOp, "loop variable '" << name << "' is tracked twice or is a name of Checkpointing's",
+           "give every tracked variable its own name");
 }
 
-double Checkpointing::decode(const Extra& extra, const std::string& key, const std::string& path) {
-  auto found = extra.find(key);
-  PA_CHECK(found != extra.end(), "experiments::Checkpointing",
-           path << ": metadata lacks 'extra." << key << "'",
-           "resume with the experiment that wrote the checkpoint");
-  char* end = nullptr;
-  const double value = std::strtod(found->second.c_str(), &end);
-  PA_CHECK(end != found->second.c_str() && *end == '\0', "experiments::Checkpointing",
-           path << ": metadata 'extra." << key << "' is not a number",
-           "the checkpoint is damaged; pass --overwrite to start over");
-  return value;
+void Checkpointing::track(const std::string& name, double& value) {
+  check_new_name(name);
+  reals_[name] = &value;
 }
 
-void Checkpointing::save(int64_t step, const Extra& extra) {
-  Extra all = extra;
-  all["config"] = train::dump_json(comparable(run_.config()));
-  all["skipped_steps"] = std::to_string(trainer_.skipped_steps());
-  train::save_checkpoint(path(), model_, trainer_.optimizer(), step, generators_, all);
+void Checkpointing::track(const std::string& name, int64_t& value) {
+  check_new_name(name);
+  integers_[name] = &value;
 }
 
-train::LoadedCheckpoint Checkpointing::resume() {
-  if (!flags_.resume) return {};
+void Checkpointing::save(int64_t step) {
+  Extra extra;
+  for (const auto& [name, value] : reals_) extra[name] = encode(*value);
+  for (const auto& [name, value] : integers_) extra[name] = std::to_string(*value);
+  extra[kExperiment] = run_.experiment();
+  extra[kConfig] = train::dump_json(comparable(run_.config()));
+  extra[kSkippedSteps] = std::to_string(trainer_.skipped_steps());
+  extra[kMetricsRows] = std::to_string(run_.rows());
+  train::save_checkpoint(path(), model_, trainer_.optimizer(), step, generators_, extra);
+}
+
+int64_t Checkpointing::resume() {
+  if (!flags_.resume) return 0;
   const std::string file = path();
-  PA_CHECK(std::filesystem::exists(file), "experiments::Checkpointing",
-           "--resume: there is no checkpoint " << file << " to continue from",
-           "a run writes one with --checkpoint-every N or when stopped with Ctrl-C; or start "
-           "over with --overwrite");
-  train::LoadedCheckpoint loaded =
+  check_exists(file);
+  // The settings first: a checkpoint of another experiment or configuration is named as such,
+  // not as a model that does not fit.
+  check_settings(train::checkpoint_extra(file), file, run_);
+  const train::LoadedCheckpoint loaded =
       train::load_checkpoint(file, model_, trainer_.optimizer(), generators_);
-  const auto saved = loaded.extra.find("config");
-  PA_CHECK(saved != loaded.extra.end(), "experiments::Checkpointing",
-           file << " does not record the run's settings", "start over with --overwrite");
-  const nlohmann::json then =
-      nlohmann::json::parse(saved->second, nullptr, /*allow_exceptions=*/false);
-  const nlohmann::json now = comparable(run_.config());
-  PA_CHECK(then == now, "experiments::Checkpointing",
-           "--resume: the checkpoint was written with other settings (first difference: "
-               << first_difference(then, now) << ")",
-           "resume with the flags of the run that wrote it, or start over with --overwrite");
-  PA_CHECK(loaded.step <= flags_.steps, "experiments::Checkpointing",
+  PA_CHECK(loaded.step <= flags_.steps, kOp,
            file << " is at step " << loaded.step << ", past --steps " << flags_.steps,
            "resume with the flags of the run that wrote it");
-  trainer_.resume_at(loaded.step,
-                     static_cast<int64_t>(decode(loaded.extra, "skipped_steps", file)));
-  run_.keep_rows_through(loaded.step);
-  return loaded;
+  trainer_.resume_at(loaded.step, decode_integer(loaded.extra, kSkippedSteps, file));
+  for (const auto& [name, value] : reals_) *value = decode_real(loaded.extra, name, file);
+  for (const auto& [name, value] : integers_) *value = decode_integer(loaded.extra, name, file);
+  run_.keep_rows(decode_integer(loaded.extra, kMetricsRows, file));
+  return loaded.step;
 }
 
-void Checkpointing::after_step(int64_t step, const std::function<Extra()>& extra,
-                               const std::function<nlohmann::json()>& summary) {
-  const bool interrupted = interrupt_requested();
+void Checkpointing::after_step(int64_t step, const std::function<nlohmann::json()>& summary) {
+  const bool interrupted = CtrlCGuard::requested();
   if (interrupted || (flags_.checkpoint_every > 0 && step % flags_.checkpoint_every == 0)) {
-    save(step, extra());
+    save(step);
   }
   if (!interrupted) return;
   nlohmann::json final_summary = summary();
@@ -140,6 +213,16 @@ void Checkpointing::after_step(int64_t step, const std::function<Extra()>& extra
   final_summary["step"] = step;
   run_.finish(final_summary);
   throw Interrupted{step};
+}
+
+int64_t Checkpointing::saved_integer(const Run& run, const CommonFlags& flags,
+                                     const std::string& name) {
+  if (!flags.resume) return 0;
+  const std::string file = run.path(kFile);
+  check_exists(file);
+  const std::map<std::string, std::string> extra = train::checkpoint_extra(file);
+  check_settings(extra, file, run);
+  return decode_integer(extra, name, file);
 }
 
 }  // namespace pa::experiments

@@ -100,6 +100,7 @@ class Run {
  public:
   // `config`: every setting of the run (common flags included), recorded in provenance.
   Run(std::string experiment, const CommonFlags& flags, nlohmann::json config);
+  const std::string& experiment() const { return experiment_; }
   Device device() const { return device_; }
   const std::string& dir() const { return log_.dir(); }
   std::string path(const std::string& file) const { return log_.dir() + "/" + file; }
@@ -107,8 +108,9 @@ class Run {
   // Records a data file (path, size, sha256) in provenance.
   void add_data_file(const std::string& role, const std::string& path);
   void log(const nlohmann::json& row) { log_.log(row); }
-  // Resuming after `step`: metrics.jsonl keeps its rows through that step (RunLog).
-  void keep_rows_through(int64_t step) { log_.keep_rows_through(step); }
+  // Rows in metrics.jsonl so far; resuming, metrics.jsonl keeps its first `count` (RunLog).
+  int64_t rows() const { return log_.rows(); }
+  void keep_rows(int64_t count) { log_.keep_rows(count); }
   const nlohmann::json& config() const { return config_; }
   void write_json(const std::string& name, const nlohmann::json& value) const {
     log_.write_json(name, value);
