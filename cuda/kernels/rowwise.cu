@@ -160,37 +160,45 @@ __global__ void mse_loss_backward_kernel(const float* a, const float* b, const f
   }
 }
 
-__global__ void layer_norm_forward_kernel(const float* x, const float* gamma, const float* beta,
-                                          float* y, float* mean, float* rstd, int64_t D,
-                                          float eps) {
+// LayerNorm (kCentered) and RMSNorm share these kernels: xhat = (x - mean) * rstd with
+// rstd = 1 / sqrt(mean((x - mean)^2) + eps), where RMSNorm takes mean = 0 and has no beta.
+template <bool kCentered>
+__global__ void norm_forward_kernel(const float* x, const float* gamma, const float* beta, float* y,
+                                    float* mean, float* rstd, int64_t D, float eps) {
   __shared__ double shared[kThreads];
   const float* row = x + blockIdx.x * D;
   float* out = y + blockIdx.x * D;
-  double total = 0.0;
-  for (int64_t j = threadIdx.x; j < D; j += blockDim.x) total += row[j];
-  const double row_mean = block_reduce(total, Sum(), shared) / D;
+  double row_mean = 0.0;
+  if constexpr (kCentered) {
+    double total = 0.0;
+    for (int64_t j = threadIdx.x; j < D; j += blockDim.x) total += row[j];
+    row_mean = block_reduce(total, Sum(), shared) / D;
+  }
   double squares = 0.0;
   for (int64_t j = threadIdx.x; j < D; j += blockDim.x) {
     squares += (row[j] - row_mean) * (row[j] - row_mean);
   }
   const double variance = block_reduce(squares, Sum(), shared) / D;
   const float row_rstd = static_cast<float>(1.0 / sqrt(variance + eps));
-  const float m = static_cast<float>(row_mean);
-  for (int64_t j = threadIdx.x; j < D; j += blockDim.x) {
-    out[j] = (row[j] - m) * row_rstd * gamma[j] + beta[j];
+  if constexpr (kCentered) {
+    const float m = static_cast<float>(row_mean);
+    for (int64_t j = threadIdx.x; j < D; j += blockDim.x) {
+      out[j] = (row[j] - m) * row_rstd * gamma[j] + beta[j];
+    }
+    if (threadIdx.x == 0) mean[blockIdx.x] = m;
+  } else {
+    for (int64_t j = threadIdx.x; j < D; j += blockDim.x) out[j] = row[j] * row_rstd * gamma[j];
   }
-  if (threadIdx.x == 0) {
-    mean[blockIdx.x] = m;
-    rstd[blockIdx.x] = row_rstd;
-  }
+  if (threadIdx.x == 0) rstd[blockIdx.x] = row_rstd;
 }
 
-// dx = rstd * (g - mean(g) - xhat * mean(g * xhat)), g = dy * gamma.
-__global__ void layer_norm_dx_kernel(const float* x, const float* gamma, const float* mean,
-                                     const float* rstd, const float* dy, float* dx, int64_t D) {
+// dx = rstd * (g - mean(g) - xhat * mean(g * xhat)), g = dy * gamma (RMSNorm: no mean(g) term).
+template <bool kCentered>
+__global__ void norm_dx_kernel(const float* x, const float* gamma, const float* mean,
+                               const float* rstd, const float* dy, float* dx, int64_t D) {
   __shared__ double shared[kThreads];
   const int64_t base = blockIdx.x * D;
-  const float row_mean = mean[blockIdx.x], row_rstd = rstd[blockIdx.x];
+  const float row_mean = kCentered ? mean[blockIdx.x] : 0.0f, row_rstd = rstd[blockIdx.x];
   double g_total = 0.0, gx_total = 0.0;
   for (int64_t j = threadIdx.x; j < D; j += blockDim.x) {
     const float xhat = (x[base + j] - row_mean) * row_rstd;
@@ -198,7 +206,8 @@ __global__ void layer_norm_dx_kernel(const float* x, const float* gamma, const f
     g_total += g;
     gx_total += double(g) * xhat;
   }
-  const float g_mean = static_cast<float>(block_reduce(g_total, Sum(), shared) / D);
+  const float g_mean =
+      kCentered ? static_cast<float>(block_reduce(g_total, Sum(), shared) / D) : 0.0f;
   const float gx_mean = static_cast<float>(block_reduce(gx_total, Sum(), shared) / D);
   for (int64_t j = threadIdx.x; j < D; j += blockDim.x) {
     const float xhat = (x[base + j] - row_mean) * row_rstd;
@@ -206,26 +215,28 @@ __global__ void layer_norm_dx_kernel(const float* x, const float* gamma, const f
   }
 }
 
-// dgamma[j] = sum_r dy * xhat, dbeta[j] = sum_r dy: the column-sum layout of sum_columns.
-__global__ void layer_norm_parameters_kernel(const float* x, const float* mean, const float* rstd,
-                                             const float* dy, float* dgamma, float* dbeta,
-                                             int64_t rows, int64_t D) {
+// dgamma[j] = sum_r dy * xhat, dbeta[j] = sum_r dy (LayerNorm only): the column-sum layout of
+// sum_columns.
+template <bool kCentered>
+__global__ void norm_parameters_kernel(const float* x, const float* mean, const float* rstd,
+                                       const float* dy, float* dgamma, float* dbeta, int64_t rows,
+                                       int64_t D) {
   __shared__ double shared[kRowGroups][kColumnTile + 1];
   const int64_t j = blockIdx.x * int64_t(kColumnTile) + threadIdx.x;
   double gamma_total = 0.0, beta_total = 0.0;
   if (j < D) {
 #pragma unroll 4
     for (int64_t r = threadIdx.y; r < rows; r += kRowGroups) {
-      const float xhat = (x[r * D + j] - mean[r]) * rstd[r];
+      const float xhat = (x[r * D + j] - (kCentered ? mean[r] : 0.0f)) * rstd[r];
       gamma_total += double(dy[r * D + j]) * xhat;
-      beta_total += dy[r * D + j];
+      if constexpr (kCentered) beta_total += dy[r * D + j];
     }
   }
   gamma_total = column_total(gamma_total, shared);
-  beta_total = column_total(beta_total, shared);
+  if constexpr (kCentered) beta_total = column_total(beta_total, shared);
   if (threadIdx.y == 0 && j < D) {
     dgamma[j] = static_cast<float>(gamma_total);
-    dbeta[j] = static_cast<float>(beta_total);
+    if constexpr (kCentered) dbeta[j] = static_cast<float>(beta_total);
   }
 }
 
@@ -370,25 +381,54 @@ void softmax_backward(const float* y, const float* dy, float* dx, int64_t outer,
   PA_CUDA_CHECK_LAUNCH();
 }
 
+namespace {
+
+template <bool kCentered>
+void norm_forward(const float* x, const float* gamma, const float* beta, float* y, float* mean,
+                  float* rstd, int64_t rows, int64_t D, float eps) {
+  if (rows == 0 || D == 0) return;
+  norm_forward_kernel<kCentered>
+      <<<rows, kThreads, 0, launch_stream()>>>(x, gamma, beta, y, mean, rstd, D, eps);
+  PA_CUDA_CHECK_LAUNCH();
+}
+
+template <bool kCentered>
+void norm_backward(const float* x, const float* gamma, const float* mean, const float* rstd,
+                   const float* dy, float* dx, float* dgamma, float* dbeta, int64_t rows,
+                   int64_t D) {
+  if (D == 0) return;
+  if (rows > 0) {
+    norm_dx_kernel<kCentered>
+        <<<rows, kThreads, 0, launch_stream()>>>(x, gamma, mean, rstd, dy, dx, D);
+    PA_CUDA_CHECK_LAUNCH();
+  }
+  norm_parameters_kernel<kCentered>
+      <<<(D + kColumnTile - 1) / kColumnTile, dim3(kColumnTile, kRowGroups), 0, launch_stream()>>>(
+          x, mean, rstd, dy, dgamma, dbeta, rows, D);
+  PA_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace
+
 void layer_norm_forward(const float* x, const float* gamma, const float* beta, float* y,
                         float* mean, float* rstd, int64_t rows, int64_t D, float eps) {
-  if (rows == 0 || D == 0) return;
-  layer_norm_forward_kernel<<<rows, kThreads, 0, launch_stream()>>>(x, gamma, beta, y, mean, rstd,
-                                                                    D, eps);
-  PA_CUDA_CHECK_LAUNCH();
+  norm_forward<true>(x, gamma, beta, y, mean, rstd, rows, D, eps);
 }
 
 void layer_norm_backward(const float* x, const float* gamma, const float* mean, const float* rstd,
                          const float* dy, float* dx, float* dgamma, float* dbeta, int64_t rows,
                          int64_t D) {
-  if (D == 0) return;
-  if (rows > 0) {
-    layer_norm_dx_kernel<<<rows, kThreads, 0, launch_stream()>>>(x, gamma, mean, rstd, dy, dx, D);
-    PA_CUDA_CHECK_LAUNCH();
-  }
-  layer_norm_parameters_kernel<<<(D + kColumnTile - 1) / kColumnTile, dim3(kColumnTile, kRowGroups),
-                                 0, launch_stream()>>>(x, mean, rstd, dy, dgamma, dbeta, rows, D);
-  PA_CUDA_CHECK_LAUNCH();
+  norm_backward<true>(x, gamma, mean, rstd, dy, dx, dgamma, dbeta, rows, D);
+}
+
+void rms_norm_forward(const float* x, const float* gamma, float* y, float* rstd, int64_t rows,
+                      int64_t D, float eps) {
+  norm_forward<false>(x, gamma, nullptr, y, nullptr, rstd, rows, D, eps);
+}
+
+void rms_norm_backward(const float* x, const float* gamma, const float* rstd, const float* dy,
+                       float* dx, float* dgamma, int64_t rows, int64_t D) {
+  norm_backward<false>(x, gamma, nullptr, rstd, dy, dx, dgamma, nullptr, rows, D);
 }
 
 int64_t squared_error_workspace(int64_t n) { return n == 0 ? 0 : grid_for(n); }

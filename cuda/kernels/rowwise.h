@@ -29,6 +29,13 @@ void layer_norm_backward(const float* x, const float* gamma, const float* mean, 
                          const float* dy, float* dx, float* dgamma, float* dbeta, int64_t rows,
                          int64_t D);
 
+// RMSNorm over each row of D: y = x * rstd * gamma, rstd = 1 / sqrt(mean(x^2) + eps) saved
+// (rows); the backward overwrites dx and dgamma. The LayerNorm kernels with the mean taken as 0.
+void rms_norm_forward(const float* x, const float* gamma, float* y, float* rstd, int64_t rows,
+                      int64_t D, float eps);
+void rms_norm_backward(const float* x, const float* gamma, const float* rstd, const float* dy,
+                       float* dx, float* dgamma, int64_t rows, int64_t D);
+
 // sum((a - b)^2) over n elements (sum(a^2) when b is null: the gradient norm), in double, left on
 // the device (no synchronisation): per-block partials go to `workspace` (device, at least
 // squared_error_workspace(n) doubles), then one block adds them in a fixed order into *total

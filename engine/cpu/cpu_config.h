@@ -28,6 +28,9 @@ struct CpuConfig {
   // nn_kernels.cc (sum_rows, softmax and log_softmax forward and backward, layer_norm forward and
   // backward) runs on one thread: a smaller loop does not repay waking the OpenMP team.
   int64_t rowwise_parallel_min = 1 << 16;
+  // Below this many output elements an elementwise kernel (elementwise.cc) or the GEMM's bias
+  // add runs on one thread.
+  int64_t elementwise_parallel_min = 1 << 15;
   // Attention tiles: BQ query rows stay while BK-key blocks of K and V stream past.
   int64_t attention_block_q = 128;
   int64_t attention_block_k = 512;

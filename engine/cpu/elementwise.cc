@@ -7,6 +7,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "engine/cpu/cpu_config.h"
 #include "engine/cpu/vector_math.h"
 
 namespace pa::cpu {
@@ -18,11 +19,9 @@ using kernels::kSqrt2OverPi;
 using kernels::unary_derivative;
 using kernels::unary_value;
 
-constexpr int64_t kParallelMin = 1 << 15;  // elements before OpenMP pays off
-
 template <typename Fn>
 void parallel_for(int64_t n, Fn fn) {
-#pragma omp parallel for schedule(static) if (n >= kParallelMin)
+#pragma omp parallel for schedule(static) if (n >= cpu_config().elementwise_parallel_min)
   for (int64_t i = 0; i < n; ++i) fn(i);
 }
 
@@ -51,7 +50,7 @@ void binary_loop(Op op, const float* a, const int64_t* a_strides, const float* b
   const int64_t a_inner = ndim > 0 ? a_strides[ndim - 1] : 0;
   const int64_t b_inner = ndim > 0 ? b_strides[ndim - 1] : 0;
   const int64_t rows = n / inner;
-#pragma omp parallel for schedule(static) if (n >= kParallelMin)
+#pragma omp parallel for schedule(static) if (n >= cpu_config().elementwise_parallel_min)
   for (int64_t row = 0; row < rows; ++row) {
     int64_t a_offset = 0;
     int64_t b_offset = 0;
@@ -88,7 +87,7 @@ namespace {
 template <typename Fn8>
 void map8(int64_t n, const float* x, float* y, Fn8 fn8) {
   const int64_t chunks = (n + 1023) / 1024;
-#pragma omp parallel for schedule(static) if (n >= kParallelMin)
+#pragma omp parallel for schedule(static) if (n >= cpu_config().elementwise_parallel_min)
   for (int64_t chunk = 0; chunk < chunks; ++chunk) {
     const int64_t end = std::min(n, (chunk + 1) * 1024);
     int64_t i = chunk * 1024;
@@ -132,7 +131,7 @@ __m256 gelu_tanh_slope(__m256 v) {
 template <typename Fn8>
 void bias_row_map8(const float* x, const float* bias, const float* other, float* out, int64_t rows,
                    int64_t C, Fn8 fn8) {
-#pragma omp parallel for schedule(static) if (rows * C >= kParallelMin)
+#pragma omp parallel for schedule(static) if (rows * C >= cpu_config().elementwise_parallel_min)
   for (int64_t r = 0; r < rows; ++r) {
     const float* x_row = x + r * C;
     const float* other_row = other != nullptr ? other + r * C : nullptr;
@@ -267,7 +266,7 @@ void where_forward(const float* condition, const int64_t* condition_strides, con
                    const int64_t* shape, int ndim) {
   int64_t n = 1;
   for (int d = 0; d < ndim; ++d) n *= shape[d];
-#pragma omp parallel for schedule(static) if (n >= kParallelMin)
+#pragma omp parallel for schedule(static) if (n >= cpu_config().elementwise_parallel_min)
   for (int64_t i = 0; i < n; ++i) {
     int64_t rest = i;
     int64_t c_offset = 0, a_offset = 0, b_offset = 0;

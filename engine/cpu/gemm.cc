@@ -353,7 +353,7 @@ void run_gemm(const GemmProblem& p) {
     float* c = p.c + t * p.stride_c;
     sgemm(p.M, p.N, p.K, a, b, c, p.N, false);
     if (p.bias == nullptr) continue;
-#pragma omp parallel for schedule(static) if (p.M * p.N >= (1 << 15))
+#pragma omp parallel for schedule(static) if (p.M * p.N >= cpu_config().elementwise_parallel_min)
     for (int64_t i = 0; i < p.M; ++i) {
       for (int64_t j = 0; j < p.N; ++j) c[i * p.N + j] += p.bias[j];
     }

@@ -156,45 +156,79 @@ void softmax_backward(const float* y, const float* dy, float* dx, int64_t outer,
   }
 }
 
-void layer_norm_forward(const float* x, const float* gamma, const float* beta, float* y,
-                        float* mean, float* rstd, int64_t rows, int64_t D, float eps) {
+namespace {
+
+// LayerNorm (kCentered) and RMSNorm share one row loop: xhat = (x - mean) * rstd with
+// rstd = 1 / sqrt(mean((x - mean)^2) + eps), where RMSNorm takes mean = 0 and has no beta.
+template <bool kCentered>
+void norm_forward(const float* x, const float* gamma, const float* beta, float* y, float* mean,
+                  float* rstd, int64_t rows, int64_t D, float eps) {
 #pragma omp parallel for schedule(static) if (rows * D >= cpu_config().rowwise_parallel_min)
   for (int64_t r = 0; r < rows; ++r) {
     const float* row = x + r * D;  // (D)
     // Two passes in double lanes: the mean, then the squared deviations from it.
-    const double row_mean = sum_double(row, D) / D;
+    const double row_mean = kCentered ? sum_double(row, D) / D : 0.0;
     const double variance = squared_deviation_double(row, D, row_mean) / D;
     const float row_rstd = static_cast<float>(1.0 / std::sqrt(variance + eps));
-    const float m = static_cast<float>(row_mean);
     float* out = y + r * D;
-    for (int64_t i = 0; i < D; ++i) out[i] = (row[i] - m) * row_rstd * gamma[i] + beta[i];
-    mean[r] = m;
+    if constexpr (kCentered) {
+      const float m = static_cast<float>(row_mean);
+      for (int64_t i = 0; i < D; ++i) out[i] = (row[i] - m) * row_rstd * gamma[i] + beta[i];
+      mean[r] = m;
+    } else {
+      for (int64_t i = 0; i < D; ++i) out[i] = row[i] * row_rstd * gamma[i];
+    }
     rstd[r] = row_rstd;
   }
+}
+
+// dx = rstd * (g - mean(g) - xhat * mean(g * xhat)), g = dy * gamma (RMSNorm: no mean(g) term,
+// since its mean is not subtracted); dgamma = sum dy * xhat, dbeta = sum dy.
+template <bool kCentered>
+void norm_backward(const float* x, const float* gamma, const float* mean, const float* rstd,
+                   const float* dy, float* dx, float* dgamma, float* dbeta, int64_t rows,
+                   int64_t D) {
+  std::fill(dgamma, dgamma + D, 0.0f);
+  if constexpr (kCentered) std::fill(dbeta, dbeta + D, 0.0f);
+  std::vector<float> xhat(D), g(D);  // one row's normalised input and dy * gamma
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* row = x + r * D;
+    const float* grad = dy + r * D;
+    const float row_mean = kCentered ? mean[r] : 0.0f, row_rstd = rstd[r];
+    for (int64_t i = 0; i < D; ++i) {
+      xhat[i] = (row[i] - row_mean) * row_rstd;
+      g[i] = grad[i] * gamma[i];
+      dgamma[i] += grad[i] * xhat[i];
+      if constexpr (kCentered) dbeta[i] += grad[i];
+    }
+    const float g_mean = kCentered ? static_cast<float>(sum_double(g.data(), D) / D) : 0.0f;
+    const float gx_mean = static_cast<float>(dot_double(g.data(), xhat.data(), D) / D);
+    float* out = dx + r * D;
+    for (int64_t i = 0; i < D; ++i) out[i] = row_rstd * (g[i] - g_mean - xhat[i] * gx_mean);
+  }
+}
+
+}  // namespace
+
+void layer_norm_forward(const float* x, const float* gamma, const float* beta, float* y,
+                        float* mean, float* rstd, int64_t rows, int64_t D, float eps) {
+  norm_forward<true>(x, gamma, beta, y, mean, rstd, rows, D, eps);
 }
 
 void layer_norm_backward(const float* x, const float* gamma, const float* mean, const float* rstd,
                          const float* dy, float* dx, float* dgamma, float* dbeta, int64_t rows,
                          int64_t D) {
-  std::fill(dgamma, dgamma + D, 0.0f);
-  std::fill(dbeta, dbeta + D, 0.0f);
-  std::vector<float> xhat(D), g(D);  // one row's normalised input and dy * gamma
-  // dx = rstd * (g - mean(g) - xhat * mean(g * xhat)), g = dy * gamma.
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* row = x + r * D;
-    const float* grad = dy + r * D;
-    const float row_mean = mean[r], row_rstd = rstd[r];
-    for (int64_t i = 0; i < D; ++i) {
-      xhat[i] = (row[i] - row_mean) * row_rstd;
-      g[i] = grad[i] * gamma[i];
-      dgamma[i] += grad[i] * xhat[i];
-      dbeta[i] += grad[i];
-    }
-    const float g_mean = static_cast<float>(sum_double(g.data(), D) / D);
-    const float gx_mean = static_cast<float>(dot_double(g.data(), xhat.data(), D) / D);
-    float* out = dx + r * D;
-    for (int64_t i = 0; i < D; ++i) out[i] = row_rstd * (g[i] - g_mean - xhat[i] * gx_mean);
-  }
+  norm_backward<true>(x, gamma, mean, rstd, dy, dx, dgamma, dbeta, rows, D);
+}
+
+void rms_norm_forward(const float* x, const float* gamma, float* y, float* rstd, int64_t rows,
+                      int64_t D, float eps) {
+  norm_forward<false>(x, gamma, nullptr, y, nullptr, rstd, rows, D, eps);
+}
+
+void rms_norm_backward(const float* x, const float* gamma, const float* rstd, const float* dy,
+                       float* dx, float* dgamma, int64_t rows, int64_t D) {
+  norm_backward<false>(x, gamma, nullptr, rstd, dy, dx, dgamma, nullptr, rows, D);
 }
 
 void cross_entropy_forward(const float* logits, const int64_t* targets, float* log_probs,

@@ -34,6 +34,14 @@ void layer_norm_backward(const float* x, const float* gamma, const float* mean, 
                          const float* dy, float* dx, float* dgamma, float* dbeta, int64_t rows,
                          int64_t D);
 
+// RMSNorm over the last D elements of each of `rows` rows: y = x * rstd * gamma with
+// rstd = 1 / sqrt(mean(x^2) + eps), saved (rows); no centring, no bias. The backward overwrites
+// dx and dgamma (D).
+void rms_norm_forward(const float* x, const float* gamma, float* y, float* rstd, int64_t rows,
+                      int64_t D, float eps);
+void rms_norm_backward(const float* x, const float* gamma, const float* rstd, const float* dy,
+                       float* dx, float* dgamma, int64_t rows, int64_t D);
+
 // sum((a - b)^2) over n elements, accumulated in double (the MSE loss's forward).
 double squared_error_sum(const float* a, const float* b, int64_t n);
 // The MSE loss: *loss = mean((a - b)^2) (NaN when n = 0), summed in double; `workspace` is

@@ -180,6 +180,17 @@ LayerNorm::LayerNorm(Shape normalized_shape, float eps) : Module("LayerNorm"), e
 
 Tensor LayerNorm::forward(const Tensor& x) { return layer_norm(x, weight, bias, eps_); }
 
+RMSNorm::RMSNorm(Shape normalized_shape, float eps) : Module("RMSNorm"), eps_(eps) {
+  PA_CHECK(!normalized_shape.empty(), "nn::RMSNorm", "normalized_shape is empty",
+           "pass the trailing dims to normalise over, e.g. {d_model}");
+  for (int64_t size : normalized_shape) check_positive("nn::RMSNorm", "normalized_shape", size);
+  PA_CHECK(eps >= 0.0f && std::isfinite(eps), "nn::RMSNorm", "eps = " << eps,
+           "eps is a small positive number added to the mean square, e.g. 1e-6");
+  weight = register_parameter("weight", ones(normalized_shape));
+}
+
+Tensor RMSNorm::forward(const Tensor& x) { return rms_norm(x, weight, eps_); }
+
 // ---- Embedding ----
 
 Embedding::Embedding(int64_t num_embeddings, int64_t dim, Generator& generator)

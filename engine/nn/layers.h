@@ -72,6 +72,18 @@ class LayerNorm : public Module {
   float eps_;
 };
 
+// RMSNorm over the trailing normalized_shape dims: x / sqrt(mean(x^2) + eps) * weight, weight
+// initialised to ones (PyTorch's nn.RMSNorm with elementwise_affine, parameter "weight").
+class RMSNorm : public Module {
+ public:
+  explicit RMSNorm(Shape normalized_shape, float eps = 1e-6f);
+  Tensor forward(const Tensor& x) override;
+  Tensor weight;
+
+ private:
+  float eps_;
+};
+
 // Looks up rows of weight (num_embeddings, dim), initialised N(0, 1) as PyTorch does.
 // forward takes int64 indices of any shape S and returns S + (dim).
 class Embedding : public Module {

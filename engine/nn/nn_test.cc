@@ -192,6 +192,30 @@ TEST(Module, DescribeListsShapes) {
 
 // ---- initialisation and Linear ----
 
+// RMSNorm: PyTorch's parameter name, weight 1 at init, each row of the output with mean square
+// 1 / (1 + eps / mean(x^2)), computed here with a direct loop; bad arguments are clear errors.
+TEST(RMSNorm, NormalisesRowsByTheirRootMeanSquare) {
+  RMSNorm norm({5}, 1e-6f);
+  EXPECT_EQ(names_of(norm.named_parameters()), (std::vector<std::string>{"weight"}));
+  const std::vector<float> values = {1, -2, 3, 0.5f, 4, 0, 0, 0, 0, 2};
+  const Tensor y = norm.forward(from_vector(values, {2, 5}));
+  std::vector<double> expected;
+  for (int r = 0; r < 2; ++r) {
+    double mean_square = 0.0;
+    for (int i = 0; i < 5; ++i) mean_square += values[r * 5 + i] * values[r * 5 + i] / 5.0;
+    for (int i = 0; i < 5; ++i)
+      expected.push_back(values[r * 5 + i] / std::sqrt(mean_square + 1e-6));
+  }
+  expect_near(y.to_vector(), expected, 1e-6);
+  EXPECT_TRUE(ThrowsPaError([] { RMSNorm({}); }, {"nn::RMSNorm", "empty"}));
+  EXPECT_TRUE(ThrowsPaError([] { RMSNorm({4}, -1.0f); }, {"nn::RMSNorm", "eps"}));
+  EXPECT_TRUE(ThrowsPaError(
+      [&] {
+        norm.forward(zeros({2, 4}));
+      },
+      {"pa::rms_norm", "(2, 4)", "(5)", "Hint:"}));
+}
+
 TEST(Linear, HeInitialisationStatistics) {
   Generator generator(8);
   Linear linear(512, 256, true, generator);

@@ -32,6 +32,8 @@
   X(softmax_backward)         \
   X(layer_norm_forward)       \
   X(layer_norm_backward)      \
+  X(rms_norm_forward)         \
+  X(rms_norm_backward)        \
   X(mse_loss_workspace)       \
   X(mse_loss_forward)         \
   X(mse_loss_backward)        \

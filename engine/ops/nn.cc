@@ -1,8 +1,8 @@
 // Row-wise and model-level ops: softmax, log_softmax, layer_norm (one fused op saving mean and
-// rstd), mse_loss, cross_entropy, dropout, embedding and scaled_dot_product_attention (one op,
-// so that fused kernels can replace its implementation without touching callers). Each calls
-// its backend's kernels through the table check_inputs returns (dispatch.h): one path for every
-// device and dtype.
+// rstd), rms_norm (saving rstd), mse_loss, cross_entropy, dropout, embedding and
+// scaled_dot_product_attention (one op, so that fused kernels can replace its implementation
+// without touching callers). Each calls its backend's kernels through the table check_inputs
+// returns (dispatch.h): one path for every device and dtype.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -121,6 +121,28 @@ Tensor checked_ids(OpId op, const Tensor& indices, int64_t limit, const char* wh
   return host;
 }
 
+// x (..., normalised dims) and its parameters (weight, and bias for LayerNorm), each of the
+// shape of x's trailing normalised dims.
+void check_norm_shapes(OpId op, const std::vector<Tensor>& inputs,
+                       const std::vector<std::string>& names) {
+  const Tensor& x = inputs[0];
+  const Tensor& weight = inputs[1];
+  bool parameters_agree = weight.dim() >= 1 && weight.dim() <= x.dim();
+  for (size_t i = 2; i < inputs.size(); ++i) {
+    parameters_agree = parameters_agree && inputs[i].shape() == weight.shape();
+  }
+  PA_CHECK(parameters_agree, op_name(op),
+           "bad parameter shapes: " << ops_internal::describe(inputs, names),
+           (inputs.size() > 2 ? "weight and bias must both have" : "weight must have")
+               << " the shape of x's trailing normalised dims");
+  const int64_t lead = x.dim() - weight.dim();
+  for (int64_t i = 0; i < weight.dim(); ++i) {
+    PA_CHECK(x.shape()[lead + i] == weight.shape()[i], op_name(op),
+             "x's trailing dims do not match weight: " << ops_internal::describe(inputs, names),
+             "normalized_shape must equal the last dims of x");
+  }
+}
+
 }  // namespace
 
 Tensor softmax(const Tensor& x, int64_t dim) { return softmax_op(OpId::softmax, x, dim, false); }
@@ -131,17 +153,7 @@ Tensor log_softmax(const Tensor& x, int64_t dim) {
 Tensor layer_norm(const Tensor& x_in, const Tensor& weight, const Tensor& bias, float eps) {
   const std::vector<std::string> names = {"x", "weight", "bias"};
   const Kernels& k = check_inputs(OpId::layer_norm, {x_in, weight, bias}, names);
-  PA_CHECK(weight.shape() == bias.shape() && weight.dim() >= 1 && weight.dim() <= x_in.dim(),
-           "layer_norm",
-           "bad parameter shapes: " << ops_internal::describe({x_in, weight, bias}, names),
-           "weight and bias must both have the shape of x's trailing normalised dims");
-  const int64_t lead = x_in.dim() - weight.dim();
-  for (int64_t i = 0; i < weight.dim(); ++i) {
-    PA_CHECK(x_in.shape()[lead + i] == weight.shape()[i], "layer_norm",
-             "x's trailing dims do not match weight: " << ops_internal::describe(
-                 {x_in, weight, bias}, names),
-             "normalized_shape must equal the last dims of x");
-  }
+  check_norm_shapes(OpId::layer_norm, {x_in, weight, bias}, names);
   const int64_t D = weight.numel();
   const int64_t rows = D > 0 ? x_in.numel() / D : 0;
   const Tensor x = contiguous(x_in).detach();        // (rows, D)
@@ -163,6 +175,29 @@ Tensor layer_norm(const Tensor& x_in, const Tensor& weight, const Tensor& bias, 
                                         dgamma.data<float>(), dbeta.data<float>(), rows, D);
                   return std::vector<Tensor>{dx, dgamma, dbeta};
                 });
+}
+
+Tensor rms_norm(const Tensor& x_in, const Tensor& weight, float eps) {
+  const std::vector<std::string> names = {"x", "weight"};
+  const Kernels& k = check_inputs(OpId::rms_norm, {x_in, weight}, names);
+  check_norm_shapes(OpId::rms_norm, {x_in, weight}, names);
+  const int64_t D = weight.numel();
+  const int64_t rows = D > 0 ? x_in.numel() / D : 0;
+  const Tensor x = contiguous(x_in).detach();        // (rows, D)
+  const Tensor gamma = contiguous(weight).detach();  // (D)
+  Tensor y = empty(x.shape(), on(x));
+  Tensor rstd = empty({rows}, on(x));
+  k.rms_norm_forward(x.data<float>(), gamma.data<float>(), y.data<float>(), rstd.data<float>(),
+                     rows, D, eps);
+  return record(
+      y, OpId::rms_norm, {x_in, weight}, [&k, x, gamma, rstd, rows, D](const Tensor& grad_in) {
+        const Tensor grad = contiguous(grad_in).detach();
+        Tensor dx = empty(x.shape(), on(x));
+        Tensor dgamma = empty(gamma.shape(), on(x));
+        k.rms_norm_backward(x.data<float>(), gamma.data<float>(), rstd.data<float>(),
+                            grad.data<float>(), dx.data<float>(), dgamma.data<float>(), rows, D);
+        return std::vector<Tensor>{dx, dgamma};
+      });
 }
 
 Tensor mse_loss(const Tensor& input, const Tensor& target) {

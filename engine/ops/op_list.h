@@ -45,6 +45,7 @@
   X(softmax, kCpuAndCuda)       \
   X(log_softmax, kCpuAndCuda)   \
   X(layer_norm, kCpuAndCuda)    \
+  X(rms_norm, kCpuAndCuda)      \
   X(mse_loss, kCpuAndCuda)      \
   X(cross_entropy, kCpuAndCuda) \
   X(dropout, kCpuAndCuda)       \

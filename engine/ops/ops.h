@@ -80,6 +80,9 @@ Tensor softmax(const Tensor& x, int64_t dim);
 Tensor log_softmax(const Tensor& x, int64_t dim);
 // Normalises over the trailing weight.dim() dims; weight and bias have those dims' shape.
 Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, float eps = 1e-5f);
+// RMSNorm over the trailing weight.dim() dims: x / sqrt(mean(x^2) + eps) * weight (no centring,
+// no bias).
+Tensor rms_norm(const Tensor& x, const Tensor& weight, float eps = 1e-6f);
 Tensor mse_loss(const Tensor& input, const Tensor& target);  // mean over all elements
 // logits (N, C), targets (N) int64 class indices; mean over N.
 Tensor cross_entropy(const Tensor& logits, const Tensor& targets);

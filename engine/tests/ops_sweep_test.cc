@@ -575,6 +575,23 @@ SWEEP(layer_norm) {
   }
 }
 
+SWEEP(rms_norm) {
+  // One and two normalised dims, rows of 1, a row longer than a GPU block, and an empty batch.
+  const std::vector<std::pair<Shape, Shape>> shapes = {
+      {{4, 7, 13}, {13}}, {{4, 7, 13}, {7, 13}}, {{5, 1}, {1}}, {{3, 700}, {700}}, {{0, 8}, {8}}};
+  for (const auto& [sx, sw] : shapes) {
+    check_op(
+        "rms_norm " + shape_str(sx) + " over " + shape_str(sw),
+        {random_input(sx, rng, -2.0, 2.0), random_input(sw, rng, 0.5, 1.5)},
+        [](const Tensors& t) { return Tensors{pa::rms_norm(t[0], t[1], 1e-6f)}; },
+        [](const Arrays& a) { return Arrays{ref::rms_norm(a[0], a[1], 1e-6)}; },
+        [](const Arrays& a, const Arrays& g) {
+          return ref::rms_norm_backward(a[0], a[1], 1e-6, g[0]);
+        },
+        rng, Tolerance{1e-4, 1e-4});
+  }
+}
+
 SWEEP(mse_loss) {
   // One GPU block of partials and several (7 x 130).
   for (const Shape& shape : {Shape{7, 13}, Shape{7, 130}, Shape{1}}) {

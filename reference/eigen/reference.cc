@@ -227,14 +227,15 @@ const double* padding_row(const Array& key_padding_mask, int64_t b, int64_t nk) 
 }
 
 // Rows and row length of x viewed as (rows, n) with n = numel(gamma), after checking shapes.
-std::pair<int64_t, int64_t> layer_norm_rows(const Array& x, const Array& gamma, const Array& beta) {
+std::pair<int64_t, int64_t> layer_norm_rows(const Array& x, const Array& gamma, const Array& beta,
+                                            const std::string& op = "layer_norm") {
   require_valid(x, "x");
   require_valid(gamma, "gamma");
   require_shape(beta, gamma.shape, "beta");
   const std::size_t rank = gamma.shape.size();
-  require(x.shape.size() >= rank && Shape(x.shape.end() - rank, x.shape.end()) == gamma.shape,
-          "layer_norm: trailing dims of " + shape_string(x.shape) + " are not " +
-              shape_string(gamma.shape));
+  require(
+      x.shape.size() >= rank && Shape(x.shape.end() - rank, x.shape.end()) == gamma.shape,
+      op + ": trailing dims of " + shape_string(x.shape) + " are not " + shape_string(gamma.shape));
   const int64_t n = numel(gamma.shape);
   return {n == 0 ? 0 : numel(x.shape) / n, n};
 }
@@ -928,6 +929,38 @@ std::vector<Array> layer_norm_backward(const Array& x, const Array& gamma, const
   const RowMatrix dbeta = g.colwise().sum();                            // (1, n)
   return {from_matrix(dx, x.shape), from_matrix(dgamma, gamma.shape),
           from_matrix(dbeta, beta.shape)};
+}
+
+// Each row's 1 / sqrt(mean(x^2) + eps) (rows).
+Eigen::VectorXd rms_rstd(const ConstMatrixMap& x, double eps) {
+  return ((x.array().square().rowwise().mean() + eps).sqrt()).inverse().matrix();
+}
+
+Array rms_norm(const Array& x, const Array& gamma, double eps) {
+  const auto [rows, n] = layer_norm_rows(x, gamma, gamma, "rms_norm");
+  const ConstMatrixMap xs(x.data.data(), rows, n);  // (rows, n)
+  const Eigen::Map<const Eigen::RowVectorXd> g(gamma.data.data(), n);
+  const RowMatrix y = (rms_rstd(xs, eps).asDiagonal() * xs).array().rowwise() * g.array();
+  return from_matrix(y, x.shape);
+}
+
+std::vector<Array> rms_norm_backward(const Array& x, const Array& gamma, double eps,
+                                     const Array& grad_out) {
+  // y_i = x_i r gamma_i with r = (mean(x^2) + eps)^(-1/2), so dr/dx_i = -r^3 x_i / n; with
+  // dxhat = g * gamma and xhat = x r: dx = r dxhat - r^3 x mean(dxhat * x)
+  //                                      = r (dxhat - xhat * mean(dxhat * xhat)).
+  const auto [rows, n] = layer_norm_rows(x, gamma, gamma, "rms_norm");
+  require_shape(grad_out, x.shape, "grad_out");
+  const ConstMatrixMap xs(x.data.data(), rows, n);        // (rows, n)
+  const ConstMatrixMap g(grad_out.data.data(), rows, n);  // (rows, n)
+  const Eigen::Map<const Eigen::RowVectorXd> gam(gamma.data.data(), n);
+  const Eigen::VectorXd r = rms_rstd(xs, eps);                // (rows)
+  const RowMatrix xhat = r.asDiagonal() * xs;                 // (rows, n)
+  const RowMatrix dxhat = g.array().rowwise() * gam.array();  // (rows, n)
+  const Eigen::VectorXd mean_dxhat_xhat = (dxhat.array() * xhat.array()).rowwise().mean();
+  const RowMatrix dx = r.asDiagonal() * (dxhat - mean_dxhat_xhat.asDiagonal() * xhat);
+  const RowMatrix dgamma = (g.array() * xhat.array()).colwise().sum();  // (1, n)
+  return {from_matrix(dx, x.shape), from_matrix(dgamma, gamma.shape)};
 }
 
 Array mse_loss(const Array& a, const Array& b) {

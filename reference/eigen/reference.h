@@ -120,6 +120,12 @@ Array layer_norm(const Array& x, const Array& gamma, const Array& beta, double e
 // Returns {dx, dgamma, dbeta}.
 std::vector<Array> layer_norm_backward(const Array& x, const Array& gamma, const Array& beta,
                                        double eps, const Array& grad_out);
+// RMSNorm over the trailing gamma.shape.size() dims (gamma has that shape):
+// y = x / sqrt(mean(x^2) + eps) * gamma, no centring and no bias.
+Array rms_norm(const Array& x, const Array& gamma, double eps);
+// Returns {dx, dgamma}.
+std::vector<Array> rms_norm_backward(const Array& x, const Array& gamma, double eps,
+                                     const Array& grad_out);
 // mean((a - b)^2) over all elements, shapes equal; returns a 0-d array (shape {}).
 Array mse_loss(const Array& a, const Array& b);
 std::vector<Array> mse_loss_backward(const Array& a, const Array& b, const Array& grad_out);

@@ -488,6 +488,24 @@ TEST(NormGradient, LayerNorm) {
   }
 }
 
+TEST(NormGradient, RmsNorm) {
+  const std::vector<std::pair<Shape, Shape>> cases = {
+      {{2, 3, 7}, {7}}, {{2, 3, 7}, {3, 7}}, {{5, 13}, {13}}, {{1, 2}, {1, 2}}};
+  uint64_t seed = 1650;
+  const double eps = 1e-6;
+  for (const auto& [x_shape, norm_shape] : cases) {
+    SCOPED_TRACE("x " + shape_string(x_shape) + " gamma " + shape_string(norm_shape));
+    seed += 2;
+    check_gradients(
+        {random_array(x_shape, seed), random_array(norm_shape, seed + 1)},
+        [&](const std::vector<Array>& xs) { return rms_norm(xs[0], xs[1], eps); },
+        [&](const std::vector<Array>& xs, const Array& g) {
+          return rms_norm_backward(xs[0], xs[1], eps, g);
+        },
+        seed);
+  }
+}
+
 TEST(LossGradient, MseLoss) {
   uint64_t seed = 1700;
   for (const Shape& shape : {Shape{3, 1, 5}, Shape{13}, Shape{}}) {
