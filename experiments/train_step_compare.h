@@ -1,6 +1,6 @@
 // One training step of the denoising Transformer, ours vs PyTorch, on one device: the
 // training-step rows of cpu_bench (CPU) and of train_step_bench (--device cuda). The model and
-// shapes are experiments/denoising's defaults: E 32, 4 heads, FF 64, 2 post-norm layers + a
+// shapes are //experiments:denoising's defaults: E 32, 4 heads, FF 64, 2 post-norm layers + a
 // Linear head, B 32, S 32; Adam; MSE. PyTorch runs experiments/torch_step.py (same model, same
 // shapes, same thread count) as a child process of this run.
 #pragma once

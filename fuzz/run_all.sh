@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # fuzz/run_all.sh [SECONDS] [--out FILE] [--work DIR] [--jobs N]: the CI step for the fuzz
 # targets, and the long campaign (N targets at once; each line records its wall and CPU time).
-# Builds //fuzz with --config=fuzz (clang-14, libFuzzer, ASan + UBSan), then runs every target
-# (the sh_binary launchers in //fuzz) for SECONDS (default 20) from a fresh corpus of its seeds
+# Builds //fuzz/... with --config=fuzz (clang-14, libFuzzer, ASan + UBSan), then runs every target
+# (the sh_binary launchers of fuzz/BUILD) for SECONDS (default 20) from a fresh corpus of its seeds
 # and committed regressions, with libFuzzer's default memory and time limits. Writes one JSON
 # line per target to FILE (default .fuzz/run_all.jsonl):
 #   {"target", "seconds", "exit_code", "executions", "exec_per_second", "cov", "ft",

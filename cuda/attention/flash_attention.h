@@ -36,8 +36,8 @@
 // else follows the bf16 kernel (flash_attention_bf16.h): online softmax in base 2, masks only on
 // tiles that need them, causal tiles above the diagonal skipped, heaviest query blocks first.
 //
-// Measured (H100 SXM, results/gpu/h100/attention_fp32_3xtf32.jsonl, commit 9248947, in git
-// history at fcfdb0e; FLOPs
+// Measured (H100 SXM at commit 9248947, in git history: git show
+// fcfdb0e:results/gpu/h100/attention_fp32_3xtf32.jsonl; FLOPs
 // 4 B H N^2 D, halved causal; ratio to PyTorch 2.11 SDPA's memory-efficient fp32 forward, which
 // runs CUTLASS's 3xTF32, in the same run), non-causal / causal TFLOP/s:
 //   (4,48,4096,64)    55.8 / 53.9   1.59x / 1.62x   (SIMT forward: 28.1 / 27.4)

@@ -91,8 +91,8 @@
 // 0.8 GB, 0.27 ms at 3 TB/s: compute-bound. On top, the dQ accumulator costs 8 B H N D bytes
 // of device memory (zero, read back) and N / 128 B H N D fp32 reductions in L2 (6.4 GB), and Q,
 // dO are re-read from L2 once per key block.
-// Measured (H100 SXM, results/gpu/h100/attention_bf16_backward.jsonl at f051698, in git history
-// at fcfdb0e; FLOPs
+// Measured (H100 SXM at f051698, in git history: git show
+// fcfdb0e:results/gpu/h100/attention_bf16_backward.jsonl; FLOPs
 // 10 B H N^2 D, halved causal; ratios to PyTorch 2.11 SDPA bf16 backward in the same run; at
 // be8826b, attention.jsonl: 294.1 / 258.1, 263.8 / 234.8 (0.98x / 1.01x), 250.2 / 221.7):
 //   (4,48,4096,64)   non-causal 282.0 TFLOP/s: 1.074x flash (262.5), 0.657x cuDNN

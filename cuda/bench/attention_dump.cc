@@ -1,4 +1,4 @@
-// attention_dump: runs our bf16 FlashAttention-2 kernels (cuda/attention/flash_attention_bf16),
+// attention_dump: runs our bf16 FlashAttention-2 kernels (//cuda/attention:flash_attention_bf16),
 // the forward (the default kernel: wgmma on an H100 or H200, mma.sync at D = 32) and the
 // backward, on random cases and writes their inputs and outputs to a folder, for
 // cuda/bench/check_attention_vs_torch.py, which recomputes every case with PyTorch SDPA in bf16

@@ -39,7 +39,8 @@ inline std::string temp_path(const std::string& name) {
   return std::string(dir == nullptr ? "/tmp" : dir) + "/" + name;
 }
 
-// A workspace file declared in the test's `data`, e.g. "reference/pytorch/cases/x.safetensors".
+// A workspace file declared in the test's `data`, e.g.
+// "reference/pytorch/cases/linear.safetensors".
 inline std::string runfile(const std::string& workspace_path) {
   const char* root = std::getenv("TEST_SRCDIR");
   return std::string(root == nullptr ? "." : root) + "/pureattention/" + workspace_path;
