@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# fuzz/run_all.sh [SECONDS] [--out FILE] [--work DIR] [--jobs N]: the CI step for the fuzz
-# targets, and the long campaign (N targets at once; each line records its wall and CPU time).
-# Builds //fuzz/... with --config=fuzz (clang-14, libFuzzer, ASan + UBSan), then runs every target
-# (the sh_binary launchers of fuzz/BUILD) for SECONDS (default 20) from a fresh corpus of its seeds
-# and committed regressions, with libFuzzer's default memory and time limits. Writes one JSON
-# line per target to FILE (default .fuzz/run_all.jsonl):
+# fuzz/run_all.sh [SECONDS] [--out FILE] [--work DIR] [--jobs N] [--targets A,B]: the CI step
+# for the fuzz targets, and the long campaign (N targets at once; each line records its wall and
+# CPU time). Builds //fuzz/... with --config=fuzz (clang-14, libFuzzer, ASan + UBSan), then runs
+# every target (the sh_binary launchers of fuzz/BUILD; --targets names a subset) for SECONDS
+# (default 20) from a fresh corpus of its seeds and committed regressions, with libFuzzer's
+# default memory and time limits. Writes one JSON line per target to FILE (default
+# .fuzz/run_all.jsonl):
 #   {"target", "seconds", "exit_code", "executions", "exec_per_second", "cov", "ft",
 #    "corpus_units", "peak_rss_mb", "finding", "log", "wall_s", "cpu_s", "parallel_targets", "commit", "cpu"}
 # "cov"/"ft" are the last coverage counters libFuzzer printed (edges, features).
@@ -18,11 +19,13 @@ seconds=20
 out=.fuzz/run_all.jsonl
 work=.fuzz/run_all
 jobs=1
+only=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --out) out=$2; shift 2 ;;
     --work) work=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
+    --targets) only=$2; shift 2 ;;
     -h | --help) sed -n '2,14p' "$0"; exit 0 ;;
     *) seconds=$1; shift ;;
   esac
@@ -36,6 +39,14 @@ PA_FUZZ_CPU="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1
 export PA_FUZZ_COMMIT PA_FUZZ_CPU
 mapfile -t targets < <(bazel query 'kind("sh_binary", //fuzz:*)' | sed 's|^//fuzz:||')
 [[ ${#targets[@]} -gt 0 ]] || { echo "run_all.sh: no fuzz targets found in //fuzz" >&2; exit 2; }
+if [[ -n "$only" ]]; then
+  IFS=, read -r -a wanted <<< "$only"
+  for name in "${wanted[@]}"; do
+    [[ " ${targets[*]} " == *" $name "* ]] ||
+      { echo "run_all.sh: no fuzz target named '$name' (targets: ${targets[*]})" >&2; exit 2; }
+  done
+  targets=("${wanted[@]}")
+fi
 rm -rf "$work"
 mkdir -p "$work" "$(dirname "$out")"
 work=$(cd "$work" && pwd)

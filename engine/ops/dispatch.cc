@@ -13,11 +13,6 @@ namespace {
 constexpr int kDeviceTypes = 2;  // DeviceType::CPU, DeviceType::CUDA
 constexpr int kDTypes = 4;       // DType::Float32 .. DType::Int64
 
-const Kernels*& slot(DeviceType type, DType dtype) {
-  static const Kernels* tables[kDeviceTypes][kDTypes] = {};
-  return tables[static_cast<int>(type)][static_cast<int>(dtype)];
-}
-
 Kernels cpu_float32() {
   Kernels k;
   k.backend = "cpu float32";
@@ -27,8 +22,18 @@ Kernels cpu_float32() {
   return k;
 }
 
-const Kernels kCpuFloat32 = cpu_float32();
-const bool kCpuRegistered = register_kernels(DeviceType::CPU, DType::Float32, &kCpuFloat32);
+// The tables, in a function-local static so that a lookup from another file's static
+// initialiser finds them ready; the CPU table is in place before the first lookup.
+const Kernels*& slot(DeviceType type, DType dtype) {
+  static const Kernels kCpuFloat32 = cpu_float32();
+  static const Kernels* tables[kDeviceTypes][kDTypes] = {};
+  static const bool cpu_registered = [] {
+    tables[static_cast<int>(DeviceType::CPU)][static_cast<int>(DType::Float32)] = &kCpuFloat32;
+    return true;
+  }();
+  static_cast<void>(cpu_registered);
+  return tables[static_cast<int>(type)][static_cast<int>(dtype)];
+}
 
 std::string backend_name(DeviceType type) { return type == DeviceType::CPU ? "cpu" : "cuda"; }
 
@@ -46,10 +51,7 @@ bool register_kernels(DeviceType type, DType dtype, const Kernels* kernels) {
   return true;
 }
 
-const Kernels* find_kernels(DeviceType type, DType dtype) {
-  static_cast<void>(kCpuRegistered);  // the CPU table is registered before any lookup
-  return slot(type, dtype);
-}
+const Kernels* find_kernels(DeviceType type, DType dtype) { return slot(type, dtype); }
 
 const Kernels& kernels_for(OpId op, Device device, DType dtype) {
   const unsigned wanted = device.is_cpu() ? kCpuOnly : kCudaOnly;
