@@ -193,29 +193,22 @@ SWEEP(matmul) {
         [](const Arrays& a, const Arrays& g) { return ref::matmul_backward(a[0], a[1], g[0]); },
         rng);
   }
-  // A transposed operand times a batched one (the transposed view read in place on the CPU,
-  // copied on the GPU; its gradient summed over the broadcast batch).
-  check_op(
-      "matmul a^T @ batched b", {random_input({5, 9}, rng), random_input({2, 5, 7}, rng)},
-      [](const Tensors& t) { return Tensors{pa::matmul(pa::transpose(t[0], 0, 1), t[1])}; },
-      [](const Arrays& a) { return Arrays{ref::matmul(ref::transpose(a[0], 0, 1), a[1])}; },
-      [](const Arrays& a, const Arrays& g) {
-        Arrays grads = ref::matmul_backward(ref::transpose(a[0], 0, 1), a[1], g[0]);
-        grads[0] = ref::transpose(grads[0], 0, 1);
-        return grads;
-      },
-      rng);
-  // A transposed (non-contiguous) operand.
-  check_op(
-      "matmul transposed operand", {random_input({9, 7}, rng), random_input({9, 5}, rng)},
-      [](const Tensors& t) { return Tensors{pa::matmul(pa::transpose(t[0], 0, 1), t[1])}; },
-      [](const Arrays& a) { return Arrays{ref::matmul(ref::transpose(a[0], 0, 1), a[1])}; },
-      [](const Arrays& a, const Arrays& g) {
-        Arrays grads = ref::matmul_backward(ref::transpose(a[0], 0, 1), a[1], g[0]);
-        grads[0] = ref::transpose(grads[0], 0, 1);
-        return grads;
-      },
-      rng);
+  // A transposed (non-contiguous) operand a^T, alone and times a batched b (the transposed
+  // view read in place on the CPU, copied on the GPU; b's gradient summed over the batch).
+  for (const auto& [sa, sb] :
+       std::vector<std::pair<Shape, Shape>>{{{9, 7}, {9, 5}}, {{5, 9}, {2, 5, 7}}}) {
+    check_op(
+        "matmul a^T " + shape_str(sa) + " @ " + shape_str(sb),
+        {random_input(sa, rng), random_input(sb, rng)},
+        [](const Tensors& t) { return Tensors{pa::matmul(pa::transpose(t[0], 0, 1), t[1])}; },
+        [](const Arrays& a) { return Arrays{ref::matmul(ref::transpose(a[0], 0, 1), a[1])}; },
+        [](const Arrays& a, const Arrays& g) {
+          Arrays grads = ref::matmul_backward(ref::transpose(a[0], 0, 1), a[1], g[0]);
+          grads[0] = ref::transpose(grads[0], 0, 1);
+          return grads;
+        },
+        rng);
+  }
 }
 
 SWEEP(linear) {
