@@ -13,7 +13,7 @@
 
 #include "cuda/attention/flash_attention_bf16.h"
 #include "cuda/attention/flash_attention_bf16_sm90.h"
-#include "cuda/attention/mma_bf16.cuh"
+#include "cuda/common/mma_bf16.cuh"
 #include "cuda/attention/wgmma.cuh"
 #include "cuda/common/async_copy.cuh"
 #include "cuda/common/check.h"

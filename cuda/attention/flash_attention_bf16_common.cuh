@@ -11,7 +11,7 @@
 #include <cstdint>
 
 #include "cuda/attention/flash_attention.h"
-#include "cuda/attention/mma_bf16.cuh"
+#include "cuda/common/mma_bf16.cuh"
 
 namespace pa::cuda::bf16_attention {
 

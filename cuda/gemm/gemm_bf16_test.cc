@@ -1,0 +1,146 @@
+// GPU test (tag `gpu`, --config=cuda only) of the bf16 rungs (gemm_bf16.h) against a CPU
+// reference in double over the same bf16 inputs: awkward sizes (1, primes, one past a tile,
+// k = 1, m = 1), both load paths (vector: aligned, multiples of 8; checked elements: the rest),
+// alpha/beta other than 1/0, a bias, leading dimensions wider than the rows, k = 0. C is poisoned
+// with NaN before each launch where beta == 0 (it must not be read).
+//
+// Tolerance: products of bf16 values are exact in fp32 and only the fp32 sums round, so
+// |ours - ref| <= 2^-22 * k * sum_k |a b| bounds the error of any summation order; the test
+// allows atol 1e-6 plus that bound.
+#include "cuda/gemm/gemm_bf16.h"
+
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "cuda/common/check.h"
+#include "cuda/common/runtime.h"
+
+namespace pa::cuda {
+namespace {
+
+struct Bf16Case {
+  int m, n, k;
+  float alpha, beta;
+  int lda, ldb;  // 0: the row width
+  bool bias;
+};
+
+std::string describe(const Bf16Case& c) {
+  std::ostringstream out;
+  out << "m " << c.m << " n " << c.n << " k " << c.k << " alpha " << c.alpha << " beta " << c.beta
+      << " lda " << c.lda << " ldb " << c.ldb << (c.bias ? " bias" : "");
+  return out.str();
+}
+
+template <typename T>
+T* device_copy(const std::vector<T>& host) {
+  T* device = nullptr;
+  PA_CUDA_CHECK(cudaMalloc(&device, std::max<size_t>(host.size(), 1) * sizeof(T)));
+  if (!host.empty()) {
+    PA_CUDA_CHECK(cudaMemcpy(device, host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice));
+  }
+  return device;
+}
+
+// Runs one case; returns "" or the worst element's description.
+std::string run_case(const Bf16Case& bc, uint32_t seed) {
+  const int lda = bc.lda > 0 ? bc.lda : bc.k, ldb = bc.ldb > 0 ? bc.ldb : bc.n, ldc = bc.n;
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  std::vector<__nv_bfloat16> a(size_t(bc.m) * lda), b(size_t(bc.k) * ldb);
+  for (auto& v : a) v = __float2bfloat16(uniform(rng));
+  for (auto& v : b) v = __float2bfloat16(uniform(rng));
+  std::vector<float> c(size_t(bc.m) * ldc), bias(bc.n);
+  for (auto& v : c) v = bc.beta != 0.0f ? uniform(rng) : std::numeric_limits<float>::quiet_NaN();
+  for (auto& v : bias) v = uniform(rng);
+  __nv_bfloat16* da = device_copy(a);
+  __nv_bfloat16* db = device_copy(b);
+  float* dc = device_copy(c);
+  float* dbias = device_copy(bias);
+  gemm_v13_bf16_mma(bc.m, bc.n, bc.k, bc.alpha, da, lda, db, ldb, bc.beta, dc, ldc,
+                    bc.bias ? dbias : nullptr, nullptr);
+  PA_CUDA_CHECK(cudaDeviceSynchronize());
+  std::vector<float> out(c.size());
+  if (!out.empty()) {
+    PA_CUDA_CHECK(cudaMemcpy(out.data(), dc, out.size() * sizeof(float), cudaMemcpyDeviceToHost));
+  }
+  for (void* p : {static_cast<void*>(da), static_cast<void*>(db), static_cast<void*>(dc),
+                  static_cast<void*>(dbias)}) {
+    PA_CUDA_CHECK(cudaFree(p));
+  }
+  double worst_excess = 0.0;
+  std::string worst;
+  for (int i = 0; i < bc.m; ++i) {
+    for (int j = 0; j < bc.n; ++j) {
+      double sum = 0.0, magnitude = 0.0;
+      for (int p = 0; p < bc.k; ++p) {
+        const double product = double(__bfloat162float(a[size_t(i) * lda + p])) *
+                               double(__bfloat162float(b[size_t(p) * ldb + j]));
+        sum += product;
+        magnitude += std::abs(product);
+      }
+      double expected = bc.alpha * sum;
+      if (bc.beta != 0.0f) expected += double(bc.beta) * c[size_t(i) * ldc + j];
+      if (bc.bias) expected += bias[j];
+      const double allowed = 1e-6 + std::ldexp(1.0, -22) * (bc.k + 2) *
+                                        (std::abs(bc.alpha) * magnitude + std::abs(expected));
+      const double error = std::abs(out[size_t(i) * ldc + j] - expected);
+      if (!(error <= allowed) && (worst.empty() || error - allowed > worst_excess)) {
+        worst_excess = error - allowed;
+        std::ostringstream message;
+        message << "C[" << i << "][" << j << "] = " << out[size_t(i) * ldc + j] << " vs "
+                << expected << " (allowed " << allowed << ")";
+        worst = message.str();
+      }
+    }
+  }
+  return worst;
+}
+
+class GemmBf16 : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (device_count() == 0) GTEST_SKIP() << "no GPU visible";
+  }
+};
+
+TEST_F(GemmBf16, V13MatchesTheDoubleReference) {
+  const std::vector<Bf16Case> cases = {
+      {1, 1, 1, 1.0f, 0.0f, 0, 0, false},             // the smallest
+      {1, 256, 64, 1.0f, 0.0f, 0, 0, false},          // m = 1, vector path
+      {256, 128, 1, 1.0f, 0.0f, 0, 0, false},         // k = 1 (checked loads)
+      {128, 128, 32, 1.0f, 0.0f, 0, 0, false},        // exactly one tile
+      {129, 136, 40, 1.0f, 0.0f, 0, 0, true},         // one past a tile, vector path, bias
+      {130, 257, 129, 0.5f, 2.0f, 0, 0, true},        // off every tile, checked loads, alpha/beta
+      {37, 13, 1000, 1.0f, 0.0f, 0, 0, false},        // long k, checked loads
+      {300, 264, 520, 1.0f, -1.0f, 528, 272, false},  // wider leading dimensions, vector path
+      {64, 64, 0, 1.0f, 1.0f, 0, 0, true},            // k = 0: C = beta C + bias
+      {512, 512, 512, 1.0f, 0.0f, 0, 0, false}};      // several tiles each way
+  uint32_t seed = 1300;
+  for (const Bf16Case& c : cases) {
+    SCOPED_TRACE(describe(c));
+    const std::string failure = run_case(c, seed++);
+    EXPECT_TRUE(failure.empty()) << failure;
+  }
+}
+
+TEST_F(GemmBf16, BadArgumentsNameTheLauncher) {
+  try {
+    gemm_v13_bf16_mma(4, 4, 4, 1.0f, nullptr, 2, nullptr, 4, 0.0f, nullptr, 4, nullptr, nullptr);
+    ADD_FAILURE() << "expected std::invalid_argument";
+  } catch (const std::invalid_argument& error) {
+    EXPECT_NE(std::string(error.what()).find("gemm_v13_bf16_mma"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace pa::cuda
