@@ -75,6 +75,9 @@ void add_gemm_ladder_flags(CLI::App& app, GemmLadderFlags& flags,
           "NAME"));
   app.add_flag_callback(
       "--no-tall-k", [&flags] { flags.tall_k = false; }, "leave out the (512, 512, 32768) shape");
+  app.add_flag_callback(
+      "--no-bf16", [&flags] { flags.bf16 = false; },
+      "leave out the bf16 tensor-core rungs and their cuBLAS bf16 anchor");
 }
 
 void add_attention_bench_flags(CLI::App& app, AttentionBenchFlags& flags, int64_t max_head_dim) {

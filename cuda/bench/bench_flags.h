@@ -19,6 +19,7 @@ struct GemmLadderFlags {
   std::vector<int> sizes = {128, 256, 512, 1024, 2048, 4096, 8192};  // squares n x n x n
   bool tall_k = true;                 // also (512, 512, 32768), where split-K matters
   std::vector<std::string> variants;  // empty: every version
+  bool bf16 = true;                   // also the bf16 rungs (gemm_bf16.h) vs cuBLAS bf16
 };
 // `versions`: the names --variants accepts (kGemmVersions).
 void add_gemm_ladder_flags(CLI::App& app, GemmLadderFlags& flags,

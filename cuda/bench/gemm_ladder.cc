@@ -35,6 +35,7 @@
 #include "cuda/common/device_array.h"
 #include "cuda/common/runtime.h"
 #include "cuda/gemm/gemm.h"
+#include "cuda/gemm/gemm_bf16.h"
 
 namespace {
 
@@ -228,6 +229,80 @@ int run(const GemmLadderFlags& options) {
       }
       table.push_back(line);
       jsonl << row.dump() << "\n";
+      jsonl.flush();
+    }
+    // The bf16 rungs on the same values rounded to bf16, against cuBLAS's bf16 GEMM (fp32
+    // accumulation and output, tensor cores) in the same run; validated against its result.
+    if (options.bf16) {
+      std::vector<__nv_bfloat16> a16(a.size()), b16(b.size());
+      for (size_t i = 0; i < a.size(); ++i) a16[i] = __float2bfloat16(a[i]);
+      for (size_t i = 0; i < b.size(); ++i) b16[i] = __float2bfloat16(b[i]);
+      const DeviceArray<__nv_bfloat16> device_a16(a16), device_b16(b16);
+      const __nv_bfloat16 *da16 = device_a16.data, *db16 = device_b16.data;
+      const auto cublas_bf16 = [&](float* out) {
+        PA_CUBLAS_CHECK(cublasGemmEx(handle, CUBLAS_OP_N, CUBLAS_OP_N, n, m, k, &one, db16,
+                                     CUDA_R_16BF, n, da16, CUDA_R_16BF, k, &zero, out, CUDA_R_32F,
+                                     n, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+      };
+      cublas_bf16(dref);
+      const std::vector<float> reference16 = device_ref.download();
+      double scale16 = 0.0;
+      for (float v : reference16) scale16 = std::max(scale16, double(std::fabs(v)));
+      int repeats16 = 0;
+      const double anchor16_ms = timer.median_ms([&] { cublas_bf16(dc); }, kMaxRepeats, &repeats16);
+      const auto bf16_row = [&](const char* variant, double ms, int repeats, double error) {
+        nlohmann::json row = {{"op", "gemm_bf16"},
+                              {"variant", variant},
+                              {"shape", shape.label()},
+                              {"m", m},
+                              {"n", n},
+                              {"k", k},
+                              {"dtype", "bf16"},
+                              {"device", device},
+                              {"anchor", "cublas_bf16"},
+                              {"anchor_ms", anchor16_ms},
+                              {"commit", options.commit},
+                              {"max_rel_err", error},
+                              {"valid", error <= kMaxRelativeError}};
+        if (error <= kMaxRelativeError) {
+          row["ms"] = ms;
+          row["gflops"] = flops / ms / 1e6;
+          row["ratio"] = anchor16_ms / ms;
+          row["repeats"] = repeats;
+        }
+        jsonl << row.dump() << "\n";
+        char text[256];
+        if (error <= kMaxRelativeError) {
+          std::snprintf(text, sizeof(text), "%-14s %-24s %10.4f ms %9.1f GFLOP/s  ratio %5.3f",
+                        shape.label().c_str(), variant, ms, flops / ms / 1e6, anchor16_ms / ms);
+        } else {
+          std::snprintf(text, sizeof(text), "%-14s %-24s INVALID: max_rel_err %.3g",
+                        shape.label().c_str(), variant, error);
+        }
+        table.push_back(text);
+      };
+      bf16_row("cublas_bf16", anchor16_ms, repeats16, 0.0);
+      PA_CUDA_CHECK(cudaMemsetAsync(dc, 0xff, device_c.count * sizeof(float), stream));  // NaN
+      pa::cuda::gemm_v13_bf16_mma(m, n, k, 1.0f, da16, k, db16, n, 0.0f, dc, n, nullptr, stream);
+      const std::vector<float> result = device_c.download();
+      double worst = 0.0;
+      for (size_t i = 0; i < result.size(); ++i) {
+        const double error = std::fabs(double(result[i]) - reference16[i]);
+        worst =
+            std::isnan(error) ? std::numeric_limits<double>::infinity() : std::max(worst, error);
+      }
+      const double error = worst / scale16;
+      all_valid = all_valid && error <= kMaxRelativeError;
+      int repeats = 0;
+      const double ms = error <= kMaxRelativeError
+                            ? timer.median_ms(
+                                  [&] {
+                                    pa::cuda::gemm_v13_bf16_mma(m, n, k, 1.0f, da16, k, db16, n,
+                                                                0.0f, dc, n, nullptr, stream);
+                                  },
+                                  kMaxRepeats, &repeats)
+                            : 0.0;
+      bf16_row("v13_bf16_mma", ms, repeats, std::isinf(error) ? 1e300 : error);
       jsonl.flush();
     }
     std::printf("%s done\n", shape.label().c_str());
