@@ -78,21 +78,23 @@ TEST_F(BenchFlags, GemmLadderDefaults) {
   EXPECT_EQ(flags.commit, "");  // the tool records "unknown"
   EXPECT_EQ(flags.sizes, (std::vector<int>{128, 256, 512, 1024, 2048, 4096, 8192}));
   EXPECT_TRUE(flags.tall_k);
+  EXPECT_TRUE(flags.bf16);
   EXPECT_TRUE(flags.variants.empty());
 }
 
 TEST_F(BenchFlags, GemmLadderFlags) {
   setenv("PA_GIT_COMMIT", "from-environment", 1);
   GemmLadderFlags flags;
-  const Parsed parsed = parse_gemm_ladder(
-      flags,
-      {"--out", "dir", "--sizes", "256,1024", "--variants", "v12_thread_tile_8x16", "--no-tall-k"});
+  const Parsed parsed =
+      parse_gemm_ladder(flags, {"--out", "dir", "--sizes", "256,1024", "--variants",
+                                "v12_thread_tile_8x16", "--no-tall-k", "--no-bf16"});
   EXPECT_FALSE(parsed.exit_code.has_value()) << parsed.output;
   EXPECT_EQ(flags.out, "dir");
   EXPECT_EQ(flags.commit, "from-environment");
   EXPECT_EQ(flags.sizes, (std::vector<int>{256, 1024}));
   EXPECT_EQ(flags.variants, (std::vector<std::string>{"v12_thread_tile_8x16"}));
   EXPECT_FALSE(flags.tall_k);
+  EXPECT_FALSE(flags.bf16);
   GemmLadderFlags overridden;
   parse_gemm_ladder(overridden, {"--commit", "abc123"});
   EXPECT_EQ(overridden.commit, "abc123");
@@ -103,7 +105,8 @@ TEST_F(BenchFlags, GemmLadderHelpAndBadFlags) {
   const Parsed help = parse_gemm_ladder(flags, {"--help"});
   ASSERT_TRUE(help.exit_code.has_value());
   EXPECT_EQ(*help.exit_code, 0);
-  for (const char* flag : {"--out", "--commit", "--sizes", "--variants", "--no-tall-k"}) {
+  for (const char* flag :
+       {"--out", "--commit", "--sizes", "--variants", "--no-tall-k", "--no-bf16"}) {
     EXPECT_NE(help.output.find(flag), std::string::npos) << flag << " not in\n" << help.output;
   }
   GemmLadderFlags bad;
