@@ -14,14 +14,15 @@
 set -euo pipefail
 targets=(//engine/io:io_test //engine/nn:nn_test //engine/train:checkpoint_test
          //engine:cuda_ops_test //cuda/kernels:elementwise_test
-         //cuda/gemm:gemm_test //engine:ops_sweep_test //cuda/attention:flash_attention_bf16_test
+         //cuda/gemm:gemm_test //cuda/gemm:gemm_bf16_test //engine:ops_sweep_test //cuda/attention:flash_attention_bf16_test
          //cuda/attention:flash_attention_3xtf32_test //reference:check_golden
          //cuda/bench:attention_dump)
 # The binaries that call CUDA (compute-sanitizer refuses one that never does).
-memcheck=(io_test nn_test cuda_ops_test elementwise_test gemm_test ops_sweep_test
+memcheck=(io_test nn_test cuda_ops_test elementwise_test gemm_test gemm_bf16_test ops_sweep_test
           flash_attention_bf16_test flash_attention_3xtf32_test)
 # The binaries whose kernels use shared memory (racecheck looks for hazards there).
-racecheck=(cuda_ops_test gemm_test flash_attention_bf16_test flash_attention_3xtf32_test)
+racecheck=(cuda_ops_test gemm_test gemm_bf16_test flash_attention_bf16_test
+           flash_attention_3xtf32_test)
 case "${1:-}" in
   build)
     cd "$(git rev-parse --show-toplevel)"
