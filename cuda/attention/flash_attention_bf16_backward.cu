@@ -13,11 +13,11 @@
 
 #include "cuda/attention/flash_attention_bf16.h"
 #include "cuda/attention/flash_attention_bf16_sm90.h"
-#include "cuda/attention/wgmma.cuh"
 #include "cuda/common/async_copy.cuh"
 #include "cuda/common/check.h"
 #include "cuda/common/launch.cuh"
 #include "cuda/common/mma_bf16.cuh"
+#include "cuda/common/wgmma.cuh"
 
 namespace pa::cuda {
 namespace {

@@ -14,11 +14,11 @@
 
 #include "cuda/attention/flash_attention_bf16_common.cuh"
 #include "cuda/attention/flash_attention_bf16_sm90.h"
-#include "cuda/attention/wgmma.cuh"
 #include "cuda/common/async_copy.cuh"
 #include "cuda/common/check.h"
 #include "cuda/common/launch.cuh"
 #include "cuda/common/mbarrier.cuh"
+#include "cuda/common/wgmma.cuh"
 
 namespace pa::cuda::bf16_attention {
 namespace {

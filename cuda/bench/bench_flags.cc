@@ -37,6 +37,30 @@ std::optional<AttentionBenchShape> read_shape(const std::string& text, int64_t m
   return AttentionBenchShape{values[0], values[1], values[2], values[3]};
 }
 
+// The GEMM problem `text` means ("MxNxK": three whole numbers in [1, 65536]), or nullopt with
+// the problem in `problem`.
+std::optional<GemmShape> read_gemm_shape(const std::string& text, std::string& problem) {
+  std::vector<std::string> parts;
+  std::stringstream list(text);
+  for (std::string part; std::getline(list, part, 'x');) parts.push_back(part);
+  if (parts.size() != 3 || text.empty() || text.back() == 'x') {
+    problem = "must be MxNxK (three whole numbers joined by x), got '" + text + "'";
+    return std::nullopt;
+  }
+  const char* names[] = {"M", "N", "K"};
+  int values[3];
+  for (int i = 0; i < 3; ++i) {
+    std::string why;
+    const std::optional<int64_t> value = pa::cli::parse_whole_number(parts[i], 1, 65536, &why);
+    if (!value) {
+      problem = std::string(names[i]) + " " + why + " (in '" + text + "')";
+      return std::nullopt;
+    }
+    values[i] = int(*value);
+  }
+  return GemmShape{values[0], values[1], values[2]};
+}
+
 void commit_from_environment(std::string& commit) {
   if (const char* env = std::getenv("PA_GIT_COMMIT")) commit = env;
 }
@@ -73,6 +97,24 @@ void add_gemm_ladder_flags(CLI::App& app, GemmLadderFlags& flags,
             return "no version named " + name + " (versions: " + known + ")";
           },
           "NAME"));
+  app.add_option_function<std::vector<std::string>>(
+         "--shapes",
+         [&flags](const std::vector<std::string>& texts) {
+           flags.shapes.clear();
+           std::string problem;
+           for (const std::string& text : texts)
+             flags.shapes.push_back(*read_gemm_shape(text, problem));
+         },
+         "more problems after the squares, each MxNxK, comma-separated (the GPT-2-small "
+         "training step's: 8192x2304x768,8192x768x768,8192x3072x768,8192x768x3072,"
+         "8192x50304x768)")
+      ->delimiter(',')
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            std::string problem;
+            return read_gemm_shape(text, problem) ? "" : problem;
+          },
+          "MxNxK"));
   app.add_flag_callback(
       "--no-tall-k", [&flags] { flags.tall_k = false; }, "leave out the (512, 512, 32768) shape");
   app.add_flag_callback(

@@ -13,10 +13,19 @@
 
 namespace pa::cuda::bench {
 
+// One GEMM problem C (m, n) = A (m, k) B (k, n).
+struct GemmShape {
+  int m, n, k;
+  bool operator==(const GemmShape& other) const {
+    return m == other.m && n == other.n && k == other.k;
+  }
+};
+
 struct GemmLadderFlags {
   std::string out = ".";
   std::string commit;  // --commit, else PA_GIT_COMMIT, else "unknown"
   std::vector<int> sizes = {128, 256, 512, 1024, 2048, 4096, 8192};  // squares n x n x n
+  std::vector<GemmShape> shapes;      // --shapes MxNxK: more problems, after the squares
   bool tall_k = true;                 // also (512, 512, 32768), where split-K matters
   std::vector<std::string> variants;  // empty: every version
   bool bf16 = true;                   // also the bf16 rungs (gemm_bf16.h) vs cuBLAS bf16

@@ -80,14 +80,15 @@ TEST_F(BenchFlags, GemmLadderDefaults) {
   EXPECT_TRUE(flags.tall_k);
   EXPECT_TRUE(flags.bf16);
   EXPECT_TRUE(flags.variants.empty());
+  EXPECT_TRUE(flags.shapes.empty());
 }
 
 TEST_F(BenchFlags, GemmLadderFlags) {
   setenv("PA_GIT_COMMIT", "from-environment", 1);
   GemmLadderFlags flags;
-  const Parsed parsed =
-      parse_gemm_ladder(flags, {"--out", "dir", "--sizes", "256,1024", "--variants",
-                                "v12_thread_tile_8x16", "--no-tall-k", "--no-bf16"});
+  const Parsed parsed = parse_gemm_ladder(
+      flags, {"--out", "dir", "--sizes", "256,1024", "--variants", "v12_thread_tile_8x16",
+              "--no-tall-k", "--no-bf16", "--shapes", "8192x2304x768,1x13x1"});
   EXPECT_FALSE(parsed.exit_code.has_value()) << parsed.output;
   EXPECT_EQ(flags.out, "dir");
   EXPECT_EQ(flags.commit, "from-environment");
@@ -95,6 +96,7 @@ TEST_F(BenchFlags, GemmLadderFlags) {
   EXPECT_EQ(flags.variants, (std::vector<std::string>{"v12_thread_tile_8x16"}));
   EXPECT_FALSE(flags.tall_k);
   EXPECT_FALSE(flags.bf16);
+  EXPECT_EQ(flags.shapes, (std::vector<GemmShape>{{8192, 2304, 768}, {1, 13, 1}}));
   GemmLadderFlags overridden;
   parse_gemm_ladder(overridden, {"--commit", "abc123"});
   EXPECT_EQ(overridden.commit, "abc123");
@@ -106,7 +108,7 @@ TEST_F(BenchFlags, GemmLadderHelpAndBadFlags) {
   ASSERT_TRUE(help.exit_code.has_value());
   EXPECT_EQ(*help.exit_code, 0);
   for (const char* flag :
-       {"--out", "--commit", "--sizes", "--variants", "--no-tall-k", "--no-bf16"}) {
+       {"--out", "--commit", "--sizes", "--shapes", "--variants", "--no-tall-k", "--no-bf16"}) {
     EXPECT_NE(help.output.find(flag), std::string::npos) << flag << " not in\n" << help.output;
   }
   GemmLadderFlags bad;
@@ -119,6 +121,13 @@ TEST_F(BenchFlags, GemmLadderHelpAndBadFlags) {
                      "--sizes: must be at most 65536");
   expect_usage_error(parse_gemm_ladder(bad, {"--variants", "v12_thread_tile_8x16,v99"}),
                      "--variants: no version named v99");
+  expect_usage_error(parse_gemm_ladder(bad, {"--shapes", "8192x768"}),
+                     "--shapes: must be MxNxK (three whole numbers joined by x), got '8192x768'");
+  expect_usage_error(parse_gemm_ladder(bad, {"--shapes", "8x0x8"}),
+                     "--shapes: N must be a positive");
+  expect_usage_error(parse_gemm_ladder(bad, {"--shapes", "8x8x99999"}),
+                     "--shapes: K must be at most 65536");
+  expect_usage_error(parse_gemm_ladder(bad, {"--shapes", "8x8x8x"}), "must be MxNxK");
   expect_usage_error(parse_gemm_ladder(bad, {"--bogus"}), "not expected: --bogus");
   expect_usage_error(parse_gemm_ladder(bad, {"--out"}), "--out");
 }

@@ -1,4 +1,5 @@
-// The fp32 GEMM ladder bench: every version of cuda/gemm and cuBLAS SGEMM (TF32 off) in one run.
+// The GEMM ladder bench: every version of cuda/gemm against cuBLAS in one run: the fp32 versions
+// against cuBLAS SGEMM (TF32 off), the bf16 rungs against cuBLAS bf16 (below).
 // For each shape it first validates every version against cuBLAS (output poisoned with NaN,
 // error = max |C - C_cublas| / max |C_cublas|, must stay under 1e-4), then times each version
 // and cuBLAS with CUDA events: one warm-up, then the median of up to 50 repeats (fewer for slow
@@ -7,8 +8,12 @@
 // table. Exit status 1 if any version fails validation, 2 for bad flags or no GPU.
 //
 //   bazel run --config=cuda //cuda/bench:gemm_ladder -- --out DIR [--commit SHA] [--sizes 128,256]
-//       [--variants v11_async_b_register_a,v12_...] [--no-tall-k]
-//       (default: every version; cuBLAS always runs)
+//       [--shapes 8192x2304x768,...] [--variants v11_async_b_register_a,v15_...] [--no-tall-k]
+//       [--no-bf16]   (default: every version; cuBLAS always runs)
+//
+// The bf16 rungs (gemm_bf16.h; v14 and v15 on sm_90 only) run on the same inputs rounded to
+// bf16 against cuBLAS's bf16 GEMM (cublasGemmEx, fp32 accumulation and output), validated
+// against its result with the same 1e-4 bound.
 //
 // The flags (bench_flags.h, CLI11; --help lists them): the commit comes from --commit or
 // PA_GIT_COMMIT (the GPU machine has no git).
@@ -66,9 +71,23 @@ struct Shape {
   }
 };
 
-bool selected(const GemmLadderFlags& options, const GemmVersion& version) {
+// The bf16 rungs (gemm_bf16.h), slowest first; the Hopper ones run only on an sm_90 GPU.
+using Bf16Gemm = void (*)(int, int, int, float, const __nv_bfloat16*, int, const __nv_bfloat16*,
+                          int, float, float*, int, const float*, cudaStream_t);
+struct Bf16Version {
+  const char* name;
+  Bf16Gemm launch;
+  bool hopper;
+};
+constexpr Bf16Version kBf16Versions[] = {
+    {"v13_bf16_mma", pa::cuda::gemm_v13_bf16_mma, false},
+    {"v14_bf16_wgmma_tma", pa::cuda::gemm_v14_bf16_wgmma_tma, true},
+    {"v15_bf16_warp_specialized", pa::cuda::gemm_v15_bf16_warp_specialized, true},
+};
+
+bool selected(const GemmLadderFlags& options, const char* name) {
   return options.variants.empty() || std::find(options.variants.begin(), options.variants.end(),
-                                               version.name) != options.variants.end();
+                                               name) != options.variants.end();
 }
 
 int run(const GemmLadderFlags& options) {
@@ -115,6 +134,10 @@ int run(const GemmLadderFlags& options) {
   std::vector<Shape> shapes;
   for (int size : options.sizes) shapes.push_back({size, size, size});
   if (options.tall_k) shapes.push_back({512, 512, 32768});
+  for (const pa::cuda::bench::GemmShape& shape : options.shapes)
+    shapes.push_back({shape.m, shape.n, shape.k});
+  const pa::cuda::DeviceCapability& capability = pa::cuda::current_device_capability();
+  const bool hopper = capability.major == 9 && capability.minor == 0;
 
   bool all_valid = true;
   std::vector<std::string> table;
@@ -141,7 +164,7 @@ int run(const GemmLadderFlags& options) {
     // Validate every version first.
     std::vector<double> errors;
     for (const GemmVersion& version : kGemmVersions) {
-      if (!selected(options, version)) {
+      if (!selected(options, version.name)) {
         errors.push_back(std::nan(""));
         continue;
       }
@@ -190,7 +213,7 @@ int run(const GemmLadderFlags& options) {
 
     for (size_t v = 0; v < std::size(kGemmVersions); ++v) {
       const GemmVersion& version = kGemmVersions[v];
-      if (!selected(options, version)) continue;
+      if (!selected(options, version.name)) continue;
       nlohmann::json row = {{"op", "sgemm"},
                             {"variant", version.name},
                             {"shape", shape.label()},
@@ -282,27 +305,27 @@ int run(const GemmLadderFlags& options) {
         table.push_back(text);
       };
       bf16_row("cublas_bf16", anchor16_ms, repeats16, 0.0);
-      PA_CUDA_CHECK(cudaMemsetAsync(dc, 0xff, device_c.count * sizeof(float), stream));  // NaN
-      pa::cuda::gemm_v13_bf16_mma(m, n, k, 1.0f, da16, k, db16, n, 0.0f, dc, n, nullptr, stream);
-      const std::vector<float> result = device_c.download();
-      double worst = 0.0;
-      for (size_t i = 0; i < result.size(); ++i) {
-        const double error = std::fabs(double(result[i]) - reference16[i]);
-        worst =
-            std::isnan(error) ? std::numeric_limits<double>::infinity() : std::max(worst, error);
+      for (const Bf16Version& version : kBf16Versions) {
+        if (!selected(options, version.name) || (version.hopper && !hopper)) continue;
+        const auto launch = [&] {
+          version.launch(m, n, k, 1.0f, da16, k, db16, n, 0.0f, dc, n, nullptr, stream);
+        };
+        PA_CUDA_CHECK(cudaMemsetAsync(dc, 0xff, device_c.count * sizeof(float), stream));  // NaN
+        launch();
+        const std::vector<float> result = device_c.download();
+        double worst = 0.0;
+        for (size_t i = 0; i < result.size(); ++i) {
+          const double error = std::fabs(double(result[i]) - reference16[i]);
+          worst =
+              std::isnan(error) ? std::numeric_limits<double>::infinity() : std::max(worst, error);
+        }
+        const double error = worst / scale16;
+        all_valid = all_valid && error <= kMaxRelativeError;
+        int repeats = 0;
+        const double ms =
+            error <= kMaxRelativeError ? timer.median_ms(launch, kMaxRepeats, &repeats) : 0.0;
+        bf16_row(version.name, ms, repeats, std::isinf(error) ? 1e300 : error);
       }
-      const double error = worst / scale16;
-      all_valid = all_valid && error <= kMaxRelativeError;
-      int repeats = 0;
-      const double ms = error <= kMaxRelativeError
-                            ? timer.median_ms(
-                                  [&] {
-                                    pa::cuda::gemm_v13_bf16_mma(m, n, k, 1.0f, da16, k, db16, n,
-                                                                0.0f, dc, n, nullptr, stream);
-                                  },
-                                  kMaxRepeats, &repeats)
-                            : 0.0;
-      bf16_row("v13_bf16_mma", ms, repeats, std::isinf(error) ? 1e300 : error);
       jsonl.flush();
     }
     std::printf("%s done\n", shape.label().c_str());
@@ -320,11 +343,12 @@ int run(const GemmLadderFlags& options) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"the fp32 GEMM ladder (every version of cuda/gemm) vs cuBLAS SGEMM, in one run",
+  CLI::App app{"the GEMM ladder (every fp32 and bf16 version of cuda/gemm) vs cuBLAS, in one run",
                "gemm_ladder"};
   GemmLadderFlags flags;
   std::vector<std::string> versions;
   for (const GemmVersion& version : kGemmVersions) versions.push_back(version.name);
+  for (const Bf16Version& version : kBf16Versions) versions.push_back(version.name);
   pa::cuda::bench::add_gemm_ladder_flags(app, flags, versions);
   if (const auto code = pa::cli::parse_flags(app, argc, argv)) return *code;
   if (flags.commit.empty()) flags.commit = "unknown";

@@ -27,6 +27,7 @@ const DeviceCapability& current_device_capability() {
       PA_CUDA_CHECK(cudaDeviceGetAttribute(&c.minor, cudaDevAttrComputeCapabilityMinor, d));
       PA_CUDA_CHECK(cudaDeviceGetAttribute(&c.shared_bytes_optin,
                                            cudaDevAttrMaxSharedMemoryPerBlockOptin, d));
+      PA_CUDA_CHECK(cudaDeviceGetAttribute(&c.multiprocessors, cudaDevAttrMultiProcessorCount, d));
     }
     return result;
   }();

@@ -8,11 +8,13 @@ namespace pa::cuda {
 
 int device_count();  // 0 when no GPU or no driver
 
-// What kernels choose by: the current device's compute capability and opt-in shared memory per
-// block, read from the driver once per device (cheap enough for every launch).
+// What kernels choose by: the current device's compute capability, opt-in shared memory per
+// block and multiprocessor count, read from the driver once per device (cheap enough for every
+// launch).
 struct DeviceCapability {
   int major, minor;
   int shared_bytes_optin;  // the most dynamic shared memory a block can ask for
+  int multiprocessors;     // SMs: a persistent grid's size
 };
 const DeviceCapability& current_device_capability();
 void* device_malloc(size_t bytes, int device);

@@ -30,15 +30,7 @@ static_assert(filled(kBestBatched) && filled(kSmallBatched),
 // The dispatch below counts C in kBestVersion's tiles: how many blocks its grid would hold.
 constexpr GemmTile kBestTile = kBestEntry->tile;
 
-int multiprocessors() {
-  static const int sms = [] {
-    int device = 0, count = 0;
-    PA_CUDA_CHECK(cudaGetDevice(&device));
-    PA_CUDA_CHECK(cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device));
-    return count;
-  }();
-  return sms;
-}
+int multiprocessors() { return current_device_capability().multiprocessors; }
 
 int64_t tiles_of(int m, int n) {  // kBestTile tiles of C (M, N)
   return int64_t{gemm_internal::ceil_div(m, kBestTile.m)} * gemm_internal::ceil_div(n, kBestTile.n);

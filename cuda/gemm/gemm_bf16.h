@@ -3,6 +3,14 @@
 // fp32. One file per rung, as the fp32 ladder (gemm.h):
 //   v13_bf16_mma: mma.sync m16n8k16 (sm80 and later), a 128 x 128 x 32 block tile of 8 warps
 //   (64 x 32 each), operands through a two-stage cp.async ring and ldmatrix.
+//   v14_bf16_wgmma_tma: Hopper (sm_90) wgmma from shared memory, operands loaded by the tensor
+//   memory accelerator into a three-stage mbarrier ring, 128 x 128 x 64 block tiles of two
+//   warpgroups, a block-wide barrier per k tile.
+//   v15_bf16_warp_specialized: v14 with a producer warpgroup and two consumer warpgroups
+//   (setmaxnreg), 128 x 256 x 64 tiles, four stages, one wgmma group kept in flight, and a
+//   persistent grid of one block per SM walking the tiles in L2-friendly groups.
+// v14 and v15 need an sm_90 GPU (std::invalid_argument elsewhere) and hand layouts the copy
+// engine cannot read (A or B not 16-byte aligned, lda or ldb not a multiple of 8, k = 0) to v13.
 #pragma once
 
 #include <cuda_bf16.h>
@@ -13,5 +21,11 @@ namespace pa::cuda {
 void gemm_v13_bf16_mma(int m, int n, int k, float alpha, const __nv_bfloat16* a, int lda,
                        const __nv_bfloat16* b, int ldb, float beta, float* c, int ldc,
                        const float* bias, cudaStream_t stream);
+void gemm_v14_bf16_wgmma_tma(int m, int n, int k, float alpha, const __nv_bfloat16* a, int lda,
+                             const __nv_bfloat16* b, int ldb, float beta, float* c, int ldc,
+                             const float* bias, cudaStream_t stream);
+void gemm_v15_bf16_warp_specialized(int m, int n, int k, float alpha, const __nv_bfloat16* a,
+                                    int lda, const __nv_bfloat16* b, int ldb, float beta, float* c,
+                                    int ldc, const float* bias, cudaStream_t stream);
 
 }  // namespace pa::cuda

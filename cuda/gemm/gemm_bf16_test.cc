@@ -1,8 +1,8 @@
-// GPU test (tag `gpu`, --config=cuda only) of the bf16 rungs (gemm_bf16.h) against a CPU
-// reference in double over the same bf16 inputs: awkward sizes (1, primes, one past a tile,
-// k = 1, m = 1), both load paths (vector: aligned, multiples of 8; checked elements: the rest),
-// alpha/beta other than 1/0, a bias, leading dimensions wider than the rows, k = 0. C is poisoned
-// with NaN before each launch where beta == 0 (it must not be read).
+// GPU test (tag `gpu`, --config=cuda only) of the bf16 rungs (gemm_bf16.h; v14 and v15 on sm_90
+// only) against a CPU reference in double over the same bf16 inputs: awkward sizes (1, primes,
+// one past a tile, k = 1, m = 1), v13's two load paths (vector: aligned, multiples of 8; checked
+// elements: the rest), alpha/beta other than 1/0, a bias, leading dimensions wider than the rows,
+// k = 0. C is poisoned with NaN before each launch where beta == 0 (it must not be read).
 //
 // Tolerance: products of bf16 values are exact in fp32 and only the fp32 sums round, so
 // |ours - ref| <= 2^-22 * k * sum_k |a b| bounds the error of any summation order; the test
@@ -19,6 +19,8 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "cuda/common/check.h"
@@ -51,8 +53,11 @@ T* device_copy(const std::vector<T>& host) {
   return device;
 }
 
-// Runs one case; returns "" or the worst element's description.
-std::string run_case(const Bf16Case& bc, uint32_t seed) {
+using Launcher = void (*)(int, int, int, float, const __nv_bfloat16*, int, const __nv_bfloat16*,
+                          int, float, float*, int, const float*, cudaStream_t);
+
+// Runs one case through `launch`; returns "" or the worst element's description.
+std::string run_case(Launcher launch, const Bf16Case& bc, uint32_t seed) {
   const int lda = bc.lda > 0 ? bc.lda : bc.k, ldb = bc.ldb > 0 ? bc.ldb : bc.n, ldc = bc.n;
   std::mt19937 rng(seed);
   std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
@@ -66,8 +71,8 @@ std::string run_case(const Bf16Case& bc, uint32_t seed) {
   __nv_bfloat16* db = device_copy(b);
   float* dc = device_copy(c);
   float* dbias = device_copy(bias);
-  gemm_v13_bf16_mma(bc.m, bc.n, bc.k, bc.alpha, da, lda, db, ldb, bc.beta, dc, ldc,
-                    bc.bias ? dbias : nullptr, nullptr);
+  launch(bc.m, bc.n, bc.k, bc.alpha, da, lda, db, ldb, bc.beta, dc, ldc, bc.bias ? dbias : nullptr,
+         nullptr);
   PA_CUDA_CHECK(cudaDeviceSynchronize());
   std::vector<float> out(c.size());
   if (!out.empty()) {
@@ -113,32 +118,79 @@ class GemmBf16 : public ::testing::Test {
   }
 };
 
-TEST_F(GemmBf16, V13MatchesTheDoubleReference) {
-  const std::vector<Bf16Case> cases = {
-      {1, 1, 1, 1.0f, 0.0f, 0, 0, false},             // the smallest
-      {1, 256, 64, 1.0f, 0.0f, 0, 0, false},          // m = 1, vector path
-      {256, 128, 1, 1.0f, 0.0f, 0, 0, false},         // k = 1 (checked loads)
-      {128, 128, 32, 1.0f, 0.0f, 0, 0, false},        // exactly one tile
-      {129, 136, 40, 1.0f, 0.0f, 0, 0, true},         // one past a tile, vector path, bias
-      {130, 257, 129, 0.5f, 2.0f, 0, 0, true},        // off every tile, checked loads, alpha/beta
-      {37, 13, 1000, 1.0f, 0.0f, 0, 0, false},        // long k, checked loads
-      {300, 264, 520, 1.0f, -1.0f, 528, 272, false},  // wider leading dimensions, vector path
-      {64, 64, 0, 1.0f, 1.0f, 0, 0, true},            // k = 0: C = beta C + bias
-      {512, 512, 512, 1.0f, 0.0f, 0, 0, false}};      // several tiles each way
-  uint32_t seed = 1300;
+void expect_cases(Launcher launch, const std::vector<Bf16Case>& cases, uint32_t seed) {
   for (const Bf16Case& c : cases) {
     SCOPED_TRACE(describe(c));
-    const std::string failure = run_case(c, seed++);
+    const std::string failure = run_case(launch, c, seed++);
     EXPECT_TRUE(failure.empty()) << failure;
   }
 }
 
+TEST_F(GemmBf16, V13MatchesTheDoubleReference) {
+  expect_cases(gemm_v13_bf16_mma,
+               {{1, 1, 1, 1.0f, 0.0f, 0, 0, false},             // the smallest
+                {1, 256, 64, 1.0f, 0.0f, 0, 0, false},          // m = 1, vector path
+                {256, 128, 1, 1.0f, 0.0f, 0, 0, false},         // k = 1 (checked loads)
+                {128, 128, 32, 1.0f, 0.0f, 0, 0, false},        // exactly one tile
+                {129, 136, 40, 1.0f, 0.0f, 0, 0, true},         // one past a tile, vector, bias
+                {130, 257, 129, 0.5f, 2.0f, 0, 0, true},        // off every tile, checked loads
+                {37, 13, 1000, 1.0f, 0.0f, 0, 0, false},        // long k, checked loads
+                {300, 264, 520, 1.0f, -1.0f, 528, 272, false},  // wider leading dimensions
+                {64, 64, 0, 1.0f, 1.0f, 0, 0, true},            // k = 0: C = beta C + bias
+                {512, 512, 512, 1.0f, 0.0f, 0, 0, false}},      // several tiles each way
+               1300);
+}
+
+// The Hopper rungs: the copy engine's zero fill covers every edge (m, n, k off the tile), the
+// ring wraps (k of 9 tiles over 3 or 4 stages), v15's persistent blocks take several output
+// tiles each (2304 x 2048: 144 tiles of 128 x 256 on 132 SMs), and layouts the copy engine cannot
+// read (k = 1, n = 13, k = 0) go to v13.
+const std::vector<Bf16Case> kHopperCases = {
+    {1, 8, 8, 1.0f, 0.0f, 0, 0, false},             // the smallest the copy engine reads
+    {1, 256, 64, 1.0f, 0.0f, 0, 0, false},          // m = 1
+    {128, 256, 64, 1.0f, 0.0f, 0, 0, false},        // exactly one v15 tile
+    {129, 136, 40, 1.0f, 0.0f, 0, 0, true},         // one past a tile, k short of one, bias
+    {130, 264, 136, 0.5f, 2.0f, 0, 0, true},        // off every tile, alpha, beta
+    {300, 264, 520, 1.0f, -1.0f, 528, 272, false},  // wider leading dimensions, 9 k tiles
+    {777, 1304, 200, 1.0f, 0.0f, 0, 0, false},      // odd m, n off the tile
+    {2304, 2048, 64, 1.0f, 0.0f, 0, 0, false},      // more tiles than SMs
+    {256, 128, 1, 1.0f, 0.0f, 0, 0, false},         // k = 1: v13
+    {37, 13, 1000, 1.0f, 0.0f, 0, 0, false},        // n = 13: v13
+    {64, 64, 0, 1.0f, 1.0f, 0, 0, true}};           // k = 0: v13
+
+class GemmBf16Hopper : public GemmBf16 {
+ protected:
+  void SetUp() override {
+    GemmBf16::SetUp();
+    if (IsSkipped()) return;
+    const DeviceCapability& device = current_device_capability();
+    if (device.major != 9 || device.minor != 0) GTEST_SKIP() << "needs an sm_90 GPU";
+  }
+};
+
+TEST_F(GemmBf16Hopper, V14MatchesTheDoubleReference) {
+  expect_cases(gemm_v14_bf16_wgmma_tma, kHopperCases, 1400);
+}
+
+TEST_F(GemmBf16Hopper, V15MatchesTheDoubleReference) {
+  expect_cases(gemm_v15_bf16_warp_specialized, kHopperCases, 1500);
+}
+
 TEST_F(GemmBf16, BadArgumentsNameTheLauncher) {
-  try {
-    gemm_v13_bf16_mma(4, 4, 4, 1.0f, nullptr, 2, nullptr, 4, 0.0f, nullptr, 4, nullptr, nullptr);
-    ADD_FAILURE() << "expected std::invalid_argument";
-  } catch (const std::invalid_argument& error) {
-    EXPECT_NE(std::string(error.what()).find("gemm_v13_bf16_mma"), std::string::npos);
+  const std::pair<Launcher, std::string> launchers[] = {
+      {gemm_v13_bf16_mma, "gemm_v13_bf16_mma"},
+      {gemm_v14_bf16_wgmma_tma, "gemm_v14_bf16_wgmma_tma"},
+      {gemm_v15_bf16_warp_specialized, "gemm_v15_bf16_warp_specialized"}};
+  for (const auto& [launch, name] : launchers) {
+    for (const auto& [what, lda, m] : {std::tuple{"a short lda", 2, 4}, {"negative m", 4, -1}}) {
+      SCOPED_TRACE(name + ", " + what);
+      try {
+        launch(m, 4, 4, 1.0f, nullptr, lda, nullptr, 4, 0.0f, nullptr, 4, nullptr, nullptr);
+        ADD_FAILURE() << "expected std::invalid_argument";
+      } catch (const std::invalid_argument& error) {
+        EXPECT_NE(std::string(error.what()).find(name), std::string::npos) << error.what();
+      }
+    }
   }
 }
 

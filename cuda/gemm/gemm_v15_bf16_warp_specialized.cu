@@ -1,0 +1,158 @@
+// v15_bf16_warp_specialized: v14's wgmma and copy engine with the roles split and the grid made
+// persistent (gemm_bf16.h).
+// - One producer warpgroup (one thread of it, in fact) only issues copies; two consumer
+//   warpgroups only multiply. No block-wide barrier after the start: per stage, `full` (the copy
+//   engine's bytes have landed) and `empty` (both consumers are done reading it) hand the ring of
+//   kStages buffers back and forth, so loads for the next tiles run while the consumers compute
+//   and while they write C.
+// - A consumer keeps one wgmma group in flight: it issues tile t's products, then waits for
+//   tile t - 1's and frees that stage, so the tensor cores never wait for the release.
+// - Registers move from the producer to the consumers (setmaxnreg): each consumer holds a 64 x 256
+//   accumulator tile (128 fp32 registers a thread).
+// - A 128 x 256 x 64 block step: 2^21 multiply-adds from 48 KB of shared memory (v14: 2^20 from
+//   32 KB); four stages take 192 KB, one block per SM.
+// - Persistent: one block per SM walks the output tiles in a grouped order (16 tiles down M, then
+//   the next column of tiles), so the tiles in flight at once share rows of A and columns of B in
+//   L2, and no block waits for a launch.
+#include <cuda.h>
+#include <cuda_bf16.h>
+
+#include <algorithm>
+#include <cstdint>
+
+#include "cuda/common/async_copy.cuh"
+#include "cuda/common/check.h"
+#include "cuda/common/launch.cuh"
+#include "cuda/common/mbarrier.cuh"
+#include "cuda/common/tensor_map.h"
+#include "cuda/common/tma.cuh"
+#include "cuda/common/wgmma.cuh"
+#include "cuda/gemm/gemm_bf16.h"
+#include "cuda/gemm/gemm_bf16_common.cuh"
+
+namespace pa::cuda {
+namespace {
+
+constexpr int kBlockM = 128, kBlockN = 256, kBlockK = 64, kStages = 4, kConsumers = 2;
+constexpr int kThreads = 128 * (kConsumers + 1);  // warpgroup 0 produces, 1 and 2 consume
+constexpr int kProducerRegs = 40, kConsumerRegs = 232;
+constexpr int kGroupM = 16;                    // tiles down M before the next tile column
+constexpr int kTileA = kBlockM * kBlockK * 2;  // bytes of a stage's A box
+constexpr int kTileB = kBlockK * kBlockN * 2;  // and of its four B boxes
+[[maybe_unused]] constexpr int kQuarterB = kBlockK * 128;  // one 64-column B box
+constexpr int kSharedBytes = 1024 + kStages * (kTileA + kTileB) + 2 * 8 * kStages;
+static_assert(128 * kProducerRegs + 128 * kConsumers * kConsumerRegs <= 65536);
+
+// The (row, column) of output tile `tile` in the grouped order.
+[[maybe_unused]] __device__ __forceinline__ void tile_position(int tile, int tiles_m, int tiles_n,
+                                                               int& tm, int& tn) {
+  const int group = tile / (kGroupM * tiles_n), first = group * kGroupM;
+  const int rows = min(kGroupM, tiles_m - first);
+  const int within = tile - group * kGroupM * tiles_n;
+  tm = first + within % rows;
+  tn = within / rows;
+}
+
+__global__ void __launch_bounds__(kThreads, 1)
+    gemm_warp_specialized_kernel(const __grid_constant__ CUtensorMap map_a,
+                                 const __grid_constant__ CUtensorMap map_b, int m, int n, int k,
+                                 float alpha, float beta, float* c, int ldc, const float* bias) {
+#if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  extern __shared__ unsigned char shared[];
+  const unsigned tiles_a = (async_copy::shared_address(shared) + 1023) & ~1023u;
+  const unsigned tiles_b = tiles_a + kStages * kTileA;
+  const unsigned full = tiles_b + kStages * kTileB, empty = full + 8 * kStages;
+  const int warpgroup = threadIdx.x / 128;
+  const int tiles_m = (m + kBlockM - 1) / kBlockM, tiles_n = (n + kBlockN - 1) / kBlockN;
+  const int tiles = tiles_m * tiles_n, k_tiles = (k + kBlockK - 1) / kBlockK;
+  if (threadIdx.x == 0) {
+    for (int s = 0; s < kStages; ++s) {
+      mbarrier::init(full + 8 * s, 1);
+      mbarrier::init(empty + 8 * s, 128 * kConsumers);
+    }
+    tma::fence_barrier_init();
+  }
+  __syncthreads();
+  // Both roles count k steps over all of this block's tiles: step i uses stage i % kStages, the
+  // (i / kStages)-th fill of it.
+
+  if (warpgroup == 0) {
+    mbarrier::release_registers<kProducerRegs>();
+    if (threadIdx.x != 0) return;
+    int i = 0;
+    for (int tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
+      int tm, tn;
+      tile_position(tile, tiles_m, tiles_n, tm, tn);
+      for (int t = 0; t < k_tiles; ++t, ++i) {
+        const int s = i % kStages;
+        // Wait for the consumers to free fill i - kStages of this stage.
+        if (i >= kStages) mbarrier::wait(empty + 8 * s, ((i / kStages) + 1) & 1);
+        tma::expect_bytes(full + 8 * s, kTileA + kTileB);
+        tma::load_2d(tiles_a + s * kTileA, &map_a, t * kBlockK, tm * kBlockM, full + 8 * s);
+#pragma unroll
+        for (int q = 0; q < kBlockN / 64; ++q) {
+          tma::load_2d(tiles_b + s * kTileB + q * kQuarterB, &map_b, tn * kBlockN + 64 * q,
+                       t * kBlockK, full + 8 * s);
+        }
+      }
+    }
+  } else {
+    mbarrier::claim_registers<kConsumerRegs>();
+    const int consumer = warpgroup - 1;
+    int i = 0;
+    for (int tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
+      int tm, tn;
+      tile_position(tile, tiles_m, tiles_n, tm, tn);
+      float acc[kBlockN / 2];
+#pragma unroll
+      for (int e = 0; e < kBlockN / 2; ++e) acc[e] = 0.0f;
+      for (int t = 0; t < k_tiles; ++t, ++i) {
+        const int s = i % kStages;
+        mbarrier::wait(full + 8 * s, (i / kStages) & 1);
+        const unsigned a_tile = tiles_a + s * kTileA + consumer * 64 * 128;
+        const unsigned b_tile = tiles_b + s * kTileB;
+        wgmma::fence_operands(acc);
+        wgmma::fence();
+#pragma unroll
+        for (int kk = 0; kk < kBlockK / 16; ++kk) {
+          const uint64_t a = wgmma::make_descriptor(a_tile + 32 * kk, 16, 1024);
+          const uint64_t b = wgmma::make_descriptor(b_tile + 2048 * kk, kQuarterB, 1024);
+          wgmma::mma_ss<kBlockN, 0, 1>(acc, a, b, 1);
+        }
+        wgmma::commit();
+        wgmma::wait<1>();  // step i - 1's products are done: its stage can be refilled
+        wgmma::fence_operands(acc);
+        if (t > 0) mbarrier::arrive(empty + 8 * ((i - 1) % kStages));
+      }
+      wgmma::wait<0>();
+      wgmma::fence_operands(acc);
+      if (k_tiles > 0) mbarrier::arrive(empty + 8 * ((i - 1) % kStages));
+      gemm_bf16::store_accumulators<kBlockN>(acc, tm * kBlockM + consumer * 64, tn * kBlockN, m, n,
+                                             alpha, beta, c, ldc, bias);
+    }
+  }
+#endif
+}
+
+}  // namespace
+
+void gemm_v15_bf16_warp_specialized(int m, int n, int k, float alpha, const __nv_bfloat16* a,
+                                    int lda, const __nv_bfloat16* b, int ldb, float beta, float* c,
+                                    int ldc, const float* bias, cudaStream_t stream) {
+  const char* name = "gemm_v15_bf16_warp_specialized";
+  if (!gemm_bf16::check_arguments(name, m, n, k, a, lda, b, ldb, c, ldc)) return;
+  gemm_bf16::require_hopper(name);
+  if (!gemm_bf16::tma_layout(k, a, lda, b, ldb)) {
+    return gemm_v13_bf16_mma(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, stream);
+  }
+  const CUtensorMap map_a = make_tensor_map_bf16(a, m, k, lda, kBlockM, kBlockK);
+  const CUtensorMap map_b = make_tensor_map_bf16(b, k, n, ldb, kBlockK, 64);
+  raise_shared_limit<gemm_warp_specialized_kernel>(kSharedBytes);
+  const int64_t tiles = int64_t((m + kBlockM - 1) / kBlockM) * int64_t((n + kBlockN - 1) / kBlockN);
+  const int blocks = int(std::min<int64_t>(tiles, current_device_capability().multiprocessors));
+  gemm_warp_specialized_kernel<<<blocks, kThreads, kSharedBytes, stream>>>(
+      map_a, map_b, m, n, k, alpha, beta, c, ldc, bias);
+  PA_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace pa::cuda
