@@ -28,4 +28,14 @@ void gemm_v15_bf16_warp_specialized(int m, int n, int k, float alpha, const __nv
                                     int lda, const __nv_bfloat16* b, int ldb, float beta, float* c,
                                     int ldc, const float* bias, cudaStream_t stream);
 
+// The best bf16 GEMM for the layout, with transposed operands read in place: op(A) (m, k) is A
+// given (m, k) row-major, or (trans_a) A^T given (k, m) row-major with lda >= m; op(B) (k, n)
+// likewise (trans_b: (n, k) row-major, ldb >= k). C (m, n) fp32 = alpha op(A) op(B) + beta C
+// (+ bias). On sm_90 with layouts the copy engine reads (16-byte aligned pointers, lda and ldb
+// multiples of 8, k > 0): v15 in all four layouts. Elsewhere: v13 for A B; transposed operands
+// are then a std::invalid_argument naming the layout and what to do.
+void gemm_bf16(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const __nv_bfloat16* a,
+               int lda, const __nv_bfloat16* b, int ldb, float beta, float* c, int ldc,
+               const float* bias, cudaStream_t stream);
+
 }  // namespace pa::cuda

@@ -12,7 +12,7 @@
 #include "cuda/common/runtime.h"
 #include "cuda/common/tensor_map.h"
 
-namespace pa::cuda::gemm_bf16 {
+namespace pa::cuda::wgmma_gemm {
 
 // The checks every rung makes (v13's too); false when there is nothing to compute (m or n is 0).
 inline bool check_arguments(const std::string& name, int m, int n, int k, const void* a, int lda,
@@ -70,4 +70,4 @@ __device__ __forceinline__ void store_accumulators(const float (&acc)[N / 2], in
   }
 }
 
-}  // namespace pa::cuda::gemm_bf16
+}  // namespace pa::cuda::wgmma_gemm

@@ -32,14 +32,16 @@ namespace {
 struct Bf16Case {
   int m, n, k;
   float alpha, beta;
-  int lda, ldb;  // 0: the row width
+  int lda, ldb;  // 0: the stored row width
   bool bias;
+  bool trans_a = false, trans_b = false;  // A stored (k, m), B stored (n, k): gemm_bf16 only
 };
 
 std::string describe(const Bf16Case& c) {
   std::ostringstream out;
   out << "m " << c.m << " n " << c.n << " k " << c.k << " alpha " << c.alpha << " beta " << c.beta
-      << " lda " << c.lda << " ldb " << c.ldb << (c.bias ? " bias" : "");
+      << " lda " << c.lda << " ldb " << c.ldb << (c.bias ? " bias" : "")
+      << (c.trans_a ? " A^T" : "") << (c.trans_b ? " B^T" : "");
   return out.str();
 }
 
@@ -56,12 +58,24 @@ T* device_copy(const std::vector<T>& host) {
 using Launcher = void (*)(int, int, int, float, const __nv_bfloat16*, int, const __nv_bfloat16*,
                           int, float, float*, int, const float*, cudaStream_t);
 
+// gemm_bf16 (the layouts) as a Launcher for each case's trans flags.
+bool g_trans_a = false, g_trans_b = false;
+void gemm_bf16_with_flags(int m, int n, int k, float alpha, const __nv_bfloat16* a, int lda,
+                          const __nv_bfloat16* b, int ldb, float beta, float* c, int ldc,
+                          const float* bias, cudaStream_t stream) {
+  gemm_bf16(g_trans_a, g_trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, stream);
+}
+
 // Runs one case through `launch`; returns "" or the worst element's description.
 std::string run_case(Launcher launch, const Bf16Case& bc, uint32_t seed) {
-  const int lda = bc.lda > 0 ? bc.lda : bc.k, ldb = bc.ldb > 0 ? bc.ldb : bc.n, ldc = bc.n;
+  const int a_rows = bc.trans_a ? bc.k : bc.m, a_cols = bc.trans_a ? bc.m : bc.k;
+  const int b_rows = bc.trans_b ? bc.n : bc.k, b_cols = bc.trans_b ? bc.k : bc.n;
+  const int lda = bc.lda > 0 ? bc.lda : a_cols, ldb = bc.ldb > 0 ? bc.ldb : b_cols, ldc = bc.n;
+  g_trans_a = bc.trans_a;
+  g_trans_b = bc.trans_b;
   std::mt19937 rng(seed);
   std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
-  std::vector<__nv_bfloat16> a(size_t(bc.m) * lda), b(size_t(bc.k) * ldb);
+  std::vector<__nv_bfloat16> a(size_t(a_rows) * lda), b(size_t(b_rows) * ldb);
   for (auto& v : a) v = __float2bfloat16(uniform(rng));
   for (auto& v : b) v = __float2bfloat16(uniform(rng));
   std::vector<float> c(size_t(bc.m) * ldc), bias(bc.n);
@@ -88,8 +102,9 @@ std::string run_case(Launcher launch, const Bf16Case& bc, uint32_t seed) {
     for (int j = 0; j < bc.n; ++j) {
       double sum = 0.0, magnitude = 0.0;
       for (int p = 0; p < bc.k; ++p) {
-        const double product = double(__bfloat162float(a[size_t(i) * lda + p])) *
-                               double(__bfloat162float(b[size_t(p) * ldb + j]));
+        const size_t ai = bc.trans_a ? size_t(p) * lda + i : size_t(i) * lda + p;
+        const size_t bi = bc.trans_b ? size_t(j) * ldb + p : size_t(p) * ldb + j;
+        const double product = double(__bfloat162float(a[ai])) * double(__bfloat162float(b[bi]));
         sum += product;
         magnitude += std::abs(product);
       }
@@ -174,6 +189,44 @@ TEST_F(GemmBf16Hopper, V14MatchesTheDoubleReference) {
 
 TEST_F(GemmBf16Hopper, V15MatchesTheDoubleReference) {
   expect_cases(gemm_v15_bf16_warp_specialized, kHopperCases, 1500);
+}
+
+// gemm_bf16 reads transposed operands in place (v15's four layouts on sm_90).
+TEST_F(GemmBf16Hopper, TransposedOperandsMatchTheDoubleReference) {
+  std::vector<Bf16Case> cases;
+  for (const auto& [trans_a, trans_b] :
+       {std::pair{false, false}, {true, false}, {false, true}, {true, true}}) {
+    for (Bf16Case c : {Bf16Case{8, 8, 8, 1.0f, 0.0f, 0, 0, false},
+                       Bf16Case{130, 264, 136, 0.5f, 2.0f, 0, 0, true},
+                       Bf16Case{300, 264, 520, 1.0f, -1.0f, 0, 0, false},
+                       Bf16Case{2304, 2048, 64, 1.0f, 0.0f, 0, 0, false}}) {
+      c.trans_a = trans_a;
+      c.trans_b = trans_b;
+      if (c.m == 300) {  // leading dimensions 8 wider than the stored rows
+        c.lda = (trans_a ? c.m : c.k) + 8;
+        c.ldb = (trans_b ? c.k : c.n) + 8;
+      }
+      cases.push_back(c);
+    }
+  }
+  expect_cases(gemm_bf16_with_flags, cases, 1600);
+}
+
+TEST_F(GemmBf16, TransposedOperandsTheCopyEngineCannotReadAreAClearError) {
+  __nv_bfloat16* a = nullptr;
+  float* c = nullptr;
+  PA_CUDA_CHECK(cudaMalloc(&a, 64 * 64 * sizeof(__nv_bfloat16)));
+  PA_CUDA_CHECK(cudaMalloc(&c, 64 * 64 * sizeof(float)));
+  try {  // lda = 13: rows not 16-byte aligned
+    gemm_bf16(true, false, 13, 8, 8, 1.0f, a, 13, a, 8, 0.0f, c, 8, nullptr, nullptr);
+    ADD_FAILURE() << "expected std::invalid_argument";
+  } catch (const std::invalid_argument& error) {
+    EXPECT_NE(std::string(error.what()).find("A^T x B"), std::string::npos) << error.what();
+    EXPECT_NE(std::string(error.what()).find("make the operand contiguous"), std::string::npos)
+        << error.what();
+  }
+  PA_CUDA_CHECK(cudaFree(a));
+  PA_CUDA_CHECK(cudaFree(c));
 }
 
 TEST_F(GemmBf16, BadArgumentsNameTheLauncher) {

@@ -19,6 +19,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <stdexcept>
+#include <string>
 
 #include "cuda/common/async_copy.cuh"
 #include "cuda/common/check.h"
@@ -53,6 +55,11 @@ static_assert(128 * kProducerRegs + 128 * kConsumers * kConsumerRegs <= 65536);
   tn = within / rows;
 }
 
+// kTransA: A is given as A^T, (k, m) row-major (MN-major for wgmma, read in two 64-row boxes);
+// otherwise (m, k) row-major (K-major, one box). kTransB: B is given as B^T, (n, k) row-major
+// (K-major, one 256-row box); otherwise (k, n) row-major (MN-major, four 64-column boxes). The
+// bytes per stage are the same either way.
+template <bool kTransA, bool kTransB>
 __global__ void __launch_bounds__(kThreads, 1)
     gemm_warp_specialized_kernel(const __grid_constant__ CUtensorMap map_a,
                                  const __grid_constant__ CUtensorMap map_b, int m, int n, int k,
@@ -88,11 +95,23 @@ __global__ void __launch_bounds__(kThreads, 1)
         // Wait for the consumers to free fill i - kStages of this stage.
         if (i >= kStages) mbarrier::wait(empty + 8 * s, ((i / kStages) + 1) & 1);
         tma::expect_bytes(full + 8 * s, kTileA + kTileB);
-        tma::load_2d(tiles_a + s * kTileA, &map_a, t * kBlockK, tm * kBlockM, full + 8 * s);
+        if constexpr (kTransA) {
 #pragma unroll
-        for (int q = 0; q < kBlockN / 64; ++q) {
-          tma::load_2d(tiles_b + s * kTileB + q * kQuarterB, &map_b, tn * kBlockN + 64 * q,
-                       t * kBlockK, full + 8 * s);
+          for (int h = 0; h < kBlockM / 64; ++h) {
+            tma::load_2d(tiles_a + s * kTileA + h * kQuarterB, &map_a, tm * kBlockM + 64 * h,
+                         t * kBlockK, full + 8 * s);
+          }
+        } else {
+          tma::load_2d(tiles_a + s * kTileA, &map_a, t * kBlockK, tm * kBlockM, full + 8 * s);
+        }
+        if constexpr (kTransB) {
+          tma::load_2d(tiles_b + s * kTileB, &map_b, t * kBlockK, tn * kBlockN, full + 8 * s);
+        } else {
+#pragma unroll
+          for (int q = 0; q < kBlockN / 64; ++q) {
+            tma::load_2d(tiles_b + s * kTileB + q * kQuarterB, &map_b, tn * kBlockN + 64 * q,
+                         t * kBlockK, full + 8 * s);
+          }
         }
       }
     }
@@ -115,9 +134,13 @@ __global__ void __launch_bounds__(kThreads, 1)
         wgmma::fence();
 #pragma unroll
         for (int kk = 0; kk < kBlockK / 16; ++kk) {
-          const uint64_t a = wgmma::make_descriptor(a_tile + 32 * kk, 16, 1024);
-          const uint64_t b = wgmma::make_descriptor(b_tile + 2048 * kk, kQuarterB, 1024);
-          wgmma::mma_ss<kBlockN, 0, 1>(acc, a, b, 1);
+          // K-major: the k-th 16-wide step 32 k bytes into the rows; MN-major: 16 rows (2048
+          // bytes) on, 64-element chunks kQuarterB apart.
+          const uint64_t a = kTransA ? wgmma::make_descriptor(a_tile + 2048 * kk, kQuarterB, 1024)
+                                     : wgmma::make_descriptor(a_tile + 32 * kk, 16, 1024);
+          const uint64_t b = kTransB ? wgmma::make_descriptor(b_tile + 32 * kk, 16, 1024)
+                                     : wgmma::make_descriptor(b_tile + 2048 * kk, kQuarterB, 1024);
+          wgmma::mma_ss<kBlockN, kTransA ? 1 : 0, kTransB ? 0 : 1>(acc, a, b, 1);
         }
         wgmma::commit();
         wgmma::wait<1>();  // step i - 1's products are done: its stage can be refilled
@@ -127,11 +150,28 @@ __global__ void __launch_bounds__(kThreads, 1)
       wgmma::wait<0>();
       wgmma::fence_operands(acc);
       if (k_tiles > 0) mbarrier::arrive(empty + 8 * ((i - 1) % kStages));
-      gemm_bf16::store_accumulators<kBlockN>(acc, tm * kBlockM + consumer * 64, tn * kBlockN, m, n,
-                                             alpha, beta, c, ldc, bias);
+      wgmma_gemm::store_accumulators<kBlockN>(acc, tm * kBlockM + consumer * 64, tn * kBlockN, m, n,
+                                              alpha, beta, c, ldc, bias);
     }
   }
 #endif
+}
+
+template <bool kTransA, bool kTransB>
+void launch(int m, int n, int k, float alpha, const __nv_bfloat16* a, int lda,
+            const __nv_bfloat16* b, int ldb, float beta, float* c, int ldc, const float* bias,
+            cudaStream_t stream) {
+  const CUtensorMap map_a = kTransA ? make_tensor_map_bf16(a, k, m, lda, kBlockK, 64)
+                                    : make_tensor_map_bf16(a, m, k, lda, kBlockM, kBlockK);
+  const CUtensorMap map_b = kTransB ? make_tensor_map_bf16(b, n, k, ldb, kBlockN, kBlockK)
+                                    : make_tensor_map_bf16(b, k, n, ldb, kBlockK, 64);
+  constexpr auto kernel = gemm_warp_specialized_kernel<kTransA, kTransB>;
+  raise_shared_limit<kernel>(kSharedBytes);
+  const int64_t tiles = int64_t((m + kBlockM - 1) / kBlockM) * int64_t((n + kBlockN - 1) / kBlockN);
+  const int blocks = int(std::min<int64_t>(tiles, current_device_capability().multiprocessors));
+  kernel<<<blocks, kThreads, kSharedBytes, stream>>>(map_a, map_b, m, n, k, alpha, beta, c, ldc,
+                                                     bias);
+  PA_CUDA_CHECK_LAUNCH();
 }
 
 }  // namespace
@@ -140,19 +180,51 @@ void gemm_v15_bf16_warp_specialized(int m, int n, int k, float alpha, const __nv
                                     int lda, const __nv_bfloat16* b, int ldb, float beta, float* c,
                                     int ldc, const float* bias, cudaStream_t stream) {
   const char* name = "gemm_v15_bf16_warp_specialized";
-  if (!gemm_bf16::check_arguments(name, m, n, k, a, lda, b, ldb, c, ldc)) return;
-  gemm_bf16::require_hopper(name);
-  if (!gemm_bf16::tma_layout(k, a, lda, b, ldb)) {
+  if (!wgmma_gemm::check_arguments(name, m, n, k, a, lda, b, ldb, c, ldc)) return;
+  wgmma_gemm::require_hopper(name);
+  if (!wgmma_gemm::tma_layout(k, a, lda, b, ldb)) {
     return gemm_v13_bf16_mma(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, stream);
   }
-  const CUtensorMap map_a = make_tensor_map_bf16(a, m, k, lda, kBlockM, kBlockK);
-  const CUtensorMap map_b = make_tensor_map_bf16(b, k, n, ldb, kBlockK, 64);
-  raise_shared_limit<gemm_warp_specialized_kernel>(kSharedBytes);
-  const int64_t tiles = int64_t((m + kBlockM - 1) / kBlockM) * int64_t((n + kBlockN - 1) / kBlockN);
-  const int blocks = int(std::min<int64_t>(tiles, current_device_capability().multiprocessors));
-  gemm_warp_specialized_kernel<<<blocks, kThreads, kSharedBytes, stream>>>(
-      map_a, map_b, m, n, k, alpha, beta, c, ldc, bias);
-  PA_CUDA_CHECK_LAUNCH();
+  launch<false, false>(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, stream);
+}
+
+void gemm_bf16(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const __nv_bfloat16* a,
+               int lda, const __nv_bfloat16* b, int ldb, float beta, float* c, int ldc,
+               const float* bias, cudaStream_t stream) {
+  const std::string name = "gemm_bf16";
+  const std::string layout = std::string(trans_a ? "A^T" : "A") + " x " + (trans_b ? "B^T" : "B");
+  if (m < 0 || n < 0 || k < 0) throw std::invalid_argument(name + ": negative size");
+  if (lda < (trans_a ? m : k) || ldb < (trans_b ? k : n) || ldc < n) {
+    throw std::invalid_argument(name + " (" + layout +
+                                "): a leading dimension is shorter than its row");
+  }
+  if (m == 0 || n == 0) return;
+  if ((k > 0 && (a == nullptr || b == nullptr)) || c == nullptr) {
+    throw std::invalid_argument(name + ": missing operand pointer");
+  }
+  const DeviceCapability& device = current_device_capability();
+  const bool hopper = device.major == 9 && device.minor == 0;
+  if (hopper && wgmma_gemm::tma_layout(k, a, lda, b, ldb)) {
+    if (trans_a && trans_b)
+      return launch<true, true>(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, stream);
+    if (trans_a)
+      return launch<true, false>(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, stream);
+    if (trans_b)
+      return launch<false, true>(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, stream);
+    return launch<false, false>(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, stream);
+  }
+  if (!trans_a && !trans_b) {
+    return gemm_v13_bf16_mma(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, stream);
+  }
+  throw std::invalid_argument(
+      name + ": " + layout + " (m " + std::to_string(m) + ", n " + std::to_string(n) + ", k " +
+      std::to_string(k) + ", lda " + std::to_string(lda) + ", ldb " + std::to_string(ldb) +
+      ") is not supported " +
+      (hopper ? std::string("by the copy engine: transposed operands need 16-byte aligned "
+                            "pointers, leading dimensions that are multiples of 8 and k > 0")
+              : "on sm_" + std::to_string(device.major) + std::to_string(device.minor) +
+                    ": transposed operands need an sm_90 GPU") +
+      "; make the operand contiguous first");
 }
 
 }  // namespace pa::cuda

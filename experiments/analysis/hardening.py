@@ -22,14 +22,21 @@ def read_jsonl(path, required):
     return rows
 
 
-def one_commit(path, rows):
-    commits = {r["commit"] for r in rows}
-    if len(commits) != 1:
-        common.fail("%s: rows of several commits %s; keep one campaign" % (path, sorted(commits)))
-    return commits.pop()
+def campaign_commits(path, rows):
+    """The commits the campaign's rows name, in row order (the targets may run in rounds, at
+    successive commits); each target once."""
+    targets = [r["target"] for r in rows]
+    repeated = sorted({t for t in targets if targets.count(t) > 1})
+    if repeated:
+        common.fail("%s: targets %s appear twice; keep one campaign" % (path, repeated))
+    commits = []
+    for row in rows:
+        if row["commit"] not in commits:
+            commits.append(row["commit"])
+    return commits
 
 
-def table(rows, commit):
+def table(rows, commits):
     lines = [
         r"\begin{table}[!htb]",
         r"\centering\small",
@@ -37,7 +44,8 @@ def table(rows, commit):
         r"at %s): every libFuzzer target for the same wall time, %d at once on the 2-core "
         r"development machine (clang-14, AddressSanitizer and UndefinedBehaviorSanitizer); CPU "
         r"seconds are what each target got of the two cores. Coverage is libFuzzer's last count "
-        r"of edges (cov) and features (ft).}" % (commit[:7], rows[0]["parallel_targets"]),
+        r"of edges (cov) and features (ft).}" % (", ".join(c[:7] for c in commits),
+                                                 rows[0]["parallel_targets"]),
         r"\label{tab:hardening}",
         r"\begin{tabular}{@{}lrrrrrrr@{}}",
         r"\toprule",
@@ -64,8 +72,12 @@ def main():
     stress = read_jsonl(stress_path, ["kills", "attempts", "resumed", "torn_checkpoints",
                                       "temporary_files_left_by_kills",
                                       "identical_to_uninterrupted", "commit", "cpu"])[-1]
-    commit = one_commit(campaign_path, campaign)
-    common.write_table(args.out, NAME, table(campaign, commit))
+    commits = campaign_commits(campaign_path, campaign)
+    common.write_table(args.out, NAME, table(campaign, commits))
+    parallel = {r["parallel_targets"] for r in campaign}
+    if len(parallel) != 1:
+        common.fail("%s: targets ran %s at a time; keep one campaign" % (campaign_path,
+                                                                        sorted(parallel)))
 
     findings = sum(1 for r in campaign if r["finding"] is not None)
     seconds = {r["seconds"] for r in campaign}
@@ -80,7 +92,7 @@ def main():
         ("paFuzzExecutions", "%.1f million" % (executions / 1e6),
          "fuzz_campaign.jsonl: sum of executions"),
         ("paFuzzFindings", "%d" % findings, "fuzz_campaign.jsonl: rows with a finding"),
-        ("paFuzzCommit", commit[:7], "fuzz_campaign.jsonl: commit"),
+        ("paFuzzCommit", ", ".join(c[:7] for c in commits), "fuzz_campaign.jsonl: commits"),
         ("paStressKills", "%d" % stress["kills"], "crash_stress.jsonl: kills"),
         ("paStressAttempts", "%d" % stress["attempts"], "crash_stress.jsonl: attempts"),
         ("paStressResumed", "%d" % stress["resumed"], "crash_stress.jsonl: resumed"),
@@ -93,7 +105,7 @@ def main():
     ]
     common.write_numbers(args.out, NAME, numbers)
     common.write_sources(args.out, NAME, [NAME + "_table.tex", NAME + "_numbers.tex"], [
-        {"path": campaign_path, "label": "results/cpu/fuzz_campaign.jsonl", "commit": commit,
+        {"path": campaign_path, "label": "results/cpu/fuzz_campaign.jsonl", "commit": commits[-1],
          "device": campaign[0]["cpu"]},
         {"path": stress_path, "label": "results/cpu/crash_stress.jsonl",
          "commit": stress["commit"], "device": stress["cpu"]},
