@@ -44,10 +44,7 @@ def main():
     manifest, entry, path = recorded.manifest_entry(args.results, "gemm_ladder")
     device = manifest["device"]
     rows = recorded.read_jsonl(path)
-    environment = [r for r in rows if r.get("op") == "environment"]
-    if len(environment) != 1:
-        common.fail("%s: expected one environment row, found %d" % (path, len(environment)))
-    environment = environment[0]
+    environment = recorded.environment_row(path, rows)
     measured = [r for r in rows if r.get("op") == "sgemm" and "skipped" not in r]
     if not measured:
         common.fail("%s has no measured sgemm rows" % path)

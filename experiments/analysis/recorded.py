@@ -61,6 +61,14 @@ def read_jsonl(path):
     return rows
 
 
+def environment_row(path, rows):
+    """The one row with op "environment" (a bench's device, library versions and settings)."""
+    environment = [r for r in rows if r.get("op") == "environment"]
+    if len(environment) != 1:
+        common.fail("%s: expected one environment row, found %d" % (path, len(environment)))
+    return environment[0]
+
+
 def get(path, row, field, kind=float):
     """row[field], checked: a finite number (kind float or int), a str or a bool."""
     if field not in row:
