@@ -47,6 +47,8 @@ if [[ -n "$only" ]]; then
   done
   targets=("${wanted[@]}")
 fi
+# How many targets run at once (recorded per row: each shares the machine with that many).
+parallel=$((jobs < ${#targets[@]} ? jobs : ${#targets[@]}))
 rm -rf "$work"
 mkdir -p "$work" "$(dirname "$out")"
 work=$(cd "$work" && pwd)
@@ -59,7 +61,7 @@ fuzz_one() {
   echo "run_all.sh: fuzzing $target for ${seconds}s"
   /usr/bin/time -f "%e %U %S" -o "$work/$target.time" \
     env PA_FUZZ_DIR="$work" "$work/$target.launch" > "$log" 2>&1 || status=$?
-  python3 - "$target" "$seconds" "$status" "$log" "$work/$target.time" "$jobs" \
+  python3 - "$target" "$seconds" "$status" "$log" "$work/$target.time" "$parallel" \
     > "$work/$target.json" <<'PY'
 import json, os, re, sys
 target, seconds, status, log = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
