@@ -202,10 +202,11 @@ TEST_F(GemmBf16Hopper, TransposedOperandsMatchTheDoubleReference) {
                        Bf16Case{2304, 2048, 64, 1.0f, 0.0f, 0, 0, false}}) {
       c.trans_a = trans_a;
       c.trans_b = trans_b;
-      if (c.m == 300) {  // leading dimensions 8 wider than the stored rows
-        c.lda = (trans_a ? c.m : c.k) + 8;
-        c.ldb = (trans_b ? c.k : c.n) + 8;
-      }
+      // The copy engine needs row pitches of whole 16 bytes: stored rows rounded up to 8
+      // elements (130 -> 136), and 8 more in the 300-row case.
+      const int wider = c.m == 300 ? 8 : 0;
+      c.lda = ((trans_a ? c.m : c.k) + 7) / 8 * 8 + wider;
+      c.ldb = ((trans_b ? c.k : c.n) + 7) / 8 * 8 + wider;
       cases.push_back(c);
     }
   }
