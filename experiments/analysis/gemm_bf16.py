@@ -1,0 +1,284 @@
+"""The GEMM ladder past the CUDA cores, on the recorded GPU (results/gpu/<device>/, role
+gemm_bf16_ladder in manifest.json): one gemm_ladder run that timed the best fp32 version with
+cuBLAS SGEMM and every bf16 tensor-core rung with cuBLAS's bf16 GEMM, at square sizes and at the
+GPT-2-small training step's shapes. Writes a figure of the whole ladder (TFLOP/s at the squares,
+fp32 and bf16, against both cuBLAS anchors; each bf16 rung's speed relative to cuBLAS bf16 at
+every shape), a table of those ratios, the number macros and the sources."""
+import os
+import re
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+import common
+import recorded
+
+NAME = "gemm_bf16"
+ROLE = "gemm_bf16_ladder"
+ANCHORS = {"sgemm": "cublas_sgemm", "gemm_bf16": "cublas_bf16"}
+# The GPT-2-small training step's products (M = B T = 8192 tokens), as the text names them.
+TRANSFORMER = {(8192, 2304, 768): "QKV", (8192, 768, 768): "AttnProj", (8192, 3072, 768): "FcUp",
+               (8192, 768, 3072): "FcDown", (8192, 50304, 768): "LmHead"}
+TRANSFORMER_TEXT = {"QKV": "QKV projection", "AttnProj": "attention output",
+                    "FcUp": "MLP up", "FcDown": "MLP down", "LmHead": "LM head"}
+
+recorded.use_figure_style()
+
+# Kernel names in the Nsight Compute file (role gemm_bf16_ncu) -> the variant they belong to.
+NCU_KERNELS = [(r"nvjet|xmma|cutlass", "cublas_bf16"), (r"gemm_bf16_mma_kernel", "v13_bf16_mma"),
+               (r"gemm_wgmma_tma_kernel", "v14_bf16_wgmma_tma"),
+               (r"gemm_warp_specialized_kernel", "v15_bf16_warp_specialized")]
+
+
+def read_ncu(path):
+    """Per variant, from Nsight Compute's printed sections: the busiest pipeline's share of the
+    elapsed cycles ("... is the highest-utilized pipeline (X%)") and each stall rule's share of
+    the cycles between issued instructions, keyed by the rule's first words."""
+    kernels, current = {}, None
+    paragraph = ""
+    with open(path) as f:
+        for line in f:
+            if line.startswith("  ") and not line.startswith("   ") and "Context" in line:
+                current = next((v for pattern, v in NCU_KERNELS if re.search(pattern, line)), None)
+                if current is None:
+                    common.fail("%s: kernel %r is none of %s" % (path, line.strip()[:60],
+                                                                [v for _, v in NCU_KERNELS]))
+                if current in kernels:
+                    common.fail("%s: %s profiled twice" % (path, current))
+                kernels[current] = {"stalls": {}}
+                continue
+            if current is None:
+                continue
+            match = re.search(r"is the highest-utilized pipeline \(([\d.]+)%\)", line)
+            if match:
+                kernels[current]["pipe"] = float(match.group(1))
+            if re.match(r"\s+(OPT|INF|WRN)\s", line) or line.strip().startswith("-----"):
+                paragraph = ""
+            paragraph += " " + line.strip()
+            match = re.search(r"being stalled ([^.]+)\..*represents about ([\d.]+)% of the total",
+                              paragraph)
+            if match:
+                kernels[current]["stalls"][match.group(1)] = float(match.group(2))
+                paragraph = ""
+    for _, variant in NCU_KERNELS:
+        if "pipe" not in kernels.get(variant, {}):
+            common.fail("%s: no pipeline utilisation for %s" % (path, variant))
+    return kernels
+
+
+def version_name(variant):
+    match = re.match(r"v(\d+)_", variant)
+    return "V" + recorded.words(int(match.group(1))) if match else None
+
+
+def tf_text(value):
+    return "%.1f" % value if value >= 10 else "%#.3g" % value
+
+
+def label(variant):
+    return {"cublas_sgemm": "cuBLAS SGEMM (fp32)", "cublas_bf16": "cuBLAS bf16"}.get(
+        variant, variant.replace("_", " "))
+
+
+def main():
+    args = common.parse_args("gpu/h100", __doc__)
+    manifest, entry, path = recorded.manifest_entry(args.results, ROLE)
+    device = manifest["device"]
+    rows = recorded.read_jsonl(path)
+    recorded.environment_row(path, rows)  # exactly one: the run is whole
+    measured = [r for r in rows if r.get("op") in ANCHORS and "skipped" not in r]
+    recorded.check_device(path, measured, device)
+    commit = recorded.source_commit(path, rows, entry)
+    file_name = os.path.basename(path)
+
+    table = {}  # (op, variant, (m, n, k)) -> row
+    variants = {op: [] for op in ANCHORS}
+    for row in measured:
+        op = row["op"]
+        variant = recorded.get(path, row, "variant", str)
+        shape = tuple(recorded.get(path, row, f, int) for f in ("m", "n", "k"))
+        if recorded.get(path, row, "valid", bool) is not True:
+            common.fail("%s:%d: %s at %dx%dx%d failed validation" % (path, row["_line"], variant,
+                                                                     *shape))
+        for field in ("ms", "gflops", "ratio", "anchor_ms", "max_rel_err"):
+            recorded.get(path, row, field)
+        if recorded.get(path, row, "anchor", str) != ANCHORS[op]:
+            common.fail("%s:%d: %s row with anchor %r, expected %s" % (path, row["_line"], op,
+                                                                        row["anchor"], ANCHORS[op]))
+        key = (op, variant, shape)
+        if key in table:
+            common.fail("%s:%d: %s at %dx%dx%d measured twice" % (path, row["_line"], variant,
+                                                                  *shape))
+        table[key] = row
+        if variant not in variants[op]:
+            variants[op].append(variant)
+    for op, anchor in ANCHORS.items():
+        if anchor not in variants[op] or len(variants[op]) < 2:
+            common.fail("%s: needs %s rows and at least one version beside them" % (path, anchor))
+    shapes = sorted({s for _, _, s in table})
+    for op, anchor in ANCHORS.items():
+        for s in shapes:
+            if (op, anchor, s) not in table:
+                common.fail("%s: no %s row at %dx%dx%d" % (path, anchor, *s))
+    for (op, v, s), row in table.items():  # ratio: the anchor's time (same run, shape) over ours
+        anchor_ms = table[(op, ANCHORS[op], s)]["ms"]
+        if abs(row["anchor_ms"] - anchor_ms) > 1e-9 * anchor_ms \
+                or abs(row["ratio"] - anchor_ms / row["ms"]) > 1e-6 * row["ratio"]:
+            common.fail("%s:%d: ratio %g disagrees with %s's %g ms over %g ms"
+                        % (path, row["_line"], row["ratio"], ANCHORS[op], anchor_ms, row["ms"]))
+    squares = [s for s in shapes if s[0] == s[1] == s[2]]
+    others = sorted((s for s in shapes if s not in squares),
+                    key=lambda s: list(TRANSFORMER).index(s) if s in TRANSFORMER else len(TRANSFORMER))
+    unknown = [s for s in others if s not in TRANSFORMER]
+    if unknown:
+        common.fail("%s: shapes %s are neither squares nor the transformer's" % (path, unknown))
+    fp32 = [v for v in variants["sgemm"] if v != ANCHORS["sgemm"]]
+    rungs = [v for v in variants["gemm_bf16"] if v != ANCHORS["gemm_bf16"]]
+
+    def tflops(op, v, s):
+        return table[(op, v, s)]["gflops"] / 1000
+
+    def ratio(v, s):
+        return table[("gemm_bf16", v, s)]["ratio"]
+
+    def shape_name(s):
+        return recorded.size_name(s[0]) if s in squares else TRANSFORMER[s]
+
+    # ---- figure ---------------------------------------------------------------------------------
+    fig = plt.figure(figsize=(6.2, 3.9))
+    grid = fig.add_gridspec(1, 2, width_ratios=[1, 1.25], wspace=0.32, left=0.09, right=0.99,
+                            top=0.93, bottom=0.36)
+    left, right = fig.add_subplot(grid[0]), fig.add_subplot(grid[1])
+    colours = {v: plt.cm.viridis(0.15 + 0.7 * i / max(1, len(rungs) - 1))
+               for i, v in enumerate(rungs)}
+    sizes = [s[0] for s in squares]
+    handles = []
+    for op, v, style in [("sgemm", ANCHORS["sgemm"], dict(color="0.45", ls="--", lw=1.8))] + \
+            [("sgemm", v, dict(color="#d62728", ls=":", lw=1.3, marker="s", ms=3.5)) for v in fp32] + \
+            [("gemm_bf16", ANCHORS["gemm_bf16"], dict(color="black", ls="--", lw=2.2))] + \
+            [("gemm_bf16", v, dict(color=colours[v], ls="-", lw=1.2, marker="o", ms=3.5))
+             for v in rungs]:
+        line, = left.plot(sizes, [tflops(op, v, s) for s in squares], label=label(v)
+                          + (" (fp32)" if op == "sgemm" and v in fp32 else ""), **style)
+        handles.append(line)
+    left.set_xscale("log", base=2)
+    left.set_yscale("log")
+    left.set_xticks(sizes)
+    left.set_xticklabels([str(n) for n in sizes])
+    left.minorticks_off()
+    ticks = [t for t in (10, 20, 50, 100, 200, 500, 1000)
+             if left.get_ylim()[0] <= t <= left.get_ylim()[1]]
+    left.set_yticks(ticks)
+    left.set_yticklabels(["%g" % t for t in ticks])
+    left.set_xlabel("n (square n x n x n)")
+    left.set_ylabel("TFLOP/s (log scale)")
+    left.grid(True, alpha=0.3)
+    left.set_title("(a) squares: fp32 and bf16")
+
+    columns = [s for s in squares if s[0] >= 4096] + others
+    x = np.arange(len(columns))
+    width = 0.8 / len(rungs)
+    for i, v in enumerate(rungs):
+        right.bar(x + (i - (len(rungs) - 1) / 2) * width, [ratio(v, s) for s in columns], width,
+                  color=colours[v])
+    right.axhline(1.0, color="black", ls="--", lw=1.5)
+    right.set_xticks(x)
+    right.set_xticklabels(["n = %d" % s[0] if s in squares else TRANSFORMER_TEXT[TRANSFORMER[s]]
+                           for s in columns], rotation=35, ha="right")
+    right.set_ylabel("cuBLAS bf16 ms / our ms")
+    right.grid(True, axis="y", alpha=0.3)
+    right.set_title("(b) bf16 rungs relative to cuBLAS bf16")
+    fig.legend(handles=handles, loc="lower center", ncol=3, frameon=False,
+               bbox_to_anchor=(0.5, 0.0), columnspacing=1.0, handlelength=2.2)
+    common.save(fig, args.out, NAME)
+
+    # ---- table ----------------------------------------------------------------------------------
+    all_columns = squares + others
+    lines = ["\\begin{tabular}{l" + "r" * len(all_columns) + "}", "\\toprule",
+             "& \\multicolumn{%d}{c}{n = m = k} & \\multicolumn{%d}{c}{GPT-2 small, M = 8192}"
+             " \\\\" % (len(squares), len(others)),
+             "\\cmidrule(lr){2-%d}\\cmidrule(lr){%d-%d}" % (len(squares) + 1, len(squares) + 2,
+                                                          len(all_columns) + 1),
+             "version & " + " & ".join("%d" % s[0] for s in squares)
+             + "".join(" & %s" % TRANSFORMER_TEXT[TRANSFORMER[s]] for s in others) + " \\\\",
+             "& " + " & ".join("" for _ in squares)
+             + "".join(" & $%d{\\times}%d$" % (s[1], s[2]) for s in others) + " \\\\",
+             "\\midrule"]
+    for v in rungs:
+        best = ["\\textbf{%.2f}" % ratio(v, s) if max(rungs, key=lambda r: ratio(r, s)) == v
+                else "%.2f" % ratio(v, s) for s in all_columns]
+        lines.append("%s & %s \\\\" % (common.tex_escape(label(v)), " & ".join(best)))
+    lines.append("\\midrule")
+    lines.append("cuBLAS bf16 TFLOP/s & %s \\\\" % " & ".join(
+        tf_text(tflops("gemm_bf16", ANCHORS["gemm_bf16"], s)) for s in all_columns))
+    lines.append("cuBLAS SGEMM TFLOP/s & %s \\\\" % " & ".join(
+        tf_text(tflops("sgemm", ANCHORS["sgemm"], s)) for s in all_columns))
+    lines += ["\\bottomrule", "\\end{tabular}", ""]
+    common.write_table(args.out, NAME, "\n".join(lines))
+
+    # ---- numbers --------------------------------------------------------------------------------
+    numbers = [("paGemmBfDevice", device, "%s device" % file_name),
+               ("paGemmBfCommit", commit[:7], "%s commit" % file_name)]
+    for op, v in [("gemm_bf16", ANCHORS["gemm_bf16"]), ("sgemm", ANCHORS["sgemm"])] + \
+            [("sgemm", v) for v in fp32]:
+        base = {"cublas_bf16": "paGemmBfCublas", "cublas_sgemm": "paGemmBfCublasSgemm"}.get(
+            v, "paGemmBfFpThirtyTwo" + (version_name(v) or ""))
+        for s in all_columns:
+            numbers.append((base + "Tflops" + shape_name(s), tf_text(tflops(op, v, s)),
+                            "%s: %s gflops / 1000 at %dx%dx%d" % (file_name, v, *s)))
+    for v in rungs:
+        base = "paGemmBf" + version_name(v)
+        for s in all_columns:
+            numbers += [
+                (base + "Tflops" + shape_name(s), tf_text(tflops("gemm_bf16", v, s)),
+                 "%s: %s gflops / 1000 at %dx%dx%d" % (file_name, v, *s)),
+                (base + "Ratio" + shape_name(s), "%.2f" % ratio(v, s),
+                 "%s: %s ratio (cuBLAS bf16 ms / ms) at %dx%dx%d" % (file_name, v, *s))]
+    best = max(rungs, key=lambda v: sum(ratio(v, s) for s in all_columns))
+    errors = [table[("gemm_bf16", v, s)]["max_rel_err"] for v in rungs for s in all_columns]
+    numbers += [
+        ("paGemmBfBest", label(best), "%s: highest summed ratio over every shape" % file_name),
+        ("paGemmBfBestRatioMin", "%.2f" % min(ratio(best, s) for s in all_columns),
+         "%s: lowest %s ratio over every shape" % (file_name, best)),
+        ("paGemmBfBestRatioMax", "%.2f" % max(ratio(best, s) for s in all_columns),
+         "%s: highest %s ratio over every shape" % (file_name, best)),
+        ("paGemmBfMaxRelErr", common.fmt(max(errors), 2),
+         "%s: largest max_rel_err (vs cuBLAS bf16) of any bf16 rung" % file_name),
+        ("paGemmBfOverFpThirtyTwo", "%.1f" % (tflops("gemm_bf16", best, squares[-1])
+                                              / tflops("sgemm", ANCHORS["sgemm"], squares[-1])),
+         "%s: %s gflops / cublas_sgemm gflops at n = %d" % (file_name, best, squares[-1][0])),
+    ]
+    best_fp32 = max(fp32, key=lambda v: tflops("sgemm", v, squares[-1]))
+    numbers.append(("paGemmBfFirstOverBestFp", "%.1f" % (tflops("gemm_bf16", rungs[0], squares[-1])
+                                                         / tflops("sgemm", best_fp32, squares[-1])),
+                    "%s: %s gflops / %s gflops at n = %d" % (file_name, rungs[0], best_fp32,
+                                                              squares[-1][0])))
+
+    # Nsight Compute at n = 4096: how busy the tensor pipe is, and v14's stalls.
+    _, ncu_entry, ncu_path = recorded.manifest_entry(args.results, "gemm_bf16_ncu")
+    ncu = read_ncu(ncu_path)
+    ncu_name = os.path.basename(ncu_path)
+    for variant, values in ncu.items():
+        base = "paGemmBfNcu" + (version_name(variant) or "Cublas")
+        numbers.append((base + "Pipe", "%.0f" % values["pipe"],
+                        "%s: %s, highest-utilized pipeline, percent of elapsed cycles"
+                        % (ncu_name, variant)))
+    stalls = ncu["v14_bf16_wgmma_tma"]["stalls"]
+    for key, macro in (("waiting for sibling warps", "Barrier"),
+                       ("waiting for a scoreboard dependency", "LongScoreboard")):
+        found = [v for k, v in stalls.items() if k.startswith(key)]
+        if len(found) != 1:
+            common.fail("%s: v14's %r stall share not found once (%s)" % (ncu_path, key,
+                                                                        sorted(stalls)))
+        numbers.append(("paGemmBfNcuVFourteen%sShare" % macro, "%.0f" % found[0],
+                        "%s: v14_bf16_wgmma_tma, %r stall, percent of cycles between issues"
+                        % (ncu_name, key)))
+    common.write_numbers(args.out, NAME, numbers)
+    common.write_sources(args.out, NAME, [NAME + ".pdf", NAME + ".png", NAME + "_table.tex",
+                                          NAME + "_numbers.tex"],
+                         [recorded.source(path, commit, device),
+                          recorded.source(ncu_path, ncu_entry["commit"], device)])
+
+
+if __name__ == "__main__":
+    main()
