@@ -41,11 +41,11 @@ def table(rows, commits):
         r"\begin{table}[!htb]",
         r"\centering\small",
         r"\caption{The fuzz campaign (\texttt{fuzz/run\_all.sh}, results/cpu/fuzz\_campaign.jsonl "
-        r"at %s): every libFuzzer target for the same wall time, %d at once on the 2-core "
-        r"development machine (clang-14, AddressSanitizer and UndefinedBehaviorSanitizer); CPU "
-        r"seconds are what each target got of the two cores. Coverage is libFuzzer's last count "
-        r"of edges (cov) and features (ft).}" % (", ".join(c[:7] for c in commits),
-                                                 rows[0]["parallel_targets"]),
+        r"at %s): every libFuzzer target for the same wall time, at most %d at once on the "
+        r"2-core development machine (clang-14, AddressSanitizer and UndefinedBehaviorSanitizer); "
+        r"CPU seconds are what each target got of the two cores. Coverage is libFuzzer's last "
+        r"count of edges (cov) and features (ft).}" % (", ".join(c[:7] for c in commits),
+                                                       max(r["parallel_targets"] for r in rows)),
         r"\label{tab:hardening}",
         r"\begin{tabular}{@{}lrrrrrrr@{}}",
         r"\toprule",
@@ -74,10 +74,7 @@ def main():
                                       "identical_to_uninterrupted", "commit", "cpu"])[-1]
     commits = campaign_commits(campaign_path, campaign)
     common.write_table(args.out, NAME, table(campaign, commits))
-    parallel = {r["parallel_targets"] for r in campaign}
-    if len(parallel) != 1:
-        common.fail("%s: targets ran %s at a time; keep one campaign" % (campaign_path,
-                                                                        sorted(parallel)))
+    parallel = max(r["parallel_targets"] for r in campaign)
 
     findings = sum(1 for r in campaign if r["finding"] is not None)
     seconds = {r["seconds"] for r in campaign}
@@ -87,8 +84,9 @@ def main():
     numbers = [
         ("paFuzzTargets", "%d" % len(campaign), "fuzz_campaign.jsonl: rows"),
         ("paFuzzMinutes", "%d" % (seconds.pop() // 60), "fuzz_campaign.jsonl: seconds / 60"),
-        ("paFuzzParallel", "%d" % campaign[0]["parallel_targets"],
-         "fuzz_campaign.jsonl: parallel_targets"),
+        ("paFuzzParallel", "%d" % parallel, "fuzz_campaign.jsonl: largest parallel_targets"),
+        ("paFuzzCpuSecondsMin", "%.0f" % min(r["cpu_s"] for r in campaign),
+         "fuzz_campaign.jsonl: smallest cpu_s"),
         ("paFuzzExecutions", "%.1f million" % (executions / 1e6),
          "fuzz_campaign.jsonl: sum of executions"),
         ("paFuzzFindings", "%d" % findings, "fuzz_campaign.jsonl: rows with a finding"),
