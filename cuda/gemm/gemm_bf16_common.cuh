@@ -1,5 +1,6 @@
-// Shared by the Hopper bf16 rungs (v14, v15): argument checks, when the copy engine can read the
-// operands, and the epilogue that writes a warpgroup's wgmma accumulators to C.
+// Shared by the bf16 rungs: argument checks (all of them), and for the Hopper rungs (v14, v15) when
+// the copy engine can read the operands and the epilogue that writes a warpgroup's wgmma
+// accumulators to C.
 #pragma once
 
 #include <cuda_bf16.h>
@@ -12,13 +13,15 @@
 #include "cuda/common/runtime.h"
 #include "cuda/common/tensor_map.h"
 
-namespace pa::cuda::wgmma_gemm {
+namespace pa::cuda::bf16_gemm {
 
-// The checks every rung makes (v13's too); false when there is nothing to compute (m or n is 0).
+// The checks every rung makes; false when there is nothing to compute (m or n is 0). trans_a: A is
+// stored (k, m), so lda must cover m; trans_b: B is stored (n, k), so ldb must cover k.
 inline bool check_arguments(const std::string& name, int m, int n, int k, const void* a, int lda,
-                            const void* b, int ldb, const float* c, int ldc) {
+                            const void* b, int ldb, const float* c, int ldc, bool trans_a = false,
+                            bool trans_b = false) {
   if (m < 0 || n < 0 || k < 0) throw std::invalid_argument(name + ": negative size");
-  if (lda < k || ldb < n || ldc < n) {
+  if (lda < (trans_a ? m : k) || ldb < (trans_b ? k : n) || ldc < n) {
     throw std::invalid_argument(name + ": a leading dimension is shorter than its row");
   }
   if (m == 0 || n == 0) return false;
@@ -92,4 +95,4 @@ __device__ __forceinline__ void store_accumulators(const float (&acc)[N / 2], in
   }
 }
 
-}  // namespace pa::cuda::wgmma_gemm
+}  // namespace pa::cuda::bf16_gemm

@@ -17,13 +17,12 @@
 #include <cuda_bf16.h>
 
 #include <cstdint>
-#include <stdexcept>
-#include <string>
 
 #include "cuda/common/async_copy.cuh"
 #include "cuda/common/check.h"
 #include "cuda/common/mma_bf16.cuh"
 #include "cuda/gemm/gemm_bf16.h"
+#include "cuda/gemm/gemm_bf16_common.cuh"
 
 namespace pa::cuda {
 namespace {
@@ -164,15 +163,7 @@ bool aligned16(const void* pointer) { return reinterpret_cast<std::uintptr_t>(po
 void gemm_v13_bf16_mma(int m, int n, int k, float alpha, const bf16* a, int lda, const bf16* b,
                        int ldb, float beta, float* c, int ldc, const float* bias,
                        cudaStream_t stream) {
-  const std::string name = "gemm_v13_bf16_mma";
-  if (m < 0 || n < 0 || k < 0) throw std::invalid_argument(name + ": negative size");
-  if (lda < k || ldb < n || ldc < n) {
-    throw std::invalid_argument(name + ": a leading dimension is shorter than its row");
-  }
-  if (m == 0 || n == 0) return;
-  if ((k > 0 && (a == nullptr || b == nullptr)) || c == nullptr) {
-    throw std::invalid_argument(name + ": missing operand pointer");
-  }
+  if (!bf16_gemm::check_arguments("gemm_v13_bf16_mma", m, n, k, a, lda, b, ldb, c, ldc)) return;
   const dim3 grid((n + kBlockN - 1) / kBlockN, (m + kBlockM - 1) / kBlockM);
   const bool vector =
       aligned16(a) && aligned16(b) && lda % 8 == 0 && ldb % 8 == 0 && k % 8 == 0 && n % 8 == 0;

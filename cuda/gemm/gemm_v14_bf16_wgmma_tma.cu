@@ -92,8 +92,8 @@ __global__ void __launch_bounds__(kThreads, 2)
     wgmma::fence_operands(acc);
     __syncthreads();
   }
-  wgmma_gemm::store_accumulators<kBlockN>(acc, m0 + warpgroup * 64, n0, m, n, alpha, beta, c, ldc,
-                                          bias);
+  bf16_gemm::store_accumulators<kBlockN>(acc, m0 + warpgroup * 64, n0, m, n, alpha, beta, c, ldc,
+                                         bias);
 #endif
 }
 
@@ -103,9 +103,9 @@ void gemm_v14_bf16_wgmma_tma(int m, int n, int k, float alpha, const __nv_bfloat
                              const __nv_bfloat16* b, int ldb, float beta, float* c, int ldc,
                              const float* bias, cudaStream_t stream) {
   const char* name = "gemm_v14_bf16_wgmma_tma";
-  if (!wgmma_gemm::check_arguments(name, m, n, k, a, lda, b, ldb, c, ldc)) return;
-  wgmma_gemm::require_hopper(name);
-  if (!wgmma_gemm::tma_layout(k, a, lda, b, ldb)) {
+  if (!bf16_gemm::check_arguments(name, m, n, k, a, lda, b, ldb, c, ldc)) return;
+  bf16_gemm::require_hopper(name);
+  if (!bf16_gemm::tma_layout(k, a, lda, b, ldb)) {
     return gemm_v13_bf16_mma(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, stream);
   }
   const CUtensorMap map_a = make_tensor_map_bf16(a, m, k, lda, kBlockM, kBlockK);

@@ -150,8 +150,8 @@ __global__ void __launch_bounds__(kThreads, 1)
       wgmma::wait<0>();
       wgmma::fence_operands(acc);
       if (k_tiles > 0) mbarrier::arrive(empty + 8 * ((i - 1) % kStages));
-      wgmma_gemm::store_accumulators<kBlockN>(acc, tm * kBlockM + consumer * 64, tn * kBlockN, m, n,
-                                              alpha, beta, c, ldc, bias);
+      bf16_gemm::store_accumulators<kBlockN>(acc, tm * kBlockM + consumer * 64, tn * kBlockN, m, n,
+                                             alpha, beta, c, ldc, bias);
     }
   }
 #endif
@@ -180,9 +180,9 @@ void gemm_v15_bf16_warp_specialized(int m, int n, int k, float alpha, const __nv
                                     int lda, const __nv_bfloat16* b, int ldb, float beta, float* c,
                                     int ldc, const float* bias, cudaStream_t stream) {
   const char* name = "gemm_v15_bf16_warp_specialized";
-  if (!wgmma_gemm::check_arguments(name, m, n, k, a, lda, b, ldb, c, ldc)) return;
-  wgmma_gemm::require_hopper(name);
-  if (!wgmma_gemm::tma_layout(k, a, lda, b, ldb)) {
+  if (!bf16_gemm::check_arguments(name, m, n, k, a, lda, b, ldb, c, ldc)) return;
+  bf16_gemm::require_hopper(name);
+  if (!bf16_gemm::tma_layout(k, a, lda, b, ldb)) {
     return gemm_v13_bf16_mma(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, stream);
   }
   launch<false, false>(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, stream);
@@ -193,18 +193,13 @@ void gemm_bf16(bool trans_a, bool trans_b, int m, int n, int k, float alpha, con
                const float* bias, cudaStream_t stream) {
   const std::string name = "gemm_bf16";
   const std::string layout = std::string(trans_a ? "A^T" : "A") + " x " + (trans_b ? "B^T" : "B");
-  if (m < 0 || n < 0 || k < 0) throw std::invalid_argument(name + ": negative size");
-  if (lda < (trans_a ? m : k) || ldb < (trans_b ? k : n) || ldc < n) {
-    throw std::invalid_argument(name + " (" + layout +
-                                "): a leading dimension is shorter than its row");
-  }
-  if (m == 0 || n == 0) return;
-  if ((k > 0 && (a == nullptr || b == nullptr)) || c == nullptr) {
-    throw std::invalid_argument(name + ": missing operand pointer");
+  if (!bf16_gemm::check_arguments(name + " (" + layout + ")", m, n, k, a, lda, b, ldb, c, ldc,
+                                  trans_a, trans_b)) {
+    return;
   }
   const DeviceCapability& device = current_device_capability();
   const bool hopper = device.major == 9 && device.minor == 0;
-  if (hopper && wgmma_gemm::tma_layout(k, a, lda, b, ldb)) {
+  if (hopper && bf16_gemm::tma_layout(k, a, lda, b, ldb)) {
     if (trans_a && trans_b)
       return launch<true, true>(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, stream);
     if (trans_a)
