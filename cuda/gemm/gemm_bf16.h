@@ -16,7 +16,12 @@
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
+#include "engine/kernels/defs.h"
+
 namespace pa::cuda {
+
+// What the epilogue applies after alpha * AB + beta * C + bias.
+enum class GemmActivation { None, GeluTanh };
 
 void gemm_v13_bf16_mma(int m, int n, int k, float alpha, const __nv_bfloat16* a, int lda,
                        const __nv_bfloat16* b, int ldb, float beta, float* c, int ldc,
@@ -30,12 +35,25 @@ void gemm_v15_bf16_warp_specialized(int m, int n, int k, float alpha, const __nv
 
 // The best bf16 GEMM for the layout, with transposed operands read in place: op(A) (m, k) is A
 // given (m, k) row-major, or (trans_a) A^T given (k, m) row-major with lda >= m; op(B) (k, n)
-// likewise (trans_b: (n, k) row-major, ldb >= k). C (m, n) fp32 = alpha op(A) op(B) + beta C
-// (+ bias). On sm_90 with layouts the copy engine reads (16-byte aligned pointers, lda and ldb
-// multiples of 8, k > 0): v15 in all four layouts. Elsewhere: v13 for A B; transposed operands
-// are then a std::invalid_argument naming the layout and what to do.
+// likewise (trans_b: (n, k) row-major, ldb >= k). C (m, n) = act(alpha op(A) op(B) + beta C +
+// bias), accumulated in fp32, written as fp32 or (second form) rounded once to bf16; bias (n) of
+// C's type or null. On sm_90 with layouts the copy engine reads (16-byte aligned pointers, lda
+// and ldb multiples of 8, k > 0): v15 in all four layouts. Otherwise (other GPUs from sm_80, any
+// leading dimension, k = 0 or 1): v13's mma.sync kernel in the same layout. Bad sizes or
+// pointers are a std::invalid_argument naming the layout.
 void gemm_bf16(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const __nv_bfloat16* a,
                int lda, const __nv_bfloat16* b, int ldb, float beta, float* c, int ldc,
-               const float* bias, cudaStream_t stream);
+               const float* bias, cudaStream_t stream,
+               GemmActivation activation = GemmActivation::None);
+void gemm_bf16(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const __nv_bfloat16* a,
+               int lda, const __nv_bfloat16* b, int ldb, float beta, __nv_bfloat16* c, int ldc,
+               const __nv_bfloat16* bias, cudaStream_t stream,
+               GemmActivation activation = GemmActivation::None);
+
+// ---- the engine's entry point (engine/cpu/gemm.h has the same signature) ----
+// The problem's products through gemm_bf16, one launch each, on the current stream; each
+// operand row- or column-major (a transposed view) with any leading dimension. Sizes past the
+// int range or another layout are a std::invalid_argument.
+void run_gemm_bf16(const kernels::GemmProblemBf16& problem);
 
 }  // namespace pa::cuda

@@ -12,13 +12,14 @@
 
 #include "cuda/common/runtime.h"
 #include "cuda/common/tensor_map.h"
+#include "engine/kernels/defs.h"
 
 namespace pa::cuda::bf16_gemm {
 
 // The checks every rung makes; false when there is nothing to compute (m or n is 0). trans_a: A is
 // stored (k, m), so lda must cover m; trans_b: B is stored (n, k), so ldb must cover k.
 inline bool check_arguments(const std::string& name, int m, int n, int k, const void* a, int lda,
-                            const void* b, int ldb, const float* c, int ldc, bool trans_a = false,
+                            const void* b, int ldb, const void* c, int ldc, bool trans_a = false,
                             bool trans_b = false) {
   if (m < 0 || n < 0 || k < 0) throw std::invalid_argument(name + ": negative size");
   if (lda < (trans_a ? m : k) || ldb < (trans_b ? k : n) || ldc < n) {
@@ -49,50 +50,98 @@ inline void require_hopper(const std::string& name) {
   }
 }
 
-// C[row0.., col0..] = alpha * acc + beta * C (+ bias[col]) for a warpgroup's 64 x N accumulators
-// in the wgmma layout (wgmma.cuh): warp w of the warpgroup holds rows 16 w + g and 16 w + g + 8
-// (g = lane / 4); lane 4 g + t holds columns 8 j + 2 t and + 1 of each 8-column slice j. Each
-// pair goes out as one 8-byte store where C allows (ldc even, C 8-byte aligned): the four lanes
-// of a row then write one whole 32-byte sector, where single floats touched every sector twice
-// (Nsight Compute at 8192 x 2304 x 768: half the epilogue's sectors were excess).
-template <int N>
+// What a rung writes: C (fp32 or bf16, `Out`) = act(alpha * acc + beta * C + bias[col]), act
+// the identity or GELU (tanh form); bias (n) of C's type, or null.
+template <typename Out>
+struct Epilogue {
+  float alpha, beta;
+  Out* c;
+  int ldc;
+  const Out* bias;
+  bool gelu;
+};
+
+__device__ __forceinline__ float widen(float x) { return x; }
+__device__ __forceinline__ float widen(__nv_bfloat16 x) { return __bfloat162float(x); }
+template <typename Out>
+__device__ __forceinline__ Out narrow(float x);
+template <>
+__device__ __forceinline__ float narrow<float>(float x) {
+  return x;
+}
+template <>
+__device__ __forceinline__ __nv_bfloat16 narrow<__nv_bfloat16>(float x) {
+  return __float2bfloat16_rn(x);
+}
+
+// Whether adjacent even/odd columns of C can go out as one store (float2, or bf16 pair): ldc
+// even and C aligned to the pair.
+template <typename Out>
+__device__ __forceinline__ bool pairs_aligned(const Epilogue<Out>& e) {
+  return e.ldc % 2 == 0 && reinterpret_cast<uintptr_t>(e.c) % (2 * sizeof(Out)) == 0;
+}
+
+// Writes C[row, col] (and C[row, col + 1] when col + 1 < n) from the accumulators v0, v1; col
+// is even. `pairs`: pairs_aligned(e).
+template <typename Out>
+__device__ __forceinline__ void store_pair(const Epilogue<Out>& e, bool pairs, int row, int col,
+                                           int n, float v0, float v1) {
+  const bool two = col + 1 < n;
+  Out* out = e.c + int64_t(row) * e.ldc + col;
+  v0 *= e.alpha;
+  v1 *= e.alpha;
+  if (e.beta != 0.0f) {
+    v0 += e.beta * widen(out[0]);
+    if (two) v1 += e.beta * widen(out[1]);
+  }
+  if (e.bias != nullptr) {
+    v0 += widen(e.bias[col]);
+    if (two) v1 += widen(e.bias[col + 1]);
+  }
+  if (e.gelu) {
+    v0 = kernels::unary_value(kernels::UnaryKind::GeluTanh, v0, 0.0f);
+    v1 = kernels::unary_value(kernels::UnaryKind::GeluTanh, v1, 0.0f);
+  }
+  if (two && pairs) {
+    if constexpr (sizeof(Out) == 4) {
+      *reinterpret_cast<float2*>(out) = make_float2(v0, v1);
+    } else {
+      *reinterpret_cast<__nv_bfloat162*>(out) = __floats2bfloat162_rn(v0, v1);
+    }
+    return;
+  }
+  out[0] = narrow<Out>(v0);
+  if (two) out[1] = narrow<Out>(v1);
+}
+
+// The epilogue for a warpgroup's 64 x N accumulators in the wgmma layout (wgmma.cuh), C's tile
+// at (row0, col0): warp w of the warpgroup holds rows 16 w + g and 16 w + g + 8 (g = lane / 4);
+// lane 4 g + t holds columns 8 j + 2 t and + 1 of each 8-column slice j. Each pair goes out as
+// one store where C allows: the four lanes of a row then write one whole 32-byte sector of fp32,
+// where single floats touched every sector twice (Nsight Compute at 8192 x 2304 x 768: half the
+// epilogue's sectors were excess).
+template <int N, typename Out>
 __device__ __forceinline__ void store_accumulators(const float (&acc)[N / 2], int row0, int col0,
-                                                   int m, int n, float alpha, float beta, float* c,
-                                                   int ldc, const float* bias) {
+                                                   int m, int n, const Epilogue<Out>& e) {
   const int lane = threadIdx.x % 32, warp = (threadIdx.x / 32) % 4;
   const int g = lane / 4, t = lane % 4;
-  const bool pairs = ldc % 2 == 0 && reinterpret_cast<uintptr_t>(c) % 8 == 0;
+  const bool pairs = pairs_aligned(e);
 #pragma unroll
   for (int j = 0; j < N / 8; ++j) {
 #pragma unroll
     for (int half = 0; half < 2; ++half) {
       const int row = row0 + 16 * warp + g + 8 * half, col = col0 + 8 * j + 2 * t;
       if (row >= m || col >= n) continue;
-      float* out = c + int64_t(row) * ldc + col;
-      float v0 = alpha * acc[4 * j + 2 * half], v1 = alpha * acc[4 * j + 2 * half + 1];
-      if (pairs && col + 1 < n) {
-        if (beta != 0.0f) {
-          const float2 old = *reinterpret_cast<const float2*>(out);
-          v0 += beta * old.x;
-          v1 += beta * old.y;
-        }
-        if (bias != nullptr) {
-          v0 += bias[col];
-          v1 += bias[col + 1];
-        }
-        *reinterpret_cast<float2*>(out) = make_float2(v0, v1);
-        continue;
-      }
-      if (beta != 0.0f) v0 += beta * out[0];
-      if (bias != nullptr) v0 += bias[col];
-      out[0] = v0;
-      if (col + 1 < n) {
-        if (beta != 0.0f) v1 += beta * out[1];
-        if (bias != nullptr) v1 += bias[col + 1];
-        out[1] = v1;
-      }
+      store_pair(e, pairs, row, col, n, acc[4 * j + 2 * half], acc[4 * j + 2 * half + 1]);
     }
   }
 }
+
+// v13's mma.sync GEMM in any layout (gemm_v13_bf16_mma.cu): op(A) op(B) into the epilogue, on
+// any GPU from sm_80; the fallback of gemm_bf16 where the copy engine cannot read the operands.
+// Arguments already checked.
+template <typename Out>
+void mma_sync_gemm(bool trans_a, bool trans_b, int m, int n, int k, const __nv_bfloat16* a, int lda,
+                   const __nv_bfloat16* b, int ldb, const Epilogue<Out>& e, cudaStream_t stream);
 
 }  // namespace pa::cuda::bf16_gemm

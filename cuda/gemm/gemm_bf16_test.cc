@@ -2,11 +2,14 @@
 // only) against a CPU reference in double over the same bf16 inputs: awkward sizes (1, primes,
 // one past a tile, k = 1, m = 1), v13's two load paths (vector: aligned, multiples of 8; checked
 // elements: the rest), alpha/beta other than 1/0, a bias, leading dimensions wider than the rows,
-// k = 0. C is poisoned with NaN before each launch where beta == 0 (it must not be read).
+// k = 0, transposed operands, a bf16 result and the GELU epilogue. C is poisoned with NaN before
+// each launch where beta == 0 (it must not be read). (The engine's matmul and linear in bf16 are
+// checked against the Eigen oracle by the op sweep, engine/tests/ops_sweep_test.cc.)
 //
 // Tolerance: products of bf16 values are exact in fp32 and only the fp32 sums round, so
 // |ours - ref| <= 2^-22 * k * sum_k |a b| bounds the error of any summation order; the test
-// allows atol 1e-6 plus that bound.
+// allows atol 1e-6 plus that bound (times 1.2 through GELU, whose slope is below 1.13), plus
+// 2^-8 |ref| when C is bf16 (one rounding, at most half of that).
 #include "cuda/gemm/gemm_bf16.h"
 
 #include <cuda_bf16.h>
@@ -14,12 +17,14 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <random>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -35,13 +40,14 @@ struct Bf16Case {
   int lda, ldb;  // 0: the stored row width
   bool bias;
   bool trans_a = false, trans_b = false;  // A stored (k, m), B stored (n, k): gemm_bf16 only
+  bool gelu = false;                      // GemmActivation::GeluTanh: gemm_bf16 only
 };
 
 std::string describe(const Bf16Case& c) {
   std::ostringstream out;
   out << "m " << c.m << " n " << c.n << " k " << c.k << " alpha " << c.alpha << " beta " << c.beta
       << " lda " << c.lda << " ldb " << c.ldb << (c.bias ? " bias" : "")
-      << (c.trans_a ? " A^T" : "") << (c.trans_b ? " B^T" : "");
+      << (c.trans_a ? " A^T" : "") << (c.trans_b ? " B^T" : "") << (c.gelu ? " gelu" : "");
   return out.str();
 }
 
@@ -55,47 +61,66 @@ T* device_copy(const std::vector<T>& host) {
   return device;
 }
 
-using Launcher = void (*)(int, int, int, float, const __nv_bfloat16*, int, const __nv_bfloat16*,
-                          int, float, float*, int, const float*, cudaStream_t);
+using bf16 = __nv_bfloat16;
+// A launcher writing C of type Out (float or bf16), with a bias of that type.
+template <typename Out>
+using LauncherOf = std::function<void(int, int, int, float, const bf16*, int, const bf16*, int,
+                                      float, Out*, int, const Out*, cudaStream_t)>;
+using Launcher = LauncherOf<float>;
 
-// gemm_bf16 (the layouts) as a Launcher for each case's trans flags.
-bool g_trans_a = false, g_trans_b = false;
-void gemm_bf16_with_flags(int m, int n, int k, float alpha, const __nv_bfloat16* a, int lda,
-                          const __nv_bfloat16* b, int ldb, float beta, float* c, int ldc,
-                          const float* bias, cudaStream_t stream) {
-  gemm_bf16(g_trans_a, g_trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, stream);
+float to_float(float x) { return x; }
+float to_float(bf16 x) { return __bfloat162float(x); }
+template <typename Out>
+Out from_float(float x) {
+  if constexpr (std::is_same_v<Out, float>) {
+    return x;
+  } else {
+    return __float2bfloat16(x);
+  }
+}
+
+// gemm_bf16 (the layouts, the activation) as a launcher for a case's flags.
+template <typename Out>
+LauncherOf<Out> gemm_bf16_for(const struct Bf16Case& c) {
+  return [c](int m, int n, int k, float alpha, const bf16* a, int lda, const bf16* b, int ldb,
+             float beta, Out* out, int ldc, const Out* bias, cudaStream_t stream) {
+    gemm_bf16(c.trans_a, c.trans_b, m, n, k, alpha, a, lda, b, ldb, beta, out, ldc, bias, stream,
+              c.gelu ? GemmActivation::GeluTanh : GemmActivation::None);
+  };
 }
 
 // Runs one case through `launch`; returns "" or the worst element's description.
-std::string run_case(Launcher launch, const Bf16Case& bc, uint32_t seed) {
+template <typename Out>
+std::string run_case(const LauncherOf<Out>& launch, const Bf16Case& bc, uint32_t seed) {
   const int a_rows = bc.trans_a ? bc.k : bc.m, a_cols = bc.trans_a ? bc.m : bc.k;
   const int b_rows = bc.trans_b ? bc.n : bc.k, b_cols = bc.trans_b ? bc.k : bc.n;
   const int lda = bc.lda > 0 ? bc.lda : a_cols, ldb = bc.ldb > 0 ? bc.ldb : b_cols, ldc = bc.n;
-  g_trans_a = bc.trans_a;
-  g_trans_b = bc.trans_b;
   std::mt19937 rng(seed);
   std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
-  std::vector<__nv_bfloat16> a(size_t(a_rows) * lda), b(size_t(b_rows) * ldb);
+  std::vector<bf16> a(size_t(a_rows) * lda), b(size_t(b_rows) * ldb);
   for (auto& v : a) v = __float2bfloat16(uniform(rng));
   for (auto& v : b) v = __float2bfloat16(uniform(rng));
-  std::vector<float> c(size_t(bc.m) * ldc), bias(bc.n);
-  for (auto& v : c) v = bc.beta != 0.0f ? uniform(rng) : std::numeric_limits<float>::quiet_NaN();
-  for (auto& v : bias) v = uniform(rng);
-  __nv_bfloat16* da = device_copy(a);
-  __nv_bfloat16* db = device_copy(b);
-  float* dc = device_copy(c);
-  float* dbias = device_copy(bias);
+  std::vector<Out> c(size_t(bc.m) * ldc), bias(bc.n);
+  for (auto& v : c) {
+    v = from_float<Out>(bc.beta != 0.0f ? uniform(rng) : std::numeric_limits<float>::quiet_NaN());
+  }
+  for (auto& v : bias) v = from_float<Out>(uniform(rng));
+  bf16* da = device_copy(a);
+  bf16* db = device_copy(b);
+  Out* dc = device_copy(c);
+  Out* dbias = device_copy(bias);
   launch(bc.m, bc.n, bc.k, bc.alpha, da, lda, db, ldb, bc.beta, dc, ldc, bc.bias ? dbias : nullptr,
          nullptr);
   PA_CUDA_CHECK(cudaDeviceSynchronize());
-  std::vector<float> out(c.size());
+  std::vector<Out> out(c.size());
   if (!out.empty()) {
-    PA_CUDA_CHECK(cudaMemcpy(out.data(), dc, out.size() * sizeof(float), cudaMemcpyDeviceToHost));
+    PA_CUDA_CHECK(cudaMemcpy(out.data(), dc, out.size() * sizeof(Out), cudaMemcpyDeviceToHost));
   }
   for (void* p : {static_cast<void*>(da), static_cast<void*>(db), static_cast<void*>(dc),
                   static_cast<void*>(dbias)}) {
     PA_CUDA_CHECK(cudaFree(p));
   }
+  const double rounding = std::is_same_v<Out, float> ? 0.0 : std::ldexp(1.0, -8);
   double worst_excess = 0.0;
   std::string worst;
   for (int i = 0; i < bc.m; ++i) {
@@ -109,16 +134,23 @@ std::string run_case(Launcher launch, const Bf16Case& bc, uint32_t seed) {
         magnitude += std::abs(product);
       }
       double expected = bc.alpha * sum;
-      if (bc.beta != 0.0f) expected += double(bc.beta) * c[size_t(i) * ldc + j];
-      if (bc.bias) expected += bias[j];
-      const double allowed = 1e-6 + std::ldexp(1.0, -22) * (bc.k + 2) *
-                                        (std::abs(bc.alpha) * magnitude + std::abs(expected));
-      const double error = std::abs(out[size_t(i) * ldc + j] - expected);
+      if (bc.beta != 0.0f) expected += double(bc.beta) * to_float(c[size_t(i) * ldc + j]);
+      if (bc.bias) expected += to_float(bias[j]);
+      double allowed = 1e-6 + std::ldexp(1.0, -22) * (bc.k + 2) *
+                                  (std::abs(bc.alpha) * magnitude + std::abs(expected));
+      if (bc.gelu) {
+        const double x = expected;
+        expected = 0.5 * x * (1.0 + std::tanh(std::sqrt(2.0 / M_PI) * (x + 0.044715 * x * x * x)));
+        allowed = 1e-6 + 1.2 * allowed;
+      }
+      allowed += rounding * std::abs(expected);
+      const double got = to_float(out[size_t(i) * ldc + j]);
+      const double error = std::abs(got - expected);
       if (!(error <= allowed) && (worst.empty() || error - allowed > worst_excess)) {
         worst_excess = error - allowed;
         std::ostringstream message;
-        message << "C[" << i << "][" << j << "] = " << out[size_t(i) * ldc + j] << " vs "
-                << expected << " (allowed " << allowed << ")";
+        message << "C[" << i << "][" << j << "] = " << got << " vs " << expected << " (allowed "
+                << allowed << ")";
         worst = message.str();
       }
     }
@@ -133,12 +165,30 @@ class GemmBf16 : public ::testing::Test {
   }
 };
 
-void expect_cases(Launcher launch, const std::vector<Bf16Case>& cases, uint32_t seed) {
+void expect_cases(const Launcher& launch, const std::vector<Bf16Case>& cases, uint32_t seed) {
   for (const Bf16Case& c : cases) {
     SCOPED_TRACE(describe(c));
-    const std::string failure = run_case(launch, c, seed++);
+    const std::string failure = run_case<float>(launch, c, seed++);
     EXPECT_TRUE(failure.empty()) << failure;
   }
+}
+
+// Each case through gemm_bf16 with its own flags, C in fp32 and in bf16.
+void expect_gemm_bf16_cases(const std::vector<Bf16Case>& cases, uint32_t seed) {
+  for (const Bf16Case& c : cases) {
+    SCOPED_TRACE(describe(c));
+    std::string failure = run_case<float>(gemm_bf16_for<float>(c), c, seed);
+    EXPECT_TRUE(failure.empty()) << "fp32 C: " << failure;
+    failure = run_case<bf16>(gemm_bf16_for<bf16>(c), c, seed++);
+    EXPECT_TRUE(failure.empty()) << "bf16 C: " << failure;
+  }
+}
+
+// The stored row widths rounded up to 8 elements (16 bytes): what the copy engine reads.
+Bf16Case with_aligned_rows(Bf16Case c, int extra = 0) {
+  c.lda = ((c.trans_a ? c.m : c.k) + 7) / 8 * 8 + extra;
+  c.ldb = ((c.trans_b ? c.k : c.n) + 7) / 8 * 8 + extra;
+  return c;
 }
 
 TEST_F(GemmBf16, V13MatchesTheDoubleReference) {
@@ -191,7 +241,7 @@ TEST_F(GemmBf16Hopper, V15MatchesTheDoubleReference) {
   expect_cases(gemm_v15_bf16_warp_specialized, kHopperCases, 1500);
 }
 
-// gemm_bf16 reads transposed operands in place (v15's four layouts on sm_90).
+// gemm_bf16 reads transposed operands in place (v15's four layouts on sm_90), C in fp32 and bf16.
 TEST_F(GemmBf16Hopper, TransposedOperandsMatchTheDoubleReference) {
   std::vector<Bf16Case> cases;
   for (const auto& [trans_a, trans_b] :
@@ -202,32 +252,39 @@ TEST_F(GemmBf16Hopper, TransposedOperandsMatchTheDoubleReference) {
                        Bf16Case{2304, 2048, 64, 1.0f, 0.0f, 0, 0, false}}) {
       c.trans_a = trans_a;
       c.trans_b = trans_b;
-      // The copy engine needs row pitches of whole 16 bytes: stored rows rounded up to 8
-      // elements (130 -> 136), and 8 more in the 300-row case.
-      const int wider = c.m == 300 ? 8 : 0;
-      c.lda = ((trans_a ? c.m : c.k) + 7) / 8 * 8 + wider;
-      c.ldb = ((trans_b ? c.k : c.n) + 7) / 8 * 8 + wider;
+      cases.push_back(with_aligned_rows(c, c.m == 300 ? 8 : 0));
+    }
+  }
+  expect_gemm_bf16_cases(cases, 1600);
+}
+
+// Every layout on any GPU from sm_80: where the copy engine cannot read the operands (rows not a
+// multiple of 8 elements, k = 1, k = 0, or not sm_90) v13's kernel reads them, transposed or not;
+// m = 1, n = 1, k = 1, odd sizes; C in fp32 and bf16; bias and GELU.
+TEST_F(GemmBf16, EveryLayoutMatchesTheDoubleReference) {
+  std::vector<Bf16Case> cases;
+  for (const auto& [trans_a, trans_b] :
+       {std::pair{false, false}, {true, false}, {false, true}, {true, true}}) {
+    for (Bf16Case c :
+         {Bf16Case{1, 1, 1, 1.0f, 0.0f, 0, 0, true}, Bf16Case{1, 37, 13, 1.0f, 0.0f, 0, 0, false},
+          Bf16Case{13, 1, 9, 1.0f, 0.0f, 0, 0, true},
+          Bf16Case{256, 130, 1, 1.0f, 0.0f, 0, 0, false},
+          Bf16Case{130, 257, 129, 0.5f, 2.0f, 0, 0, true},
+          Bf16Case{64, 40, 0, 1.0f, 1.0f, 0, 0, true}}) {
+      c.trans_a = trans_a;
+      c.trans_b = trans_b;
       cases.push_back(c);
     }
   }
-  expect_cases(gemm_bf16_with_flags, cases, 1600);
-}
-
-TEST_F(GemmBf16, TransposedOperandsTheCopyEngineCannotReadAreAClearError) {
-  __nv_bfloat16* a = nullptr;
-  float* c = nullptr;
-  PA_CUDA_CHECK(cudaMalloc(&a, 64 * 64 * sizeof(__nv_bfloat16)));
-  PA_CUDA_CHECK(cudaMalloc(&c, 64 * 64 * sizeof(float)));
-  try {  // lda = 13: rows not 16-byte aligned
-    gemm_bf16(true, false, 13, 8, 8, 1.0f, a, 13, a, 8, 0.0f, c, 8, nullptr, nullptr);
-    ADD_FAILURE() << "expected std::invalid_argument";
-  } catch (const std::invalid_argument& error) {
-    EXPECT_NE(std::string(error.what()).find("A^T x B"), std::string::npos) << error.what();
-    EXPECT_NE(std::string(error.what()).find("make the operand contiguous"), std::string::npos)
-        << error.what();
+  // GELU after the bias, through v15 (aligned rows, sm_90) and v13 (odd rows).
+  for (Bf16Case c : {Bf16Case{300, 264, 520, 1.0f, 0.0f, 0, 0, true},
+                     Bf16Case{129, 77, 45, 1.0f, 0.0f, 0, 0, true}}) {
+    c.gelu = true;
+    cases.push_back(with_aligned_rows(c));
+    c.trans_b = true;
+    cases.push_back(c);
   }
-  PA_CUDA_CHECK(cudaFree(a));
-  PA_CUDA_CHECK(cudaFree(c));
+  expect_gemm_bf16_cases(cases, 1700);
 }
 
 TEST_F(GemmBf16, BadArgumentsNameTheLauncher) {

@@ -13,7 +13,10 @@
 //   describes the fragment layouts).
 // - kVector (A and B 16-byte aligned, lda, ldb, k and n multiples of 8) uses cp.async, copies
 //   outside the matrix zero-filled; otherwise every element is loaded with its own bounds check
-//   (awkward sizes: k = 1, n = 13).
+//   (awkward sizes: k = 1, n = 13). Transposed operands (A given as A^T (k, m), B as B^T (n, k):
+//   gemm_bf16's fallback where the copy engine cannot read them) take the element loads, each
+//   thread walking the stored matrix's rows so that the reads stay coalesced.
+// - The epilogue (gemm_bf16_common.cuh) writes fp32 or bf16, adds the bias and applies GELU.
 #include <cuda_bf16.h>
 
 #include <cstdint>
@@ -42,12 +45,14 @@ struct SharedTiles {
   bf16 b[2][kBlockK * kStrideB];
 };
 
-// The (kBlockM x kBlockK) tile of A at (m0, k0) and the (kBlockK x kBlockN) tile of B at
-// (k0, n0) into stage `s`: cp.async 16-byte chunks (kVector) or checked element loads.
-template <bool kVector>
+// The (kBlockM x kBlockK) tile of op(A) at (m0, k0) and the (kBlockK x kBlockN) tile of op(B)
+// at (k0, n0) into stage `s`: cp.async 16-byte chunks (kVector, A and B untransposed) or checked
+// element loads.
+template <bool kVector, bool kTransA, bool kTransB>
 __device__ __forceinline__ void load_tiles(SharedTiles& tiles, int s, const bf16* a, int lda,
                                            const bf16* b, int ldb, int m, int n, int k, int m0,
                                            int n0, int k0) {
+  static_assert(!kVector || (!kTransA && !kTransB), "cp.async reads untransposed operands");
   if constexpr (kVector) {
     constexpr int kChunksA = kBlockM * kBlockK / 8, kChunksB = kBlockK * kBlockN / 8;
 #pragma unroll
@@ -67,22 +72,25 @@ __device__ __forceinline__ void load_tiles(SharedTiles& tiles, int s, const bf16
   } else {
     const bf16 zero = __float2bfloat16(0.0f);
     for (int i = threadIdx.x; i < kBlockM * kBlockK; i += kThreads) {
-      const int r = i / kBlockK, col = i % kBlockK;
-      tiles.a[s][r * kStrideA + col] =
-          m0 + r < m && k0 + col < k ? a[int64_t(m0 + r) * lda + k0 + col] : zero;
+      // (r, col) of the tile of op(A); consecutive threads take consecutive stored elements.
+      const int r = kTransA ? i % kBlockM : i / kBlockK, col = kTransA ? i / kBlockM : i % kBlockK;
+      const int64_t at =
+          kTransA ? int64_t(k0 + col) * lda + m0 + r : int64_t(m0 + r) * lda + k0 + col;
+      tiles.a[s][r * kStrideA + col] = m0 + r < m && k0 + col < k ? a[at] : zero;
     }
     for (int i = threadIdx.x; i < kBlockK * kBlockN; i += kThreads) {
-      const int r = i / kBlockN, col = i % kBlockN;
-      tiles.b[s][r * kStrideB + col] =
-          k0 + r < k && n0 + col < n ? b[int64_t(k0 + r) * ldb + n0 + col] : zero;
+      const int r = kTransB ? i % kBlockK : i / kBlockN, col = kTransB ? i / kBlockK : i % kBlockN;
+      const int64_t at =
+          kTransB ? int64_t(n0 + col) * ldb + k0 + r : int64_t(k0 + r) * ldb + n0 + col;
+      tiles.b[s][r * kStrideB + col] = k0 + r < k && n0 + col < n ? b[at] : zero;
     }
   }
 }
 
-template <bool kVector>
+template <bool kVector, bool kTransA, bool kTransB, typename Out>
 __global__ void __launch_bounds__(kThreads)
-    gemm_bf16_mma_kernel(int m, int n, int k, float alpha, const bf16* a, int lda, const bf16* b,
-                         int ldb, float beta, float* c, int ldc, const float* bias) {
+    gemm_bf16_mma_kernel(int m, int n, int k, const bf16* a, int lda, const bf16* b, int ldb,
+                         const bf16_gemm::Epilogue<Out> e) {
   __shared__ __align__(16) SharedTiles tiles;
   const int m0 = blockIdx.y * kBlockM, n0 = blockIdx.x * kBlockN;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
@@ -91,12 +99,14 @@ __global__ void __launch_bounds__(kThreads)
   float acc[kTilesM][kTilesN][4] = {};
 
   const int k_tiles = (k + kBlockK - 1) / kBlockK;
-  if (k_tiles > 0) load_tiles<kVector>(tiles, 0, a, lda, b, ldb, m, n, k, m0, n0, 0);
+  if (k_tiles > 0)
+    load_tiles<kVector, kTransA, kTransB>(tiles, 0, a, lda, b, ldb, m, n, k, m0, n0, 0);
   if constexpr (kVector) async_copy::copy_async_commit();
   for (int t = 0; t < k_tiles; ++t) {
     const int s = t % 2;
     if (t + 1 < k_tiles) {  // the next tile into the other stage, freed by the last barrier
-      load_tiles<kVector>(tiles, s ^ 1, a, lda, b, ldb, m, n, k, m0, n0, (t + 1) * kBlockK);
+      load_tiles<kVector, kTransA, kTransB>(tiles, s ^ 1, a, lda, b, ldb, m, n, k, m0, n0,
+                                            (t + 1) * kBlockK);
     }
     if constexpr (kVector) {
       async_copy::copy_async_commit();
@@ -137,20 +147,17 @@ __global__ void __launch_bounds__(kThreads)
 
   // C fragments: c0, c1 = (row g, cols 2t, 2t + 1), c2, c3 = row g + 8.
   const int g = lane / 4, t4 = lane % 4;
+  const bool pairs = bf16_gemm::pairs_aligned(e);
 #pragma unroll
   for (int i = 0; i < kTilesM; ++i) {
 #pragma unroll
     for (int j = 0; j < kTilesN; ++j) {
 #pragma unroll
-      for (int e = 0; e < 4; ++e) {
-        const int row = m0 + warp_m + i * 16 + g + (e / 2) * 8;
-        const int col = n0 + warp_n + j * 8 + 2 * t4 + e % 2;
+      for (int half = 0; half < 2; ++half) {
+        const int row = m0 + warp_m + i * 16 + g + half * 8;
+        const int col = n0 + warp_n + j * 8 + 2 * t4;
         if (row >= m || col >= n) continue;
-        float* out = c + int64_t(row) * ldc + col;
-        float value = alpha * acc[i][j][e];
-        if (beta != 0.0f) value += beta * *out;
-        if (bias != nullptr) value += bias[col];
-        *out = value;
+        bf16_gemm::store_pair(e, pairs, row, col, n, acc[i][j][2 * half], acc[i][j][2 * half + 1]);
       }
     }
   }
@@ -158,23 +165,44 @@ __global__ void __launch_bounds__(kThreads)
 
 bool aligned16(const void* pointer) { return reinterpret_cast<std::uintptr_t>(pointer) % 16 == 0; }
 
+template <bool kVector, bool kTransA, bool kTransB, typename Out>
+void launch(int m, int n, int k, const bf16* a, int lda, const bf16* b, int ldb,
+            const bf16_gemm::Epilogue<Out>& e, cudaStream_t stream) {
+  const dim3 grid((n + kBlockN - 1) / kBlockN, (m + kBlockM - 1) / kBlockM);
+  gemm_bf16_mma_kernel<kVector, kTransA, kTransB, Out>
+      <<<grid, kThreads, 0, stream>>>(m, n, k, a, lda, b, ldb, e);
+  PA_CUDA_CHECK_LAUNCH();
+}
+
 }  // namespace
+
+namespace bf16_gemm {
+
+template <typename Out>
+void mma_sync_gemm(bool trans_a, bool trans_b, int m, int n, int k, const bf16* a, int lda,
+                   const bf16* b, int ldb, const Epilogue<Out>& e, cudaStream_t stream) {
+  if (trans_a && trans_b) return launch<false, true, true>(m, n, k, a, lda, b, ldb, e, stream);
+  if (trans_a) return launch<false, true, false>(m, n, k, a, lda, b, ldb, e, stream);
+  if (trans_b) return launch<false, false, true>(m, n, k, a, lda, b, ldb, e, stream);
+  const bool vector =
+      aligned16(a) && aligned16(b) && lda % 8 == 0 && ldb % 8 == 0 && k % 8 == 0 && n % 8 == 0;
+  if (vector) return launch<true, false, false>(m, n, k, a, lda, b, ldb, e, stream);
+  launch<false, false, false>(m, n, k, a, lda, b, ldb, e, stream);
+}
+
+template void mma_sync_gemm<float>(bool, bool, int, int, int, const bf16*, int, const bf16*, int,
+                                   const Epilogue<float>&, cudaStream_t);
+template void mma_sync_gemm<bf16>(bool, bool, int, int, int, const bf16*, int, const bf16*, int,
+                                  const Epilogue<bf16>&, cudaStream_t);
+
+}  // namespace bf16_gemm
 
 void gemm_v13_bf16_mma(int m, int n, int k, float alpha, const bf16* a, int lda, const bf16* b,
                        int ldb, float beta, float* c, int ldc, const float* bias,
                        cudaStream_t stream) {
   if (!bf16_gemm::check_arguments("gemm_v13_bf16_mma", m, n, k, a, lda, b, ldb, c, ldc)) return;
-  const dim3 grid((n + kBlockN - 1) / kBlockN, (m + kBlockM - 1) / kBlockM);
-  const bool vector =
-      aligned16(a) && aligned16(b) && lda % 8 == 0 && ldb % 8 == 0 && k % 8 == 0 && n % 8 == 0;
-  if (vector) {
-    gemm_bf16_mma_kernel<true>
-        <<<grid, kThreads, 0, stream>>>(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias);
-  } else {
-    gemm_bf16_mma_kernel<false>
-        <<<grid, kThreads, 0, stream>>>(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias);
-  }
-  PA_CUDA_CHECK_LAUNCH();
+  bf16_gemm::mma_sync_gemm(false, false, m, n, k, a, lda, b, ldb,
+                           bf16_gemm::Epilogue<float>{alpha, beta, c, ldc, bias, false}, stream);
 }
 
 }  // namespace pa::cuda

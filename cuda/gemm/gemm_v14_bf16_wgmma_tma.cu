@@ -92,8 +92,9 @@ __global__ void __launch_bounds__(kThreads, 2)
     wgmma::fence_operands(acc);
     __syncthreads();
   }
-  bf16_gemm::store_accumulators<kBlockN>(acc, m0 + warpgroup * 64, n0, m, n, alpha, beta, c, ldc,
-                                         bias);
+  bf16_gemm::store_accumulators<kBlockN>(
+      acc, m0 + warpgroup * 64, n0, m, n,
+      bf16_gemm::Epilogue<float>{alpha, beta, c, ldc, bias, false});
 #endif
 }
 

@@ -59,11 +59,11 @@ static_assert(128 * kProducerRegs + 128 * kConsumers * kConsumerRegs <= 65536);
 // otherwise (m, k) row-major (K-major, one box). kTransB: B is given as B^T, (n, k) row-major
 // (K-major, one 256-row box); otherwise (k, n) row-major (MN-major, four 64-column boxes). The
 // bytes per stage are the same either way.
-template <bool kTransA, bool kTransB>
+template <bool kTransA, bool kTransB, typename Out>
 __global__ void __launch_bounds__(kThreads, 1)
     gemm_warp_specialized_kernel(const __grid_constant__ CUtensorMap map_a,
                                  const __grid_constant__ CUtensorMap map_b, int m, int n, int k,
-                                 float alpha, float beta, float* c, int ldc, const float* bias) {
+                                 const bf16_gemm::Epilogue<Out> epilogue) {
 #if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
   extern __shared__ unsigned char shared[];
   const unsigned tiles_a = (async_copy::shared_address(shared) + 1023) & ~1023u;
@@ -151,27 +151,46 @@ __global__ void __launch_bounds__(kThreads, 1)
       wgmma::fence_operands(acc);
       if (k_tiles > 0) mbarrier::arrive(empty + 8 * ((i - 1) % kStages));
       bf16_gemm::store_accumulators<kBlockN>(acc, tm * kBlockM + consumer * 64, tn * kBlockN, m, n,
-                                             alpha, beta, c, ldc, bias);
+                                             epilogue);
     }
   }
 #endif
 }
 
-template <bool kTransA, bool kTransB>
-void launch(int m, int n, int k, float alpha, const __nv_bfloat16* a, int lda,
-            const __nv_bfloat16* b, int ldb, float beta, float* c, int ldc, const float* bias,
-            cudaStream_t stream) {
+template <bool kTransA, bool kTransB, typename Out>
+void launch(int m, int n, int k, const __nv_bfloat16* a, int lda, const __nv_bfloat16* b, int ldb,
+            const bf16_gemm::Epilogue<Out>& e, cudaStream_t stream) {
   const CUtensorMap map_a = kTransA ? make_tensor_map_bf16(a, k, m, lda, kBlockK, 64)
                                     : make_tensor_map_bf16(a, m, k, lda, kBlockM, kBlockK);
   const CUtensorMap map_b = kTransB ? make_tensor_map_bf16(b, n, k, ldb, kBlockN, kBlockK)
                                     : make_tensor_map_bf16(b, k, n, ldb, kBlockK, 64);
-  constexpr auto kernel = gemm_warp_specialized_kernel<kTransA, kTransB>;
+  constexpr auto kernel = gemm_warp_specialized_kernel<kTransA, kTransB, Out>;
   raise_shared_limit<kernel>(kSharedBytes);
   const int64_t tiles = int64_t((m + kBlockM - 1) / kBlockM) * int64_t((n + kBlockN - 1) / kBlockN);
   const int blocks = int(std::min<int64_t>(tiles, current_device_capability().multiprocessors));
-  kernel<<<blocks, kThreads, kSharedBytes, stream>>>(map_a, map_b, m, n, k, alpha, beta, c, ldc,
-                                                     bias);
+  kernel<<<blocks, kThreads, kSharedBytes, stream>>>(map_a, map_b, m, n, k, e);
   PA_CUDA_CHECK_LAUNCH();
+}
+
+// gemm_bf16 for either type of C: v15 where the copy engine reads the layout on sm_90, else
+// v13's mma.sync kernel in the same layout.
+template <typename Out>
+void gemm_any_layout(bool trans_a, bool trans_b, int m, int n, int k, const __nv_bfloat16* a,
+                     int lda, const __nv_bfloat16* b, int ldb, const bf16_gemm::Epilogue<Out>& e,
+                     cudaStream_t stream) {
+  const std::string layout = std::string(trans_a ? "A^T" : "A") + " x " + (trans_b ? "B^T" : "B");
+  if (!bf16_gemm::check_arguments("gemm_bf16 (" + layout + ")", m, n, k, a, lda, b, ldb, e.c, e.ldc,
+                                  trans_a, trans_b)) {
+    return;
+  }
+  const DeviceCapability& device = current_device_capability();
+  if (device.major == 9 && device.minor == 0 && bf16_gemm::tma_layout(k, a, lda, b, ldb)) {
+    if (trans_a && trans_b) return launch<true, true>(m, n, k, a, lda, b, ldb, e, stream);
+    if (trans_a) return launch<true, false>(m, n, k, a, lda, b, ldb, e, stream);
+    if (trans_b) return launch<false, true>(m, n, k, a, lda, b, ldb, e, stream);
+    return launch<false, false>(m, n, k, a, lda, b, ldb, e, stream);
+  }
+  bf16_gemm::mma_sync_gemm(trans_a, trans_b, m, n, k, a, lda, b, ldb, e, stream);
 }
 
 }  // namespace
@@ -185,41 +204,26 @@ void gemm_v15_bf16_warp_specialized(int m, int n, int k, float alpha, const __nv
   if (!bf16_gemm::tma_layout(k, a, lda, b, ldb)) {
     return gemm_v13_bf16_mma(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, stream);
   }
-  launch<false, false>(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, stream);
+  launch<false, false>(m, n, k, a, lda, b, ldb,
+                       bf16_gemm::Epilogue<float>{alpha, beta, c, ldc, bias, false}, stream);
 }
 
 void gemm_bf16(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const __nv_bfloat16* a,
                int lda, const __nv_bfloat16* b, int ldb, float beta, float* c, int ldc,
-               const float* bias, cudaStream_t stream) {
-  const std::string name = "gemm_bf16";
-  const std::string layout = std::string(trans_a ? "A^T" : "A") + " x " + (trans_b ? "B^T" : "B");
-  if (!bf16_gemm::check_arguments(name + " (" + layout + ")", m, n, k, a, lda, b, ldb, c, ldc,
-                                  trans_a, trans_b)) {
-    return;
-  }
-  const DeviceCapability& device = current_device_capability();
-  const bool hopper = device.major == 9 && device.minor == 0;
-  if (hopper && bf16_gemm::tma_layout(k, a, lda, b, ldb)) {
-    if (trans_a && trans_b)
-      return launch<true, true>(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, stream);
-    if (trans_a)
-      return launch<true, false>(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, stream);
-    if (trans_b)
-      return launch<false, true>(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, stream);
-    return launch<false, false>(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, stream);
-  }
-  if (!trans_a && !trans_b) {
-    return gemm_v13_bf16_mma(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, stream);
-  }
-  throw std::invalid_argument(
-      name + ": " + layout + " (m " + std::to_string(m) + ", n " + std::to_string(n) + ", k " +
-      std::to_string(k) + ", lda " + std::to_string(lda) + ", ldb " + std::to_string(ldb) +
-      ") is not supported " +
-      (hopper ? std::string("by the copy engine: transposed operands need 16-byte aligned "
-                            "pointers, leading dimensions that are multiples of 8 and k > 0")
-              : "on sm_" + std::to_string(device.major) + std::to_string(device.minor) +
-                    ": transposed operands need an sm_90 GPU") +
-      "; make the operand contiguous first");
+               const float* bias, cudaStream_t stream, GemmActivation activation) {
+  gemm_any_layout(
+      trans_a, trans_b, m, n, k, a, lda, b, ldb,
+      bf16_gemm::Epilogue<float>{alpha, beta, c, ldc, bias, activation == GemmActivation::GeluTanh},
+      stream);
+}
+
+void gemm_bf16(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const __nv_bfloat16* a,
+               int lda, const __nv_bfloat16* b, int ldb, float beta, __nv_bfloat16* c, int ldc,
+               const __nv_bfloat16* bias, cudaStream_t stream, GemmActivation activation) {
+  gemm_any_layout(trans_a, trans_b, m, n, k, a, lda, b, ldb,
+                  bf16_gemm::Epilogue<__nv_bfloat16>{alpha, beta, c, ldc, bias,
+                                                     activation == GemmActivation::GeluTanh},
+                  stream);
 }
 
 }  // namespace pa::cuda

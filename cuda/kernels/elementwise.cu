@@ -112,6 +112,22 @@ __global__ void bias_gelu_kernel(const float* __restrict__ x, const float* __res
   }
 }
 
+__global__ void float_to_bf16_kernel(const float* __restrict__ x, uint16_t* __restrict__ y,
+                                     int64_t n) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x) {
+    y[i] = kernels::float_to_bf16_bits(x[i]);
+  }
+}
+
+__global__ void bf16_to_float_kernel(const uint16_t* __restrict__ x, float* __restrict__ y,
+                                     int64_t n) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x) {
+    y[i] = kernels::bf16_bits_to_float(x[i]);
+  }
+}
+
 int blocks_for(int64_t n) {
   const int64_t blocks = (n + kThreads - 1) / kThreads;
   return static_cast<int>(blocks < 65535 * 8 ? blocks : 65535 * 8);
@@ -136,6 +152,18 @@ void unary_forward(UnaryKind kind, const float* x, float* y, int64_t n, float sc
         kind, x + done, y + done, n - done, scalar);
     PA_CUDA_CHECK_LAUNCH();
   }
+}
+
+void float_to_bf16(const float* x, uint16_t* y, int64_t n) {
+  if (n == 0) return;
+  float_to_bf16_kernel<<<blocks_for(n), kThreads, 0, launch_stream()>>>(x, y, n);
+  PA_CUDA_CHECK_LAUNCH();
+}
+
+void bf16_to_float(const uint16_t* x, float* y, int64_t n) {
+  if (n == 0) return;
+  bf16_to_float_kernel<<<blocks_for(n), kThreads, 0, launch_stream()>>>(x, y, n);
+  PA_CUDA_CHECK_LAUNCH();
 }
 
 void unary_backward(UnaryKind kind, const float* x, const float* y, const float* dy, float* dx,

@@ -19,6 +19,10 @@ inline int elementwise_max_dims() { return kMaxDims; }
 
 // y[i] = f(x[i]); `scalar` is the exponent for Pow.
 void unary_forward(UnaryKind kind, const float* x, float* y, int64_t n, float scalar);
+// float32 <-> bfloat16 (its bits; kernels::float_to_bf16_bits rounds to nearest even), n
+// contiguous elements.
+void float_to_bf16(const float* x, uint16_t* y, int64_t n);
+void bf16_to_float(const uint16_t* x, float* y, int64_t n);
 // dx[i] = dy[i] * f'(x[i]); y is the forward output.
 void unary_backward(UnaryKind kind, const float* x, const float* y, const float* dy, float* dx,
                     int64_t n, float scalar);

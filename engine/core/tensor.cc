@@ -234,9 +234,10 @@ Tensor& Tensor::set_requires_grad(bool value) {
   PA_CHECK(is_leaf(), "set_requires_grad",
            "tensor " << shape_str(shape()) << " is the output of an op, not a leaf",
            "call detach() first to make a new leaf");
-  PA_CHECK(!value || dtype() == DType::Float32, "set_requires_grad",
-           "only float32 tensors can require grad, this one is " << dtype_name(dtype()),
-           "gradients are computed in float32");
+  PA_CHECK(
+      !value || dtype() == DType::Float32 || dtype() == DType::BFloat16, "set_requires_grad",
+      "only float32 and bfloat16 tensors can require grad, this one is " << dtype_name(dtype()),
+      "gradients are computed in float32 or bfloat16; convert with pa::to_dtype");
   impl_->requires_grad = value;
   return *this;
 }

@@ -102,6 +102,7 @@ class Tensor {
   // ---- ops sugar, defined in engine/ops ----
   Tensor contiguous() const;
   Tensor to(Device device) const;
+  Tensor to(DType dtype) const;  // pa::to_dtype
   Tensor reshape(const Shape& shape) const;
   Tensor transpose(int64_t dim0, int64_t dim1) const;
   Tensor sum() const;

@@ -167,6 +167,16 @@ void bias_gelu_backward(const float* x, const float* bias, const float* dy, floa
   });
 }
 
+void float_to_bf16(const float* x, uint16_t* y, int64_t n) {
+#pragma omp parallel for schedule(static) if (n >= cpu_config().elementwise_parallel_min)
+  for (int64_t i = 0; i < n; ++i) y[i] = kernels::float_to_bf16_bits(x[i]);
+}
+
+void bf16_to_float(const uint16_t* x, float* y, int64_t n) {
+#pragma omp parallel for schedule(static) if (n >= cpu_config().elementwise_parallel_min)
+  for (int64_t i = 0; i < n; ++i) y[i] = kernels::bf16_bits_to_float(x[i]);
+}
+
 void unary_forward(UnaryKind kind, const float* x, float* y, int64_t n, float scalar) {
   const __m256 one = _mm256_set1_ps(1.0f);
   switch (kind) {  // vectorised maps for the transcendental ones

@@ -22,6 +22,11 @@ void unary_forward(UnaryKind kind, const float* x, float* y, int64_t n, float sc
 void unary_backward(UnaryKind kind, const float* x, const float* y, const float* dy, float* dx,
                     int64_t n, float scalar);
 
+// Conversions between float32 and bfloat16 (its bits, kernels::float_to_bf16_bits: round to
+// nearest even) over n contiguous elements.
+void float_to_bf16(const float* x, uint16_t* y, int64_t n);
+void bf16_to_float(const uint16_t* x, float* y, int64_t n);
+
 // Fused bias + GELU (tanh form) over rows of C: y (rows, C) = gelu(x + bias), bias (C) shared
 // by every row; one pass instead of an add and a GELU. The backward recomputes x + bias:
 // dx (rows, C) = dy * gelu'(x + bias) (the bias gradient is dx summed over rows).

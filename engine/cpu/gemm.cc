@@ -360,4 +360,33 @@ void run_gemm(const GemmProblem& p) {
   }
 }
 
+void run_gemm_bf16(const GemmProblemBf16& p) {
+  // The operands of one product, widened to row-major fp32.
+  const auto widen = [](const kernels::MatrixRefBf16& x, int64_t rows, int64_t cols,
+                        std::vector<float>& out) {
+    out.resize(static_cast<size_t>(rows * cols));
+#pragma omp parallel for schedule(static) if (rows * cols >= cpu_config().elementwise_parallel_min)
+    for (int64_t i = 0; i < rows; ++i) {
+      for (int64_t j = 0; j < cols; ++j) {
+        out[i * cols + j] =
+            kernels::bf16_bits_to_float(x.data[i * x.row_stride + j * x.col_stride]);
+      }
+    }
+  };
+  std::vector<float> a, b, c(static_cast<size_t>(p.M * p.N));
+  for (int64_t t = 0; t < p.count; ++t) {
+    widen({p.a.data + t * p.stride_a, p.a.row_stride, p.a.col_stride}, p.M, p.K, a);
+    widen({p.b.data + t * p.stride_b, p.b.row_stride, p.b.col_stride}, p.K, p.N, b);
+    sgemm(p.M, p.N, p.K, {a.data(), p.K, 1}, {b.data(), p.N, 1}, c.data(), p.N, false);
+    uint16_t* out = p.c + t * p.stride_c;
+#pragma omp parallel for schedule(static) if (p.M * p.N >= cpu_config().elementwise_parallel_min)
+    for (int64_t i = 0; i < p.M; ++i) {
+      for (int64_t j = 0; j < p.N; ++j) {
+        const float bias = p.bias == nullptr ? 0.0f : kernels::bf16_bits_to_float(p.bias[j]);
+        out[i * p.N + j] = kernels::float_to_bf16_bits(c[i * p.N + j] + bias);
+      }
+    }
+  }
+}
+
 }  // namespace pa::cpu

@@ -17,6 +17,7 @@
 namespace pa::cpu {
 
 using kernels::GemmProblem;  // shared with the CUDA GEMM (engine/kernels/defs.h)
+using kernels::GemmProblemBf16;
 using kernels::MatrixRef;
 
 // accumulate = false: C = A B (C is not read); true: C += A B. C is row-major with leading
@@ -40,6 +41,10 @@ inline bool gemm_fits(const GemmProblem&) { return true; }
 // The problem's products one after the other through sgemm; the bias is added to each row of C
 // after its product (c + bias, one rounding, as an add op would).
 void run_gemm(const GemmProblem& problem);
+// bf16 operands: each product's operands widened to fp32 (exactly), multiplied by sgemm, the
+// bias added in fp32 and every element rounded once to bf16 — the reference the CUDA
+// tensor-core GEMM (cuda/gemm/gemm_bf16.h) is held to, not a fast path.
+void run_gemm_bf16(const GemmProblemBf16& problem);
 
 // ---- packed operands ----
 // For callers that multiply by the same operand many times (attention multiplies every query

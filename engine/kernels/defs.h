@@ -6,6 +6,7 @@
 #pragma once
 
 #include <math.h>
+#include <string.h>
 
 #include <cstdint>
 
@@ -103,12 +104,36 @@ PA_HOST_DEVICE float binary_value(BinaryKind kind, float a, float b) {
   return 0.0f;
 }
 
+// ---- bfloat16 ----
+
+// A bfloat16 is stored as its 16 bits (uint16_t): the upper half of a float32, so 8 exponent
+// bits (float32's range) and 8 significand bits (a relative step of 2^-8).
+
+// Round to nearest, ties to even (what PyTorch and __float2bfloat16_rn do); a value past the
+// largest bf16 becomes infinity, a NaN stays a quiet NaN.
+PA_HOST_DEVICE uint16_t float_to_bf16_bits(float x) {
+  uint32_t bits;
+  memcpy(&bits, &x, sizeof bits);
+  if ((bits & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((bits >> 16) | 0x40u);
+  bits += 0x7fffu + ((bits >> 16) & 1u);
+  return static_cast<uint16_t>(bits >> 16);
+}
+
+// Exact: every bf16 is a float32.
+PA_HOST_DEVICE float bf16_bits_to_float(uint16_t h) {
+  const uint32_t bits = static_cast<uint32_t>(h) << 16;
+  float x;
+  memcpy(&x, &bits, sizeof x);
+  return x;
+}
+
 // ---- matrix products ----
 
 // A matrix operand: element (i, j) is data[i * row_stride + j * col_stride]. Row-major with
 // leading dimension ld is {data, ld, 1}; its transpose is {data, 1, ld}.
-struct MatrixRef {
-  const float* data;
+template <typename T>
+struct MatrixOf {
+  const T* data;
   int64_t row_stride;
   int64_t col_stride;
 };
@@ -116,16 +141,24 @@ struct MatrixRef {
 // count products c_t (M, N) = a_t (M, K) b_t (K, N) (+ bias (N) on every row, when not null),
 // t < count: a_t is `a` moved by t * stride_a elements (0: one matrix shared by every product),
 // b_t likewise; c_t is row-major (leading dimension N) at c + t * stride_c. c is overwritten.
-struct GemmProblem {
+template <typename T>
+struct GemmOf {
   int64_t count, M, N, K;
-  MatrixRef a;
+  MatrixOf<T> a;
   int64_t stride_a;
-  MatrixRef b;
+  MatrixOf<T> b;
   int64_t stride_b;
-  const float* bias;
-  float* c;
+  const T* bias;
+  T* c;
   int64_t stride_c;
 };
+
+using MatrixRef = MatrixOf<float>;
+using GemmProblem = GemmOf<float>;
+// bf16 operands, bias and result (the bits, as above), the products accumulated in fp32 and
+// each element of c rounded once, after the bias is added.
+using MatrixRefBf16 = MatrixOf<uint16_t>;
+using GemmProblemBf16 = GemmOf<uint16_t>;
 
 // ---- attention ----
 

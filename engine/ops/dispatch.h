@@ -1,10 +1,11 @@
-// How an op reaches a kernel: one table of kernels per (device type, dtype), looked up in one
-// place. The CPU kernels (engine/cpu) and the CUDA kernels (cuda/) have identical signatures —
-// the table's slots are typed from the CPU ones, and the CUDA table (dispatch_cuda.cc, linked in
+// How an op reaches a kernel: one table of kernels per device type, looked up in one place.
+// The CPU kernels (engine/cpu) and the CUDA kernels (cuda/) have identical signatures — the
+// table's slots are typed from the CPU ones, and the CUDA table (dispatch_cuda.cc, linked in
 // --config=cuda builds only) assigns its own functions to them, so a signature that drifts does
-// not compile. An op calls check_inputs (internal.h), which validates its inputs and returns
-// this table for their device and dtype, or throws NotImplemented naming the op, the device and
-// the dtype.
+// not compile. A slot's types say its dtype (run_gemm: float32, run_gemm_bf16: bfloat16); the
+// op list (op_list.h) says which dtypes each op takes. An op calls check_inputs (internal.h),
+// which validates its inputs and returns the table for their device, or throws NotImplemented
+// naming the op, the device and the dtype.
 #pragma once
 
 #include "engine/core/dtype.h"
@@ -41,9 +42,12 @@
   X(cross_entropy_backward)   \
   X(embedding_forward)        \
   X(embedding_backward)       \
+  X(float_to_bf16)            \
+  X(bf16_to_float)            \
   X(gemm_reads_views)         \
   X(gemm_fits)                \
   X(run_gemm)                 \
+  X(run_gemm_bf16)            \
   X(attention_fits)           \
   X(attention_workspace)      \
   X(attention_forward)        \
@@ -52,22 +56,23 @@
 namespace pa {
 
 struct Kernels {
-  const char* backend = "";  // "cpu float32"
+  const char* backend = "";  // "cpu"
 #define PA_KERNEL_SLOT(name) decltype(&::pa::cpu::name) name = nullptr;
   PA_FOR_EACH_KERNEL(PA_KERNEL_SLOT)
 #undef PA_KERNEL_SLOT
 };
 
 // Makes `kernels` (which must outlive the program, every slot filled: std::logic_error
-// otherwise) the table of (type, dtype); called once per backend from a static initialiser.
-// Returns true.
-bool register_kernels(DeviceType type, DType dtype, const Kernels* kernels);
+// otherwise) the table of `type`; called once per backend from a static initialiser. Returns
+// true.
+bool register_kernels(DeviceType type, const Kernels* kernels);
 
-// The table of (type, dtype), or null.
-const Kernels* find_kernels(DeviceType type, DType dtype);
+// The table of `type`, or null.
+const Kernels* find_kernels(DeviceType type);
 
 // The table for `op` on `device` in `dtype`; throws NotImplemented (naming the op, device and
-// dtype) when the op list does not put the op on that backend or no backend is registered.
+// dtype) when the op list does not put the op on that backend or does not let it take the
+// dtype, or no backend is registered.
 const Kernels& kernels_for(OpId op, Device device, DType dtype);
 
 }  // namespace pa

@@ -6,6 +6,11 @@
 // broadcast batch dims expanded (a single shared matrix is not), in one launch per matmul.
 // Either way a batched a times a 2-D b is one GEMM over all rows. The backward is two matmuls,
 // summed back over broadcast batch dims.
+// bfloat16 operands go to the backend's run_gemm_bf16 (fp32 accumulation, a bf16 result) and
+// are always read as views: the CUDA bf16 GEMM takes row- and column-major operands of any
+// leading dimension (cuda/gemm/gemm_bf16.h), the CPU one widens them to fp32 first.
+#include <type_traits>
+
 #include "engine/core/checked.h"
 #include "engine/ops/internal.h"
 #include "engine/ops/ops.h"
@@ -26,8 +31,20 @@ Tensor gemm_operand(const Tensor& x) {
   return row_major || col_major ? x.detach() : contiguous(x).detach();
 }
 
-kernels::MatrixRef matrix_ref(const Tensor& x, int64_t offset) {
-  return {x.data<float>() + offset, x.strides()[x.dim() - 2], x.strides()[x.dim() - 1]};
+template <typename T>
+kernels::MatrixOf<T> matrix_ref(const Tensor& x, int64_t offset) {
+  return {x.data<T>() + offset, x.strides()[x.dim() - 2], x.strides()[x.dim() - 1]};
+}
+
+// The backend's GEMM for the element type: float32 or bfloat16 (its bits).
+void run_products(const Kernels& k, const kernels::GemmProblem& p) { k.run_gemm(p); }
+void run_products(const Kernels& k, const kernels::GemmProblemBf16& p) { k.run_gemm_bf16(p); }
+
+// sum_to in the tensor's dtype; a bfloat16 gradient is summed in float32 (no bf16 reduction
+// kernel yet) and rounded once.
+Tensor sum_to_dtype(const Tensor& x, const Shape& shape) {
+  if (x.shape() == shape || x.dtype() == DType::Float32) return sum_to(x, shape);
+  return to_dtype(sum_to(to_dtype(x, DType::Float32), shape), x.dtype());
 }
 
 // a (..., M, K) whose batch and row dims can be folded into one row dim of a GEMM.
@@ -42,61 +59,13 @@ bool rows_fold(const Tensor& a) {
   return true;
 }
 
-// out (batch..., M, N) = a (..., M, K) @ b (..., K, N) (+ bias (N) on every row, when not
-// null) through the backend's GEMM; a and b detached, `batch` their broadcast batch dims.
-void gemm_into(const Kernels& k, OpId op, const std::string& shapes, const Tensor& a,
-               const Tensor& b, const Shape& batch, int64_t M, int64_t K, int64_t N,
-               const float* bias, Tensor& out) {
+// gemm_into for a float32 GEMM of row-major, contiguous operands (the GPU's): broadcast batch
+// dims are expanded, an operand holding a single matrix is shared (stride 0); one launch per
+// matmul. `run` checks and runs one GemmProblem.
+template <typename Run>
+void gemm_rows_into(const Run& run, const Tensor& a, const Tensor& b, const Shape& batch, int64_t M,
+                    int64_t K, int64_t N, const float* bias, Tensor& out) {
   const int64_t count = shape_numel(batch);
-  if (out.numel() == 0) return;
-  autograd::NoGradGuard no_grad;
-  const auto run = [&](const kernels::GemmProblem& problem) {
-    PA_CHECK(k.gemm_fits(problem), op_name(op),
-             "sizes " << shapes << " (a batch of " << problem.count << ") exceed what the "
-                      << k.backend << " GEMM takes",
-             "split the product or the batch into smaller ones");
-    k.run_gemm(problem);
-  };
-  if (k.gemm_reads_views()) {
-    // Row- or column-major views are read in place (gemm_operand copies any other).
-    const Tensor ap = gemm_operand(a);    // (..., M, K)
-    const Tensor bp = gemm_operand(b);    // (..., K, N)
-    if (b.dim() == 2 && rows_fold(ap)) {  // (..., M, K) @ (K, N): one (count * M, K) @ (K, N)
-      run({1,
-           count * M,
-           N,
-           K,
-           {ap.data<float>(), K, 1},
-           0,
-           matrix_ref(bp, 0),
-           0,
-           bias,
-           out.data<float>(),
-           0});
-      return;
-    }
-    // One product per batch matrix, each operand at its own (broadcast) batch offset.
-    const Shape a_batch(a.shape().begin(), a.shape().end() - 2);
-    const Shape b_batch(b.shape().begin(), b.shape().end() - 2);
-    const Shape a_strides = ops_internal::broadcast_strides(
-        make_view(ap, a_batch, Shape(ap.strides().begin(), ap.strides().end() - 2), 0), batch);
-    const Shape b_strides = ops_internal::broadcast_strides(
-        make_view(bp, b_batch, Shape(bp.strides().begin(), bp.strides().end() - 2), 0), batch);
-    for (int64_t i = 0; i < count; ++i) {
-      int64_t rest = i, a_offset = 0, b_offset = 0;
-      for (size_t d = batch.size(); d-- > 0;) {
-        const int64_t index = rest % batch[d];
-        rest /= batch[d];
-        a_offset += index * a_strides[d];
-        b_offset += index * b_strides[d];
-      }
-      run({1, M, N, K, matrix_ref(ap, a_offset), 0, matrix_ref(bp, b_offset), 0, bias,
-           out.data<float>() + i * M * N, 0});
-    }
-    return;
-  }
-  // A GEMM of row-major, contiguous operands (the GPU's): broadcast batch dims are expanded,
-  // an operand holding a single matrix is shared (stride 0); one launch per matmul.
   if (b.dim() == 2) {  // (..., M, K) @ (K, N): one (count * M, K) @ (K, N) GEMM
     Shape a_full = batch;
     a_full.insert(a_full.end(), {M, K});
@@ -141,6 +110,79 @@ void gemm_into(const Kernels& k, OpId op, const std::string& shapes, const Tenso
        M * N});
 }
 
+// out (batch..., M, N) = a (..., M, K) @ b (..., K, N) (+ bias (N) on every row, when not
+// null) through the backend's GEMM for T (float: float32, uint16_t: bfloat16); a and b
+// detached, `batch` their broadcast batch dims.
+template <typename T>
+void gemm_into(const Kernels& k, OpId op, const std::string& shapes, const Tensor& a,
+               const Tensor& b, const Shape& batch, int64_t M, int64_t K, int64_t N, const T* bias,
+               Tensor& out) {
+  const int64_t count = shape_numel(batch);
+  if (out.numel() == 0) return;
+  autograd::NoGradGuard no_grad;
+  const auto run = [&](const kernels::GemmOf<T>& problem) {
+    const kernels::GemmProblem sizes{problem.count, problem.M, problem.N, problem.K, {}, 0, {}, 0,
+                                     nullptr,       nullptr,   0};
+    PA_CHECK(k.gemm_fits(sizes), op_name(op),
+             "sizes " << shapes << " (a batch of " << problem.count << ") exceed what the "
+                      << k.backend << " GEMM takes",
+             "split the product or the batch into smaller ones");
+    run_products(k, problem);
+  };
+  if (k.gemm_reads_views() || std::is_same_v<T, uint16_t>) {
+    // Row- or column-major views are read in place (gemm_operand copies any other).
+    const Tensor ap = gemm_operand(a);    // (..., M, K)
+    const Tensor bp = gemm_operand(b);    // (..., K, N)
+    if (b.dim() == 2 && rows_fold(ap)) {  // (..., M, K) @ (K, N): one (count * M, K) @ (K, N)
+      run({1,
+           count * M,
+           N,
+           K,
+           {ap.data<T>(), K, 1},
+           0,
+           matrix_ref<T>(bp, 0),
+           0,
+           bias,
+           out.data<T>(),
+           0});
+      return;
+    }
+    // One product per batch matrix, each operand at its own (broadcast) batch offset.
+    const Shape a_batch(a.shape().begin(), a.shape().end() - 2);
+    const Shape b_batch(b.shape().begin(), b.shape().end() - 2);
+    const Shape a_strides = ops_internal::broadcast_strides(
+        make_view(ap, a_batch, Shape(ap.strides().begin(), ap.strides().end() - 2), 0), batch);
+    const Shape b_strides = ops_internal::broadcast_strides(
+        make_view(bp, b_batch, Shape(bp.strides().begin(), bp.strides().end() - 2), 0), batch);
+    for (int64_t i = 0; i < count; ++i) {
+      int64_t rest = i, a_offset = 0, b_offset = 0;
+      for (size_t d = batch.size(); d-- > 0;) {
+        const int64_t index = rest % batch[d];
+        rest /= batch[d];
+        a_offset += index * a_strides[d];
+        b_offset += index * b_strides[d];
+      }
+      run({1, M, N, K, matrix_ref<T>(ap, a_offset), 0, matrix_ref<T>(bp, b_offset), 0, bias,
+           out.data<T>() + i * M * N, 0});
+    }
+    return;
+  }
+  if constexpr (std::is_same_v<T, float>) gemm_rows_into(run, a, b, batch, M, K, N, bias, out);
+}
+
+// gemm_into in the dtype of `out` (float32 or bfloat16, the inputs' dtype).
+void gemm_dtype(const Kernels& k, OpId op, const std::string& shapes, const Tensor& a,
+                const Tensor& b, const Shape& batch, int64_t M, int64_t K, int64_t N,
+                const Tensor& bias, Tensor& out) {
+  if (out.dtype() == DType::BFloat16) {
+    gemm_into<uint16_t>(k, op, shapes, a, b, batch, M, K, N,
+                        bias.defined() ? bias.data<uint16_t>() : nullptr, out);
+  } else {
+    gemm_into<float>(k, op, shapes, a, b, batch, M, K, N,
+                     bias.defined() ? bias.data<float>() : nullptr, out);
+  }
+}
+
 }  // namespace
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
@@ -160,10 +202,10 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   out_shape.push_back(N);
   const std::string shapes = shape_str(a.shape()) + " @ " + shape_str(b.shape());
   if (!numel_fits(out_shape)) checked_numel(out_shape, "matmul", shapes + " gives shape");
-  Tensor out = empty(out_shape, TensorOptions().with_device(a.device()));  // (..., M, N)
+  Tensor out = empty(out_shape, TensorOptions().with_device(a.device()).with_dtype(a.dtype()));
   const Tensor ap = gemm_operand(a);  // (..., M, K), strided; kept for the backward
   const Tensor bp = gemm_operand(b);  // (..., K, N), strided
-  gemm_into(k, OpId::matmul, shapes, ap, bp, batch, M, K, N, nullptr, out);
+  gemm_dtype(k, OpId::matmul, shapes, ap, bp, batch, M, K, N, Tensor(), out);  // (..., M, N)
   return record(out, OpId::matmul, {a, b}, [ap, bp](const Tensor& grad) {
     const Tensor grad_a = matmul(grad, transpose(bp, -1, -2));  // (..., M, K)
     if (bp.dim() == 2 && ap.dim() > 2) {
@@ -172,11 +214,11 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
       const int64_t K = ap.size(-1), N = grad.size(-1);
       const Tensor a_rows = reshape(contiguous(ap), {-1, K});       // (count * M, K)
       const Tensor grad_rows = reshape(contiguous(grad), {-1, N});  // (count * M, N)
-      return std::vector<Tensor>{sum_to(grad_a, ap.shape()),
+      return std::vector<Tensor>{sum_to_dtype(grad_a, ap.shape()),
                                  matmul(transpose(a_rows, 0, 1), grad_rows)};
     }
     const Tensor grad_b = matmul(transpose(ap, -1, -2), grad);  // (..., K, N)
-    return std::vector<Tensor>{sum_to(grad_a, ap.shape()), sum_to(grad_b, bp.shape())};
+    return std::vector<Tensor>{sum_to_dtype(grad_a, ap.shape()), sum_to_dtype(grad_b, bp.shape())};
   });
 }
 
@@ -198,19 +240,18 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   // y (R, out) = x (R, in) @ W^T (in, out) + bias, the bias added by the GEMM (in its epilogue
   // on the GPU).
   const Tensor bias_c = has_bias ? contiguous(bias).detach() : Tensor();
-  Tensor y = empty({rows, out}, TensorOptions().with_device(x.device()));
-  gemm_into(k, OpId::linear, ops_internal::describe(inputs, names), x_rows,
-            transpose(weight.detach(), 0, 1), {}, rows, in, out,
-            has_bias ? bias_c.data<float>() : nullptr, y);
+  Tensor y = empty({rows, out}, TensorOptions().with_device(x.device()).with_dtype(x.dtype()));
+  gemm_dtype(k, OpId::linear, ops_internal::describe(inputs, names), x_rows,
+             transpose(weight.detach(), 0, 1), {}, rows, in, out, bias_c, y);
   return record(reshape(y, out_shape), OpId::linear, inputs,
                 [x_rows, weight = weight.detach(), has_bias, rows, out,
                  x_shape = x.shape()](const Tensor& grad) {
                   autograd::NoGradGuard no_grad;
                   const Tensor g = reshape(grad, {rows, out});  // (R, out)
                   std::vector<Tensor> grads = {
-                      reshape(matmul(g, weight), x_shape),     // dx (..., in)
-                      matmul(transpose(g, 0, 1), x_rows)};     // dweight (out, in)
-                  if (has_bias) grads.push_back(sum(g, {0}));  // dbias (out)
+                      reshape(matmul(g, weight), x_shape),                // dx (..., in)
+                      matmul(transpose(g, 0, 1), x_rows)};                // dweight (out, in)
+                  if (has_bias) grads.push_back(sum_to_dtype(g, {out}));  // dbias (out)
                   return grads;
                 });
 }

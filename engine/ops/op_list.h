@@ -35,6 +35,7 @@
   X(expand, kCpuAndCuda)        \
   X(contiguous, kCpuAndCuda)    \
   X(to, kCpuAndCuda)            \
+  X(to_dtype, kCpuAndCuda)      \
   X(concat, kCpuAndCuda)        \
   X(split, kCpuAndCuda)         \
   X(stack, kCpuAndCuda)         \
@@ -53,6 +54,14 @@
   X(masked_fill, kCpuAndCuda)   \
   X(where, kCpuAndCuda)         \
   X(scaled_dot_product_attention, kCpuAndCuda)
+
+// The ops that also take bfloat16 tensors, on every backend the list above names for them (all
+// others take float32 only; kernels_for refuses bfloat16 for them with NotImplemented). The
+// sweep runs each of them in bfloat16 too. Mixed precision (issue 21) widens this list.
+#define PA_FOR_EACH_BF16_OP(X) \
+  X(matmul)                    \
+  X(linear)                    \
+  X(to_dtype)
 
 namespace pa {
 
@@ -91,6 +100,15 @@ constexpr unsigned op_backends(OpId op) {
 #undef PA_OP_BACKENDS
   }
   return 0;
+}
+
+// Whether `op` takes bfloat16 tensors (PA_FOR_EACH_BF16_OP).
+constexpr bool op_takes_bf16(OpId op) {
+#define PA_OP_BF16(name) \
+  if (op == OpId::name) return true;
+  PA_FOR_EACH_BF16_OP(PA_OP_BF16)
+#undef PA_OP_BF16
+  return false;
 }
 
 }  // namespace pa

@@ -64,6 +64,9 @@ std::vector<Tensor> split(const Tensor& x, int64_t chunk, int64_t dim);  // equa
 Tensor stack(const std::vector<Tensor>& xs, int64_t dim);
 Tensor contiguous(const Tensor& x);                // x itself when already contiguous
 Tensor to_device(const Tensor& x, Device device);  // x itself when already there
+// x converted between float32 and bfloat16 (round to nearest even; x itself when already in
+// `dtype`); the gradient is converted back.
+Tensor to_dtype(const Tensor& x, DType dtype);
 
 // ---- reductions; empty dims = all dims ----
 Tensor sum(const Tensor& x, const std::vector<int64_t>& dims = {}, bool keepdim = false);

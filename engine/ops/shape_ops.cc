@@ -248,9 +248,29 @@ Tensor to_device(const Tensor& x, Device device) {
   });
 }
 
+Tensor to_dtype(const Tensor& x, DType dtype) {
+  check_defined("to_dtype", x);
+  if (x.dtype() == dtype) return x;
+  const Kernels& k = ops_internal::check_inputs(OpId::to_dtype, {x}, {"x"});
+  PA_CHECK(dtype == DType::Float32 || dtype == DType::BFloat16, "to_dtype",
+           "cannot convert " << ops_internal::describe({x}, {"x"}) << " to " << dtype_name(dtype),
+           "to_dtype converts between float32 and bfloat16");
+  const Tensor xc = contiguous(x.detach());
+  Tensor out = empty(x.shape(), TensorOptions().with_device(x.device()).with_dtype(dtype));
+  if (dtype == DType::BFloat16) {
+    k.float_to_bf16(xc.data<float>(), out.data<uint16_t>(), out.numel());
+  } else {
+    k.bf16_to_float(xc.data<uint16_t>(), out.data<float>(), out.numel());
+  }
+  return record(out, OpId::to_dtype, {x}, [source = x.dtype()](const Tensor& grad) {
+    return std::vector<Tensor>{to_dtype(grad, source)};
+  });
+}
+
 // ---- Tensor member sugar ----
 Tensor Tensor::contiguous() const { return pa::contiguous(*this); }
 Tensor Tensor::to(Device device) const { return to_device(*this, device); }
+Tensor Tensor::to(DType dtype) const { return to_dtype(*this, dtype); }
 Tensor Tensor::reshape(const Shape& shape) const { return pa::reshape(*this, shape); }
 Tensor Tensor::transpose(int64_t dim0, int64_t dim1) const {
   return pa::transpose(*this, dim0, dim1);

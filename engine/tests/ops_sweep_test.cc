@@ -209,6 +209,47 @@ SWEEP(matmul) {
         },
         rng);
   }
+  // bfloat16 (kBf16GemmTolerance): M = 1, K = 1, K = 0, sizes off every tile, multiples of 8
+  // (on an sm_90 GPU the copy engine's v15, in every layout: the backward's products read
+  // transposed views), folded rows, batches, broadcast batches (their gradient summed in fp32).
+  const std::vector<std::pair<Shape, Shape>> bf16_shapes = {{{7, 13}, {13, 5}},
+                                                            {{1, 1}, {1, 1}},
+                                                            {{1, 9}, {9, 3}},
+                                                            {{5, 1}, {1, 7}},
+                                                            {{4, 0}, {0, 3}},
+                                                            {{130, 257}, {257, 129}},
+                                                            {{64, 128}, {128, 72}},
+                                                            {{3, 7, 16}, {16, 24}},
+                                                            {{2, 3, 8, 16}, {2, 3, 16, 8}},
+                                                            {{2, 1, 4, 6}, {1, 3, 6, 5}}};
+  for (const auto& [sa, sb] : bf16_shapes) {
+    // A broadcast batch's gradient sums products that were each rounded to bf16 (as a bf16
+    // batched matmul does in PyTorch): each rounding is 2^-9 of its own product, which may be
+    // larger than the sum, so up to (batch) such errors add (atol 1e-2 at |values| <= 1).
+    const bool broadcast = sa.size() == 4 && sa[1] != sb[1];
+    check_op(
+        "matmul bf16 " + shape_str(sa) + " @ " + shape_str(sb),
+        {random_input(sa, rng), random_input(sb, rng)},
+        [](const Tensors& t) { return Tensors{pa::matmul(t[0], t[1])}; },
+        [](const Arrays& a) { return Arrays{ref::matmul(a[0], a[1])}; },
+        [](const Arrays& a, const Arrays& g) { return ref::matmul_backward(a[0], a[1], g[0]); },
+        rng, broadcast ? Tolerance{1e-2, 1.0 / 256} : kBf16GemmTolerance, Device::cpu(),
+        DType::BFloat16);
+  }
+  for (const auto& [sa, sb] :
+       std::vector<std::pair<Shape, Shape>>{{{9, 7}, {9, 5}}, {{16, 24}, {16, 40}}}) {
+    check_op(
+        "matmul bf16 a^T " + shape_str(sa) + " @ " + shape_str(sb),
+        {random_input(sa, rng), random_input(sb, rng)},
+        [](const Tensors& t) { return Tensors{pa::matmul(pa::transpose(t[0], 0, 1), t[1])}; },
+        [](const Arrays& a) { return Arrays{ref::matmul(ref::transpose(a[0], 0, 1), a[1])}; },
+        [](const Arrays& a, const Arrays& g) {
+          Arrays grads = ref::matmul_backward(ref::transpose(a[0], 0, 1), a[1], g[0]);
+          grads[0] = ref::transpose(grads[0], 0, 1);
+          return grads;
+        },
+        rng, kBf16GemmTolerance, Device::cpu(), DType::BFloat16);
+  }
 }
 
 SWEEP(linear) {
@@ -244,6 +285,55 @@ SWEEP(linear) {
         return Arrays{ref::transpose(grads[0], 0, 2), grads[1]};
       },
       rng);
+  // bfloat16: the bias added before the one rounding; x W^T reads W transposed in place.
+  const std::vector<LinearCase> bf16_cases = {{{7, 13}, 5},    {{1, 1}, 1},      {{2, 3, 4}, 6},
+                                              {{0, 5}, 3},     {{130, 33}, 129}, {{64, 96}, 128},
+                                              {{4, 8, 64}, 40}};
+  for (const LinearCase& c : bf16_cases) {
+    const int64_t in = c.x.back();
+    check_op(
+        "linear bf16 " + shape_str(c.x) + " -> " + std::to_string(c.out),
+        {random_input(c.x, rng), random_input({c.out, in}, rng), random_input({c.out}, rng)},
+        [](const Tensors& t) { return Tensors{pa::linear(t[0], t[1], t[2])}; },
+        [](const Arrays& a) { return Arrays{ref::linear(a[0], a[1], a[2])}; },
+        [](const Arrays& a, const Arrays& g) {
+          return ref::linear_backward(a[0], a[1], a[2], g[0]);
+        },
+        rng, kBf16GemmTolerance, Device::cpu(), DType::BFloat16);
+  }
+}
+
+// float32 -> bfloat16 is exact against the reference's own rounding (ties to even, overflow to
+// infinity); bfloat16 -> float32 is exact. The gradient goes back converted.
+SWEEP(to_dtype) {
+  const Tolerance exact{0.0, 0.0};
+  for (const Shape& shape : std::vector<Shape>{{7, 13}, {}, {0, 3}, {3, 1001}}) {
+    check_op(
+        "to_dtype float32 -> bfloat16 " + shape_str(shape), {random_input(shape, rng, -3.0, 3.0)},
+        [](const Tensors& t) { return Tensors{pa::to_dtype(t[0], DType::BFloat16)}; },
+        [](const Arrays& a) { return Arrays{ref::round_bf16(a[0])}; },
+        [](const Arrays&, const Arrays& g) { return g; }, rng, exact);
+    check_op(
+        "to_dtype bfloat16 -> float32 " + shape_str(shape), {random_input(shape, rng, -3.0, 3.0)},
+        [](const Tensors& t) { return Tensors{pa::to_dtype(t[0], DType::Float32)}; },
+        [](const Arrays& a) { return Arrays{a[0]}; },
+        [](const Arrays&, const Arrays& g) { return Arrays{ref::round_bf16(g[0])}; }, rng, exact,
+        Device::cpu(), DType::BFloat16);
+  }
+  // A transposed (non-contiguous) input, and values past bf16's range (to infinity).
+  check_op(
+      "to_dtype float32 -> bfloat16 transposed", {random_input({5, 9}, rng, -1e38, 1e38)},
+      [](const Tensors& t) {
+        return Tensors{pa::to_dtype(
+            pa::mul(pa::transpose(t[0], 0, 1),
+                    pa::full({9, 5}, 4.0f, TensorOptions().with_device(t[0].device()))),
+            DType::BFloat16)};
+      },
+      [](const Arrays& a) {
+        return Arrays{ref::round_bf16(ref::mul(ref::transpose(a[0], 0, 1),
+                                               ref::Array{{9, 5}, std::vector<double>(45, 4.0)}))};
+      },
+      nullptr, rng, exact);
 }
 
 // ---- shape ops ----

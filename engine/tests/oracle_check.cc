@@ -55,10 +55,13 @@ std::string compare(const std::string& what, const Tensor& actual, const ref::Ar
         << shape_str(expected.shape);
     return out.str();
   }
-  const std::vector<float> values = actual.to_vector();
+  const std::vector<float> values = actual.dtype() == DType::Float32
+                                        ? actual.to_vector()
+                                        : to_dtype(actual.detach(), DType::Float32).to_vector();
   double worst_excess = 0.0;
   int64_t worst = -1;
   for (size_t i = 0; i < values.size(); ++i) {
+    if (values[i] == expected.data[i]) continue;  // equal, infinities included
     const double error = std::abs(values[i] - expected.data[i]);
     const double allowed = tolerance.atol + tolerance.rtol * std::abs(expected.data[i]);
     const bool bad = !(error <= allowed);  // NaN fails
@@ -92,23 +95,28 @@ void expect_swept(OpId op, const SweepTally& tally) {
                           << ", a backend the op list says must run it";
   EXPECT_EQ(tally.skipped, 0) << op_name(op) << " skipped " << tally.skipped << " sweep case(s) on "
                               << device.str() << ", a backend the op list says must run it";
+  if (op_takes_bf16(op)) {
+    EXPECT_GT(tally.ran_bf16, 0) << op_name(op) << " ran no bfloat16 sweep case on " << device.str()
+                                 << ", a dtype the op list says it takes";
+  }
 }
 
 namespace {
 void run_case(const std::string& name, const std::vector<Input>& inputs, const EngineFn& engine,
               const ReferenceFn& reference, const ReferenceBackwardFn& reference_backward,
-              std::mt19937_64& rng, const Tolerance& tolerance, Device device);
+              std::mt19937_64& rng, const Tolerance& tolerance, Device device, DType dtype);
 }  // namespace
 
 void check_op(const std::string& name, const std::vector<Input>& inputs, const EngineFn& engine,
               const ReferenceFn& reference, const ReferenceBackwardFn& reference_backward,
-              std::mt19937_64& rng, const Tolerance& tolerance, Device requested) {
+              std::mt19937_64& rng, const Tolerance& tolerance, Device requested, DType dtype) {
   const Device device = requested.is_cpu() ? sweep_device() : requested;
   // A backend without a kernel for the op says so with the one typed error: the case is
   // reported and counted as skipped (expect_swept fails a required op that skips), never passed.
   try {
-    run_case(name, inputs, engine, reference, reference_backward, rng, tolerance, device);
+    run_case(name, inputs, engine, reference, reference_backward, rng, tolerance, device, dtype);
     ++sweep_tally().ran;
+    if (dtype == DType::BFloat16) ++sweep_tally().ran_bf16;
   } catch (const NotImplemented& error) {
     ++sweep_tally().skipped;
     const std::string what = error.what();
@@ -121,18 +129,23 @@ namespace {
 
 void run_case(const std::string& name, const std::vector<Input>& inputs, const EngineFn& engine,
               const ReferenceFn& reference, const ReferenceBackwardFn& reference_backward,
-              std::mt19937_64& rng, const Tolerance& tolerance, Device device) {
-  SCOPED_TRACE(name + " on " + device.str());
+              std::mt19937_64& rng, const Tolerance& tolerance, Device device, DType dtype) {
+  SCOPED_TRACE(name + " on " + device.str() + " in " + dtype_name(dtype));
   std::vector<Tensor> tensors;
   std::vector<ref::Array> arrays;
   for (const Input& input : inputs) {
     Tensor tensor = input.tensor;
-    if (device != tensor.device()) {
+    ref::Array array = input.array;
+    if (dtype != DType::Float32) {
+      tensor = to_dtype(input.tensor.detach(), dtype).to(device);  // a new leaf
+      array = ref::round_bf16(array);
+      if (input.differentiable) tensor.set_requires_grad(true);
+    } else if (device != tensor.device()) {
       tensor = input.tensor.detach().to(device);
       if (input.differentiable) tensor.set_requires_grad(true);
     }
     tensors.push_back(tensor);
-    arrays.push_back(input.array);
+    arrays.push_back(array);
   }
   const std::vector<Tensor> outputs = engine(tensors);
   const std::vector<ref::Array> expected = reference(arrays);
@@ -149,8 +162,13 @@ void run_case(const std::string& name, const std::vector<Input>& inputs, const E
   std::vector<Tensor> weight_tensors;
   for (const Tensor& output : outputs) {
     const Input weight = random_input(output.shape(), rng, -1.0, 1.0, false);
-    weights.push_back(weight.array);
-    weight_tensors.push_back(weight.tensor.to(device));
+    if (output.dtype() == DType::BFloat16) {  // a bf16 output takes a bf16 gradient
+      weights.push_back(ref::round_bf16(weight.array));
+      weight_tensors.push_back(to_dtype(weight.tensor, DType::BFloat16).to(device));
+    } else {
+      weights.push_back(weight.array);
+      weight_tensors.push_back(weight.tensor.to(device));
+    }
   }
   for (Tensor& t : tensors) {
     if (t.requires_grad()) t.zero_grad();

@@ -49,20 +49,31 @@ using ReferenceBackwardFn = std::function<std::vector<ref::Array>(const std::vec
 // Runs forward on both sides, then the engine backward of L = sum_i sum(out_i * W_i) with
 // random W_i (a single output is seeded with W directly) and the reference backward with
 // grad_outs W_i. The engine side runs on `device`: inputs are copied there as new leaves.
+// dtype bfloat16: the engine gets the inputs rounded to bfloat16 (new bf16 leaves) and the
+// reference the same rounded values; a bfloat16 output is seeded with W rounded to bfloat16
+// (the reference gets that W), and bf16 outputs and gradients are compared in float32.
 // Uses gtest assertions.
 void check_op(const std::string& name, const std::vector<Input>& inputs, const EngineFn& engine,
               const ReferenceFn& reference, const ReferenceBackwardFn& reference_backward,
-              std::mt19937_64& rng, const Tolerance& tolerance = {}, Device device = Device::cpu());
+              std::mt19937_64& rng, const Tolerance& tolerance = {}, Device device = Device::cpu(),
+              DType dtype = DType::Float32);
+
+// The tolerance of a bfloat16 GEMM against the double reference fed the same bf16 inputs: each
+// result is rounded once to bf16 (at most half a step, 2^-9 relative; 2^-8 allowed) after an
+// fp32 accumulation (atol 1e-3 covers its error at the sweep's sizes, K <= 257, |values| <= 1).
+inline constexpr Tolerance kBf16GemmTolerance{1e-3, 1.0 / 256};
 
 // The cases check_op ran and skipped (a NotImplemented error: no kernel for the device and
 // dtype, reported as "[ SKIP ]") since the tally was last reset; SWEEP resets it per op.
 struct SweepTally {
   int ran = 0;
   int skipped = 0;
+  int ran_bf16 = 0;  // of `ran`, the cases run in bfloat16
 };
 SweepTally& sweep_tally();
 // Fails the current test unless `op` ran at least one case on sweep_device() and skipped none,
-// where the op list (engine/ops/op_list.h) says the backend must implement it.
+// where the op list (engine/ops/op_list.h) says the backend must implement it, and at least
+// one of them in bfloat16 where the list says the op takes it.
 void expect_swept(OpId op, const SweepTally& tally);
 
 // Where check_op runs the cases that ask for the CPU: the CPU, or the GPU when the environment

@@ -393,6 +393,21 @@ Array sigmoid(const Array& x) {
   return elementwise(x.shape, [&](int64_t i) { return 1.0 / (1.0 + std::exp(-x.data[i])); });
 }
 
+Array round_bf16(const Array& x) {
+  require_valid(x, "x");
+  return elementwise(x.shape, [&](int64_t i) {
+    const double v = x.data[i];
+    if (v == 0.0 || !std::isfinite(v)) return v;
+    int exponent = 0;
+    const double fraction = std::frexp(v, &exponent);  // v = fraction 2^exponent, |f| in [0.5, 1)
+    // 8 significant bits: the fraction in steps of 2^-8, rounded half to even (nearbyint in the
+    // default rounding mode).
+    const double rounded = std::ldexp(std::nearbyint(std::ldexp(fraction, 8)), exponent - 8);
+    const double largest = std::ldexp(255.0, 120);  // (2 - 2^-7) 2^127
+    return std::abs(rounded) > largest ? std::copysign(HUGE_VAL, v) : rounded;
+  });
+}
+
 Array relu(const Array& x) {
   require_valid(x, "x");
   return elementwise(x.shape, [&](int64_t i) { return x.data[i] > 0.0 ? x.data[i] : 0.0; });

@@ -63,6 +63,13 @@ Array gelu_erf_backward(const Array& x, const Array& grad_out);
 Array bias_gelu(const Array& x, const Array& bias);
 std::vector<Array> bias_gelu_backward(const Array& x, const Array& bias, const Array& grad_out);
 
+// ---- bfloat16 ----
+// Each value rounded to the nearest bfloat16 (8 significant bits, float32's exponent range),
+// ties to even; past the largest bfloat16 (about 3.39e38) it becomes infinity. Computed in
+// double with frexp/nearbyint/ldexp, independent of the engine's bit manipulation
+// (engine/kernels/defs.h). Subnormal float32 inputs are not supported (the sweep draws none).
+Array round_bf16(const Array& x);
+
 // ---- matmul: a (..., M, K) @ b (..., K, N) -> (..., M, N), batch dims broadcast; both >= 2-D ----
 Array matmul(const Array& a, const Array& b);
 std::vector<Array> matmul_backward(const Array& a, const Array& b, const Array& grad_out);

@@ -749,4 +749,18 @@ TEST(Exact, ShapesAndBroadcasting) {
 }
 
 }  // namespace
+TEST(Reference, RoundBf16TiesToEvenAndOverflows) {
+  // Near 1 a bfloat16 steps by 2^-7: 1 + 2^-8 is a tie between 1 (even) and 1 + 2^-7; 1 + 3 2^-8
+  // a tie between 1 + 2^-7 (odd) and 1 + 2^-6 (even).
+  const double step = std::ldexp(1.0, -8);
+  const Array x{{6}, {1.0 + step, 1.0 + 3 * step, -(1.0 + 1.1 * step), 0.1, 3.4e38, 0.0}};
+  const Array r = round_bf16(x);
+  EXPECT_EQ(r.data[0], 1.0);
+  EXPECT_EQ(r.data[1], 1.0 + 4 * step);
+  EXPECT_EQ(r.data[2], -(1.0 + 2 * step));
+  EXPECT_EQ(r.data[3], 0.10009765625);  // 0x3DCD: 205 / 2048
+  EXPECT_TRUE(std::isinf(r.data[4]));   // past (2 - 2^-7) 2^127
+  EXPECT_EQ(r.data[5], 0.0);
+}
+
 }  // namespace ref
