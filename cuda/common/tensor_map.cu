@@ -27,39 +27,53 @@ PFN_cuTensorMapEncodeTiled_v12000 encoder() {
   return function;
 }
 
-}  // namespace
-
-bool tensor_map_compatible(const void* base, int64_t ld) {
-  return reinterpret_cast<std::uintptr_t>(base) % 16 == 0 && ld > 0 && (ld * 2) % 16 == 0 &&
-         ld * 2 < (int64_t(1) << 40);
-}
-
-CUtensorMap make_tensor_map_bf16(const void* base, int64_t rows, int64_t cols, int64_t ld,
-                                 int box_rows, int box_cols) {
+// make_tensor_map_bf16 and _fp32: `name`, the element type and its size.
+CUtensorMap make_tensor_map(const char* name, CUtensorMapDataType type, int element_bytes,
+                            const void* base, int64_t rows, int64_t cols, int64_t ld, int box_rows,
+                            int box_cols) {
   const std::string shape = "(" + std::to_string(rows) + ", " + std::to_string(cols) + "), ld " +
                             std::to_string(ld) + ", box (" + std::to_string(box_rows) + ", " +
                             std::to_string(box_cols) + ")";
-  if (!tensor_map_compatible(base, ld) || rows < 1 || cols < 1 || cols > ld ||
+  if (!tensor_map_compatible(base, ld, element_bytes) || rows < 1 || cols < 1 || cols > ld ||
       rows >= (int64_t(1) << 32) || box_rows < 1 || box_rows > 256 || box_cols < 1 ||
-      box_cols * 2 > 128) {
-    throw std::invalid_argument("make_tensor_map_bf16: a bf16 matrix " + shape +
+      box_cols * element_bytes > 128) {
+    throw std::invalid_argument(std::string(name) + ": a matrix " + shape +
                                 " the copy engine cannot read (it needs a 16-byte aligned start "
                                 "and row pitch, and boxes of at most 256 rows and 128 bytes)");
   }
   CUtensorMap map;
   const cuuint64_t dims[2] = {cuuint64_t(cols), cuuint64_t(rows)};
-  const cuuint64_t strides[1] = {cuuint64_t(ld) * 2};  // bytes from one row to the next
+  const cuuint64_t strides[1] = {cuuint64_t(ld) * element_bytes};  // bytes between rows
   const cuuint32_t box[2] = {cuuint32_t(box_cols), cuuint32_t(box_rows)};
   const cuuint32_t element_strides[2] = {1, 1};
   const CUresult result =
-      encoder()(&map, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 2, const_cast<void*>(base), dims, strides,
-                box, element_strides, CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
+      encoder()(&map, type, 2, const_cast<void*>(base), dims, strides, box, element_strides,
+                CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
                 CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
   if (result != CUDA_SUCCESS) {
-    throw std::runtime_error("make_tensor_map_bf16: the driver refused the tensor map for " +
+    throw std::runtime_error(std::string(name) + ": the driver refused the tensor map for " +
                              shape + " (CUresult " + std::to_string(int(result)) + ")");
   }
   return map;
+}
+
+}  // namespace
+
+bool tensor_map_compatible(const void* base, int64_t ld, int element_bytes) {
+  return reinterpret_cast<std::uintptr_t>(base) % 16 == 0 && ld > 0 &&
+         (ld * element_bytes) % 16 == 0 && ld * element_bytes < (int64_t(1) << 40);
+}
+
+CUtensorMap make_tensor_map_bf16(const void* base, int64_t rows, int64_t cols, int64_t ld,
+                                 int box_rows, int box_cols) {
+  return make_tensor_map("make_tensor_map_bf16", CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 2, base, rows,
+                         cols, ld, box_rows, box_cols);
+}
+
+CUtensorMap make_tensor_map_fp32(const void* base, int64_t rows, int64_t cols, int64_t ld,
+                                 int box_rows, int box_cols) {
+  return make_tensor_map("make_tensor_map_fp32", CU_TENSOR_MAP_DATA_TYPE_FLOAT32, 4, base, rows,
+                         cols, ld, box_rows, box_cols);
 }
 
 }  // namespace pa::cuda

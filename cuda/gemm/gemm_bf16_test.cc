@@ -287,6 +287,81 @@ TEST_F(GemmBf16, EveryLayoutMatchesTheDoubleReference) {
   expect_gemm_bf16_cases(cases, 1700);
 }
 
+// TF32 (gemm_tf32, sm_90): fp32 operands read with 10 significand bits, so each product is off
+// by at most 2^-9 of |a b| (both operands truncated or rounded) before the fp32 sums: allowed
+// 1e-6 + 2^-9 sum |a b| + the fp32 summation bound. B row-major (transposed into scratch first)
+// and B^T in place; awkward m, n, k (k a multiple of 4: rows of 16 bytes), bias, GELU, beta.
+TEST_F(GemmBf16Hopper, Tf32MatchesTheDoubleReference) {
+  struct Tf32Case {
+    int m, n, k;
+    bool trans_b, bias, gelu;
+    float beta;
+  };
+  uint32_t seed = 1800;
+  for (const Tf32Case& tc : {Tf32Case{1, 1, 4, false, false, false, 0.0f},
+                             Tf32Case{129, 77, 44, false, true, false, 0.0f},
+                             Tf32Case{130, 264, 136, true, true, true, 0.0f},
+                             Tf32Case{300, 520, 1000, false, false, false, 1.5f},
+                             Tf32Case{1024, 768, 768, true, true, false, 0.0f}}) {
+    SCOPED_TRACE("m " + std::to_string(tc.m) + " n " + std::to_string(tc.n) + " k " +
+                 std::to_string(tc.k) + (tc.trans_b ? " B^T" : " B") + (tc.gelu ? " gelu" : ""));
+    std::mt19937 rng(seed++);
+    std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+    std::vector<float> a(size_t(tc.m) * tc.k), b(size_t(tc.k) * tc.n), bias(tc.n),
+        c(size_t(tc.m) * tc.n);
+    for (auto* v : {&a, &b, &bias, &c}) {
+      for (float& x : *v) x = uniform(rng);
+    }
+    float* da = device_copy(a);
+    float* db = device_copy(b);
+    float* dbias = device_copy(bias);
+    float* dc = device_copy(c);
+    gemm_tf32(tc.trans_b, tc.m, tc.n, tc.k, 1.0f, da, tc.k, db, tc.trans_b ? tc.k : tc.n, tc.beta,
+              dc, tc.n, tc.bias ? dbias : nullptr, nullptr,
+              tc.gelu ? GemmActivation::GeluTanh : GemmActivation::None);
+    std::vector<float> out(c.size());
+    PA_CUDA_CHECK(cudaMemcpy(out.data(), dc, out.size() * sizeof(float), cudaMemcpyDeviceToHost));
+    for (float* p : {da, db, dbias, dc}) PA_CUDA_CHECK(cudaFree(p));
+    int bad = 0;
+    for (int i = 0; i < tc.m && bad < 3; ++i) {
+      for (int j = 0; j < tc.n && bad < 3; ++j) {
+        double sum = 0.0, magnitude = 0.0;
+        for (int p = 0; p < tc.k; ++p) {
+          // With trans_b the same values are stored (n, k): B^T[j][p] = b[j * k + p].
+          const double bv = tc.trans_b ? b[size_t(j) * tc.k + p] : b[size_t(p) * tc.n + j];
+          sum += double(a[size_t(i) * tc.k + p]) * bv;
+          magnitude += std::abs(double(a[size_t(i) * tc.k + p]) * bv);
+        }
+        double expected = sum + tc.beta * double(c[size_t(i) * tc.n + j]);
+        if (tc.bias) expected += bias[j];
+        double allowed = 1e-6 + std::ldexp(1.0, -9) * magnitude +
+                         std::ldexp(1.0, -22) * (tc.k + 2) * (magnitude + std::abs(expected));
+        if (tc.gelu) {
+          const double x = expected;
+          expected =
+              0.5 * x * (1.0 + std::tanh(std::sqrt(2.0 / M_PI) * (x + 0.044715 * x * x * x)));
+          allowed = 1e-6 + 1.2 * allowed;
+        }
+        const double got = out[size_t(i) * tc.n + j];
+        if (!(std::abs(got - expected) <= allowed)) {
+          ++bad;
+          ADD_FAILURE() << "C[" << i << "][" << j << "] = " << got << " vs " << expected
+                        << " (allowed " << allowed << ")";
+        }
+      }
+    }
+  }
+  // A k the copy engine cannot read in rows (k = 3: 12-byte rows) is a clear error.
+  try {
+    gemm_tf32(true, 4, 4, 3, 1.0f, reinterpret_cast<const float*>(16), 3,
+              reinterpret_cast<const float*>(16), 3, 0.0f, reinterpret_cast<float*>(16), 4, nullptr,
+              nullptr);
+    ADD_FAILURE() << "expected std::invalid_argument";
+  } catch (const std::invalid_argument& error) {
+    EXPECT_NE(std::string(error.what()).find("gemm_tf32"), std::string::npos) << error.what();
+  }
+}
+
 TEST_F(GemmBf16, BadArgumentsNameTheLauncher) {
   const std::pair<Launcher, std::string> launchers[] = {
       {gemm_v13_bf16_mma, "gemm_v13_bf16_mma"},

@@ -6,6 +6,7 @@
 
 #include "cuda/common/runtime.h"
 #include "cuda/gemm/gemm.h"
+#include "cuda/gemm/gemm_bf16.h"
 
 namespace pa::cuda {
 
@@ -22,6 +23,17 @@ void run_gemm(const GemmProblem& p) {
   }
   const int M = static_cast<int>(p.M), N = static_cast<int>(p.N), K = static_cast<int>(p.K);
   const auto stream = static_cast<cudaStream_t>(current_stream());
+  const int lda = static_cast<int>(p.a.row_stride), ldb = static_cast<int>(p.b.row_stride);
+  // TF32 where allowed and the tensor-core path takes the layout (every product alike: the batch
+  // strides keep each matrix 16-byte aligned when they are multiples of 4).
+  if (p.allow_tf32 && gemm_tf32_takes(K, p.a.data, lda, p.b.data, ldb, false) &&
+      (p.count == 1 || (p.stride_a % 4 == 0 && p.stride_b % 4 == 0))) {
+    for (int64_t t = 0; t < p.count; ++t) {
+      gemm_tf32(false, M, N, K, 1.0f, p.a.data + t * p.stride_a, lda, p.b.data + t * p.stride_b,
+                ldb, 0.0f, p.c + t * p.stride_c, N, p.bias, stream);
+    }
+    return;
+  }
   if (p.count == 1) {
     gemm_best(M, N, K, 1.0f, p.a.data, static_cast<int>(p.a.row_stride), p.b.data,
               static_cast<int>(p.b.row_stride), 0.0f, p.c, N, p.bias, stream);

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 #include "cuda/common/async_copy.cuh"
 #include "cuda/common/check.h"
@@ -59,19 +60,24 @@ static_assert(128 * kProducerRegs + 128 * kConsumers * kConsumerRegs <= 65536);
 // otherwise (m, k) row-major (K-major, one box). kTransB: B is given as B^T, (n, k) row-major
 // (K-major, one 256-row box); otherwise (k, n) row-major (MN-major, four 64-column boxes). The
 // bytes per stage are the same either way.
-template <bool kTransA, bool kTransB, typename Out>
+// In: __nv_bfloat16, or float read as tf32 (then A and B K-major: !kTransA, kTransB). A k tile
+// is 128 bytes of each row either way: 64 bf16 or 32 fp32, four wgmma steps of 32 bytes.
+template <typename In, bool kTransA, bool kTransB, typename Out>
 __global__ void __launch_bounds__(kThreads, 1)
     gemm_warp_specialized_kernel(const __grid_constant__ CUtensorMap map_a,
                                  const __grid_constant__ CUtensorMap map_b, int m, int n, int k,
                                  const bf16_gemm::Epilogue<Out> epilogue) {
 #if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  constexpr bool kTf32 = std::is_same_v<In, float>;
+  static_assert(!kTf32 || (!kTransA && kTransB), "tf32 operands must both be K-major");
+  constexpr int kTileK = 128 / int(sizeof(In));  // k values per tile
   extern __shared__ unsigned char shared[];
   const unsigned tiles_a = (async_copy::shared_address(shared) + 1023) & ~1023u;
   const unsigned tiles_b = tiles_a + kStages * kTileA;
   const unsigned full = tiles_b + kStages * kTileB, empty = full + 8 * kStages;
   const int warpgroup = threadIdx.x / 128;
   const int tiles_m = (m + kBlockM - 1) / kBlockM, tiles_n = (n + kBlockN - 1) / kBlockN;
-  const int tiles = tiles_m * tiles_n, k_tiles = (k + kBlockK - 1) / kBlockK;
+  const int tiles = tiles_m * tiles_n, k_tiles = (k + kTileK - 1) / kTileK;
   if (threadIdx.x == 0) {
     for (int s = 0; s < kStages; ++s) {
       mbarrier::init(full + 8 * s, 1);
@@ -99,18 +105,18 @@ __global__ void __launch_bounds__(kThreads, 1)
 #pragma unroll
           for (int h = 0; h < kBlockM / 64; ++h) {
             tma::load_2d(tiles_a + s * kTileA + h * kQuarterB, &map_a, tm * kBlockM + 64 * h,
-                         t * kBlockK, full + 8 * s);
+                         t * kTileK, full + 8 * s);
           }
         } else {
-          tma::load_2d(tiles_a + s * kTileA, &map_a, t * kBlockK, tm * kBlockM, full + 8 * s);
+          tma::load_2d(tiles_a + s * kTileA, &map_a, t * kTileK, tm * kBlockM, full + 8 * s);
         }
         if constexpr (kTransB) {
-          tma::load_2d(tiles_b + s * kTileB, &map_b, t * kBlockK, tn * kBlockN, full + 8 * s);
+          tma::load_2d(tiles_b + s * kTileB, &map_b, t * kTileK, tn * kBlockN, full + 8 * s);
         } else {
 #pragma unroll
           for (int q = 0; q < kBlockN / 64; ++q) {
             tma::load_2d(tiles_b + s * kTileB + q * kQuarterB, &map_b, tn * kBlockN + 64 * q,
-                         t * kBlockK, full + 8 * s);
+                         t * kTileK, full + 8 * s);
           }
         }
       }
@@ -133,14 +139,18 @@ __global__ void __launch_bounds__(kThreads, 1)
         wgmma::fence_operands(acc);
         wgmma::fence();
 #pragma unroll
-        for (int kk = 0; kk < kBlockK / 16; ++kk) {
-          // K-major: the k-th 16-wide step 32 k bytes into the rows; MN-major: 16 rows (2048
-          // bytes) on, 64-element chunks kQuarterB apart.
+        for (int kk = 0; kk < 4; ++kk) {
+          // K-major: the k-th step (16 bf16 or 8 tf32) 32 k bytes into the rows; MN-major (bf16
+          // only): 16 rows (2048 bytes) on, 64-element chunks kQuarterB apart.
           const uint64_t a = kTransA ? wgmma::make_descriptor(a_tile + 2048 * kk, kQuarterB, 1024)
                                      : wgmma::make_descriptor(a_tile + 32 * kk, 16, 1024);
           const uint64_t b = kTransB ? wgmma::make_descriptor(b_tile + 32 * kk, 16, 1024)
                                      : wgmma::make_descriptor(b_tile + 2048 * kk, kQuarterB, 1024);
-          wgmma::mma_ss<kBlockN, kTransA ? 1 : 0, kTransB ? 0 : 1>(acc, a, b, 1);
+          if constexpr (kTf32) {
+            wgmma::mma_ss_tf32_n256(acc, a, b, 1);
+          } else {
+            wgmma::mma_ss<kBlockN, kTransA ? 1 : 0, kTransB ? 0 : 1>(acc, a, b, 1);
+          }
         }
         wgmma::commit();
         wgmma::wait<1>();  // step i - 1's products are done: its stage can be refilled
@@ -157,19 +167,44 @@ __global__ void __launch_bounds__(kThreads, 1)
 #endif
 }
 
-template <bool kTransA, bool kTransB, typename Out>
-void launch(int m, int n, int k, const __nv_bfloat16* a, int lda, const __nv_bfloat16* b, int ldb,
+template <bool kTransA, bool kTransB, typename Out, typename In = __nv_bfloat16>
+void launch(int m, int n, int k, const In* a, int lda, const In* b, int ldb,
             const bf16_gemm::Epilogue<Out>& e, cudaStream_t stream) {
-  const CUtensorMap map_a = kTransA ? make_tensor_map_bf16(a, k, m, lda, kBlockK, 64)
-                                    : make_tensor_map_bf16(a, m, k, lda, kBlockM, kBlockK);
-  const CUtensorMap map_b = kTransB ? make_tensor_map_bf16(b, n, k, ldb, kBlockN, kBlockK)
-                                    : make_tensor_map_bf16(b, k, n, ldb, kBlockK, 64);
-  constexpr auto kernel = gemm_warp_specialized_kernel<kTransA, kTransB, Out>;
+  CUtensorMap map_a, map_b;
+  if constexpr (std::is_same_v<In, float>) {  // tf32: both K-major, 32-column (128-byte) boxes
+    map_a = make_tensor_map_fp32(a, m, k, lda, kBlockM, 32);
+    map_b = make_tensor_map_fp32(b, n, k, ldb, kBlockN, 32);
+  } else {
+    map_a = kTransA ? make_tensor_map_bf16(a, k, m, lda, kBlockK, 64)
+                    : make_tensor_map_bf16(a, m, k, lda, kBlockM, kBlockK);
+    map_b = kTransB ? make_tensor_map_bf16(b, n, k, ldb, kBlockN, kBlockK)
+                    : make_tensor_map_bf16(b, k, n, ldb, kBlockK, 64);
+  }
+  constexpr auto kernel = gemm_warp_specialized_kernel<In, kTransA, kTransB, Out>;
   raise_shared_limit<kernel>(kSharedBytes);
   const int64_t tiles = int64_t((m + kBlockM - 1) / kBlockM) * int64_t((n + kBlockN - 1) / kBlockN);
   const int blocks = int(std::min<int64_t>(tiles, current_device_capability().multiprocessors));
   kernel<<<blocks, kThreads, kSharedBytes, stream>>>(map_a, map_b, m, n, k, e);
   PA_CUDA_CHECK_LAUNCH();
+}
+
+// bt (n, k) row-major, leading dimension ldbt = b (k, n) row-major transposed: 32 x 32 tiles
+// through shared memory (padded a column against bank conflicts), reads and writes coalesced.
+__global__ void transpose_kernel(const float* __restrict__ b, int ldb, int k, int n,
+                                 float* __restrict__ bt, int ldbt) {
+  __shared__ float tile[32][33];
+  const int k0 = blockIdx.y * 32, n0 = blockIdx.x * 32;
+  for (int r = threadIdx.y; r < 32; r += blockDim.y) {
+    if (k0 + r < k && n0 + threadIdx.x < n) {
+      tile[r][threadIdx.x] = b[int64_t(k0 + r) * ldb + n0 + threadIdx.x];
+    }
+  }
+  __syncthreads();
+  for (int r = threadIdx.y; r < 32; r += blockDim.y) {
+    if (n0 + r < n && k0 + threadIdx.x < k) {
+      bt[int64_t(n0 + r) * ldbt + k0 + threadIdx.x] = tile[threadIdx.x][r];
+    }
+  }
 }
 
 // gemm_bf16 for either type of C: v15 where the copy engine reads the layout on sm_90, else
@@ -224,6 +259,41 @@ void gemm_bf16(bool trans_a, bool trans_b, int m, int n, int k, float alpha, con
                   bf16_gemm::Epilogue<__nv_bfloat16>{alpha, beta, c, ldc, bias,
                                                      activation == GemmActivation::GeluTanh},
                   stream);
+}
+
+bool gemm_tf32_takes(int k, const float* a, int lda, const float* b, int ldb, bool trans_b) {
+  const DeviceCapability& device = current_device_capability();
+  return device.major == 9 && device.minor == 0 && k > 0 && tensor_map_compatible(a, lda, 4) &&
+         (!trans_b || tensor_map_compatible(b, ldb, 4));
+}
+
+void gemm_tf32(bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
+               const float* b, int ldb, float beta, float* c, int ldc, const float* bias,
+               cudaStream_t stream, GemmActivation activation) {
+  const std::string name = std::string("gemm_tf32 (A x ") + (trans_b ? "B^T)" : "B)");
+  if (!bf16_gemm::check_arguments(name, m, n, k, a, lda, b, ldb, c, ldc, false, trans_b)) return;
+  if (!gemm_tf32_takes(k, a, lda, b, ldb, trans_b)) {
+    throw std::invalid_argument(
+        name +
+        ": needs an sm_90 GPU, k > 0 and operands the copy engine reads (16-byte aligned, "
+        "leading dimensions multiples of 4); m " +
+        std::to_string(m) + ", n " + std::to_string(n) + ", k " + std::to_string(k) + ", lda " +
+        std::to_string(lda) + ", ldb " + std::to_string(ldb) + ": use the fp32 GEMM (gemm_best)");
+  }
+  const bf16_gemm::Epilogue<float> e{alpha, beta, c,
+                                     ldc,   bias, activation == GemmActivation::GeluTanh};
+  if (trans_b) return launch<false, true, float, float>(m, n, k, a, lda, b, ldb, e, stream);
+  // tf32 reads B K-major only: B^T into a stream-ordered scratch buffer first (k n reads and
+  // writes against the product's 2 m n k flops).
+  const int ldbt = (k + 3) / 4 * 4;
+  float* bt = nullptr;
+  PA_CUDA_CHECK(
+      cudaMallocAsync(reinterpret_cast<void**>(&bt), size_t(n) * ldbt * sizeof(float), stream));
+  transpose_kernel<<<dim3((n + 31) / 32, (k + 31) / 32), dim3(32, 8), 0, stream>>>(b, ldb, k, n, bt,
+                                                                                   ldbt);
+  PA_CUDA_CHECK_LAUNCH();
+  launch<false, true, float, float>(m, n, k, a, lda, bt, ldbt, e, stream);
+  PA_CUDA_CHECK(cudaFreeAsync(bt, stream));
 }
 
 }  // namespace pa::cuda

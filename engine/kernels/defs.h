@@ -151,6 +151,9 @@ struct GemmOf {
   const T* bias;
   T* c;
   int64_t stride_c;
+  // float32 only: the GEMM may read the operands as tf32 (pa::set_allow_tf32; the CUDA backend
+  // on sm_90 does, the CPU ignores it).
+  bool allow_tf32 = false;
 };
 
 using MatrixRef = MatrixOf<float>;

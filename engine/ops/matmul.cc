@@ -9,6 +9,7 @@
 // bfloat16 operands go to the backend's run_gemm_bf16 (fp32 accumulation, a bf16 result) and
 // are always read as views: the CUDA bf16 GEMM takes row- and column-major operands of any
 // leading dimension (cuda/gemm/gemm_bf16.h), the CPU one widens them to fp32 first.
+#include <atomic>
 #include <type_traits>
 
 #include "engine/core/checked.h"
@@ -18,6 +19,13 @@
 namespace pa {
 
 using autograd::record;
+
+namespace {
+std::atomic<bool> g_allow_tf32{false};
+}  // namespace
+
+void set_allow_tf32(bool allow) { g_allow_tf32.store(allow); }
+bool allow_tf32() { return g_allow_tf32.load(); }
 
 namespace {
 
@@ -127,7 +135,9 @@ void gemm_into(const Kernels& k, OpId op, const std::string& shapes, const Tenso
              "sizes " << shapes << " (a batch of " << problem.count << ") exceed what the "
                       << k.backend << " GEMM takes",
              "split the product or the batch into smaller ones");
-    run_products(k, problem);
+    kernels::GemmOf<T> with_flags = problem;
+    with_flags.allow_tf32 = std::is_same_v<T, float> && allow_tf32();
+    run_products(k, with_flags);
   };
   if (k.gemm_reads_views() || std::is_same_v<T, uint16_t>) {
     // Row- or column-major views are read in place (gemm_operand copies any other).

@@ -43,6 +43,12 @@ Tensor operator*(const Tensor& a, float b);
 Tensor operator/(const Tensor& a, float b);
 Tensor operator*(float a, const Tensor& b);
 
+// Whether float32 matmul and linear on CUDA may run on the tensor cores in TF32 (operands
+// rounded to 10 significand bits, fp32 accumulation; about 8x the fp32 throughput on an H100).
+// Off by default, as in PyTorch (torch.backends.cuda.matmul.allow_tf32); the CPU ignores it.
+void set_allow_tf32(bool allow);
+bool allow_tf32();
+
 // ---- matmul: (M, K) @ (K, N), or batched (..., M, K) @ (..., K, N) with broadcast batches ----
 Tensor matmul(const Tensor& a, const Tensor& b);
 // x (..., in) @ weight^T + bias: weight (out, in), bias (out) or undefined (no bias). nn::Linear's

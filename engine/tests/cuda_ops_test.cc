@@ -3,11 +3,12 @@
 // between host and device bit-exactly; bad input fails with a clear pa::Error on the device;
 // attention at lengths too slow for the CPU sweep, on misaligned views and in linear memory; the
 // optimizers against the CPU; strided copies; streams, the caching allocator and running out of
-// memory.
+// memory; float32 matmul and linear in TF32 when allowed.
 #include <gtest/gtest.h>
 
 #include <memory>
 
+#include "cuda/common/runtime.h"
 #include "engine/nn/layers.h"
 #include "engine/optim/optimizer.h"
 #include "engine/tests/oracle_check.h"
@@ -16,6 +17,8 @@ namespace pa::testing {
 namespace {
 
 const Device kGpu = Device::cuda(0);
+using Arrays = std::vector<ref::Array>;
+using Tensors = std::vector<Tensor>;
 
 class CudaOps : public ::testing::Test {
  protected:
@@ -23,6 +26,42 @@ class CudaOps : public ::testing::Test {
     if (!cuda_available()) GTEST_SKIP() << "no GPU visible";
   }
 };
+
+// pa::set_allow_tf32(true): float32 matmul and linear (forward and backward) read their operands
+// as tf32 on an sm_90 GPU. Against the Eigen oracle with a TF32 tolerance (each product off by at
+// most 2^-9 of |a b|: at K <= 130 and |values| <= 1 the sums stay within 2e-2, typically 1e-3);
+// the result must differ from the fp32 path's (the tensor cores ran) and, with the flag off
+// again, match it bit for bit.
+TEST_F(CudaOps, MatmulAndLinearInTf32WhenAllowed) {
+  const cuda::DeviceCapability& device = cuda::current_device_capability();
+  if (device.major != 9 || device.minor != 0) GTEST_SKIP() << "TF32 GEMM needs an sm_90 GPU";
+  std::mt19937_64 rng(case_seed("tf32"));
+  const Input a = random_input({96, 128}, rng), b = random_input({128, 72}, rng);
+  const Tensor fp32 = matmul(a.tensor.detach().to(kGpu), b.tensor.detach().to(kGpu));
+  set_allow_tf32(true);
+  const Tolerance tf32{2e-2, 1e-2};
+  check_op(
+      "matmul tf32", {a, b}, [](const Tensors& t) { return Tensors{matmul(t[0], t[1])}; },
+      [](const Arrays& x) { return Arrays{ref::matmul(x[0], x[1])}; },
+      [](const Arrays& x, const Arrays& g) { return ref::matmul_backward(x[0], x[1], g[0]); }, rng,
+      tf32, kGpu);
+  check_op(
+      "linear tf32",
+      {random_input({4, 33, 64}, rng), random_input({130, 64}, rng), random_input({130}, rng)},
+      [](const Tensors& t) { return Tensors{linear(t[0], t[1], t[2])}; },
+      [](const Arrays& x) { return Arrays{ref::linear(x[0], x[1], x[2])}; },
+      [](const Arrays& x, const Arrays& g) { return ref::linear_backward(x[0], x[1], x[2], g[0]); },
+      rng, tf32, kGpu);
+  const Tensor tf32_out = matmul(a.tensor.detach().to(kGpu), b.tensor.detach().to(kGpu));
+  set_allow_tf32(false);
+  const Tensor fp32_again = matmul(a.tensor.detach().to(kGpu), b.tensor.detach().to(kGpu));
+  const std::vector<float> x = fp32.to(Device::cpu()).to_vector(),
+                           y = tf32_out.to(Device::cpu()).to_vector();
+  double differ = 0.0;
+  for (size_t i = 0; i < x.size(); ++i) differ = std::max(differ, double(std::abs(x[i] - y[i])));
+  EXPECT_GT(differ, 1e-6) << "TF32 gave the fp32 result: did the tensor-core path run?";
+  EXPECT_EQ(fp32_again.to(Device::cpu()).to_vector(), x);
+}
 
 TEST_F(CudaOps, RoundTripIsExact) {
   std::mt19937_64 rng(case_seed("roundtrip"));

@@ -62,19 +62,31 @@ TEST(Errors, Bfloat16OutsideTheGemmOpsIsAClearError) {
   EXPECT_TRUE(ThrowsPaError([&] { softmax(x, -1); },
                             {"pa::softmax", "bfloat16", "cpu", "to_dtype(x, DType::Float32)"}));
   EXPECT_THROW(exp(x), NotImplemented);
-  EXPECT_TRUE(ThrowsPaError([&] { matmul(x, filled({3, 2})); },
-                            {"pa::matmul", "different dtypes", "bfloat16", "float32", "Hint:"}));
-  EXPECT_TRUE(ThrowsPaError([&] { linear(filled({2, 3}), transpose(x, 0, 1).contiguous()); },
-                            {"pa::linear", "bfloat16", "float32"}));
+  EXPECT_TRUE(ThrowsPaError(
+      [&] {
+        matmul(x, filled({3, 2}));
+      },
+      {"pa::matmul", "different dtypes", "bfloat16", "float32", "Hint:"}));
+  EXPECT_TRUE(ThrowsPaError(
+      [&] {
+        linear(filled({2, 3}), transpose(x, 0, 1).contiguous());
+      },
+      {"pa::linear", "bfloat16", "float32"}));
   EXPECT_TRUE(ThrowsPaError([&] { to_dtype(x, DType::Int64); },
                             {"pa::to_dtype", "int64", "float32 and bfloat16"}));
-  EXPECT_TRUE(ThrowsPaError([] { to_dtype(from_indices({1, 2}, {2}), DType::BFloat16); },
-                            {"pa::to_dtype", "int64"}));
+  EXPECT_TRUE(ThrowsPaError(
+      [] {
+        to_dtype(from_indices({1, 2}, {2}), DType::BFloat16);
+      },
+      {"pa::to_dtype", "int64"}));
   // A bf16 leaf may require grad; an int64 one may not.
   Tensor leaf = to_dtype(filled({2}), DType::BFloat16);
   EXPECT_NO_THROW(leaf.set_requires_grad(true));
-  EXPECT_TRUE(ThrowsPaError([] { from_indices({1, 2}, {2}).set_requires_grad(true); },
-                            {"pa::set_requires_grad", "int64", "Hint:"}));
+  EXPECT_TRUE(ThrowsPaError(
+      [] {
+        from_indices({1, 2}, {2}).set_requires_grad(true);
+      },
+      {"pa::set_requires_grad", "int64", "Hint:"}));
 }
 
 TEST(Errors, MatmulInnerDims) {
