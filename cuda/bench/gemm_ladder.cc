@@ -13,7 +13,8 @@
 //
 // The bf16 rungs (gemm_bf16.h; v14 and v15 on sm_90 only) run on the same inputs rounded to
 // bf16 against cuBLAS's bf16 GEMM (cublasGemmEx, fp32 accumulation and output), validated
-// against its result with the same 1e-4 bound.
+// against its result with the same 1e-4 bound; on sm_90 also v15_tf32 (gemm_tf32) against
+// cuBLAS with TF32 allowed, both within 2e-3 of the fp32 result (--no-bf16 leaves these out too).
 //
 // The flags (bench_flags.h, CLI11; --help lists them): the commit comes from --commit or
 // PA_GIT_COMMIT (the GPU machine has no git).
@@ -31,6 +32,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cli/main.h"
@@ -53,6 +55,9 @@ using pa::cuda::bench::kFlushBytes;
 using pa::cuda::bench::Timer;
 
 constexpr double kMaxRelativeError = 1e-4;
+// TF32 rows against the fp32 result: each product's operands keep 10 significand bits (relative
+// error up to 2^-10 each), which at the bench's sizes stays well under 2e-3 of max |C|.
+constexpr double kMaxTf32Error = 2e-3;
 constexpr int kMaxRepeats = 50;
 constexpr int kSlowLimit = 4096;  // v01-v03 skip larger shapes
 
@@ -328,6 +333,68 @@ int run(const GemmLadderFlags& options) {
       }
       jsonl.flush();
     }
+    // TF32 (sm_90): v15's kernel on the fp32 operands read as tf32 (B row-major: transposed into
+    // scratch inside each call, timed with it) against cuBLAS with TF32 allowed
+    // (CUBLAS_COMPUTE_32F_FAST_TF32), both validated against the fp32 SGEMM result: tf32 keeps
+    // 10 significand bits, so the bound is kMaxTf32Error, not 1e-4.
+    if (options.bf16 && hopper && selected(options, "v15_tf32")) {
+      const auto cublas_tf32 = [&](float* out) {
+        PA_CUBLAS_CHECK(cublasGemmEx(handle, CUBLAS_OP_N, CUBLAS_OP_N, n, m, k, &one, db,
+                                     CUDA_R_32F, n, da, CUDA_R_32F, k, &zero, out, CUDA_R_32F, n,
+                                     CUBLAS_COMPUTE_32F_FAST_TF32, CUBLAS_GEMM_DEFAULT));
+      };
+      const auto ours = [&](float* out) {
+        pa::cuda::gemm_tf32(false, m, n, k, 1.0f, da, k, db, n, 0.0f, out, n, nullptr, stream);
+      };
+      int repeats = 0;
+      double anchor_ms = 0.0;
+      for (const auto& [variant, launch] :
+           {std::pair<const char*, std::function<void(float*)>>{"cublas_tf32", cublas_tf32},
+            {"v15_tf32", ours}}) {
+        PA_CUDA_CHECK(cudaMemsetAsync(dc, 0xff, device_c.count * sizeof(float), stream));  // NaN
+        launch(dc);
+        const std::vector<float> result = device_c.download();
+        double worst = 0.0;
+        for (size_t i = 0; i < result.size(); ++i) {
+          const double error = std::fabs(double(result[i]) - reference[i]);
+          worst =
+              std::isnan(error) ? std::numeric_limits<double>::infinity() : std::max(worst, error);
+        }
+        const double error = worst / reference_scale;
+        const bool valid = error <= kMaxTf32Error;
+        all_valid = all_valid && valid;
+        const double ms = valid ? timer.median_ms([&] { launch(dc); }, kMaxRepeats, &repeats) : 0.0;
+        if (anchor_ms == 0.0) anchor_ms = ms;
+        nlohmann::json row = {{"op", "gemm_tf32"},
+                              {"variant", variant},
+                              {"shape", shape.label()},
+                              {"m", m},
+                              {"n", n},
+                              {"k", k},
+                              {"dtype", "tf32"},
+                              {"device", device},
+                              {"anchor", "cublas_tf32"},
+                              {"anchor_ms", anchor_ms},
+                              {"commit", options.commit},
+                              {"max_rel_err", std::isinf(error) ? 1e300 : error},
+                              {"valid", valid}};
+        char text[256];
+        if (valid) {
+          row["ms"] = ms;
+          row["gflops"] = flops / ms / 1e6;
+          row["ratio"] = anchor_ms / ms;
+          row["repeats"] = repeats;
+          std::snprintf(text, sizeof(text), "%-14s %-24s %10.4f ms %9.1f GFLOP/s  ratio %5.3f",
+                        shape.label().c_str(), variant, ms, flops / ms / 1e6, anchor_ms / ms);
+        } else {
+          std::snprintf(text, sizeof(text), "%-14s %-24s INVALID: max_rel_err %.3g",
+                        shape.label().c_str(), variant, error);
+        }
+        table.push_back(text);
+        jsonl << row.dump() << "\n";
+      }
+      jsonl.flush();
+    }
     std::printf("%s done\n", shape.label().c_str());
     std::fflush(stdout);
   }
@@ -349,6 +416,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> versions;
   for (const GemmVersion& version : kGemmVersions) versions.push_back(version.name);
   for (const Bf16Version& version : kBf16Versions) versions.push_back(version.name);
+  versions.push_back("v15_tf32");
   pa::cuda::bench::add_gemm_ladder_flags(app, flags, versions);
   if (const auto code = pa::cli::parse_flags(app, argc, argv)) return *code;
   if (flags.commit.empty()) flags.commit = "unknown";
