@@ -30,24 +30,31 @@ PFN_cuTensorMapEncodeTiled_v12000 encoder() {
 // make_tensor_map_bf16 and _fp32: `name`, the element type and its size.
 CUtensorMap make_tensor_map(const char* name, CUtensorMapDataType type, int element_bytes,
                             const void* base, int64_t rows, int64_t cols, int64_t ld, int box_rows,
-                            int box_cols) {
+                            int box_cols, int64_t count, int64_t batch_stride) {
   const std::string shape = "(" + std::to_string(rows) + ", " + std::to_string(cols) + "), ld " +
                             std::to_string(ld) + ", box (" + std::to_string(box_rows) + ", " +
-                            std::to_string(box_cols) + ")";
+                            std::to_string(box_cols) + "), " + std::to_string(count) +
+                            " matrices " + std::to_string(batch_stride) + " apart";
+  if (count == 1) batch_stride = rows * ld;  // unused: any valid stride
   if (!tensor_map_compatible(base, ld, element_bytes) || rows < 1 || cols < 1 || cols > ld ||
       rows >= (int64_t(1) << 32) || box_rows < 1 || box_rows > 256 || box_cols < 1 ||
-      box_cols * element_bytes > 128) {
+      box_cols * element_bytes > 128 || count < 1 || count >= (int64_t(1) << 31) ||
+      (batch_stride * element_bytes) % 16 != 0 || batch_stride < 1 ||
+      batch_stride * element_bytes >= (int64_t(1) << 40)) {
     throw std::invalid_argument(std::string(name) + ": a matrix " + shape +
                                 " the copy engine cannot read (it needs a 16-byte aligned start "
                                 "and row pitch, and boxes of at most 256 rows and 128 bytes)");
   }
   CUtensorMap map;
-  const cuuint64_t dims[2] = {cuuint64_t(cols), cuuint64_t(rows)};
-  const cuuint64_t strides[1] = {cuuint64_t(ld) * element_bytes};  // bytes between rows
-  const cuuint32_t box[2] = {cuuint32_t(box_cols), cuuint32_t(box_rows)};
-  const cuuint32_t element_strides[2] = {1, 1};
+  const cuuint64_t dims[3] = {cuuint64_t(cols), cuuint64_t(rows), cuuint64_t(count)};
+  // Bytes between rows and between matrices.
+  const cuuint64_t strides[2] = {cuuint64_t(ld) * element_bytes,
+                                 cuuint64_t(batch_stride) * element_bytes};
+  const cuuint32_t box[3] = {cuuint32_t(box_cols), cuuint32_t(box_rows), 1};
+  const cuuint32_t element_strides[3] = {1, 1, 1};
+  const cuuint32_t rank = count > 1 ? 3 : 2;  // one matrix: two dimensions (tma::load_2d)
   const CUresult result =
-      encoder()(&map, type, 2, const_cast<void*>(base), dims, strides, box, element_strides,
+      encoder()(&map, type, rank, const_cast<void*>(base), dims, strides, box, element_strides,
                 CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
                 CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
   if (result != CUDA_SUCCESS) {
@@ -65,15 +72,15 @@ bool tensor_map_compatible(const void* base, int64_t ld, int element_bytes) {
 }
 
 CUtensorMap make_tensor_map_bf16(const void* base, int64_t rows, int64_t cols, int64_t ld,
-                                 int box_rows, int box_cols) {
+                                 int box_rows, int box_cols, int64_t count, int64_t batch_stride) {
   return make_tensor_map("make_tensor_map_bf16", CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 2, base, rows,
-                         cols, ld, box_rows, box_cols);
+                         cols, ld, box_rows, box_cols, count, batch_stride);
 }
 
 CUtensorMap make_tensor_map_fp32(const void* base, int64_t rows, int64_t cols, int64_t ld,
-                                 int box_rows, int box_cols) {
+                                 int box_rows, int box_cols, int64_t count, int64_t batch_stride) {
   return make_tensor_map("make_tensor_map_fp32", CU_TENSOR_MAP_DATA_TYPE_FLOAT32, 4, base, rows,
-                         cols, ld, box_rows, box_cols);
+                         cols, ld, box_rows, box_cols, count, batch_stride);
 }
 
 }  // namespace pa::cuda

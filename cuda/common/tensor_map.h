@@ -18,9 +18,14 @@ bool tensor_map_compatible(const void* base, int64_t ld, int element_bytes = 2);
 // box_cols (box_cols * element size <= 128 bytes: one swizzled row). Elements past the matrix
 // read as zeros. Throws std::invalid_argument naming the sizes when the layout cannot be
 // described, and std::runtime_error when the driver refuses it.
+// With count > 1: a batch of `count` such matrices, `batch_stride` elements apart (a multiple of
+// 16 bytes), a three-dimensional map read by tma::load_3d; one matrix is a two-dimensional map
+// (tma::load_2d).
 CUtensorMap make_tensor_map_bf16(const void* base, int64_t rows, int64_t cols, int64_t ld,
-                                 int box_rows, int box_cols);
+                                 int box_rows, int box_cols, int64_t count = 1,
+                                 int64_t batch_stride = 0);
 CUtensorMap make_tensor_map_fp32(const void* base, int64_t rows, int64_t cols, int64_t ld,
-                                 int box_rows, int box_cols);
+                                 int box_rows, int box_cols, int64_t count = 1,
+                                 int64_t batch_stride = 0);
 
 }  // namespace pa::cuda

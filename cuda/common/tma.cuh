@@ -38,4 +38,15 @@ __device__ __forceinline__ void load_2d(unsigned destination, const CUtensorMap*
       : "memory");
 }
 
+// The same for a three-dimensional map (a batch of matrices): the box at (column x, row y) of
+// matrix z.
+__device__ __forceinline__ void load_3d(unsigned destination, const CUtensorMap* map, int x, int y,
+                                        int z, unsigned bar) {
+  asm volatile(
+      "cp.async.bulk.tensor.3d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], [%1, "
+      "{%2, %3, %4}], [%5];\n" ::"r"(destination),
+      "l"(reinterpret_cast<uint64_t>(map)), "r"(x), "r"(y), "r"(z), "r"(bar)
+      : "memory");
+}
+
 }  // namespace pa::cuda::tma

@@ -16,6 +16,8 @@
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
+#include <cstdint>
+
 #include "engine/kernels/defs.h"
 
 namespace pa::cuda {
@@ -50,6 +52,22 @@ void gemm_bf16(bool trans_a, bool trans_b, int m, int n, int k, float alpha, con
                const __nv_bfloat16* bias, cudaStream_t stream,
                GemmActivation activation = GemmActivation::None);
 
+// A batch of `count` such products: product z reads A at a + z stride_a and B at b + z stride_b
+// (a stride of 0: one matrix shared by every product) and writes C at c + z stride_c; the bias is
+// shared. On sm_90 with every matrix readable by the copy engine (batch strides multiples of 8
+// elements, or 0) one persistent v15 launch walks the tiles of all the products; otherwise one
+// launch per product.
+void gemm_bf16_batched(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
+                       const __nv_bfloat16* a, int lda, int64_t stride_a, const __nv_bfloat16* b,
+                       int ldb, int64_t stride_b, float beta, float* c, int ldc, int64_t stride_c,
+                       int count, const float* bias, cudaStream_t stream,
+                       GemmActivation activation = GemmActivation::None);
+void gemm_bf16_batched(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
+                       const __nv_bfloat16* a, int lda, int64_t stride_a, const __nv_bfloat16* b,
+                       int ldb, int64_t stride_b, float beta, __nv_bfloat16* c, int ldc,
+                       int64_t stride_c, int count, const __nv_bfloat16* bias, cudaStream_t stream,
+                       GemmActivation activation = GemmActivation::None);
+
 // ---- TF32: fp32 operands on the tensor cores ----
 // C (m, n) fp32 = act(alpha A op(B) + beta C + bias), A (m, k) row-major fp32, op(B) = B (k, n)
 // row-major or (trans_b) B^T given (n, k) row-major; the products read the operands as tf32 (10
@@ -63,7 +81,7 @@ void gemm_tf32(bool trans_b, int m, int n, int k, float alpha, const float* a, i
                cudaStream_t stream, GemmActivation activation = GemmActivation::None);
 
 // ---- the engine's entry point (engine/cpu/gemm.h has the same signature) ----
-// The problem's products through gemm_bf16, one launch each, on the current stream; each
+// The problem's products through gemm_bf16_batched on the current stream; each
 // operand row- or column-major (a transposed view) with any leading dimension. Sizes past the
 // int range or another layout are a std::invalid_argument.
 void run_gemm_bf16(const kernels::GemmProblemBf16& problem);

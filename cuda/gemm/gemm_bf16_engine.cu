@@ -1,5 +1,5 @@
-// The engine's bf16 GEMM (engine/cpu/gemm.h's run_gemm_bf16 signature): each product of the
-// problem through gemm_bf16, its operands read in place as row-major or transposed views.
+// The engine's bf16 GEMM (engine/cpu/gemm.h's run_gemm_bf16 signature): the problem's products
+// through gemm_bf16_batched, operands read in place as row-major or transposed views.
 #include <algorithm>
 #include <climits>
 #include <stdexcept>
@@ -43,12 +43,12 @@ void run_gemm_bf16(const kernels::GemmProblemBf16& p) {
   const int M = static_cast<int>(p.M), N = static_cast<int>(p.N), K = static_cast<int>(p.K);
   const auto stream = static_cast<cudaStream_t>(current_stream());
   const auto* bias = reinterpret_cast<const __nv_bfloat16*>(p.bias);
-  for (int64_t t = 0; t < p.count; ++t) {
-    gemm_bf16(a.transposed, b.transposed, M, N, K, 1.0f,
-              reinterpret_cast<const __nv_bfloat16*>(p.a.data + t * p.stride_a), a.ld,
-              reinterpret_cast<const __nv_bfloat16*>(p.b.data + t * p.stride_b), b.ld, 0.0f,
-              reinterpret_cast<__nv_bfloat16*>(p.c + t * p.stride_c), N, bias, stream);
-  }
+  if (p.count > INT_MAX) throw std::invalid_argument("run_gemm_bf16: batch exceeds the int range");
+  gemm_bf16_batched(a.transposed, b.transposed, M, N, K, 1.0f,
+                    reinterpret_cast<const __nv_bfloat16*>(p.a.data), a.ld, p.stride_a,
+                    reinterpret_cast<const __nv_bfloat16*>(p.b.data), b.ld, p.stride_b, 0.0f,
+                    reinterpret_cast<__nv_bfloat16*>(p.c), N, p.stride_c, static_cast<int>(p.count),
+                    bias, stream);
 }
 
 }  // namespace pa::cuda

@@ -18,6 +18,7 @@
 #include <cuda_bf16.h>
 
 #include <algorithm>
+#include <climits>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -56,6 +57,26 @@ static_assert(128 * kProducerRegs + 128 * kConsumers * kConsumerRegs <= 65536);
   tn = within / rows;
 }
 
+// A batch of products (gemm_bf16_batched): `count` of them; A's tensor map holds a_batches
+// matrices (1: one A shared by every product, read with 2-D copies), B's b_batches; product z
+// writes C at c + z stride_c.
+struct Batch {
+  int count, a_batches, b_batches;
+  int64_t stride_c;
+};
+
+// One box of an operand for product z: a 3-D copy from matrix z of a batched map, or a 2-D copy
+// from a single matrix.
+[[maybe_unused]] __device__ __forceinline__ void load_box(unsigned destination,
+                                                          const CUtensorMap* map, int x, int y,
+                                                          int z, int batches, unsigned bar) {
+  if (batches > 1) {
+    tma::load_3d(destination, map, x, y, z, bar);
+  } else {
+    tma::load_2d(destination, map, x, y, bar);
+  }
+}
+
 // kTransA: A is given as A^T, (k, m) row-major (MN-major for wgmma, read in two 64-row boxes);
 // otherwise (m, k) row-major (K-major, one box). kTransB: B is given as B^T, (n, k) row-major
 // (K-major, one 256-row box); otherwise (k, n) row-major (MN-major, four 64-column boxes). The
@@ -66,7 +87,7 @@ template <typename In, bool kTransA, bool kTransB, typename Out>
 __global__ void __launch_bounds__(kThreads, 1)
     gemm_warp_specialized_kernel(const __grid_constant__ CUtensorMap map_a,
                                  const __grid_constant__ CUtensorMap map_b, int m, int n, int k,
-                                 const bf16_gemm::Epilogue<Out> epilogue) {
+                                 const bf16_gemm::Epilogue<Out> epilogue, const Batch batch) {
 #if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
   constexpr bool kTf32 = std::is_same_v<In, float>;
   static_assert(!kTf32 || (!kTransA && kTransB), "tf32 operands must both be K-major");
@@ -77,7 +98,8 @@ __global__ void __launch_bounds__(kThreads, 1)
   const unsigned full = tiles_b + kStages * kTileB, empty = full + 8 * kStages;
   const int warpgroup = threadIdx.x / 128;
   const int tiles_m = (m + kBlockM - 1) / kBlockM, tiles_n = (n + kBlockN - 1) / kBlockN;
-  const int tiles = tiles_m * tiles_n, k_tiles = (k + kTileK - 1) / kTileK;
+  const int per_product = tiles_m * tiles_n, tiles = per_product * batch.count;
+  const int k_tiles = (k + kTileK - 1) / kTileK;
   if (threadIdx.x == 0) {
     for (int s = 0; s < kStages; ++s) {
       mbarrier::init(full + 8 * s, 1);
@@ -94,8 +116,9 @@ __global__ void __launch_bounds__(kThreads, 1)
     if (threadIdx.x != 0) return;
     int i = 0;
     for (int tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
+      const int z = tile / per_product;  // the product of the batch
       int tm, tn;
-      tile_position(tile, tiles_m, tiles_n, tm, tn);
+      tile_position(tile - z * per_product, tiles_m, tiles_n, tm, tn);
       for (int t = 0; t < k_tiles; ++t, ++i) {
         const int s = i % kStages;
         // Wait for the consumers to free fill i - kStages of this stage.
@@ -104,19 +127,21 @@ __global__ void __launch_bounds__(kThreads, 1)
         if constexpr (kTransA) {
 #pragma unroll
           for (int h = 0; h < kBlockM / 64; ++h) {
-            tma::load_2d(tiles_a + s * kTileA + h * kQuarterB, &map_a, tm * kBlockM + 64 * h,
-                         t * kTileK, full + 8 * s);
+            load_box(tiles_a + s * kTileA + h * kQuarterB, &map_a, tm * kBlockM + 64 * h,
+                     t * kTileK, z, batch.a_batches, full + 8 * s);
           }
         } else {
-          tma::load_2d(tiles_a + s * kTileA, &map_a, t * kTileK, tm * kBlockM, full + 8 * s);
+          load_box(tiles_a + s * kTileA, &map_a, t * kTileK, tm * kBlockM, z, batch.a_batches,
+                   full + 8 * s);
         }
         if constexpr (kTransB) {
-          tma::load_2d(tiles_b + s * kTileB, &map_b, t * kTileK, tn * kBlockN, full + 8 * s);
+          load_box(tiles_b + s * kTileB, &map_b, t * kTileK, tn * kBlockN, z, batch.b_batches,
+                   full + 8 * s);
         } else {
 #pragma unroll
           for (int q = 0; q < kBlockN / 64; ++q) {
-            tma::load_2d(tiles_b + s * kTileB + q * kQuarterB, &map_b, tn * kBlockN + 64 * q,
-                         t * kTileK, full + 8 * s);
+            load_box(tiles_b + s * kTileB + q * kQuarterB, &map_b, tn * kBlockN + 64 * q,
+                     t * kTileK, z, batch.b_batches, full + 8 * s);
           }
         }
       }
@@ -126,8 +151,9 @@ __global__ void __launch_bounds__(kThreads, 1)
     const int consumer = warpgroup - 1;
     int i = 0;
     for (int tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
+      const int z = tile / per_product;  // the product of the batch
       int tm, tn;
-      tile_position(tile, tiles_m, tiles_n, tm, tn);
+      tile_position(tile - z * per_product, tiles_m, tiles_n, tm, tn);
       float acc[kBlockN / 2];
 #pragma unroll
       for (int e = 0; e < kBlockN / 2; ++e) acc[e] = 0.0f;
@@ -160,31 +186,48 @@ __global__ void __launch_bounds__(kThreads, 1)
       wgmma::wait<0>();
       wgmma::fence_operands(acc);
       if (k_tiles > 0) mbarrier::arrive(empty + 8 * ((i - 1) % kStages));
+      bf16_gemm::Epilogue<Out> out = epilogue;
+      out.c += z * batch.stride_c;
       bf16_gemm::store_accumulators<kBlockN>(acc, tm * kBlockM + consumer * 64, tn * kBlockN, m, n,
-                                             epilogue);
+                                             out);
     }
   }
 #endif
 }
 
+// The batch of a launch: `count` products, operands and results `stride_*` elements apart (0: one
+// A or B shared by every product).
+struct BatchStrides {
+  int64_t count = 1, a = 0, b = 0, c = 0;
+};
+
 template <bool kTransA, bool kTransB, typename Out, typename In = __nv_bfloat16>
 void launch(int m, int n, int k, const In* a, int lda, const In* b, int ldb,
-            const bf16_gemm::Epilogue<Out>& e, cudaStream_t stream) {
+            const bf16_gemm::Epilogue<Out>& e, cudaStream_t stream, BatchStrides strides = {}) {
+  const int64_t a_batches = strides.a != 0 ? strides.count : 1;
+  const int64_t b_batches = strides.b != 0 ? strides.count : 1;
   CUtensorMap map_a, map_b;
   if constexpr (std::is_same_v<In, float>) {  // tf32: both K-major, 32-column (128-byte) boxes
-    map_a = make_tensor_map_fp32(a, m, k, lda, kBlockM, 32);
-    map_b = make_tensor_map_fp32(b, n, k, ldb, kBlockN, 32);
+    map_a = make_tensor_map_fp32(a, m, k, lda, kBlockM, 32, a_batches, strides.a);
+    map_b = make_tensor_map_fp32(b, n, k, ldb, kBlockN, 32, b_batches, strides.b);
   } else {
-    map_a = kTransA ? make_tensor_map_bf16(a, k, m, lda, kBlockK, 64)
-                    : make_tensor_map_bf16(a, m, k, lda, kBlockM, kBlockK);
-    map_b = kTransB ? make_tensor_map_bf16(b, n, k, ldb, kBlockN, kBlockK)
-                    : make_tensor_map_bf16(b, k, n, ldb, kBlockK, 64);
+    map_a = kTransA ? make_tensor_map_bf16(a, k, m, lda, kBlockK, 64, a_batches, strides.a)
+                    : make_tensor_map_bf16(a, m, k, lda, kBlockM, kBlockK, a_batches, strides.a);
+    map_b = kTransB ? make_tensor_map_bf16(b, n, k, ldb, kBlockN, kBlockK, b_batches, strides.b)
+                    : make_tensor_map_bf16(b, k, n, ldb, kBlockK, 64, b_batches, strides.b);
   }
   constexpr auto kernel = gemm_warp_specialized_kernel<In, kTransA, kTransB, Out>;
   raise_shared_limit<kernel>(kSharedBytes);
-  const int64_t tiles = int64_t((m + kBlockM - 1) / kBlockM) * int64_t((n + kBlockN - 1) / kBlockN);
+  const int64_t tiles =
+      int64_t((m + kBlockM - 1) / kBlockM) * int64_t((n + kBlockN - 1) / kBlockN) * strides.count;
+  if (tiles > INT_MAX) {
+    throw std::invalid_argument(
+        "gemm_bf16: " + std::to_string(tiles) +
+        " output tiles in one launch exceed the int range: split the batch");
+  }
   const int blocks = int(std::min<int64_t>(tiles, current_device_capability().multiprocessors));
-  kernel<<<blocks, kThreads, kSharedBytes, stream>>>(map_a, map_b, m, n, k, e);
+  const Batch batch{int(strides.count), int(a_batches), int(b_batches), strides.c};
+  kernel<<<blocks, kThreads, kSharedBytes, stream>>>(map_a, map_b, m, n, k, e, batch);
   PA_CUDA_CHECK_LAUNCH();
 }
 
@@ -208,24 +251,39 @@ __global__ void transpose_kernel(const float* __restrict__ b, int ldb, int k, in
 }
 
 // gemm_bf16 for either type of C: v15 where the copy engine reads the layout on sm_90, else
-// v13's mma.sync kernel in the same layout.
+// v13's mma.sync kernel in the same layout. A batch (strides.count > 1) is one v15 launch when
+// every matrix of it is 16-byte aligned too (batch strides multiples of 8 elements, or 0), else
+// one launch per product.
 template <typename Out>
 void gemm_any_layout(bool trans_a, bool trans_b, int m, int n, int k, const __nv_bfloat16* a,
                      int lda, const __nv_bfloat16* b, int ldb, const bf16_gemm::Epilogue<Out>& e,
-                     cudaStream_t stream) {
+                     cudaStream_t stream, BatchStrides strides = {}) {
   const std::string layout = std::string(trans_a ? "A^T" : "A") + " x " + (trans_b ? "B^T" : "B");
   if (!bf16_gemm::check_arguments("gemm_bf16 (" + layout + ")", m, n, k, a, lda, b, ldb, e.c, e.ldc,
                                   trans_a, trans_b)) {
     return;
   }
+  if (strides.count < 0) throw std::invalid_argument("gemm_bf16_batched: negative count");
+  if (strides.count == 0) return;
   const DeviceCapability& device = current_device_capability();
-  if (device.major == 9 && device.minor == 0 && bf16_gemm::tma_layout(k, a, lda, b, ldb)) {
-    if (trans_a && trans_b) return launch<true, true>(m, n, k, a, lda, b, ldb, e, stream);
-    if (trans_a) return launch<true, false>(m, n, k, a, lda, b, ldb, e, stream);
-    if (trans_b) return launch<false, true>(m, n, k, a, lda, b, ldb, e, stream);
-    return launch<false, false>(m, n, k, a, lda, b, ldb, e, stream);
+  const bool hopper = device.major == 9 && device.minor == 0;
+  const bool batch_aligned = strides.count == 1 || (strides.a % 8 == 0 && strides.b % 8 == 0);
+  if (hopper && batch_aligned && bf16_gemm::tma_layout(k, a, lda, b, ldb)) {
+    if (trans_a && trans_b) return launch<true, true>(m, n, k, a, lda, b, ldb, e, stream, strides);
+    if (trans_a) return launch<true, false>(m, n, k, a, lda, b, ldb, e, stream, strides);
+    if (trans_b) return launch<false, true>(m, n, k, a, lda, b, ldb, e, stream, strides);
+    return launch<false, false>(m, n, k, a, lda, b, ldb, e, stream, strides);
   }
-  bf16_gemm::mma_sync_gemm(trans_a, trans_b, m, n, k, a, lda, b, ldb, e, stream);
+  for (int64_t z = 0; z < strides.count; ++z) {
+    bf16_gemm::Epilogue<Out> out = e;
+    out.c += z * strides.c;
+    const __nv_bfloat16 *az = a + z * strides.a, *bz = b + z * strides.b;
+    if (hopper && bf16_gemm::tma_layout(k, az, lda, bz, ldb)) {
+      gemm_any_layout(trans_a, trans_b, m, n, k, az, lda, bz, ldb, out, stream);
+    } else {
+      bf16_gemm::mma_sync_gemm(trans_a, trans_b, m, n, k, az, lda, bz, ldb, out, stream);
+    }
+  }
 }
 
 }  // namespace
@@ -259,6 +317,28 @@ void gemm_bf16(bool trans_a, bool trans_b, int m, int n, int k, float alpha, con
                   bf16_gemm::Epilogue<__nv_bfloat16>{alpha, beta, c, ldc, bias,
                                                      activation == GemmActivation::GeluTanh},
                   stream);
+}
+
+void gemm_bf16_batched(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
+                       const __nv_bfloat16* a, int lda, int64_t stride_a, const __nv_bfloat16* b,
+                       int ldb, int64_t stride_b, float beta, float* c, int ldc, int64_t stride_c,
+                       int count, const float* bias, cudaStream_t stream,
+                       GemmActivation activation) {
+  gemm_any_layout(
+      trans_a, trans_b, m, n, k, a, lda, b, ldb,
+      bf16_gemm::Epilogue<float>{alpha, beta, c, ldc, bias, activation == GemmActivation::GeluTanh},
+      stream, BatchStrides{count, stride_a, stride_b, stride_c});
+}
+
+void gemm_bf16_batched(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
+                       const __nv_bfloat16* a, int lda, int64_t stride_a, const __nv_bfloat16* b,
+                       int ldb, int64_t stride_b, float beta, __nv_bfloat16* c, int ldc,
+                       int64_t stride_c, int count, const __nv_bfloat16* bias, cudaStream_t stream,
+                       GemmActivation activation) {
+  gemm_any_layout(trans_a, trans_b, m, n, k, a, lda, b, ldb,
+                  bf16_gemm::Epilogue<__nv_bfloat16>{alpha, beta, c, ldc, bias,
+                                                     activation == GemmActivation::GeluTanh},
+                  stream, BatchStrides{count, stride_a, stride_b, stride_c});
 }
 
 bool gemm_tf32_takes(int k, const float* a, int lda, const float* b, int ldb, bool trans_b) {

@@ -55,6 +55,23 @@ Tensor sum_to_dtype(const Tensor& x, const Shape& shape) {
   return to_dtype(sum_to(to_dtype(x, DType::Float32), shape), x.dtype());
 }
 
+// The stride s with offset(i) = i * s for every flat index i over the batch dims `batch`, given
+// each dim's stride (0 where broadcast): s = 0 when every dim is broadcast or of size 1; -1 when
+// no single stride walks the batch (e.g. one dim broadcast and another not).
+int64_t flat_stride(const Shape& strides, const Shape& batch) {
+  int64_t stride = -1, span = 1;  // span: product of the sizes of the dims after d
+  for (size_t d = batch.size(); d-- > 0;) {
+    if (batch[d] == 1) continue;
+    if (stride < 0) {
+      if (strides[d] % span != 0) return -1;
+      stride = strides[d] / span;
+    }
+    if (strides[d] != stride * span) return -1;
+    span *= batch[d];
+  }
+  return stride < 0 ? 0 : stride;
+}
+
 // a (..., M, K) whose batch and row dims can be folded into one row dim of a GEMM.
 bool rows_fold(const Tensor& a) {
   const int64_t K = a.size(-1);
@@ -157,13 +174,21 @@ void gemm_into(const Kernels& k, OpId op, const std::string& shapes, const Tenso
            0});
       return;
     }
-    // One product per batch matrix, each operand at its own (broadcast) batch offset.
+    // One product per batch matrix, each operand at its own (broadcast) batch offset: one
+    // problem of `count` products where both offsets are a multiple of the flat batch index.
     const Shape a_batch(a.shape().begin(), a.shape().end() - 2);
     const Shape b_batch(b.shape().begin(), b.shape().end() - 2);
     const Shape a_strides = ops_internal::broadcast_strides(
         make_view(ap, a_batch, Shape(ap.strides().begin(), ap.strides().end() - 2), 0), batch);
     const Shape b_strides = ops_internal::broadcast_strides(
         make_view(bp, b_batch, Shape(bp.strides().begin(), bp.strides().end() - 2), 0), batch);
+    const int64_t stride_a = flat_stride(a_strides, batch),
+                  stride_b = flat_stride(b_strides, batch);
+    if (stride_a >= 0 && stride_b >= 0) {
+      run({count, M, N, K, matrix_ref<T>(ap, 0), stride_a, matrix_ref<T>(bp, 0), stride_b, bias,
+           out.data<T>(), M * N});
+      return;
+    }
     for (int64_t i = 0; i < count; ++i) {
       int64_t rest = i, a_offset = 0, b_offset = 0;
       for (size_t d = batch.size(); d-- > 0;) {

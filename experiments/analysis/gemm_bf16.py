@@ -3,7 +3,9 @@ gemm_bf16_ladder in manifest.json): one gemm_ladder run that timed the best fp32
 cuBLAS SGEMM and every bf16 tensor-core rung with cuBLAS's bf16 GEMM, at square sizes and at the
 GPT-2-small training step's shapes. Writes a figure of the whole ladder (TFLOP/s at the squares,
 fp32 and bf16, against both cuBLAS anchors; each bf16 rung's speed relative to cuBLAS bf16 at
-every shape), a table of those ratios, the number macros and the sources."""
+every shape), a table of those ratios, the number macros and the sources. Where the run has
+them (sm_90), the TF32 rows (gemm_tf32: v15's kernel on fp32 operands against cuBLAS with TF32
+allowed) join the table and the macros."""
 import os
 import re
 
@@ -15,7 +17,8 @@ import recorded
 
 NAME = "gemm_bf16"
 ROLE = "gemm_bf16_ladder"
-ANCHORS = {"sgemm": "cublas_sgemm", "gemm_bf16": "cublas_bf16"}
+ANCHORS = {"sgemm": "cublas_sgemm", "gemm_bf16": "cublas_bf16", "gemm_tf32": "cublas_tf32"}
+OPTIONAL = {"gemm_tf32"}  # rows only an sm_90 run has
 # The GPT-2-small training step's products (M = B T = 8192 tokens), as the text names them.
 TRANSFORMER = {(8192, 2304, 768): "QKV", (8192, 768, 768): "AttnProj", (8192, 3072, 768): "FcUp",
                (8192, 768, 3072): "FcDown", (8192, 50304, 768): "LmHead"}
@@ -113,10 +116,14 @@ def main():
         if variant not in variants[op]:
             variants[op].append(variant)
     for op, anchor in ANCHORS.items():
+        if op in OPTIONAL and not variants[op]:
+            continue
         if anchor not in variants[op] or len(variants[op]) < 2:
             common.fail("%s: needs %s rows and at least one version beside them" % (path, anchor))
     shapes = sorted({s for _, _, s in table})
     for op, anchor in ANCHORS.items():
+        if op in OPTIONAL and not variants[op]:
+            continue
         for s in shapes:
             if (op, anchor, s) not in table:
                 common.fail("%s: no %s row at %dx%dx%d" % (path, anchor, *s))
@@ -134,6 +141,7 @@ def main():
         common.fail("%s: shapes %s are neither squares nor the transformer's" % (path, unknown))
     fp32 = [v for v in variants["sgemm"] if v != ANCHORS["sgemm"]]
     rungs = [v for v in variants["gemm_bf16"] if v != ANCHORS["gemm_bf16"]]
+    tf32 = [v for v in variants["gemm_tf32"] if v != ANCHORS["gemm_tf32"]]
 
     def tflops(op, v, s):
         return table[(op, v, s)]["gflops"] / 1000
@@ -213,6 +221,13 @@ def main():
         tf_text(tflops("gemm_bf16", ANCHORS["gemm_bf16"], s)) for s in all_columns))
     lines.append("cuBLAS SGEMM TFLOP/s & %s \\\\" % " & ".join(
         tf_text(tflops("sgemm", ANCHORS["sgemm"], s)) for s in all_columns))
+    if tf32:
+        lines.append("\\midrule")
+        for v in tf32:
+            lines.append("%s / cuBLAS TF32 & %s \\\\" % (common.tex_escape(label(v)), " & ".join(
+                "%.2f" % table[("gemm_tf32", v, s)]["ratio"] for s in all_columns)))
+        lines.append("cuBLAS TF32 TFLOP/s & %s \\\\" % " & ".join(
+            tf_text(tflops("gemm_tf32", ANCHORS["gemm_tf32"], s)) for s in all_columns))
     lines += ["\\bottomrule", "\\end{tabular}", ""]
     common.write_table(args.out, NAME, "\n".join(lines))
 
@@ -234,6 +249,16 @@ def main():
                  "%s: %s gflops / 1000 at %dx%dx%d" % (file_name, v, *s)),
                 (base + "Ratio" + shape_name(s), "%.2f" % ratio(v, s),
                  "%s: %s ratio (cuBLAS bf16 ms / ms) at %dx%dx%d" % (file_name, v, *s))]
+    for v in [ANCHORS["gemm_tf32"]] + tf32 if tf32 else []:
+        base = "paGemmTfCublas" if v == ANCHORS["gemm_tf32"] else "paGemmTf" + version_name(v)
+        for s in all_columns:
+            numbers.append((base + "Tflops" + shape_name(s), tf_text(tflops("gemm_tf32", v, s)),
+                            "%s: %s gflops / 1000 at %dx%dx%d" % (file_name, v, *s)))
+            if v != ANCHORS["gemm_tf32"]:
+                numbers.append((base + "Ratio" + shape_name(s),
+                                "%.2f" % table[("gemm_tf32", v, s)]["ratio"],
+                                "%s: %s ratio (cuBLAS TF32 ms / ms) at %dx%dx%d" % (file_name, v,
+                                                                                    *s)))
     best = max(rungs, key=lambda v: sum(ratio(v, s) for s in all_columns))
     errors = [table[("gemm_bf16", v, s)]["max_rel_err"] for v in rungs for s in all_columns]
     numbers += [
