@@ -12,6 +12,7 @@
 // 2^-8 |ref| when C is bf16 (one rounding, at most half of that).
 #include "cuda/gemm/gemm_bf16.h"
 
+#include <cublas_v2.h>
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 #include <gtest/gtest.h>
@@ -285,6 +286,72 @@ TEST_F(GemmBf16, EveryLayoutMatchesTheDoubleReference) {
     cases.push_back(c);
   }
   expect_gemm_bf16_cases(cases, 1700);
+}
+
+// Against cuBLAS's bf16 GEMM (cublasGemmEx: bf16 in, fp32 accumulation and out) on awkward sizes
+// in three layouts: both results lie within the double reference's bound above, so they differ by
+// at most twice it.
+TEST_F(GemmBf16, AgreesWithCublasOnAwkwardSizes) {
+  cublasHandle_t handle = nullptr;
+  ASSERT_EQ(cublasCreate(&handle), CUBLAS_STATUS_SUCCESS);
+  uint32_t seed = 2000;
+  for (const auto& [trans_a, trans_b] : {std::pair{false, false}, {false, true}, {true, false}}) {
+    for (const auto& [m, n, k] : {std::tuple{1, 1, 1},
+                                  {1, 37, 13},
+                                  {13, 1, 9},
+                                  {256, 130, 1},
+                                  {130, 257, 129},
+                                  {777, 1304, 200}}) {
+      SCOPED_TRACE("m " + std::to_string(m) + " n " + std::to_string(n) + " k " +
+                   std::to_string(k) + (trans_a ? " A^T" : "") + (trans_b ? " B^T" : ""));
+      const int lda = trans_a ? m : k, ldb = trans_b ? k : n;
+      std::mt19937 rng(seed++);
+      std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+      std::vector<bf16> a(size_t(m) * k), b(size_t(k) * n);
+      for (auto& v : a) v = __float2bfloat16(uniform(rng));
+      for (auto& v : b) v = __float2bfloat16(uniform(rng));
+      bf16* da = device_copy(a);
+      bf16* db = device_copy(b);
+      float* ours = device_copy(std::vector<float>(size_t(m) * n));
+      float* theirs = device_copy(std::vector<float>(size_t(m) * n));
+      gemm_bf16(trans_a, trans_b, m, n, k, 1.0f, da, lda, db, ldb, 0.0f, ours, n, nullptr, nullptr);
+      // Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T.
+      const float one = 1.0f, zero = 0.0f;
+      ASSERT_EQ(cublasGemmEx(handle, trans_b ? CUBLAS_OP_T : CUBLAS_OP_N,
+                             trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, n, m, k, &one, db, CUDA_R_16BF,
+                             ldb, da, CUDA_R_16BF, lda, &zero, theirs, CUDA_R_32F, n,
+                             CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+                CUBLAS_STATUS_SUCCESS);
+      std::vector<float> x(size_t(m) * n), y(x.size());
+      PA_CUDA_CHECK(cudaMemcpy(x.data(), ours, x.size() * sizeof(float), cudaMemcpyDeviceToHost));
+      PA_CUDA_CHECK(cudaMemcpy(y.data(), theirs, y.size() * sizeof(float), cudaMemcpyDeviceToHost));
+      for (void* p : {static_cast<void*>(da), static_cast<void*>(db), static_cast<void*>(ours),
+                      static_cast<void*>(theirs)}) {
+        PA_CUDA_CHECK(cudaFree(p));
+      }
+      int bad = 0;
+      for (int i = 0; i < m && bad < 3; ++i) {
+        for (int j = 0; j < n && bad < 3; ++j) {
+          double magnitude = 0.0;
+          for (int p = 0; p < k; ++p) {
+            const float av =
+                __bfloat162float(trans_a ? a[size_t(p) * lda + i] : a[size_t(i) * lda + p]);
+            const float bv =
+                __bfloat162float(trans_b ? b[size_t(j) * ldb + p] : b[size_t(p) * ldb + j]);
+            magnitude += std::abs(double(av) * bv);
+          }
+          const double allowed = 2.0 * (1e-6 + std::ldexp(1.0, -22) * (k + 2) * 2.0 * magnitude);
+          const double diff = std::abs(double(x[size_t(i) * n + j]) - y[size_t(i) * n + j]);
+          if (!(diff <= allowed)) {
+            ++bad;
+            ADD_FAILURE() << "C[" << i << "][" << j << "]: ours " << x[size_t(i) * n + j]
+                          << ", cuBLAS " << y[size_t(i) * n + j] << " (allowed " << allowed << ")";
+          }
+        }
+      }
+    }
+  }
+  cublasDestroy(handle);
 }
 
 // gemm_bf16_batched: count products with their own A and B, a shared A or B (stride 0), every
