@@ -279,7 +279,14 @@ def main():
                     "%s: %s gflops / %s gflops at n = %d" % (file_name, rungs[0], best_fp32,
                                                               squares[-1][0])))
 
-    # Nsight Compute at n = 4096: how busy the tensor pipe is, and v14's stalls.
+    # Nsight Compute at n = 4096: how busy the tensor pipe is, and v14's stalls (a folder
+    # without the profile, e.g. results/gpu/h200, gives the run's numbers alone).
+    sources = [recorded.source(path, commit, device)]
+    if not any(e.get("role") == "gemm_bf16_ncu" for e in manifest["files"]):
+        common.write_numbers(args.out, NAME, numbers)
+        common.write_sources(args.out, NAME, [NAME + ".pdf", NAME + ".png", NAME + "_table.tex",
+                                              NAME + "_numbers.tex"], sources)
+        return
     _, ncu_entry, ncu_path = recorded.manifest_entry(args.results, "gemm_bf16_ncu")
     ncu = read_ncu(ncu_path)
     ncu_name = os.path.basename(ncu_path)
@@ -301,8 +308,7 @@ def main():
     common.write_numbers(args.out, NAME, numbers)
     common.write_sources(args.out, NAME, [NAME + ".pdf", NAME + ".png", NAME + "_table.tex",
                                           NAME + "_numbers.tex"],
-                         [recorded.source(path, commit, device),
-                          recorded.source(ncu_path, ncu_entry["commit"], device)])
+                         sources + [recorded.source(ncu_path, ncu_entry["commit"], device)])
 
 
 if __name__ == "__main__":
