@@ -90,6 +90,17 @@ constexpr Bf16Version kBf16Versions[] = {
     {"v15_bf16_warp_specialized", pa::cuda::gemm_v15_bf16_warp_specialized, true},
 };
 
+// max |result - reference| over the elements; infinity when any difference is NaN.
+double max_difference(const std::vector<float>& result, const std::vector<float>& reference) {
+  double worst = 0.0;
+  for (size_t i = 0; i < result.size(); ++i) {
+    const double error = std::fabs(double(result[i]) - reference[i]);
+    if (std::isnan(error)) return std::numeric_limits<double>::infinity();
+    worst = std::max(worst, error);
+  }
+  return worst;
+}
+
 bool selected(const GemmLadderFlags& options, const char* name) {
   return options.variants.empty() || std::find(options.variants.begin(), options.variants.end(),
                                                name) != options.variants.end();
@@ -180,12 +191,7 @@ int run(const GemmLadderFlags& options) {
       PA_CUDA_CHECK(cudaMemsetAsync(dc, 0xff, device_c.count * sizeof(float), stream));  // NaN
       version.launch(m, n, k, 1.0f, da, k, db, n, 0.0f, dc, n, stream);
       const std::vector<float> result = device_c.download();
-      double worst = 0.0;
-      for (size_t i = 0; i < result.size(); ++i) {
-        const double error = std::fabs(double(result[i]) - reference[i]);
-        worst =
-            std::isnan(error) ? std::numeric_limits<double>::infinity() : std::max(worst, error);
-      }
+      const double worst = max_difference(result, reference);
       errors.push_back(worst / reference_scale);
     }
 
@@ -259,6 +265,40 @@ int run(const GemmLadderFlags& options) {
       jsonl << row.dump() << "\n";
       jsonl.flush();
     }
+    // One row of a tensor-core rung (op gemm_bf16 or gemm_tf32) and its line of the table; ms,
+    // gflops and the ratio only when it passed validation (error <= bound).
+    const auto tensor_core_row = [&](const char* op, const char* dtype, const char* anchor,
+                                     double anchor_ms, double bound, const char* variant, double ms,
+                                     int repeats, double error) {
+      const bool valid = error <= bound;
+      nlohmann::json row = {{"op", op},
+                            {"variant", variant},
+                            {"shape", shape.label()},
+                            {"m", m},
+                            {"n", n},
+                            {"k", k},
+                            {"dtype", dtype},
+                            {"device", device},
+                            {"anchor", anchor},
+                            {"anchor_ms", anchor_ms},
+                            {"commit", options.commit},
+                            {"max_rel_err", std::isinf(error) ? 1e300 : error},
+                            {"valid", valid}};
+      char text[256];
+      if (valid) {
+        row["ms"] = ms;
+        row["gflops"] = flops / ms / 1e6;
+        row["ratio"] = anchor_ms / ms;
+        row["repeats"] = repeats;
+        std::snprintf(text, sizeof(text), "%-14s %-24s %10.4f ms %9.1f GFLOP/s  ratio %5.3f",
+                      shape.label().c_str(), variant, ms, flops / ms / 1e6, anchor_ms / ms);
+      } else {
+        std::snprintf(text, sizeof(text), "%-14s %-24s INVALID: max_rel_err %.3g",
+                      shape.label().c_str(), variant, error);
+      }
+      jsonl << row.dump() << "\n";
+      table.push_back(text);
+    };
     // The bf16 rungs on the same values rounded to bf16, against cuBLAS's bf16 GEMM (fp32
     // accumulation and output, tensor cores) in the same run; validated against its result.
     if (options.bf16) {
@@ -279,35 +319,8 @@ int run(const GemmLadderFlags& options) {
       int repeats16 = 0;
       const double anchor16_ms = timer.median_ms([&] { cublas_bf16(dc); }, kMaxRepeats, &repeats16);
       const auto bf16_row = [&](const char* variant, double ms, int repeats, double error) {
-        nlohmann::json row = {{"op", "gemm_bf16"},
-                              {"variant", variant},
-                              {"shape", shape.label()},
-                              {"m", m},
-                              {"n", n},
-                              {"k", k},
-                              {"dtype", "bf16"},
-                              {"device", device},
-                              {"anchor", "cublas_bf16"},
-                              {"anchor_ms", anchor16_ms},
-                              {"commit", options.commit},
-                              {"max_rel_err", error},
-                              {"valid", error <= kMaxRelativeError}};
-        if (error <= kMaxRelativeError) {
-          row["ms"] = ms;
-          row["gflops"] = flops / ms / 1e6;
-          row["ratio"] = anchor16_ms / ms;
-          row["repeats"] = repeats;
-        }
-        jsonl << row.dump() << "\n";
-        char text[256];
-        if (error <= kMaxRelativeError) {
-          std::snprintf(text, sizeof(text), "%-14s %-24s %10.4f ms %9.1f GFLOP/s  ratio %5.3f",
-                        shape.label().c_str(), variant, ms, flops / ms / 1e6, anchor16_ms / ms);
-        } else {
-          std::snprintf(text, sizeof(text), "%-14s %-24s INVALID: max_rel_err %.3g",
-                        shape.label().c_str(), variant, error);
-        }
-        table.push_back(text);
+        tensor_core_row("gemm_bf16", "bf16", "cublas_bf16", anchor16_ms, kMaxRelativeError, variant,
+                        ms, repeats, error);
       };
       bf16_row("cublas_bf16", anchor16_ms, repeats16, 0.0);
       for (const Bf16Version& version : kBf16Versions) {
@@ -318,12 +331,7 @@ int run(const GemmLadderFlags& options) {
         PA_CUDA_CHECK(cudaMemsetAsync(dc, 0xff, device_c.count * sizeof(float), stream));  // NaN
         launch();
         const std::vector<float> result = device_c.download();
-        double worst = 0.0;
-        for (size_t i = 0; i < result.size(); ++i) {
-          const double error = std::fabs(double(result[i]) - reference16[i]);
-          worst =
-              std::isnan(error) ? std::numeric_limits<double>::infinity() : std::max(worst, error);
-        }
+        const double worst = max_difference(result, reference16);
         const double error = worst / scale16;
         all_valid = all_valid && error <= kMaxRelativeError;
         int repeats = 0;
@@ -354,44 +362,14 @@ int run(const GemmLadderFlags& options) {
         PA_CUDA_CHECK(cudaMemsetAsync(dc, 0xff, device_c.count * sizeof(float), stream));  // NaN
         launch(dc);
         const std::vector<float> result = device_c.download();
-        double worst = 0.0;
-        for (size_t i = 0; i < result.size(); ++i) {
-          const double error = std::fabs(double(result[i]) - reference[i]);
-          worst =
-              std::isnan(error) ? std::numeric_limits<double>::infinity() : std::max(worst, error);
-        }
+        const double worst = max_difference(result, reference);
         const double error = worst / reference_scale;
         const bool valid = error <= kMaxTf32Error;
         all_valid = all_valid && valid;
         const double ms = valid ? timer.median_ms([&] { launch(dc); }, kMaxRepeats, &repeats) : 0.0;
         if (anchor_ms == 0.0) anchor_ms = ms;
-        nlohmann::json row = {{"op", "gemm_tf32"},
-                              {"variant", variant},
-                              {"shape", shape.label()},
-                              {"m", m},
-                              {"n", n},
-                              {"k", k},
-                              {"dtype", "tf32"},
-                              {"device", device},
-                              {"anchor", "cublas_tf32"},
-                              {"anchor_ms", anchor_ms},
-                              {"commit", options.commit},
-                              {"max_rel_err", std::isinf(error) ? 1e300 : error},
-                              {"valid", valid}};
-        char text[256];
-        if (valid) {
-          row["ms"] = ms;
-          row["gflops"] = flops / ms / 1e6;
-          row["ratio"] = anchor_ms / ms;
-          row["repeats"] = repeats;
-          std::snprintf(text, sizeof(text), "%-14s %-24s %10.4f ms %9.1f GFLOP/s  ratio %5.3f",
-                        shape.label().c_str(), variant, ms, flops / ms / 1e6, anchor_ms / ms);
-        } else {
-          std::snprintf(text, sizeof(text), "%-14s %-24s INVALID: max_rel_err %.3g",
-                        shape.label().c_str(), variant, error);
-        }
-        table.push_back(text);
-        jsonl << row.dump() << "\n";
+        tensor_core_row("gemm_tf32", "tf32", "cublas_tf32", anchor_ms, kMaxTf32Error, variant, ms,
+                        repeats, error);
       }
       jsonl.flush();
     }
