@@ -16,19 +16,35 @@
 
 namespace pa::cuda::bf16_gemm {
 
+// How a launcher names itself in errors: `name`, followed by the layout ("gemm_bf16 (A^T x B)")
+// when `with_layout`. Built only when an error is thrown, so a launch allocates nothing.
+struct Caller {
+  Caller(const char* launcher, bool layout = false) : name(launcher), with_layout(layout) {}
+  const char* name;
+  bool with_layout;
+  std::string describe(bool trans_a, bool trans_b) const {
+    std::string text = name;
+    if (with_layout) {
+      text += std::string(" (") + (trans_a ? "A^T" : "A") + " x " + (trans_b ? "B^T" : "B") + ")";
+    }
+    return text;
+  }
+};
+
 // The checks every rung makes; false when there is nothing to compute (m or n is 0). trans_a: A is
 // stored (k, m), so lda must cover m; trans_b: B is stored (n, k), so ldb must cover k.
-inline bool check_arguments(const std::string& name, int m, int n, int k, const void* a, int lda,
+inline bool check_arguments(Caller caller, int m, int n, int k, const void* a, int lda,
                             const void* b, int ldb, const void* c, int ldc, bool trans_a = false,
                             bool trans_b = false) {
-  if (m < 0 || n < 0 || k < 0) throw std::invalid_argument(name + ": negative size");
+  const auto fail = [&](const char* what) {
+    throw std::invalid_argument(caller.describe(trans_a, trans_b) + ": " + what);
+  };
+  if (m < 0 || n < 0 || k < 0) fail("negative size");
   if (lda < (trans_a ? m : k) || ldb < (trans_b ? k : n) || ldc < n) {
-    throw std::invalid_argument(name + ": a leading dimension is shorter than its row");
+    fail("a leading dimension is shorter than its row");
   }
   if (m == 0 || n == 0) return false;
-  if ((k > 0 && (a == nullptr || b == nullptr)) || c == nullptr) {
-    throw std::invalid_argument(name + ": missing operand pointer");
-  }
+  if ((k > 0 && (a == nullptr || b == nullptr)) || c == nullptr) fail("missing operand pointer");
   return true;
 }
 

@@ -258,9 +258,8 @@ template <typename Out>
 void gemm_any_layout(bool trans_a, bool trans_b, int m, int n, int k, const __nv_bfloat16* a,
                      int lda, const __nv_bfloat16* b, int ldb, const bf16_gemm::Epilogue<Out>& e,
                      cudaStream_t stream, BatchStrides strides = {}) {
-  const std::string layout = std::string(trans_a ? "A^T" : "A") + " x " + (trans_b ? "B^T" : "B");
-  if (!bf16_gemm::check_arguments("gemm_bf16 (" + layout + ")", m, n, k, a, lda, b, ldb, e.c, e.ldc,
-                                  trans_a, trans_b)) {
+  if (!bf16_gemm::check_arguments({"gemm_bf16", true}, m, n, k, a, lda, b, ldb, e.c, e.ldc, trans_a,
+                                  trans_b)) {
     return;
   }
   if (strides.count < 0) throw std::invalid_argument("gemm_bf16_batched: negative count");
@@ -350,11 +349,11 @@ bool gemm_tf32_takes(int k, const float* a, int lda, const float* b, int ldb, bo
 void gemm_tf32(bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
                const float* b, int ldb, float beta, float* c, int ldc, const float* bias,
                cudaStream_t stream, GemmActivation activation) {
-  const std::string name = std::string("gemm_tf32 (A x ") + (trans_b ? "B^T)" : "B)");
-  if (!bf16_gemm::check_arguments(name, m, n, k, a, lda, b, ldb, c, ldc, false, trans_b)) return;
+  const bf16_gemm::Caller caller{"gemm_tf32", true};
+  if (!bf16_gemm::check_arguments(caller, m, n, k, a, lda, b, ldb, c, ldc, false, trans_b)) return;
   if (!gemm_tf32_takes(k, a, lda, b, ldb, trans_b)) {
     throw std::invalid_argument(
-        name +
+        caller.describe(false, trans_b) +
         ": needs an sm_90 GPU, k > 0 and operands the copy engine reads (16-byte aligned, "
         "leading dimensions multiples of 4); m " +
         std::to_string(m) + ", n " + std::to_string(n) + ", k " + std::to_string(k) + ", lda " +
