@@ -193,8 +193,8 @@ using kernels::GemmProblem;
 using kernels::MatrixRef;
 // No: run_gemm needs row-major, contiguous operands (engine/ops copies other views first).
 bool gemm_reads_views();
-// Whether every size fits the launchers' int arguments.
-bool gemm_fits(const GemmProblem& problem);
+// Whether a problem of `count` (M, K) x (K, N) products fits the launchers' int arguments.
+bool gemm_fits(int64_t count, int64_t M, int64_t N, int64_t K);
 // gemm_best for one product (bias in the epilogue), gemm_best_batched for several, on the
 // current stream (cuda/common/runtime.h). Throws std::invalid_argument where gemm_fits is false.
 void run_gemm(const GemmProblem& problem);

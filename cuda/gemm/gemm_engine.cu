@@ -12,12 +12,13 @@ namespace pa::cuda {
 
 bool gemm_reads_views() { return false; }
 
-bool gemm_fits(const GemmProblem& p) {
-  return p.count <= INT_MAX && p.M <= INT_MAX && p.N <= INT_MAX && p.K <= INT_MAX;
+bool gemm_fits(int64_t count, int64_t M, int64_t N, int64_t K) {
+  return count <= INT_MAX && M <= INT_MAX && N <= INT_MAX && K <= INT_MAX;
 }
 
 void run_gemm(const GemmProblem& p) {
-  if (!gemm_fits(p)) throw std::invalid_argument("run_gemm: sizes exceed the int range");
+  if (!gemm_fits(p.count, p.M, p.N, p.K))
+    throw std::invalid_argument("run_gemm: sizes exceed the int range");
   if (p.a.col_stride != 1 || p.b.col_stride != 1) {
     throw std::invalid_argument("run_gemm: operands must be row-major (unit column stride)");
   }

@@ -36,8 +36,9 @@ inline void gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, c
 // Whether run_gemm reads operands through any strides (here: yes, row- or column-major views
 // need no copy; engine/ops makes other views contiguous).
 inline bool gemm_reads_views() { return true; }
-// Whether run_gemm takes these sizes (here: any).
-inline bool gemm_fits(const GemmProblem&) { return true; }
+// Whether run_gemm (and run_gemm_bf16) take a problem of `count` (M, K) x (K, N) products (here:
+// any).
+inline bool gemm_fits(int64_t, int64_t, int64_t, int64_t) { return true; }
 // The problem's products one after the other through sgemm; the bias is added to each row of C
 // after its product (c + bias, one rounding, as an add op would).
 void run_gemm(const GemmProblem& problem);

@@ -48,13 +48,6 @@ kernels::MatrixOf<T> matrix_ref(const Tensor& x, int64_t offset) {
 void run_products(const Kernels& k, const kernels::GemmProblem& p) { k.run_gemm(p); }
 void run_products(const Kernels& k, const kernels::GemmProblemBf16& p) { k.run_gemm_bf16(p); }
 
-// sum_to in the tensor's dtype; a bfloat16 gradient is summed in float32 (no bf16 reduction
-// kernel yet) and rounded once.
-Tensor sum_to_dtype(const Tensor& x, const Shape& shape) {
-  if (x.shape() == shape || x.dtype() == DType::Float32) return sum_to(x, shape);
-  return to_dtype(sum_to(to_dtype(x, DType::Float32), shape), x.dtype());
-}
-
 // The stride s with offset(i) = i * s for every flat index i over the batch dims `batch`, given
 // each dim's stride (0 where broadcast): s = 0 when every dim is broadcast or of size 1; -1 when
 // no single stride walks the batch (e.g. one dim broadcast and another not).
@@ -146,9 +139,7 @@ void gemm_into(const Kernels& k, OpId op, const std::string& shapes, const Tenso
   if (out.numel() == 0) return;
   autograd::NoGradGuard no_grad;
   const auto run = [&](const kernels::GemmOf<T>& problem) {
-    const kernels::GemmProblem sizes{problem.count, problem.M, problem.N, problem.K, {}, 0, {}, 0,
-                                     nullptr,       nullptr,   0};
-    PA_CHECK(k.gemm_fits(sizes), op_name(op),
+    PA_CHECK(k.gemm_fits(problem.count, problem.M, problem.N, problem.K), op_name(op),
              "sizes " << shapes << " (a batch of " << problem.count << ") exceed what the "
                       << k.backend << " GEMM takes",
              "split the product or the batch into smaller ones");
@@ -249,11 +240,11 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
       const int64_t K = ap.size(-1), N = grad.size(-1);
       const Tensor a_rows = reshape(contiguous(ap), {-1, K});       // (count * M, K)
       const Tensor grad_rows = reshape(contiguous(grad), {-1, N});  // (count * M, N)
-      return std::vector<Tensor>{sum_to_dtype(grad_a, ap.shape()),
+      return std::vector<Tensor>{sum_to(grad_a, ap.shape()),
                                  matmul(transpose(a_rows, 0, 1), grad_rows)};
     }
     const Tensor grad_b = matmul(transpose(ap, -1, -2), grad);  // (..., K, N)
-    return std::vector<Tensor>{sum_to_dtype(grad_a, ap.shape()), sum_to_dtype(grad_b, bp.shape())};
+    return std::vector<Tensor>{sum_to(grad_a, ap.shape()), sum_to(grad_b, bp.shape())};
   });
 }
 
@@ -284,9 +275,9 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
                   autograd::NoGradGuard no_grad;
                   const Tensor g = reshape(grad, {rows, out});  // (R, out)
                   std::vector<Tensor> grads = {
-                      reshape(matmul(g, weight), x_shape),                // dx (..., in)
-                      matmul(transpose(g, 0, 1), x_rows)};                // dweight (out, in)
-                  if (has_bias) grads.push_back(sum_to_dtype(g, {out}));  // dbias (out)
+                      reshape(matmul(g, weight), x_shape),          // dx (..., in)
+                      matmul(transpose(g, 0, 1), x_rows)};          // dweight (out, in)
+                  if (has_bias) grads.push_back(sum_to(g, {out}));  // dbias (out)
                   return grads;
                 });
 }

@@ -81,7 +81,8 @@ Tensor max(const Tensor& x, int64_t dim, bool keepdim = false);
 // Variance with `correction` (1 = unbiased, as torch.var's default).
 Tensor var(const Tensor& x, const std::vector<int64_t>& dims = {}, int64_t correction = 1,
            bool keepdim = false);
-// Sums a broadcast gradient back down to `shape` (the inverse of broadcasting).
+// Sums a broadcast gradient back down to `shape` (the inverse of broadcasting); a bfloat16 x is
+// summed in float32 and rounded once.
 Tensor sum_to(const Tensor& x, const Shape& shape);
 
 // ---- normalisation, activations over a dim, losses ----

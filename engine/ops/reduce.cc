@@ -109,6 +109,10 @@ Tensor var(const Tensor& x, const std::vector<int64_t>& dims_in, int64_t correct
 
 Tensor sum_to(const Tensor& x, const Shape& shape) {
   if (x.shape() == shape) return x;
+  // A bfloat16 gradient (of a bf16 matmul's broadcast batch) is summed in float32, rounded once.
+  if (x.dtype() == DType::BFloat16) {
+    return to_dtype(sum_to(to_dtype(x, DType::Float32), shape), DType::BFloat16);
+  }
   PA_CHECK(x.shape().size() >= shape.size(), "sum_to",
            "cannot sum " << shape_str(x.shape()) << " down to " << shape_str(shape),
            "the target must have no more dims");
