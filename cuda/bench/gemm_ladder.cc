@@ -11,9 +11,9 @@
 //       [--shapes 8192x2304x768,...] [--variants v11_async_b_register_a,v15_...] [--no-tall-k]
 //       [--no-bf16]   (default: every version; cuBLAS always runs)
 //
-// The bf16 rungs (gemm_bf16.h; v14 and v15 on sm_90 only) run on the same inputs rounded to
-// bf16 against cuBLAS's bf16 GEMM (cublasGemmEx, fp32 accumulation and output), validated
-// against its result with the same 1e-4 bound; on sm_90 also v15_tf32 (gemm_tf32) against
+// The bf16 rungs (gemm_bf16.h; v14, v15, v16 and bf16_best on sm_90 only) run on the same inputs
+// rounded to bf16 against cuBLAS's bf16 GEMM (cublasGemmEx, fp32 accumulation and output),
+// validated against its result with the same 1e-4 bound; on sm_90 also v15_tf32 (gemm_tf32) against
 // cuBLAS with TF32 allowed, both within 2e-3 of the fp32 result (--no-bf16 leaves these out too).
 //
 // The flags (bench_flags.h, CLI11; --help lists them): the commit comes from --commit or
@@ -76,7 +76,15 @@ struct Shape {
   }
 };
 
-// The bf16 rungs (gemm_bf16.h), slowest first; the Hopper ones run only on an sm_90 GPU.
+// gemm_bf16 with row-major operands: the rung it picks for the shape (what the engine runs).
+void bf16_best(int m, int n, int k, float alpha, const __nv_bfloat16* a, int lda,
+               const __nv_bfloat16* b, int ldb, float beta, float* c, int ldc, const float* bias,
+               cudaStream_t stream) {
+  pa::cuda::gemm_bf16(false, false, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, stream);
+}
+
+// The bf16 rungs (gemm_bf16.h), slowest first, then gemm_bf16's pick; the Hopper ones run only
+// on an sm_90 GPU.
 using Bf16Gemm = void (*)(int, int, int, float, const __nv_bfloat16*, int, const __nv_bfloat16*,
                           int, float, float*, int, const float*, cudaStream_t);
 struct Bf16Version {
@@ -88,6 +96,8 @@ constexpr Bf16Version kBf16Versions[] = {
     {"v13_bf16_mma", pa::cuda::gemm_v13_bf16_mma, false},
     {"v14_bf16_wgmma_tma", pa::cuda::gemm_v14_bf16_wgmma_tma, true},
     {"v15_bf16_warp_specialized", pa::cuda::gemm_v15_bf16_warp_specialized, true},
+    {"v16_bf16_two_blocks", pa::cuda::gemm_v16_bf16_two_blocks, true},
+    {"bf16_best", bf16_best, true},
 };
 
 // max |result - reference| over the elements; infinity when any difference is NaN.

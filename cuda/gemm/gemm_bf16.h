@@ -9,7 +9,9 @@
 //   v15_bf16_warp_specialized: v14 with a producer warpgroup and two consumer warpgroups
 //   (setmaxnreg), 128 x 256 x 64 tiles, four stages, one wgmma group kept in flight, and a
 //   persistent grid of one block per SM walking the tiles in L2-friendly groups.
-// v14 and v15 need an sm_90 GPU (std::invalid_argument elsewhere) and hand layouts the copy
+//   v16_bf16_two_blocks: v15's kernel in 128 x 128 tiles with three stages and a producer warp,
+//   two blocks per SM, so that one block's epilogue runs under the other's products.
+// v14, v15 and v16 need an sm_90 GPU (std::invalid_argument elsewhere) and hand layouts the copy
 // engine cannot read (A or B not 16-byte aligned, lda or ldb not a multiple of 8, k = 0) to v13.
 #pragma once
 
@@ -34,15 +36,18 @@ void gemm_v14_bf16_wgmma_tma(int m, int n, int k, float alpha, const __nv_bfloat
 void gemm_v15_bf16_warp_specialized(int m, int n, int k, float alpha, const __nv_bfloat16* a,
                                     int lda, const __nv_bfloat16* b, int ldb, float beta, float* c,
                                     int ldc, const float* bias, cudaStream_t stream);
+void gemm_v16_bf16_two_blocks(int m, int n, int k, float alpha, const __nv_bfloat16* a, int lda,
+                              const __nv_bfloat16* b, int ldb, float beta, float* c, int ldc,
+                              const float* bias, cudaStream_t stream);
 
 // The best bf16 GEMM for the layout, with transposed operands read in place: op(A) (m, k) is A
 // given (m, k) row-major, or (trans_a) A^T given (k, m) row-major with lda >= m; op(B) (k, n)
 // likewise (trans_b: (n, k) row-major, ldb >= k). C (m, n) = act(alpha op(A) op(B) + beta C +
 // bias), accumulated in fp32, written as fp32 or (second form) rounded once to bf16; bias (n) of
 // C's type or null. On sm_90 with layouts the copy engine reads (16-byte aligned pointers, lda
-// and ldb multiples of 8, k > 0): v15 in all four layouts. Otherwise (other GPUs from sm_80, any
-// leading dimension, k = 0 or 1): v13's mma.sync kernel in the same layout. Bad sizes or
-// pointers are a std::invalid_argument naming the layout.
+// and ldb multiples of 8, k > 0): v15 or v16 by the shape (gemm_bf16_best.cu), in all four layouts.
+// Otherwise (other GPUs from sm_80, any leading dimension, k = 0 or 1): v13's mma.sync kernel in
+// the same layout. Bad sizes or pointers are a std::invalid_argument naming the layout.
 void gemm_bf16(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const __nv_bfloat16* a,
                int lda, const __nv_bfloat16* b, int ldb, float beta, float* c, int ldc,
                const float* bias, cudaStream_t stream,
@@ -51,6 +56,13 @@ void gemm_bf16(bool trans_a, bool trans_b, int m, int n, int k, float alpha, con
                int lda, const __nv_bfloat16* b, int ldb, float beta, __nv_bfloat16* c, int ldc,
                const __nv_bfloat16* bias, cudaStream_t stream,
                GemmActivation activation = GemmActivation::None);
+
+// Which tiles gemm_bf16 and gemm_bf16_batched give the Hopper kernel: by the shape (Auto, the
+// default), or always v15's 128 x 256 (Wide) or v16's 128 x 128 (Narrow), so that tests and the
+// bench can cover both in every layout. Per process; other GPUs are not affected.
+enum class Bf16Tiles { Auto, Wide, Narrow };
+void set_bf16_tiles(Bf16Tiles tiles);
+Bf16Tiles bf16_tiles();
 
 // A batch of `count` such products: product z reads A at a + z stride_a and B at b + z stride_b
 // (a stride of 0: one matrix shared by every product) and writes C at c + z stride_c; the bias is

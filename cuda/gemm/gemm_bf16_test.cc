@@ -175,14 +175,29 @@ void expect_cases(const Launcher& launch, const std::vector<Bf16Case>& cases, ui
 }
 
 // Each case through gemm_bf16 with its own flags, C in fp32 and in bf16.
-void expect_gemm_bf16_cases(const std::vector<Bf16Case>& cases, uint32_t seed) {
-  for (const Bf16Case& c : cases) {
-    SCOPED_TRACE(describe(c));
-    std::string failure = run_case<float>(gemm_bf16_for<float>(c), c, seed);
-    EXPECT_TRUE(failure.empty()) << "fp32 C: " << failure;
-    failure = run_case<bf16>(gemm_bf16_for<bf16>(c), c, seed++);
-    EXPECT_TRUE(failure.empty()) << "bf16 C: " << failure;
+// Runs `body` once with each of the Hopper kernel's tile shapes forced (v15's and v16's; on other
+// GPUs both runs take v13), then gives gemm_bf16 its choice by shape back.
+void for_each_tile_shape(const std::function<void()>& body) {
+  for (const auto& [tiles, name] :
+       {std::pair{Bf16Tiles::Wide, "128 x 256 tiles"}, {Bf16Tiles::Narrow, "128 x 128 tiles"}}) {
+    SCOPED_TRACE(name);
+    set_bf16_tiles(tiles);
+    body();
   }
+  set_bf16_tiles(Bf16Tiles::Auto);
+}
+
+void expect_gemm_bf16_cases(const std::vector<Bf16Case>& cases, uint32_t seed) {
+  for_each_tile_shape([&] {
+    uint32_t case_seed = seed;
+    for (const Bf16Case& c : cases) {
+      SCOPED_TRACE(describe(c));
+      std::string failure = run_case<float>(gemm_bf16_for<float>(c), c, case_seed);
+      EXPECT_TRUE(failure.empty()) << "fp32 C: " << failure;
+      failure = run_case<bf16>(gemm_bf16_for<bf16>(c), c, case_seed++);
+      EXPECT_TRUE(failure.empty()) << "bf16 C: " << failure;
+    }
+  });
 }
 
 // The stored row widths rounded up to 8 elements (16 bytes): what the copy engine reads.
@@ -208,8 +223,9 @@ TEST_F(GemmBf16, V13MatchesTheDoubleReference) {
 }
 
 // The Hopper rungs: the copy engine's zero fill covers every edge (m, n, k off the tile), the
-// ring wraps (k of 9 tiles over 3 or 4 stages), v15's persistent blocks take several output
-// tiles each (2304 x 2048: 144 tiles of 128 x 256 on 132 SMs), and layouts the copy engine cannot
+// ring wraps (k of 9 tiles over 3 or 4 stages), the persistent blocks take several output tiles
+// each (2304 x 2048: 144 tiles of 128 x 256 on 132 SMs for v15, 288 of 128 x 128 on 264 resident
+// blocks for v16), and layouts the copy engine cannot
 // read (k = 1, n = 13, k = 0) go to v13.
 const std::vector<Bf16Case> kHopperCases = {
     {1, 8, 8, 1.0f, 0.0f, 0, 0, false},             // the smallest the copy engine reads
@@ -242,7 +258,12 @@ TEST_F(GemmBf16Hopper, V15MatchesTheDoubleReference) {
   expect_cases(gemm_v15_bf16_warp_specialized, kHopperCases, 1500);
 }
 
-// gemm_bf16 reads transposed operands in place (v15's four layouts on sm_90), C in fp32 and bf16.
+TEST_F(GemmBf16Hopper, V16MatchesTheDoubleReference) {
+  expect_cases(gemm_v16_bf16_two_blocks, kHopperCases, 1550);
+}
+
+// gemm_bf16 reads transposed operands in place (v15's and v16's four layouts on sm_90), C in fp32
+// and bf16.
 TEST_F(GemmBf16Hopper, TransposedOperandsMatchTheDoubleReference) {
   std::vector<Bf16Case> cases;
   for (const auto& [trans_a, trans_b] :
@@ -365,72 +386,74 @@ TEST_F(GemmBf16, BatchedProductsMatchTheDoubleReference) {
     int pad;  // extra elements between matrices: 0 keeps 16-byte alignment (sizes below are)
   };
   uint32_t seed = 1900;
-  for (const BatchCase& bc : {BatchCase{64, 136, 72, 3, false, false, false, false, 0},
-                              BatchCase{130, 264, 136, 4, true, false, false, true, 0},
-                              BatchCase{200, 80, 48, 5, false, true, true, false, 0},
-                              BatchCase{96, 96, 64, 2, true, true, false, false, 0},
-                              BatchCase{64, 136, 72, 3, false, false, false, false, 3},
-                              BatchCase{33, 17, 9, 3, true, false, false, false, 0}}) {
-    SCOPED_TRACE("m " + std::to_string(bc.m) + " n " + std::to_string(bc.n) + " k " +
-                 std::to_string(bc.k) + " count " + std::to_string(bc.count) +
-                 (bc.trans_a ? " A^T" : "") + (bc.trans_b ? " B^T" : "") +
-                 (bc.share_a ? " shared A" : "") + (bc.share_b ? " shared B" : "") + " pad " +
-                 std::to_string(bc.pad));
-    const int lda = bc.trans_a ? bc.m : bc.k, ldb = bc.trans_b ? bc.k : bc.n;
-    const int64_t size_a = int64_t(bc.m) * bc.k + bc.pad, size_b = int64_t(bc.k) * bc.n + bc.pad;
-    const int64_t stride_a = bc.share_a ? 0 : size_a, stride_b = bc.share_b ? 0 : size_b;
-    const int64_t stride_c = int64_t(bc.m) * bc.n + 8;
-    std::mt19937 rng(seed++);
-    std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
-    std::vector<bf16> a(size_t(bc.share_a ? size_a : size_a * bc.count)),
-        b(size_t(bc.share_b ? size_b : size_b * bc.count)), bias(bc.n),
-        c(size_t(stride_c * bc.count), __float2bfloat16(std::nanf("")));
-    for (auto* v : {&a, &b, &bias}) {
-      for (bf16& x : *v) x = __float2bfloat16(uniform(rng));
-    }
-    bf16* da = device_copy(a);
-    bf16* db = device_copy(b);
-    bf16* dbias = device_copy(bias);
-    bf16* dc = device_copy(c);
-    gemm_bf16_batched(bc.trans_a, bc.trans_b, bc.m, bc.n, bc.k, 1.0f, da, lda, stride_a, db, ldb,
-                      stride_b, 0.0f, dc, bc.n, stride_c, bc.count, dbias, nullptr);
-    PA_CUDA_CHECK(cudaMemcpy(c.data(), dc, c.size() * sizeof(bf16), cudaMemcpyDeviceToHost));
-    for (bf16* p : {da, db, dbias, dc}) PA_CUDA_CHECK(cudaFree(p));
-    int bad = 0;
-    for (int z = 0; z < bc.count && bad < 3; ++z) {
-      for (int i = 0; i < bc.m && bad < 3; ++i) {
-        for (int j = 0; j < bc.n && bad < 3; ++j) {
-          double sum = 0.0, magnitude = 0.0;
-          for (int p = 0; p < bc.k; ++p) {
-            const size_t ai =
-                z * stride_a + (bc.trans_a ? size_t(p) * lda + i : size_t(i) * lda + p);
-            const size_t bi =
-                z * stride_b + (bc.trans_b ? size_t(j) * ldb + p : size_t(p) * ldb + j);
-            const double product = double(__bfloat162float(a[ai])) * __bfloat162float(b[bi]);
-            sum += product;
-            magnitude += std::abs(product);
-          }
-          const double expected = sum + __bfloat162float(bias[j]);
-          const double allowed =
-              1e-6 + std::ldexp(1.0, -22) * (bc.k + 2) * (magnitude + std::abs(expected)) +
-              std::ldexp(1.0, -8) * std::abs(expected);
-          const double got = __bfloat162float(c[z * stride_c + size_t(i) * bc.n + j]);
-          if (!(std::abs(got - expected) <= allowed)) {
-            ++bad;
-            ADD_FAILURE() << "product " << z << " C[" << i << "][" << j << "] = " << got << " vs "
-                          << expected << " (allowed " << allowed << ")";
+  for_each_tile_shape([&] {
+    for (const BatchCase& bc : {BatchCase{64, 136, 72, 3, false, false, false, false, 0},
+                                BatchCase{130, 264, 136, 4, true, false, false, true, 0},
+                                BatchCase{200, 80, 48, 5, false, true, true, false, 0},
+                                BatchCase{96, 96, 64, 2, true, true, false, false, 0},
+                                BatchCase{64, 136, 72, 3, false, false, false, false, 3},
+                                BatchCase{33, 17, 9, 3, true, false, false, false, 0}}) {
+      SCOPED_TRACE("m " + std::to_string(bc.m) + " n " + std::to_string(bc.n) + " k " +
+                   std::to_string(bc.k) + " count " + std::to_string(bc.count) +
+                   (bc.trans_a ? " A^T" : "") + (bc.trans_b ? " B^T" : "") +
+                   (bc.share_a ? " shared A" : "") + (bc.share_b ? " shared B" : "") + " pad " +
+                   std::to_string(bc.pad));
+      const int lda = bc.trans_a ? bc.m : bc.k, ldb = bc.trans_b ? bc.k : bc.n;
+      const int64_t size_a = int64_t(bc.m) * bc.k + bc.pad, size_b = int64_t(bc.k) * bc.n + bc.pad;
+      const int64_t stride_a = bc.share_a ? 0 : size_a, stride_b = bc.share_b ? 0 : size_b;
+      const int64_t stride_c = int64_t(bc.m) * bc.n + 8;
+      std::mt19937 rng(seed++);
+      std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+      std::vector<bf16> a(size_t(bc.share_a ? size_a : size_a * bc.count)),
+          b(size_t(bc.share_b ? size_b : size_b * bc.count)), bias(bc.n),
+          c(size_t(stride_c * bc.count), __float2bfloat16(std::nanf("")));
+      for (auto* v : {&a, &b, &bias}) {
+        for (bf16& x : *v) x = __float2bfloat16(uniform(rng));
+      }
+      bf16* da = device_copy(a);
+      bf16* db = device_copy(b);
+      bf16* dbias = device_copy(bias);
+      bf16* dc = device_copy(c);
+      gemm_bf16_batched(bc.trans_a, bc.trans_b, bc.m, bc.n, bc.k, 1.0f, da, lda, stride_a, db, ldb,
+                        stride_b, 0.0f, dc, bc.n, stride_c, bc.count, dbias, nullptr);
+      PA_CUDA_CHECK(cudaMemcpy(c.data(), dc, c.size() * sizeof(bf16), cudaMemcpyDeviceToHost));
+      for (bf16* p : {da, db, dbias, dc}) PA_CUDA_CHECK(cudaFree(p));
+      int bad = 0;
+      for (int z = 0; z < bc.count && bad < 3; ++z) {
+        for (int i = 0; i < bc.m && bad < 3; ++i) {
+          for (int j = 0; j < bc.n && bad < 3; ++j) {
+            double sum = 0.0, magnitude = 0.0;
+            for (int p = 0; p < bc.k; ++p) {
+              const size_t ai =
+                  z * stride_a + (bc.trans_a ? size_t(p) * lda + i : size_t(i) * lda + p);
+              const size_t bi =
+                  z * stride_b + (bc.trans_b ? size_t(j) * ldb + p : size_t(p) * ldb + j);
+              const double product = double(__bfloat162float(a[ai])) * __bfloat162float(b[bi]);
+              sum += product;
+              magnitude += std::abs(product);
+            }
+            const double expected = sum + __bfloat162float(bias[j]);
+            const double allowed =
+                1e-6 + std::ldexp(1.0, -22) * (bc.k + 2) * (magnitude + std::abs(expected)) +
+                std::ldexp(1.0, -8) * std::abs(expected);
+            const double got = __bfloat162float(c[z * stride_c + size_t(i) * bc.n + j]);
+            if (!(std::abs(got - expected) <= allowed)) {
+              ++bad;
+              ADD_FAILURE() << "product " << z << " C[" << i << "][" << j << "] = " << got << " vs "
+                            << expected << " (allowed " << allowed << ")";
+            }
           }
         }
       }
-    }
-    // The gaps between the products' C matrices are not written.
-    for (int z = 0; z < bc.count; ++z) {
-      for (int64_t g = int64_t(bc.m) * bc.n; g < stride_c; ++g) {
-        EXPECT_TRUE(std::isnan(__bfloat162float(c[z * stride_c + g])))
-            << "gap written, product " << z;
+      // The gaps between the products' C matrices are not written.
+      for (int z = 0; z < bc.count; ++z) {
+        for (int64_t g = int64_t(bc.m) * bc.n; g < stride_c; ++g) {
+          EXPECT_TRUE(std::isnan(__bfloat162float(c[z * stride_c + g])))
+              << "gap written, product " << z;
+        }
       }
     }
-  }
+  });
 }
 
 // TF32 (gemm_tf32, sm_90): fp32 operands read with 10 significand bits, so each product is off
@@ -512,7 +535,8 @@ TEST_F(GemmBf16, BadArgumentsNameTheLauncher) {
   const std::pair<Launcher, std::string> launchers[] = {
       {gemm_v13_bf16_mma, "gemm_v13_bf16_mma"},
       {gemm_v14_bf16_wgmma_tma, "gemm_v14_bf16_wgmma_tma"},
-      {gemm_v15_bf16_warp_specialized, "gemm_v15_bf16_warp_specialized"}};
+      {gemm_v15_bf16_warp_specialized, "gemm_v15_bf16_warp_specialized"},
+      {gemm_v16_bf16_two_blocks, "gemm_v16_bf16_two_blocks"}};
   for (const auto& [launch, name] : launchers) {
     for (const auto& [what, lda, m] : {std::tuple{"a short lda", 2, 4}, {"negative m", 4, -1}}) {
       SCOPED_TRACE(name + ", " + what);

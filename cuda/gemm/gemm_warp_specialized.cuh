@@ -1,0 +1,289 @@
+// The warp-specialised persistent Hopper kernel behind v15 and v16 (gemm_bf16.h), in two tile
+// shapes (Tiles below), and its launcher. One producer issues the copies; two consumer
+// warpgroups only multiply.
+// - No block-wide barrier after the start: per stage, `full` (the copy engine's bytes have landed)
+//   and `empty` (both consumers are done reading it) hand the ring of stages back and forth, so
+//   loads for the next tiles run while the consumers compute and while they write C.
+// - A consumer keeps one wgmma group in flight: it issues k tile t's products, then waits for
+//   t - 1's and frees that stage, so the tensor cores never wait for the release.
+// - Persistent: the blocks walk the output tiles in a grouped order (16 tiles down M, then the
+//   next column of tiles), so the tiles in flight at once share rows of A and columns of B in L2,
+//   and no block waits for a launch.
+// Each consumer holds a 64 x kBlockN accumulator tile (kBlockN / 2 fp32 registers a thread).
+#pragma once
+
+#include <cuda.h>
+#include <cuda_bf16.h>
+
+#include <algorithm>
+#include <atomic>
+#include <climits>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+
+#include "cuda/common/async_copy.cuh"
+#include "cuda/common/check.h"
+#include "cuda/common/launch.cuh"
+#include "cuda/common/mbarrier.cuh"
+#include "cuda/common/runtime.h"
+#include "cuda/common/tensor_map.h"
+#include "cuda/common/tma.cuh"
+#include "cuda/common/wgmma.cuh"
+#include "cuda/gemm/gemm_bf16_common.cuh"
+
+namespace pa::cuda::warp_specialized {
+
+constexpr int kBlockM = 128, kBlockK = 64, kConsumers = 2;
+constexpr int kGroupM = 16;                           // tiles down M before the next tile column
+constexpr int kTileA = kBlockM * kBlockK * 2;         // bytes of a stage's A box
+constexpr int kChunkB = kBlockK * 128;                // one 64-column B box (MN-major B)
+constexpr int kConsumerThreads = 128 * kConsumers;    // warpgroups 0 and 1; the producer follows
+
+// The two tile shapes, by kBlockN.
+// 256 (v15): a 128 x 256 x 64 block step, 2^21 multiply-adds from 48 KB of shared memory; four
+// stages take 192 KB, one block per SM. The producer is a whole warpgroup so that it can hand
+// registers to the consumers (setmaxnreg: 40 for it, 232 for each consumer thread, which holds
+// 128 accumulators).
+// 128 (v16): a 128 x 128 x 64 step, 2^20 multiply-adds from 32 KB; three stages take 96 KB, so two
+// blocks share an SM and one block's epilogue runs under the other's products. The producer is
+// a single warp and no registers move: 288 threads, two blocks, up to 112 registers each.
+template <int kBlockN>
+struct Tiles;
+template <>
+struct Tiles<256> {
+  static constexpr int kStages = 4, kBlocksPerSm = 1, kProducerThreads = 128;
+  static constexpr int kProducerRegs = 40, kConsumerRegs = 232;  // setmaxnreg
+  static_assert(kProducerThreads * kProducerRegs + kConsumerThreads * kConsumerRegs <= 65536);
+};
+template <>
+struct Tiles<128> {
+  static constexpr int kStages = 3, kBlocksPerSm = 2, kProducerThreads = 32;
+  static constexpr int kProducerRegs = 0, kConsumerRegs = 0;  // no setmaxnreg
+};
+
+template <int kBlockN>
+struct Layout {
+  static constexpr int kStages = Tiles<kBlockN>::kStages;
+  static constexpr int kThreads = kConsumerThreads + Tiles<kBlockN>::kProducerThreads;
+  static constexpr int kTileB = kBlockK * kBlockN * 2;  // bytes of a stage's B boxes
+  static constexpr int kSharedBytes = 1024 + kStages * (kTileA + kTileB) + 2 * 8 * kStages;
+};
+
+// The (row, column) of output tile `tile` in the grouped order.
+__device__ __forceinline__ void tile_position(int tile, int tiles_m, int tiles_n, int& tm,
+                                              int& tn) {
+  const int group = tile / (kGroupM * tiles_n), first = group * kGroupM;
+  const int rows = min(kGroupM, tiles_m - first);
+  const int within = tile - group * kGroupM * tiles_n;
+  tm = first + within % rows;
+  tn = within / rows;
+}
+
+// A batch of products (gemm_bf16_batched): `count` of them; A's tensor map holds a_batches
+// matrices (1: one A shared by every product, read with 2-D copies), B's b_batches; product z
+// writes C at c + z stride_c.
+struct Batch {
+  int count, a_batches, b_batches;
+  int64_t stride_c;
+};
+
+// One box of an operand for product z: a 3-D copy from matrix z of a batched map, or a 2-D copy
+// from a single matrix.
+__device__ __forceinline__ void load_box(unsigned destination, const CUtensorMap* map, int x, int y,
+                                         int z, int batches, unsigned bar) {
+  if (batches > 1) {
+    tma::load_3d(destination, map, x, y, z, bar);
+  } else {
+    tma::load_2d(destination, map, x, y, bar);
+  }
+}
+
+// kTransA: A is given as A^T, (k, m) row-major (MN-major for wgmma, read in two 64-row boxes);
+// otherwise (m, k) row-major (K-major, one box). kTransB: B is given as B^T, (n, k) row-major
+// (K-major, one kBlockN-row box); otherwise (k, n) row-major (MN-major, kBlockN / 64 boxes of 64
+// columns). The bytes per stage are the same either way.
+// In: __nv_bfloat16, or float read as tf32 (then A and B K-major: !kTransA, kTransB; 256-wide
+// tiles only). A k tile is 128 bytes of each row either way: 64 bf16 or 32 fp32, four wgmma
+// steps of 32 bytes.
+template <int kBlockN, typename In, bool kTransA, bool kTransB, typename Out>
+__global__ void __launch_bounds__(Layout<kBlockN>::kThreads, Tiles<kBlockN>::kBlocksPerSm)
+    gemm_warp_specialized_kernel(const __grid_constant__ CUtensorMap map_a,
+                                 const __grid_constant__ CUtensorMap map_b, int m, int n, int k,
+                                 const bf16_gemm::Epilogue<Out> epilogue, const Batch batch) {
+#if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  using L = Layout<kBlockN>;
+  using T = Tiles<kBlockN>;
+  constexpr int kStages = L::kStages;
+  constexpr bool kTf32 = std::is_same_v<In, float>;
+  static_assert(!kTf32 || (!kTransA && kTransB && kBlockN == 256),
+                "tf32 operands must both be K-major, in 256-wide tiles");
+  constexpr bool kMoveRegisters = T::kConsumerRegs > 0;
+  constexpr int kTileK = 128 / int(sizeof(In));  // k values per tile
+  extern __shared__ unsigned char shared[];
+  const unsigned tiles_a = (async_copy::shared_address(shared) + 1023) & ~1023u;
+  const unsigned tiles_b = tiles_a + kStages * kTileA;
+  const unsigned full = tiles_b + kStages * L::kTileB, empty = full + 8 * kStages;
+  const int warpgroup = threadIdx.x / 128;
+  const int tiles_m = (m + kBlockM - 1) / kBlockM, tiles_n = (n + kBlockN - 1) / kBlockN;
+  const int per_product = tiles_m * tiles_n, tiles = per_product * batch.count;
+  const int k_tiles = (k + kTileK - 1) / kTileK;
+  if (threadIdx.x == 0) {
+    for (int s = 0; s < kStages; ++s) {
+      mbarrier::init(full + 8 * s, 1);
+      mbarrier::init(empty + 8 * s, kConsumerThreads);
+    }
+    tma::fence_barrier_init();
+  }
+  __syncthreads();
+  // Both roles count k steps over all of this block's tiles: step i uses stage i % kStages, the
+  // (i / kStages)-th fill of it.
+
+  if (warpgroup == kConsumers) {  // the producer
+    if constexpr (kMoveRegisters) mbarrier::release_registers<T::kProducerRegs>();
+    if (threadIdx.x != kConsumerThreads) return;
+    int i = 0;
+    for (int tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
+      const int z = tile / per_product;  // the product of the batch
+      int tm, tn;
+      tile_position(tile - z * per_product, tiles_m, tiles_n, tm, tn);
+      for (int t = 0; t < k_tiles; ++t, ++i) {
+        const int s = i % kStages;
+        // Wait for the consumers to free fill i - kStages of this stage.
+        if (i >= kStages) mbarrier::wait(empty + 8 * s, ((i / kStages) + 1) & 1);
+        tma::expect_bytes(full + 8 * s, kTileA + L::kTileB);
+        if constexpr (kTransA) {
+#pragma unroll
+          for (int h = 0; h < kBlockM / 64; ++h) {
+            load_box(tiles_a + s * kTileA + h * kChunkB, &map_a, tm * kBlockM + 64 * h,
+                     t * kTileK, z, batch.a_batches, full + 8 * s);
+          }
+        } else {
+          load_box(tiles_a + s * kTileA, &map_a, t * kTileK, tm * kBlockM, z, batch.a_batches,
+                   full + 8 * s);
+        }
+        if constexpr (kTransB) {
+          load_box(tiles_b + s * L::kTileB, &map_b, t * kTileK, tn * kBlockN, z, batch.b_batches,
+                   full + 8 * s);
+        } else {
+#pragma unroll
+          for (int q = 0; q < kBlockN / 64; ++q) {
+            load_box(tiles_b + s * L::kTileB + q * kChunkB, &map_b, tn * kBlockN + 64 * q,
+                     t * kTileK, z, batch.b_batches, full + 8 * s);
+          }
+        }
+      }
+    }
+  } else {
+    if constexpr (kMoveRegisters) mbarrier::claim_registers<T::kConsumerRegs>();
+    const int consumer = warpgroup;
+    int i = 0;
+    for (int tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
+      const int z = tile / per_product;  // the product of the batch
+      int tm, tn;
+      tile_position(tile - z * per_product, tiles_m, tiles_n, tm, tn);
+      float acc[kBlockN / 2];
+#pragma unroll
+      for (int e = 0; e < kBlockN / 2; ++e) acc[e] = 0.0f;
+      for (int t = 0; t < k_tiles; ++t, ++i) {
+        const int s = i % kStages;
+        mbarrier::wait(full + 8 * s, (i / kStages) & 1);
+        const unsigned a_tile = tiles_a + s * kTileA + consumer * 64 * 128;
+        const unsigned b_tile = tiles_b + s * L::kTileB;
+        wgmma::fence_operands(acc);
+        wgmma::fence();
+#pragma unroll
+        for (int kk = 0; kk < 4; ++kk) {
+          // K-major: the k-th step (16 bf16 or 8 tf32) 32 k bytes into the rows; MN-major (bf16
+          // only): 16 rows (2048 bytes) on, 64-element chunks kChunkB apart.
+          const uint64_t a = kTransA ? wgmma::make_descriptor(a_tile + 2048 * kk, kChunkB, 1024)
+                                     : wgmma::make_descriptor(a_tile + 32 * kk, 16, 1024);
+          const uint64_t b = kTransB ? wgmma::make_descriptor(b_tile + 32 * kk, 16, 1024)
+                                     : wgmma::make_descriptor(b_tile + 2048 * kk, kChunkB, 1024);
+          if constexpr (kTf32) {
+            wgmma::mma_ss_tf32_n256(acc, a, b, 1);
+          } else {
+            wgmma::mma_ss<kBlockN, kTransA ? 1 : 0, kTransB ? 0 : 1>(acc, a, b, 1);
+          }
+        }
+        wgmma::commit();
+        wgmma::wait<1>();  // step i - 1's products are done: its stage can be refilled
+        wgmma::fence_operands(acc);
+        if (t > 0) mbarrier::arrive(empty + 8 * ((i - 1) % kStages));
+      }
+      wgmma::wait<0>();
+      wgmma::fence_operands(acc);
+      if (k_tiles > 0) mbarrier::arrive(empty + 8 * ((i - 1) % kStages));
+      bf16_gemm::Epilogue<Out> out = epilogue;
+      out.c += z * batch.stride_c;
+      bf16_gemm::store_accumulators<kBlockN>(acc, tm * kBlockM + consumer * 64, tn * kBlockN, m, n,
+                                             out);
+    }
+  }
+#endif
+}
+
+// The batch of a launch: `count` products, operands and results `stride_*` elements apart (0: one
+// A or B shared by every product).
+struct BatchStrides {
+  int64_t count = 1, a = 0, b = 0, c = 0;
+};
+
+// How many blocks of kKernel the current device keeps resident on one SM (the occupancy
+// calculator, asked once per device); a kernel that cannot fit one is an error.
+template <auto kKernel>
+int resident_blocks(int threads, size_t shared_bytes) {
+  constexpr int kMaxDevices = 64;
+  static std::atomic<int> known[kMaxDevices] = {};
+  int device = 0;
+  PA_CUDA_CHECK(cudaGetDevice(&device));
+  if (device < kMaxDevices && known[device].load() > 0) return known[device].load();
+  int blocks = 0;
+  PA_CUDA_CHECK(
+      cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, kKernel, threads, shared_bytes));
+  if (blocks < 1) {
+    throw std::runtime_error("gemm_bf16: the warp-specialised kernel (" + std::to_string(threads) +
+                             " threads, " + std::to_string(shared_bytes) +
+                             " bytes of shared memory) does not fit on an SM of this GPU");
+  }
+  if (device < kMaxDevices) known[device].store(blocks);
+  return blocks;
+}
+
+// Launches the kernel in kBlockN-wide tiles over every tile of the batch: as many blocks as the
+// SMs keep resident, or one per tile when there are fewer tiles.
+template <int kBlockN, bool kTransA, bool kTransB, typename Out, typename In = __nv_bfloat16>
+void launch(int m, int n, int k, const In* a, int lda, const In* b, int ldb,
+            const bf16_gemm::Epilogue<Out>& e, cudaStream_t stream, BatchStrides strides = {}) {
+  using L = Layout<kBlockN>;
+  const int64_t a_batches = strides.a != 0 ? strides.count : 1;
+  const int64_t b_batches = strides.b != 0 ? strides.count : 1;
+  CUtensorMap map_a, map_b;
+  if constexpr (std::is_same_v<In, float>) {  // tf32: both K-major, 32-column (128-byte) boxes
+    map_a = make_tensor_map_fp32(a, m, k, lda, kBlockM, 32, a_batches, strides.a);
+    map_b = make_tensor_map_fp32(b, n, k, ldb, kBlockN, 32, b_batches, strides.b);
+  } else {
+    map_a = kTransA ? make_tensor_map_bf16(a, k, m, lda, kBlockK, 64, a_batches, strides.a)
+                    : make_tensor_map_bf16(a, m, k, lda, kBlockM, kBlockK, a_batches, strides.a);
+    map_b = kTransB ? make_tensor_map_bf16(b, n, k, ldb, kBlockN, kBlockK, b_batches, strides.b)
+                    : make_tensor_map_bf16(b, k, n, ldb, kBlockK, 64, b_batches, strides.b);
+  }
+  constexpr auto kernel = gemm_warp_specialized_kernel<kBlockN, In, kTransA, kTransB, Out>;
+  raise_shared_limit<kernel>(L::kSharedBytes);
+  const int64_t tiles =
+      int64_t((m + kBlockM - 1) / kBlockM) * int64_t((n + kBlockN - 1) / kBlockN) * strides.count;
+  if (tiles > INT_MAX) {
+    throw std::invalid_argument(
+        "gemm_bf16: " + std::to_string(tiles) +
+        " output tiles in one launch exceed the int range: split the batch");
+  }
+  const int64_t resident = int64_t(resident_blocks<kernel>(L::kThreads, L::kSharedBytes)) *
+                           current_device_capability().multiprocessors;
+  const int blocks = int(std::min(tiles, resident));
+  const Batch batch{int(strides.count), int(a_batches), int(b_batches), strides.c};
+  kernel<<<blocks, L::kThreads, L::kSharedBytes, stream>>>(map_a, map_b, m, n, k, e, batch);
+  PA_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace pa::cuda::warp_specialized
