@@ -3,14 +3,15 @@
 //   nvcc -std=c++17 -O3 -gencode arch=compute_90a,code=sm_90a -I. cuda/common/runtime.cu
 //     cuda/common/copy.cu cuda/common/tensor_map.cu cuda/gemm/gemm_v13_bf16_mma.cu
 //     cuda/gemm/gemm_v14_bf16_wgmma_tma.cu cuda/gemm/gemm_v15_bf16_warp_specialized.cu
-//     cuda/gemm/gemm_v16_bf16_two_blocks.cu cuda/bench/gemm_bf16_scratch.cu -lcublas -o
+//     cuda/gemm/gemm_v16_bf16_two_blocks.cu cuda/gemm/gemm_v17_bf16_cluster_pair.cu
+//     cuda/bench/gemm_bf16_scratch.cu -lcublas -o
 //     gemm_bf16_scratch
 //   gemm_bf16_scratch           every shape: correctness against cuBLAS bf16 (C poisoned with NaN;
 //                               then alpha 0.5, beta 0.25 and a bias), and at the timed shapes the
 //                               median of 15 event-timed launches after 3 warm-ups, cuBLAS in the
 //                               same process (no L2 flush: gemm_ladder is the bench of record)
 //   gemm_bf16_scratch small     the untimed shapes only (for compute-sanitizer)
-//   gemm_bf16_scratch profile [M N K]   cuBLAS, v13, v14, v15, v16 once each (for ncu), zero inputs
+//   gemm_bf16_scratch profile [M N K]   cuBLAS, v13-v17 once each (for ncu), zero inputs
 #include <cublas_v2.h>
 #include <cuda_bf16.h>
 
@@ -34,7 +35,8 @@ int main(int argc, char** argv) {
   V vs[] = {{"v13", pa::cuda::gemm_v13_bf16_mma},
             {"v14", pa::cuda::gemm_v14_bf16_wgmma_tma},
             {"v15", pa::cuda::gemm_v15_bf16_warp_specialized},
-            {"v16", pa::cuda::gemm_v16_bf16_two_blocks}};
+            {"v16", pa::cuda::gemm_v16_bf16_two_blocks},
+            {"v17", pa::cuda::gemm_v17_bf16_cluster_pair}};
   cublasHandle_t h;
   cublasCreate(&h);
   struct S {

@@ -11,7 +11,7 @@
 //       [--shapes 8192x2304x768,...] [--variants v11_async_b_register_a,v15_...] [--no-tall-k]
 //       [--no-bf16]   (default: every version; cuBLAS always runs)
 //
-// The bf16 rungs (gemm_bf16.h; v14, v15, v16 and bf16_best on sm_90 only) run on the same inputs
+// The bf16 rungs (gemm_bf16.h; v14-v17 and bf16_best on sm_90 only) run on the same inputs
 // rounded to bf16 against cuBLAS's bf16 GEMM (cublasGemmEx, fp32 accumulation and output),
 // validated against its result with the same 1e-4 bound; on sm_90 also v15_tf32 (gemm_tf32) against
 // cuBLAS with TF32 allowed, both within 2e-3 of the fp32 result (--no-bf16 leaves these out too).
@@ -97,6 +97,7 @@ constexpr Bf16Version kBf16Versions[] = {
     {"v14_bf16_wgmma_tma", pa::cuda::gemm_v14_bf16_wgmma_tma, true},
     {"v15_bf16_warp_specialized", pa::cuda::gemm_v15_bf16_warp_specialized, true},
     {"v16_bf16_two_blocks", pa::cuda::gemm_v16_bf16_two_blocks, true},
+    {"v17_bf16_cluster_pair", pa::cuda::gemm_v17_bf16_cluster_pair, true},
     {"bf16_best", bf16_best, true},
 };
 

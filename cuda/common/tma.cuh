@@ -49,4 +49,24 @@ __device__ __forceinline__ void load_3d(unsigned destination, const CUtensorMap*
       : "memory");
 }
 
+// Multicast (thread-block clusters): the box lands at `destination` in every CTA of the cluster
+// whose rank is set in `mask`, and each counts its bytes on its own barrier at address `bar`.
+__device__ __forceinline__ void load_2d_multicast(unsigned destination, const CUtensorMap* map,
+                                                  int x, int y, unsigned bar, uint16_t mask) {
+  asm volatile(
+      "cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes"
+      ".multicast::cluster [%0], [%1, {%2, %3}], [%4], %5;\n" ::"r"(destination),
+      "l"(reinterpret_cast<uint64_t>(map)), "r"(x), "r"(y), "r"(bar), "h"(mask)
+      : "memory");
+}
+__device__ __forceinline__ void load_3d_multicast(unsigned destination, const CUtensorMap* map,
+                                                  int x, int y, int z, unsigned bar,
+                                                  uint16_t mask) {
+  asm volatile(
+      "cp.async.bulk.tensor.3d.shared::cluster.global.tile.mbarrier::complete_tx::bytes"
+      ".multicast::cluster [%0], [%1, {%2, %3, %4}], [%5], %6;\n" ::"r"(destination),
+      "l"(reinterpret_cast<uint64_t>(map)), "r"(x), "r"(y), "r"(z), "r"(bar), "h"(mask)
+      : "memory");
+}
+
 }  // namespace pa::cuda::tma

@@ -36,10 +36,10 @@
 namespace pa::cuda::warp_specialized {
 
 constexpr int kBlockM = 128, kBlockK = 64, kConsumers = 2;
-constexpr int kGroupM = 16;                           // tiles down M before the next tile column
-constexpr int kTileA = kBlockM * kBlockK * 2;         // bytes of a stage's A box
-constexpr int kChunkB = kBlockK * 128;                // one 64-column B box (MN-major B)
-constexpr int kConsumerThreads = 128 * kConsumers;    // warpgroups 0 and 1; the producer follows
+constexpr int kGroupM = 16;                         // tiles down M before the next tile column
+constexpr int kTileA = kBlockM * kBlockK * 2;       // bytes of a stage's A box
+constexpr int kChunkB = kBlockK * 128;              // one 64-column B box (MN-major B)
+constexpr int kConsumerThreads = 128 * kConsumers;  // warpgroups 0 and 1; the producer follows
 
 // The two tile shapes, by kBlockN.
 // 256 (v15): a 128 x 256 x 64 block step, 2^21 multiply-adds from 48 KB of shared memory; four
@@ -90,10 +90,17 @@ struct Batch {
 };
 
 // One box of an operand for product z: a 3-D copy from matrix z of a batched map, or a 2-D copy
-// from a single matrix.
+// from a single matrix; `multicast` (a mask of cluster ranks, 0: this CTA only) sends it to the
+// same address in each of those CTAs.
 __device__ __forceinline__ void load_box(unsigned destination, const CUtensorMap* map, int x, int y,
-                                         int z, int batches, unsigned bar) {
-  if (batches > 1) {
+                                         int z, int batches, unsigned bar, uint16_t multicast = 0) {
+  if (multicast != 0) {
+    if (batches > 1) {
+      tma::load_3d_multicast(destination, map, x, y, z, bar, multicast);
+    } else {
+      tma::load_2d_multicast(destination, map, x, y, bar, multicast);
+    }
+  } else if (batches > 1) {
     tma::load_3d(destination, map, x, y, z, bar);
   } else {
     tma::load_2d(destination, map, x, y, bar);
@@ -107,7 +114,12 @@ __device__ __forceinline__ void load_box(unsigned destination, const CUtensorMap
 // In: __nv_bfloat16, or float read as tf32 (then A and B K-major: !kTransA, kTransB; 256-wide
 // tiles only). A k tile is 128 bytes of each row either way: 64 bf16 or 32 fp32, four wgmma
 // steps of 32 bytes.
-template <int kBlockN, typename In, bool kTransA, bool kTransB, typename Out>
+// kCluster (v17): 1, or 2 CTAs of a thread-block cluster on vertically adjacent tiles (same B
+// columns): each CTA's producer loads its own A and half of the shared B, multicast into both
+// CTAs, so each B byte leaves L2 once per pair. A stage is then refilled only when the consumers
+// of both CTAs are done with it: each consumer warpgroup's first thread arrives on the `empty`
+// barrier of every CTA of the cluster.
+template <int kBlockN, int kCluster, typename In, bool kTransA, bool kTransB, typename Out>
 __global__ void __launch_bounds__(Layout<kBlockN>::kThreads, Tiles<kBlockN>::kBlocksPerSm)
     gemm_warp_specialized_kernel(const __grid_constant__ CUtensorMap map_a,
                                  const __grid_constant__ CUtensorMap map_b, int m, int n, int k,
@@ -126,51 +138,73 @@ __global__ void __launch_bounds__(Layout<kBlockN>::kThreads, Tiles<kBlockN>::kBl
   const unsigned tiles_b = tiles_a + kStages * kTileA;
   const unsigned full = tiles_b + kStages * L::kTileB, empty = full + 8 * kStages;
   const int warpgroup = threadIdx.x / 128;
+  // The blocks (clusters of kCluster blocks) walk units of kCluster tiles stacked down M: unit
+  // row um holds tile rows kCluster um + rank.
   const int tiles_m = (m + kBlockM - 1) / kBlockM, tiles_n = (n + kBlockN - 1) / kBlockN;
-  const int per_product = tiles_m * tiles_n, tiles = per_product * batch.count;
+  const int units_m = (tiles_m + kCluster - 1) / kCluster;
+  const int per_product = units_m * tiles_n, units = per_product * batch.count;
   const int k_tiles = (k + kTileK - 1) / kTileK;
+  const int rank = kCluster > 1 ? int(mbarrier::cluster_rank()) : 0;
+  const int first_unit = blockIdx.x / kCluster, unit_step = gridDim.x / kCluster;
   if (threadIdx.x == 0) {
     for (int s = 0; s < kStages; ++s) {
       mbarrier::init(full + 8 * s, 1);
-      mbarrier::init(empty + 8 * s, kConsumerThreads);
+      mbarrier::init(empty + 8 * s, kCluster > 1 ? kConsumers * kCluster : kConsumerThreads);
     }
     tma::fence_barrier_init();
   }
-  __syncthreads();
+  if constexpr (kCluster > 1) {
+    mbarrier::cluster_sync();  // the peer's barriers are initialised before any copy lands
+  } else {
+    __syncthreads();
+  }
   // Both roles count k steps over all of this block's tiles: step i uses stage i % kStages, the
   // (i / kStages)-th fill of it.
 
-  if (warpgroup == kConsumers) {  // the producer
+  if (warpgroup == kConsumers) {  // the producer: one thread issues every copy
     if constexpr (kMoveRegisters) mbarrier::release_registers<T::kProducerRegs>();
-    if (threadIdx.x != kConsumerThreads) return;
-    int i = 0;
-    for (int tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
-      const int z = tile / per_product;  // the product of the batch
-      int tm, tn;
-      tile_position(tile - z * per_product, tiles_m, tiles_n, tm, tn);
-      for (int t = 0; t < k_tiles; ++t, ++i) {
-        const int s = i % kStages;
-        // Wait for the consumers to free fill i - kStages of this stage.
-        if (i >= kStages) mbarrier::wait(empty + 8 * s, ((i / kStages) + 1) & 1);
-        tma::expect_bytes(full + 8 * s, kTileA + L::kTileB);
-        if constexpr (kTransA) {
-#pragma unroll
-          for (int h = 0; h < kBlockM / 64; ++h) {
-            load_box(tiles_a + s * kTileA + h * kChunkB, &map_a, tm * kBlockM + 64 * h,
-                     t * kTileK, z, batch.a_batches, full + 8 * s);
+    if (threadIdx.x == kConsumerThreads) {
+      constexpr uint16_t kEveryRank = (1u << kCluster) - 1;
+      constexpr uint16_t kMulticast = kCluster > 1 ? kEveryRank : 0;
+      int i = 0;
+      for (int unit = first_unit; unit < units; unit += unit_step) {
+        const int z = unit / per_product;  // the product of the batch
+        int um, tn;
+        tile_position(unit - z * per_product, units_m, tiles_n, um, tn);
+        const int tm = um * kCluster + rank;
+        for (int t = 0; t < k_tiles; ++t, ++i) {
+          const int s = i % kStages;
+          // Wait for the consumers (of every CTA of the cluster) to free fill i - kStages.
+          if (i >= kStages) {
+            if constexpr (kCluster > 1) {
+              mbarrier::wait_cluster(empty + 8 * s, ((i / kStages) + 1) & 1);
+            } else {
+              mbarrier::wait(empty + 8 * s, ((i / kStages) + 1) & 1);
+            }
           }
-        } else {
-          load_box(tiles_a + s * kTileA, &map_a, t * kTileK, tm * kBlockM, z, batch.a_batches,
-                   full + 8 * s);
-        }
-        if constexpr (kTransB) {
-          load_box(tiles_b + s * L::kTileB, &map_b, t * kTileK, tn * kBlockN, z, batch.b_batches,
-                   full + 8 * s);
-        } else {
+          tma::expect_bytes(full + 8 * s, kTileA + L::kTileB);
+          if constexpr (kTransA) {
 #pragma unroll
-          for (int q = 0; q < kBlockN / 64; ++q) {
-            load_box(tiles_b + s * L::kTileB + q * kChunkB, &map_b, tn * kBlockN + 64 * q,
-                     t * kTileK, z, batch.b_batches, full + 8 * s);
+            for (int h = 0; h < kBlockM / 64; ++h) {
+              load_box(tiles_a + s * kTileA + h * kChunkB, &map_a, tm * kBlockM + 64 * h,
+                       t * kTileK, z, batch.a_batches, full + 8 * s);
+            }
+          } else {
+            load_box(tiles_a + s * kTileA, &map_a, t * kTileK, tm * kBlockM, z, batch.a_batches,
+                     full + 8 * s);
+          }
+          // This CTA's share of B: all of it, or (cluster) its 1 / kCluster, sent to every CTA.
+          if constexpr (kTransB) {
+            constexpr int kRows = kBlockN / kCluster;  // rows of B^T, 128 bytes each
+            load_box(tiles_b + s * L::kTileB + rank * kRows * 128, &map_b, t * kTileK,
+                     tn * kBlockN + rank * kRows, z, batch.b_batches, full + 8 * s, kMulticast);
+          } else {
+            constexpr int kChunks = kBlockN / 64 / kCluster;
+#pragma unroll
+            for (int q = rank * kChunks; q < (rank + 1) * kChunks; ++q) {
+              load_box(tiles_b + s * L::kTileB + q * kChunkB, &map_b, tn * kBlockN + 64 * q,
+                       t * kTileK, z, batch.b_batches, full + 8 * s, kMulticast);
+            }
           }
         }
       }
@@ -178,11 +212,24 @@ __global__ void __launch_bounds__(Layout<kBlockN>::kThreads, Tiles<kBlockN>::kBl
   } else {
     if constexpr (kMoveRegisters) mbarrier::claim_registers<T::kConsumerRegs>();
     const int consumer = warpgroup;
+    // Frees a stage: every consumer thread (one block), or the warpgroup's first thread once its
+    // products are done, at every CTA of the cluster.
+    const auto release = [&](int s) {
+      if constexpr (kCluster > 1) {
+        if (threadIdx.x % 128 == 0) {
+#pragma unroll
+          for (int r = 0; r < kCluster; ++r) mbarrier::arrive_cluster(empty + 8 * s, r);
+        }
+      } else {
+        mbarrier::arrive(empty + 8 * s);
+      }
+    };
     int i = 0;
-    for (int tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
-      const int z = tile / per_product;  // the product of the batch
-      int tm, tn;
-      tile_position(tile - z * per_product, tiles_m, tiles_n, tm, tn);
+    for (int unit = first_unit; unit < units; unit += unit_step) {
+      const int z = unit / per_product;  // the product of the batch
+      int um, tn;
+      tile_position(unit - z * per_product, units_m, tiles_n, um, tn);
+      const int tm = um * kCluster + rank;
       float acc[kBlockN / 2];
 #pragma unroll
       for (int e = 0; e < kBlockN / 2; ++e) acc[e] = 0.0f;
@@ -210,17 +257,19 @@ __global__ void __launch_bounds__(Layout<kBlockN>::kThreads, Tiles<kBlockN>::kBl
         wgmma::commit();
         wgmma::wait<1>();  // step i - 1's products are done: its stage can be refilled
         wgmma::fence_operands(acc);
-        if (t > 0) mbarrier::arrive(empty + 8 * ((i - 1) % kStages));
+        if (t > 0) release((i - 1) % kStages);
       }
       wgmma::wait<0>();
       wgmma::fence_operands(acc);
-      if (k_tiles > 0) mbarrier::arrive(empty + 8 * ((i - 1) % kStages));
+      if (k_tiles > 0) release((i - 1) % kStages);
       bf16_gemm::Epilogue<Out> out = epilogue;
       out.c += z * batch.stride_c;
       bf16_gemm::store_accumulators<kBlockN>(acc, tm * kBlockM + consumer * 64, tn * kBlockN, m, n,
                                              out);
     }
   }
+  // No CTA leaves while a peer may still copy into its shared memory or arrive on its barriers.
+  if constexpr (kCluster > 1) mbarrier::cluster_sync();
 #endif
 }
 
@@ -230,30 +279,57 @@ struct BatchStrides {
   int64_t count = 1, a = 0, b = 0, c = 0;
 };
 
-// How many blocks of kKernel the current device keeps resident on one SM (the occupancy
-// calculator, asked once per device); a kernel that cannot fit one is an error.
-template <auto kKernel>
-int resident_blocks(int threads, size_t shared_bytes) {
+// A launch of `blocks` blocks in clusters of `cluster` (cudaLaunchKernelEx's configuration).
+struct ClusterLaunch {
+  ClusterLaunch(int cluster, int blocks, int threads, size_t shared_bytes, cudaStream_t stream) {
+    attribute.id = cudaLaunchAttributeClusterDimension;
+    attribute.val.clusterDim.x = cluster;
+    attribute.val.clusterDim.y = attribute.val.clusterDim.z = 1;
+    config.gridDim = dim3(blocks);
+    config.blockDim = dim3(threads);
+    config.dynamicSmemBytes = shared_bytes;
+    config.stream = stream;
+    config.attrs = &attribute;
+    config.numAttrs = 1;
+  }
+  ClusterLaunch(const ClusterLaunch&) = delete;
+  ClusterLaunch& operator=(const ClusterLaunch&) = delete;
+  cudaLaunchAttribute attribute{};
+  cudaLaunchConfig_t config{};
+};
+
+// How many clusters of kCluster blocks of kKernel the current device keeps resident at once (the
+// occupancy calculator, asked once per device); a kernel that cannot fit one is an error.
+template <auto kKernel, int kCluster>
+int resident_clusters(int threads, size_t shared_bytes) {
   constexpr int kMaxDevices = 64;
   static std::atomic<int> known[kMaxDevices] = {};
   int device = 0;
   PA_CUDA_CHECK(cudaGetDevice(&device));
   if (device < kMaxDevices && known[device].load() > 0) return known[device].load();
-  int blocks = 0;
-  PA_CUDA_CHECK(
-      cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, kKernel, threads, shared_bytes));
-  if (blocks < 1) {
+  int clusters = 0;
+  if constexpr (kCluster > 1) {
+    const ClusterLaunch launch(kCluster, kCluster, threads, shared_bytes, nullptr);
+    PA_CUDA_CHECK(cudaOccupancyMaxActiveClusters(&clusters, kKernel, &launch.config));
+  } else {
+    PA_CUDA_CHECK(
+        cudaOccupancyMaxActiveBlocksPerMultiprocessor(&clusters, kKernel, threads, shared_bytes));
+    clusters *= current_device_capability().multiprocessors;
+  }
+  if (clusters < 1) {
     throw std::runtime_error("gemm_bf16: the warp-specialised kernel (" + std::to_string(threads) +
                              " threads, " + std::to_string(shared_bytes) +
                              " bytes of shared memory) does not fit on an SM of this GPU");
   }
-  if (device < kMaxDevices) known[device].store(blocks);
-  return blocks;
+  if (device < kMaxDevices) known[device].store(clusters);
+  return clusters;
 }
 
-// Launches the kernel in kBlockN-wide tiles over every tile of the batch: as many blocks as the
-// SMs keep resident, or one per tile when there are fewer tiles.
-template <int kBlockN, bool kTransA, bool kTransB, typename Out, typename In = __nv_bfloat16>
+// Launches the kernel in kBlockN-wide tiles over every tile of the batch, in clusters of kCluster
+// blocks: as many as the SMs keep resident, or one per unit of kCluster tiles when there are
+// fewer.
+template <int kBlockN, bool kTransA, bool kTransB, typename Out, typename In = __nv_bfloat16,
+          int kCluster = 1>
 void launch(int m, int n, int k, const In* a, int lda, const In* b, int ldb,
             const bf16_gemm::Epilogue<Out>& e, cudaStream_t stream, BatchStrides strides = {}) {
   using L = Layout<kBlockN>;
@@ -262,27 +338,33 @@ void launch(int m, int n, int k, const In* a, int lda, const In* b, int ldb,
   CUtensorMap map_a, map_b;
   if constexpr (std::is_same_v<In, float>) {  // tf32: both K-major, 32-column (128-byte) boxes
     map_a = make_tensor_map_fp32(a, m, k, lda, kBlockM, 32, a_batches, strides.a);
-    map_b = make_tensor_map_fp32(b, n, k, ldb, kBlockN, 32, b_batches, strides.b);
+    map_b = make_tensor_map_fp32(b, n, k, ldb, kBlockN / kCluster, 32, b_batches, strides.b);
   } else {
     map_a = kTransA ? make_tensor_map_bf16(a, k, m, lda, kBlockK, 64, a_batches, strides.a)
                     : make_tensor_map_bf16(a, m, k, lda, kBlockM, kBlockK, a_batches, strides.a);
-    map_b = kTransB ? make_tensor_map_bf16(b, n, k, ldb, kBlockN, kBlockK, b_batches, strides.b)
+    map_b = kTransB ? make_tensor_map_bf16(b, n, k, ldb, kBlockN / kCluster, kBlockK, b_batches,
+                                           strides.b)
                     : make_tensor_map_bf16(b, k, n, ldb, kBlockK, 64, b_batches, strides.b);
   }
-  constexpr auto kernel = gemm_warp_specialized_kernel<kBlockN, In, kTransA, kTransB, Out>;
+  constexpr auto kernel =
+      gemm_warp_specialized_kernel<kBlockN, kCluster, In, kTransA, kTransB, Out>;
   raise_shared_limit<kernel>(L::kSharedBytes);
-  const int64_t tiles =
-      int64_t((m + kBlockM - 1) / kBlockM) * int64_t((n + kBlockN - 1) / kBlockN) * strides.count;
-  if (tiles > INT_MAX) {
+  const int64_t units_m = ((m + kBlockM - 1) / kBlockM + kCluster - 1) / kCluster;
+  const int64_t units = units_m * int64_t((n + kBlockN - 1) / kBlockN) * strides.count;
+  if (units * kCluster > INT_MAX) {
     throw std::invalid_argument(
-        "gemm_bf16: " + std::to_string(tiles) +
+        "gemm_bf16: " + std::to_string(units * kCluster) +
         " output tiles in one launch exceed the int range: split the batch");
   }
-  const int64_t resident = int64_t(resident_blocks<kernel>(L::kThreads, L::kSharedBytes)) *
-                           current_device_capability().multiprocessors;
-  const int blocks = int(std::min(tiles, resident));
+  const int64_t resident = resident_clusters<kernel, kCluster>(L::kThreads, L::kSharedBytes);
+  const int blocks = int(std::min(units, resident)) * kCluster;
   const Batch batch{int(strides.count), int(a_batches), int(b_batches), strides.c};
-  kernel<<<blocks, L::kThreads, L::kSharedBytes, stream>>>(map_a, map_b, m, n, k, e, batch);
+  if constexpr (kCluster > 1) {
+    const ClusterLaunch launch(kCluster, blocks, L::kThreads, L::kSharedBytes, stream);
+    PA_CUDA_CHECK(cudaLaunchKernelEx(&launch.config, kernel, map_a, map_b, m, n, k, e, batch));
+  } else {
+    kernel<<<blocks, L::kThreads, L::kSharedBytes, stream>>>(map_a, map_b, m, n, k, e, batch);
+  }
   PA_CUDA_CHECK_LAUNCH();
 }
 

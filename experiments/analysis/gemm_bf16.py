@@ -28,9 +28,13 @@ TRANSFORMER_TEXT = {"QKV": "QKV projection", "AttnProj": "attention output",
 recorded.use_figure_style()
 
 # Kernel names in the Nsight Compute file (role gemm_bf16_ncu) -> the variant they belong to.
+# v15 and v16 are one kernel template: 256- or 128-wide tiles (an older v15 was <0, 0>, its layout).
 NCU_KERNELS = [(r"nvjet|xmma|cutlass", "cublas_bf16"), (r"gemm_bf16_mma_kernel", "v13_bf16_mma"),
                (r"gemm_wgmma_tma_kernel", "v14_bf16_wgmma_tma"),
-               (r"gemm_warp_specialized_kernel", "v15_bf16_warp_specialized")]
+               (r"gemm_warp_specialized_kernel<(256|0),", "v15_bf16_warp_specialized"),
+               (r"gemm_warp_specialized_kernel<128,", "v16_bf16_two_blocks")]
+NCU_REQUIRED = ["cublas_bf16", "v14_bf16_wgmma_tma", "v15_bf16_warp_specialized"]
+PICK = "bf16_best"  # gemm_bf16's choice of rung by shape: what the engine runs
 
 
 def read_ncu(path):
@@ -63,7 +67,7 @@ def read_ncu(path):
             if match:
                 kernels[current]["stalls"][match.group(1)] = float(match.group(2))
                 paragraph = ""
-    for _, variant in NCU_KERNELS:
+    for variant in NCU_REQUIRED + list(kernels):
         if "pipe" not in kernels.get(variant, {}):
             common.fail("%s: no pipeline utilisation for %s" % (path, variant))
     return kernels
@@ -79,8 +83,8 @@ def tf_text(value):
 
 
 def label(variant):
-    return {"cublas_sgemm": "cuBLAS SGEMM (fp32)", "cublas_bf16": "cuBLAS bf16"}.get(
-        variant, variant.replace("_", " "))
+    return {"cublas_sgemm": "cuBLAS SGEMM (fp32)", "cublas_bf16": "cuBLAS bf16",
+            PICK: "gemm_bf16 (its pick)"}.get(variant, variant.replace("_", " "))
 
 
 def main():
@@ -140,7 +144,8 @@ def main():
     if unknown:
         common.fail("%s: shapes %s are neither squares nor the transformer's" % (path, unknown))
     fp32 = [v for v in variants["sgemm"] if v != ANCHORS["sgemm"]]
-    rungs = [v for v in variants["gemm_bf16"] if v != ANCHORS["gemm_bf16"]]
+    rungs = [v for v in variants["gemm_bf16"] if v not in (ANCHORS["gemm_bf16"], PICK)]
+    picked = PICK in variants["gemm_bf16"]
     tf32 = [v for v in variants["gemm_tf32"] if v != ANCHORS["gemm_tf32"]]
 
     def tflops(op, v, s):
@@ -165,7 +170,9 @@ def main():
             [("sgemm", v, dict(color="#d62728", ls=":", lw=1.3, marker="s", ms=3.5)) for v in fp32] + \
             [("gemm_bf16", ANCHORS["gemm_bf16"], dict(color="black", ls="--", lw=2.2))] + \
             [("gemm_bf16", v, dict(color=colours[v], ls="-", lw=1.2, marker="o", ms=3.5))
-             for v in rungs]:
+             for v in rungs] + \
+            ([("gemm_bf16", PICK, dict(color="#ff7f0e", ls="-", lw=2.4, alpha=0.6))] if picked
+             else []):
         line, = left.plot(sizes, [tflops(op, v, s) for s in squares], label=label(v)
                           + (" (fp32)" if op == "sgemm" and v in fp32 else ""), **style)
         handles.append(line)
@@ -189,6 +196,9 @@ def main():
     for i, v in enumerate(rungs):
         right.bar(x + (i - (len(rungs) - 1) / 2) * width, [ratio(v, s) for s in columns], width,
                   color=colours[v])
+    if picked:  # gemm_bf16's pick: a tick across each group
+        right.scatter(x, [ratio(PICK, s) for s in columns], marker="_", s=260, linewidths=2.4,
+                      color="#ff7f0e", alpha=0.8, zorder=3)
     right.axhline(1.0, color="black", ls="--", lw=1.5)
     right.set_xticks(x)
     right.set_xticklabels(["n = %d" % s[0] if s in squares else TRANSFORMER_TEXT[TRANSFORMER[s]]
@@ -216,6 +226,9 @@ def main():
         best = ["\\textbf{%.2f}" % ratio(v, s) if max(rungs, key=lambda r: ratio(r, s)) == v
                 else "%.2f" % ratio(v, s) for s in all_columns]
         lines.append("%s & %s \\\\" % (common.tex_escape(label(v)), " & ".join(best)))
+    if picked:
+        lines.append("%s & %s \\\\" % (common.tex_escape(label(PICK)), " & ".join(
+            "%.2f" % ratio(PICK, s) for s in all_columns)))
     lines.append("\\midrule")
     lines.append("cuBLAS bf16 TFLOP/s & %s \\\\" % " & ".join(
         tf_text(tflops("gemm_bf16", ANCHORS["gemm_bf16"], s)) for s in all_columns))
@@ -241,8 +254,8 @@ def main():
         for s in all_columns:
             numbers.append((base + "Tflops" + shape_name(s), tf_text(tflops(op, v, s)),
                             "%s: %s gflops / 1000 at %dx%dx%d" % (file_name, v, *s)))
-    for v in rungs:
-        base = "paGemmBf" + version_name(v)
+    for v in rungs + ([PICK] if picked else []):
+        base = "paGemmBfPick" if v == PICK else "paGemmBf" + version_name(v)
         for s in all_columns:
             numbers += [
                 (base + "Tflops" + shape_name(s), tf_text(tflops("gemm_bf16", v, s)),
@@ -259,6 +272,17 @@ def main():
                                 "%.2f" % table[("gemm_tf32", v, s)]["ratio"],
                                 "%s: %s ratio (cuBLAS TF32 ms / ms) at %dx%dx%d" % (file_name, v,
                                                                                     *s)))
+    if picked:
+        base = "paGemmBfPick"
+        numbers += [
+            (base + "RatioMin", "%.2f" % min(ratio(PICK, s) for s in all_columns),
+             "%s: lowest %s ratio over every shape" % (file_name, PICK)),
+            (base + "RatioMax", "%.2f" % max(ratio(PICK, s) for s in all_columns),
+             "%s: highest %s ratio over every shape" % (file_name, PICK)),
+            (base + "Shortfall", "%.0f" % (100 * max(
+                1 - ratio(PICK, s) / max(ratio(v, s) for v in rungs) for s in all_columns)),
+             "%s: largest shortfall of %s below the fastest rung at a shape, percent"
+             % (file_name, PICK))]
     best = max(rungs, key=lambda v: sum(ratio(v, s) for s in all_columns))
     errors = [table[("gemm_bf16", v, s)]["max_rel_err"] for v in rungs for s in all_columns]
     numbers += [
