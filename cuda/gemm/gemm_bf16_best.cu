@@ -22,13 +22,16 @@ using warp_specialized::launch;
 
 std::atomic<Bf16Tiles> forced_tiles{Bf16Tiles::Auto};
 
-// v15's 128 x 256 tiles (true) or v16's 128 x 128 (false) for a product of this shape, from the
-// ladder (results/gpu/*/gemm_bf16_ladder.jsonl): PROVISIONAL.
-bool wide_tiles(int m, int n, int k, int64_t count, int multiprocessors) {
+// v15's 128 x 256 tiles (true) or v16's 128 x 128 (false) for a product of this shape. Measured
+// on the H100 (results/gpu/h100/gemm_bf16_ladder.jsonl, after the compact epilogue): v15 is the
+// faster from n = 2048 (128 tiles) and on every GPT-2-small shape (0.74-0.95x cuBLAS against
+// v16's 0.63-0.82x); v16 only where 128 x 256 tiles would leave more than half of the SMs idle
+// (n = 1024: 32 tiles for 132 SMs; 0.61x against 0.54x).
+bool wide_tiles(int m, int n, int64_t count, int multiprocessors) {
   const Bf16Tiles forced = forced_tiles.load();
   if (forced != Bf16Tiles::Auto) return forced == Bf16Tiles::Wide;
   const int64_t wide = int64_t((m + 127) / 128) * ((n + 255) / 256) * count;
-  return k >= 4096 && wide >= 2 * int64_t(multiprocessors);
+  return 2 * wide > int64_t(multiprocessors);
 }
 
 // The kernel for the layout, in kBlockN-wide tiles.
@@ -81,7 +84,7 @@ void gemm_any_layout(bool trans_a, bool trans_b, int m, int n, int k, const __nv
   const bool hopper = device.major == 9 && device.minor == 0;
   const bool batch_aligned = strides.count == 1 || (strides.a % 8 == 0 && strides.b % 8 == 0);
   if (hopper && batch_aligned && bf16_gemm::tma_layout(k, a, lda, b, ldb)) {
-    if (wide_tiles(m, n, k, strides.count, device.multiprocessors)) {
+    if (wide_tiles(m, n, strides.count, device.multiprocessors)) {
       return launch_layout<256>(trans_a, trans_b, m, n, k, a, lda, b, ldb, e, stream, strides);
     }
     return launch_layout<128>(trans_a, trans_b, m, n, k, a, lda, b, ldb, e, stream, strides);
