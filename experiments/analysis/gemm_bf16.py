@@ -28,16 +28,18 @@ TRANSFORMER_TEXT = {"QKV": "QKV projection", "AttnProj": "attention output",
 recorded.use_figure_style()
 
 # Kernel names in the Nsight Compute file (role gemm_bf16_ncu) -> the variant they belong to.
-# v15 and v16 are one kernel template: 256- or 128-wide tiles (an older v15 was <0, 0>, its layout).
+# v15, v16 and v17 are one kernel template: <tile width, cluster size, ...> (an older v15 was
+# <0, 0>, its layout).
 NCU_KERNELS = [(r"nvjet|xmma|cutlass", "cublas_bf16"), (r"gemm_bf16_mma_kernel", "v13_bf16_mma"),
                (r"gemm_wgmma_tma_kernel", "v14_bf16_wgmma_tma"),
-               (r"gemm_warp_specialized_kernel<(256|0),", "v15_bf16_warp_specialized"),
-               (r"gemm_warp_specialized_kernel<128,", "v16_bf16_two_blocks")]
+               (r"gemm_warp_specialized_kernel<(256, 1|0),", "v15_bf16_warp_specialized"),
+               (r"gemm_warp_specialized_kernel<128, 1,", "v16_bf16_two_blocks"),
+               (r"gemm_warp_specialized_kernel<256, 2,", "v17_bf16_cluster_pair")]
 NCU_REQUIRED = ["cublas_bf16", "v14_bf16_wgmma_tma", "v15_bf16_warp_specialized"]
 PICK = "bf16_best"  # gemm_bf16's choice of rung by shape: what the engine runs
 
 
-def read_ncu(path):
+def read_ncu(path, need_pipe=True):
     """Per variant, from Nsight Compute's printed sections: the busiest pipeline's share of the
     elapsed cycles ("... is the highest-utilized pipeline (X%)") and each stall rule's share of
     the cycles between issued instructions, keyed by the rule's first words."""
@@ -56,6 +58,9 @@ def read_ncu(path):
                 continue
             if current is None:
                 continue
+            match = re.match(r"\s+Duration\s+us\s+([\d.,]+)", line)
+            if match:
+                kernels[current]["us"] = float(match.group(1).replace(",", ""))
             match = re.search(r"is the highest-utilized pipeline \(([\d.]+)%\)", line)
             if match:
                 kernels[current]["pipe"] = float(match.group(1))
@@ -68,7 +73,9 @@ def read_ncu(path):
                 kernels[current]["stalls"][match.group(1)] = float(match.group(2))
                 paragraph = ""
     for variant in NCU_REQUIRED + list(kernels):
-        if "pipe" not in kernels.get(variant, {}):
+        if variant not in kernels:
+            common.fail("%s: no profile of %s" % (path, variant))
+        if need_pipe and "pipe" not in kernels[variant]:
             common.fail("%s: no pipeline utilisation for %s" % (path, variant))
     return kernels
 
@@ -320,19 +327,44 @@ def main():
                         "%s: %s, highest-utilized pipeline, percent of elapsed cycles"
                         % (ncu_name, variant)))
     stalls = ncu["v14_bf16_wgmma_tma"]["stalls"]
-    for key, macro in (("waiting for sibling warps", "Barrier"),
-                       ("waiting for a scoreboard dependency", "LongScoreboard")):
-        found = [v for k, v in stalls.items() if k.startswith(key)]
-        if len(found) != 1:
-            common.fail("%s: v14's %r stall share not found once (%s)" % (ncu_path, key,
-                                                                        sorted(stalls)))
-        numbers.append(("paGemmBfNcuVFourteen%sShare" % macro, "%.0f" % found[0],
-                        "%s: v14_bf16_wgmma_tma, %r stall, percent of cycles between issues"
-                        % (ncu_name, key)))
+    key = "waiting for sibling warps"  # at the block barrier that ends each k tile
+    found = [v for k, v in stalls.items() if k.startswith(key)]
+    if len(found) != 1:
+        common.fail("%s: v14's %r stall share not found once (%s)" % (ncu_path, key,
+                                                                    sorted(stalls)))
+    numbers.append(("paGemmBfNcuVFourteenBarrierShare", "%.0f" % found[0],
+                    "%s: v14_bf16_wgmma_tma, %r stall, percent of cycles between issues"
+                    % (ncu_name, key)))
+    sources.append(recorded.source(ncu_path, ncu_entry["commit"], device))
+    # The attention-output shape before and after the compact epilogue (where recorded): v15's
+    # time under the profiler and its instruction-fetch stall share before.
+    roles = [e["role"] for e in manifest["files"]]
+    if "gemm_bf16_ncu_attnproj" in roles and "gemm_bf16_ncu_attnproj_before" in roles:
+        fetch = "waiting to be selected to fetch an instruction"
+        for role, when in (("gemm_bf16_ncu_attnproj_before", "Before"),
+                           ("gemm_bf16_ncu_attnproj", "After")):
+            _, entry, role_path = recorded.manifest_entry(args.results, role)
+            profile = read_ncu(role_path, need_pipe=False)
+            role_name = os.path.basename(role_path)
+            for variant in ("v15_bf16_warp_specialized", "cublas_bf16", "v14_bf16_wgmma_tma"):
+                if "us" not in profile[variant]:
+                    common.fail("%s: no duration for %s" % (role_path, variant))
+                numbers.append(("paGemmBfNcuAttnProj%s%sUs" % (when, version_name(variant)
+                                                               or "Cublas"),
+                                "%.1f" % profile[variant]["us"],
+                                "%s: %s duration under ncu, microseconds" % (role_name, variant)))
+            if when == "Before":
+                found = [v for k, v in profile["v15_bf16_warp_specialized"]["stalls"].items()
+                         if k.startswith(fetch)]
+                if len(found) != 1:
+                    common.fail("%s: v15's instruction-fetch stall share not found" % role_path)
+                numbers.append(("paGemmBfNcuAttnProjBeforeFetchShare", "%.0f" % found[0],
+                                "%s: v15, %r stall, percent of cycles between issues"
+                                % (role_name, fetch)))
+            sources.append(recorded.source(role_path, entry["commit"], device))
     common.write_numbers(args.out, NAME, numbers)
     common.write_sources(args.out, NAME, [NAME + ".pdf", NAME + ".png", NAME + "_table.tex",
-                                          NAME + "_numbers.tex"],
-                         sources + [recorded.source(ncu_path, ncu_entry["commit"], device)])
+                                          NAME + "_numbers.tex"], sources)
 
 
 if __name__ == "__main__":
