@@ -12,6 +12,7 @@
 
 #include "cuda/common/runtime.h"
 #include "cuda/common/tensor_map.h"
+#include "cuda/gemm/gemm_bf16.h"
 #include "engine/kernels/defs.h"
 
 namespace pa::cuda::bf16_gemm {
@@ -64,6 +65,22 @@ inline void require_hopper(const std::string& name) {
                                 std::to_string(device.major) + std::to_string(device.minor) +
                                 ": use gemm_v13_bf16_mma");
   }
+}
+
+// The start every Hopper rung's entry point shares (row-major A and B, fp32 C): the checks, sm_90,
+// and v13's kernel for a layout the copy engine cannot read. True when the rung should launch its
+// own kernel; false when there is nothing to do or v13 has done it.
+inline bool hopper_rung_launches(const char* name, int m, int n, int k, float alpha,
+                                 const __nv_bfloat16* a, int lda, const __nv_bfloat16* b, int ldb,
+                                 float beta, float* c, int ldc, const float* bias,
+                                 cudaStream_t stream) {
+  if (!check_arguments(name, m, n, k, a, lda, b, ldb, c, ldc)) return false;
+  require_hopper(name);
+  if (!tma_layout(k, a, lda, b, ldb)) {
+    gemm_v13_bf16_mma(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, stream);
+    return false;
+  }
+  return true;
 }
 
 // What a rung writes: C (fp32 or bf16, `Out`) = act(alpha * acc + beta * C + bias[col]), act

@@ -103,11 +103,9 @@ __global__ void __launch_bounds__(kThreads, 2)
 void gemm_v14_bf16_wgmma_tma(int m, int n, int k, float alpha, const __nv_bfloat16* a, int lda,
                              const __nv_bfloat16* b, int ldb, float beta, float* c, int ldc,
                              const float* bias, cudaStream_t stream) {
-  const char* name = "gemm_v14_bf16_wgmma_tma";
-  if (!bf16_gemm::check_arguments(name, m, n, k, a, lda, b, ldb, c, ldc)) return;
-  bf16_gemm::require_hopper(name);
-  if (!bf16_gemm::tma_layout(k, a, lda, b, ldb)) {
-    return gemm_v13_bf16_mma(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, stream);
+  if (!bf16_gemm::hopper_rung_launches("gemm_v14_bf16_wgmma_tma", m, n, k, alpha, a, lda, b, ldb,
+                                       beta, c, ldc, bias, stream)) {
+    return;
   }
   const CUtensorMap map_a = make_tensor_map_bf16(a, m, k, lda, kBlockM, kBlockK);
   const CUtensorMap map_b = make_tensor_map_bf16(b, k, n, ldb, kBlockK, 64);

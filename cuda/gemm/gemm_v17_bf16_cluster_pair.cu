@@ -18,11 +18,9 @@ namespace pa::cuda {
 void gemm_v17_bf16_cluster_pair(int m, int n, int k, float alpha, const __nv_bfloat16* a, int lda,
                                 const __nv_bfloat16* b, int ldb, float beta, float* c, int ldc,
                                 const float* bias, cudaStream_t stream) {
-  const char* name = "gemm_v17_bf16_cluster_pair";
-  if (!bf16_gemm::check_arguments(name, m, n, k, a, lda, b, ldb, c, ldc)) return;
-  bf16_gemm::require_hopper(name);
-  if (!bf16_gemm::tma_layout(k, a, lda, b, ldb)) {
-    return gemm_v13_bf16_mma(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, stream);
+  if (!bf16_gemm::hopper_rung_launches("gemm_v17_bf16_cluster_pair", m, n, k, alpha, a, lda, b, ldb,
+                                       beta, c, ldc, bias, stream)) {
+    return;
   }
   warp_specialized::launch<256, false, false, float, __nv_bfloat16, 2>(
       m, n, k, a, lda, b, ldb, bf16_gemm::Epilogue<float>{alpha, beta, c, ldc, bias, false},

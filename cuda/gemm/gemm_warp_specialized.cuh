@@ -71,14 +71,21 @@ struct Layout {
   static constexpr int kSharedBytes = 1024 + kStages * (kTileA + kTileB) + 2 * 8 * kStages;
 };
 
-// The (row, column) of output tile `tile` in the grouped order.
-__device__ __forceinline__ void tile_position(int tile, int tiles_m, int tiles_n, int& tm,
-                                              int& tn) {
-  const int group = tile / (kGroupM * tiles_n), first = group * kGroupM;
-  const int rows = min(kGroupM, tiles_m - first);
-  const int within = tile - group * kGroupM * tiles_n;
-  tm = first + within % rows;
-  tn = within / rows;
+// Where a block works: product z of the batch, tile row tm and tile column tn.
+struct TilePosition {
+  int z, tm, tn;
+};
+
+// The tile of cluster rank `rank` in unit `unit` (kCluster tiles stacked down M): the units of a
+// product in a grouped order (kGroupM unit rows, then the next column), product after product.
+template <int kCluster>
+__device__ __forceinline__ TilePosition unit_tile(int unit, int units_m, int tiles_n, int rank) {
+  const int per_product = units_m * tiles_n;
+  const int z = unit / per_product, within_product = unit - z * per_product;
+  const int group = within_product / (kGroupM * tiles_n), first = group * kGroupM;
+  const int rows = min(kGroupM, units_m - first);
+  const int within = within_product - group * kGroupM * tiles_n;
+  return {z, (first + within % rows) * kCluster + rank, within / rows};
 }
 
 // A batch of products (gemm_bf16_batched): `count` of them; A's tensor map holds a_batches
@@ -142,7 +149,7 @@ __global__ void __launch_bounds__(Layout<kBlockN>::kThreads, Tiles<kBlockN>::kBl
   // row um holds tile rows kCluster um + rank.
   const int tiles_m = (m + kBlockM - 1) / kBlockM, tiles_n = (n + kBlockN - 1) / kBlockN;
   const int units_m = (tiles_m + kCluster - 1) / kCluster;
-  const int per_product = units_m * tiles_n, units = per_product * batch.count;
+  const int units = units_m * tiles_n * batch.count;
   const int k_tiles = (k + kTileK - 1) / kTileK;
   const int rank = kCluster > 1 ? int(mbarrier::cluster_rank()) : 0;
   const int first_unit = blockIdx.x / kCluster, unit_step = gridDim.x / kCluster;
@@ -168,10 +175,7 @@ __global__ void __launch_bounds__(Layout<kBlockN>::kThreads, Tiles<kBlockN>::kBl
       constexpr uint16_t kMulticast = kCluster > 1 ? kEveryRank : 0;
       int i = 0;
       for (int unit = first_unit; unit < units; unit += unit_step) {
-        const int z = unit / per_product;  // the product of the batch
-        int um, tn;
-        tile_position(unit - z * per_product, units_m, tiles_n, um, tn);
-        const int tm = um * kCluster + rank;
+        const auto [z, tm, tn] = unit_tile<kCluster>(unit, units_m, tiles_n, rank);
         for (int t = 0; t < k_tiles; ++t, ++i) {
           const int s = i % kStages;
           // Wait for the consumers (of every CTA of the cluster) to free fill i - kStages.
@@ -226,10 +230,7 @@ __global__ void __launch_bounds__(Layout<kBlockN>::kThreads, Tiles<kBlockN>::kBl
     };
     int i = 0;
     for (int unit = first_unit; unit < units; unit += unit_step) {
-      const int z = unit / per_product;  // the product of the batch
-      int um, tn;
-      tile_position(unit - z * per_product, units_m, tiles_n, um, tn);
-      const int tm = um * kCluster + rank;
+      const auto [z, tm, tn] = unit_tile<kCluster>(unit, units_m, tiles_n, rank);
       float acc[kBlockN / 2];
 #pragma unroll
       for (int e = 0; e < kBlockN / 2; ++e) acc[e] = 0.0f;
