@@ -18,16 +18,27 @@ __device__ __forceinline__ void arrive(unsigned bar) {
   asm volatile("mbarrier.arrive.release.cta.shared::cta.b64 _, [%0];\n" ::"r"(bar) : "memory");
 }
 // Waits until the phase with parity `parity` (0 for the first, 1 for the second, ...) completed,
-// acquiring what the arriving threads released.
+// acquiring what the arriving threads released: those of this CTA, or (kCluster) of any CTA of
+// the cluster (arrive_cluster below).
+template <bool kCluster = false>
 __device__ __forceinline__ void wait(unsigned bar, unsigned parity) {
   unsigned done = 0;
   while (done == 0) {
-    asm volatile(
-        "{\n.reg .pred p;\nmbarrier.try_wait.parity.acquire.cta.shared::cta.b64 p, [%1], %2;\n"
-        "selp.u32 %0, 1, 0, p;\n}\n"
-        : "=r"(done)
-        : "r"(bar), "r"(parity)
-        : "memory");
+    if constexpr (kCluster) {
+      asm volatile(
+          "{\n.reg .pred p;\nmbarrier.try_wait.parity.acquire.cluster.shared::cta.b64 p, [%1], "
+          "%2;\nselp.u32 %0, 1, 0, p;\n}\n"
+          : "=r"(done)
+          : "r"(bar), "r"(parity)
+          : "memory");
+    } else {
+      asm volatile(
+          "{\n.reg .pred p;\nmbarrier.try_wait.parity.acquire.cta.shared::cta.b64 p, [%1], %2;\n"
+          "selp.u32 %0, 1, 0, p;\n}\n"
+          : "=r"(done)
+          : "r"(bar), "r"(parity)
+          : "memory");
+    }
   }
 }
 
@@ -39,18 +50,6 @@ __device__ __forceinline__ void arrive_cluster(unsigned bar, unsigned rank) {
       "mbarrier.arrive.release.cluster.shared::cluster.b64 _, [remote];\n}\n" ::"r"(bar),
       "r"(rank)
       : "memory");
-}
-// wait, acquiring at cluster scope what arrive_cluster released (from any CTA of the cluster).
-__device__ __forceinline__ void wait_cluster(unsigned bar, unsigned parity) {
-  unsigned done = 0;
-  while (done == 0) {
-    asm volatile(
-        "{\n.reg .pred p;\nmbarrier.try_wait.parity.acquire.cluster.shared::cta.b64 p, [%1], "
-        "%2;\nselp.u32 %0, 1, 0, p;\n}\n"
-        : "=r"(done)
-        : "r"(bar), "r"(parity)
-        : "memory");
-  }
 }
 // This CTA's rank in its cluster.
 __device__ __forceinline__ unsigned cluster_rank() {

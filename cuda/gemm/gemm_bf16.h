@@ -67,7 +67,6 @@ void gemm_bf16(bool trans_a, bool trans_b, int m, int n, int k, float alpha, con
 // bench can cover both in every layout. Per process; other GPUs are not affected.
 enum class Bf16Tiles { Auto, Wide, Narrow };
 void set_bf16_tiles(Bf16Tiles tiles);
-Bf16Tiles bf16_tiles();
 
 // A batch of `count` such products: product z reads A at a + z stride_a and B at b + z stride_b
 // (a stride of 0: one matrix shared by every product) and writes C at c + z stride_c; the bias is

@@ -30,7 +30,8 @@ std::atomic<Bf16Tiles> forced_tiles{Bf16Tiles::Auto};
 bool wide_tiles(int m, int n, int64_t count, int multiprocessors) {
   const Bf16Tiles forced = forced_tiles.load();
   if (forced != Bf16Tiles::Auto) return forced == Bf16Tiles::Wide;
-  const int64_t wide = int64_t((m + 127) / 128) * ((n + 255) / 256) * count;
+  constexpr int kRows = warp_specialized::kBlockM, kColumns = 256;  // v15's tile
+  const int64_t wide = int64_t((m + kRows - 1) / kRows) * ((n + kColumns - 1) / kColumns) * count;
   return 2 * wide > int64_t(multiprocessors);
 }
 
@@ -104,7 +105,6 @@ void gemm_any_layout(bool trans_a, bool trans_b, int m, int n, int k, const __nv
 }  // namespace
 
 void set_bf16_tiles(Bf16Tiles tiles) { forced_tiles.store(tiles); }
-Bf16Tiles bf16_tiles() { return forced_tiles.load(); }
 
 void gemm_bf16(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const __nv_bfloat16* a,
                int lda, const __nv_bfloat16* b, int ldb, float beta, float* c, int ldc,
