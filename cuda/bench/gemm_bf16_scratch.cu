@@ -4,14 +4,14 @@
 //     cuda/common/copy.cu cuda/common/tensor_map.cu cuda/gemm/gemm_v13_bf16_mma.cu
 //     cuda/gemm/gemm_v14_bf16_wgmma_tma.cu cuda/gemm/gemm_v15_bf16_warp_specialized.cu
 //     cuda/gemm/gemm_v16_bf16_two_blocks.cu cuda/gemm/gemm_v17_bf16_cluster_pair.cu
-//     cuda/bench/gemm_bf16_scratch.cu -lcublas -o
+//     cuda/gemm/gemm_v18_bf16_stream_k.cu cuda/bench/gemm_bf16_scratch.cu -lcublas -o
 //     gemm_bf16_scratch
 //   gemm_bf16_scratch           every shape: correctness against cuBLAS bf16 (C poisoned with NaN;
 //                               then alpha 0.5, beta 0.25 and a bias), and at the timed shapes the
 //                               median of 15 event-timed launches after 3 warm-ups, cuBLAS in the
 //                               same process (no L2 flush: gemm_ladder is the bench of record)
 //   gemm_bf16_scratch small     the untimed shapes only (for compute-sanitizer)
-//   gemm_bf16_scratch profile [M N K]   cuBLAS, v13-v17 once each (for ncu), zero inputs
+//   gemm_bf16_scratch profile [M N K]   cuBLAS, v13-v18 once each (for ncu), zero inputs
 #include <cublas_v2.h>
 #include <cuda_bf16.h>
 
@@ -36,7 +36,8 @@ int main(int argc, char** argv) {
             {"v14", pa::cuda::gemm_v14_bf16_wgmma_tma},
             {"v15", pa::cuda::gemm_v15_bf16_warp_specialized},
             {"v16", pa::cuda::gemm_v16_bf16_two_blocks},
-            {"v17", pa::cuda::gemm_v17_bf16_cluster_pair}};
+            {"v17", pa::cuda::gemm_v17_bf16_cluster_pair},
+            {"v18", pa::cuda::gemm_v18_bf16_stream_k}};
   cublasHandle_t h;
   cublasCreate(&h);
   struct S {
@@ -45,10 +46,10 @@ int main(int argc, char** argv) {
   };
   std::vector<S> shapes = {{1, 8, 8, 0},          {1, 256, 64, 0},       {130, 136, 72, 0},
                            {257, 264, 520, 0},    {1000, 1000, 1000, 0}, {128, 256, 64, 0},
-                           {384, 512, 8, 0},      {777, 1304, 200, 0},   {1024, 1024, 1024, 1},
-                           {2048, 2048, 2048, 1}, {4096, 4096, 4096, 1}, {8192, 8192, 8192, 1},
-                           {8192, 2304, 768, 1},  {8192, 768, 768, 1},   {8192, 3072, 768, 1},
-                           {8192, 768, 3072, 1},  {8192, 50304, 768, 1}};
+                           {384, 512, 8, 0},      {777, 1304, 200, 0},   {300, 600, 3000, 0},
+                           {1024, 1024, 1024, 1}, {2048, 2048, 2048, 1}, {4096, 4096, 4096, 1},
+                           {8192, 8192, 8192, 1}, {8192, 2304, 768, 1},  {8192, 768, 768, 1},
+                           {8192, 3072, 768, 1},  {8192, 768, 3072, 1},  {8192, 50304, 768, 1}};
   bool ok = true;
   if (argc > 1 && std::string(argv[1]) == "profile") {
     int m = argc > 4 ? atoi(argv[2]) : 4096, n = argc > 4 ? atoi(argv[3]) : 4096,

@@ -83,6 +83,17 @@ void bf16_best(int m, int n, int k, float alpha, const __nv_bfloat16* a, int lda
   pa::cuda::gemm_bf16(false, false, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, stream);
 }
 
+// gemm_bf16 with its tiles forced (both with the stream-K tail): the two candidates its pick rule
+// chooses between, timed beside the pick.
+template <pa::cuda::Bf16Tiles kTiles>
+void bf16_tiles(int m, int n, int k, float alpha, const __nv_bfloat16* a, int lda,
+                const __nv_bfloat16* b, int ldb, float beta, float* c, int ldc, const float* bias,
+                cudaStream_t stream) {
+  pa::cuda::set_bf16_tiles(kTiles);
+  bf16_best(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, stream);
+  pa::cuda::set_bf16_tiles(pa::cuda::Bf16Tiles::Auto);
+}
+
 // The bf16 rungs (gemm_bf16.h), slowest first, then gemm_bf16's pick; the Hopper ones run only
 // on an sm_90 GPU.
 using Bf16Gemm = void (*)(int, int, int, float, const __nv_bfloat16*, int, const __nv_bfloat16*,
@@ -98,6 +109,9 @@ constexpr Bf16Version kBf16Versions[] = {
     {"v15_bf16_warp_specialized", pa::cuda::gemm_v15_bf16_warp_specialized, true},
     {"v16_bf16_two_blocks", pa::cuda::gemm_v16_bf16_two_blocks, true},
     {"v17_bf16_cluster_pair", pa::cuda::gemm_v17_bf16_cluster_pair, true},
+    {"v18_bf16_stream_k", pa::cuda::gemm_v18_bf16_stream_k, true},
+    {"bf16_wide", bf16_tiles<pa::cuda::Bf16Tiles::Wide>, true},
+    {"bf16_narrow", bf16_tiles<pa::cuda::Bf16Tiles::Narrow>, true},
     {"bf16_best", bf16_best, true},
 };
 

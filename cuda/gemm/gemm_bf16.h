@@ -13,7 +13,9 @@
 //   two blocks per SM, so that one block's epilogue runs under the other's products.
 //   v17_bf16_cluster_pair: v15 in clusters of two blocks on vertically adjacent tiles, each
 //   loading half of their shared B tile into both (TMA multicast).
-// v14-v17 need an sm_90 GPU (std::invalid_argument elsewhere) and hand layouts the copy
+//   v18_bf16_stream_k: v15 with the last, partial wave of tiles split along k among all the SMs
+//   (stream-K), partial sums handed through an fp32 workspace.
+// v14-v18 need an sm_90 GPU (std::invalid_argument elsewhere) and hand layouts the copy
 // engine cannot read (A or B not 16-byte aligned, lda or ldb not a multiple of 8, k = 0) to v13.
 #pragma once
 
@@ -44,6 +46,9 @@ void gemm_v16_bf16_two_blocks(int m, int n, int k, float alpha, const __nv_bfloa
 void gemm_v17_bf16_cluster_pair(int m, int n, int k, float alpha, const __nv_bfloat16* a, int lda,
                                 const __nv_bfloat16* b, int ldb, float beta, float* c, int ldc,
                                 const float* bias, cudaStream_t stream);
+void gemm_v18_bf16_stream_k(int m, int n, int k, float alpha, const __nv_bfloat16* a, int lda,
+                            const __nv_bfloat16* b, int ldb, float beta, float* c, int ldc,
+                            const float* bias, cudaStream_t stream);
 
 // The best bf16 GEMM for the layout, with transposed operands read in place: op(A) (m, k) is A
 // given (m, k) row-major, or (trans_a) A^T given (k, m) row-major with lda >= m; op(B) (k, n)

@@ -19,6 +19,7 @@ namespace {
 
 using warp_specialized::BatchStrides;
 using warp_specialized::launch;
+using warp_specialized::Schedule;
 
 std::atomic<Bf16Tiles> forced_tiles{Bf16Tiles::Auto};
 
@@ -40,12 +41,17 @@ template <int kBlockN, typename Out>
 void launch_layout(bool trans_a, bool trans_b, int m, int n, int k, const __nv_bfloat16* a, int lda,
                    const __nv_bfloat16* b, int ldb, const bf16_gemm::Epilogue<Out>& e,
                    cudaStream_t stream, BatchStrides strides) {
+  constexpr Schedule kTail = Schedule::StreamKTail;
   if (trans_a && trans_b) {
-    return launch<kBlockN, true, true>(m, n, k, a, lda, b, ldb, e, stream, strides);
+    return launch<kBlockN, true, true>(m, n, k, a, lda, b, ldb, e, stream, strides, kTail);
   }
-  if (trans_a) return launch<kBlockN, true, false>(m, n, k, a, lda, b, ldb, e, stream, strides);
-  if (trans_b) return launch<kBlockN, false, true>(m, n, k, a, lda, b, ldb, e, stream, strides);
-  return launch<kBlockN, false, false>(m, n, k, a, lda, b, ldb, e, stream, strides);
+  if (trans_a) {
+    return launch<kBlockN, true, false>(m, n, k, a, lda, b, ldb, e, stream, strides, kTail);
+  }
+  if (trans_b) {
+    return launch<kBlockN, false, true>(m, n, k, a, lda, b, ldb, e, stream, strides, kTail);
+  }
+  return launch<kBlockN, false, false>(m, n, k, a, lda, b, ldb, e, stream, strides, kTail);
 }
 
 // bt (n, k) row-major, leading dimension ldbt = b (k, n) row-major transposed: 32 x 32 tiles

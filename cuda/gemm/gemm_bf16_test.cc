@@ -268,6 +268,21 @@ TEST_F(GemmBf16Hopper, V17MatchesTheDoubleReference) {
   expect_cases(gemm_v17_bf16_cluster_pair, kHopperCases, 1560);
 }
 
+// Stream-K: where the last wave is partial, its k tiles are shared by more blocks than it has
+// tiles. 384 x 520 x 1500 is 9 tiles of 128 x 256 and 24 k tiles each, cut into 27 ranges of 8:
+// three blocks to a tile, the last adding the other two's partial sums (and then beta C and the
+// bias); 260 x 300 x 1096: 6 tiles of 18 k tiles in 13 ranges that start and stop mid-tile.
+const std::vector<Bf16Case> kStreamKCases = {
+    {384, 520, 1500, 1.0f, 0.5f, 0, 0, true},   // three blocks a tile, beta and bias by the last
+    {260, 300, 1096, 0.5f, 0.0f, 0, 0, false},  // uneven ranges; C poisoned (beta 0: never read)
+};
+
+TEST_F(GemmBf16Hopper, V18MatchesTheDoubleReference) {
+  std::vector<Bf16Case> cases = kHopperCases;
+  cases.insert(cases.end(), kStreamKCases.begin(), kStreamKCases.end());
+  expect_cases(gemm_v18_bf16_stream_k, cases, 1580);
+}
+
 // gemm_bf16 reads transposed operands in place (v15's and v16's four layouts on sm_90), C in fp32
 // and bf16.
 TEST_F(GemmBf16Hopper, TransposedOperandsMatchTheDoubleReference) {
@@ -277,7 +292,7 @@ TEST_F(GemmBf16Hopper, TransposedOperandsMatchTheDoubleReference) {
     for (Bf16Case c : {Bf16Case{8, 8, 8, 1.0f, 0.0f, 0, 0, false},
                        Bf16Case{130, 264, 136, 0.5f, 2.0f, 0, 0, true},
                        Bf16Case{300, 264, 520, 1.0f, -1.0f, 0, 0, false},
-                       Bf16Case{2304, 2048, 64, 1.0f, 0.0f, 0, 0, false}}) {
+                       Bf16Case{2304, 2048, 64, 1.0f, 0.0f, 0, 0, false}, kStreamKCases[1]}) {
       c.trans_a = trans_a;
       c.trans_b = trans_b;
       cases.push_back(with_aligned_rows(c, c.m == 300 ? 8 : 0));
@@ -398,7 +413,10 @@ TEST_F(GemmBf16, BatchedProductsMatchTheDoubleReference) {
                                 BatchCase{200, 80, 48, 5, false, true, true, false, 0},
                                 BatchCase{96, 96, 64, 2, true, true, false, false, 0},
                                 BatchCase{64, 136, 72, 3, false, false, false, false, 3},
-                                BatchCase{33, 17, 9, 3, true, false, false, false, 0}}) {
+                                BatchCase{33, 17, 9, 3, true, false, false, false, 0},
+                                // 34 x 4 tiles of 128 x 256 (34 x 6 of 128 x 128) with 13 k tiles:
+                                // the last products' k tiles shared among blocks (stream-K)
+                                BatchCase{130, 264, 784, 34, false, true, false, false, 0}}) {
       SCOPED_TRACE("m " + std::to_string(bc.m) + " n " + std::to_string(bc.n) + " k " +
                    std::to_string(bc.k) + " count " + std::to_string(bc.count) +
                    (bc.trans_a ? " A^T" : "") + (bc.trans_b ? " B^T" : "") +
@@ -543,7 +561,8 @@ TEST_F(GemmBf16, BadArgumentsNameTheLauncher) {
       {gemm_v14_bf16_wgmma_tma, "gemm_v14_bf16_wgmma_tma"},
       {gemm_v15_bf16_warp_specialized, "gemm_v15_bf16_warp_specialized"},
       {gemm_v16_bf16_two_blocks, "gemm_v16_bf16_two_blocks"},
-      {gemm_v17_bf16_cluster_pair, "gemm_v17_bf16_cluster_pair"}};
+      {gemm_v17_bf16_cluster_pair, "gemm_v17_bf16_cluster_pair"},
+      {gemm_v18_bf16_stream_k, "gemm_v18_bf16_stream_k"}};
   for (const auto& [launch, name] : launchers) {
     for (const auto& [what, lda, m] : {std::tuple{"a short lda", 2, 4}, {"negative m", 4, -1}}) {
       SCOPED_TRACE(name + ", " + what);

@@ -96,6 +96,55 @@ struct Batch {
   int64_t stride_c;
 };
 
+// Stream-K (v18): the last `units` units of a launch (the partial last wave, which would leave
+// SMs idle) are not handed out whole: their k tiles, laid end to end, are cut into `workers`
+// equal ranges, one per block. A block whose range does not reach the end of its tile leaves
+// its fp32 partial sums in its slot of `partials` (a kBlockM x kBlockN tile, in the accumulator
+// registers' order) and raises its consumers' flags; the block whose range ends the tile waits
+// for those flags, adds the slots and writes C. Each block takes its later piece first, so a
+// block hands its partial sums on before it waits for anyone's: no wait depends on another.
+struct StreamK {
+  int units = 0;              // trailing units split along k (0: none, every unit whole)
+  int workers = 0;            // blocks 0 .. workers - 1 share them
+  float* partials = nullptr;  // workers slots of kBlockM x kBlockN
+  int* flags = nullptr;       // workers x kConsumers, zero at the launch
+};
+
+// A piece of a block's work: unit `unit`, k tiles [k_begin, k_end).
+struct Work {
+  int unit, k_begin, k_end;
+};
+
+// Block `block`'s stream-K range of k tiles (over the units units - sk.units .. units - 1 laid
+// end to end): [begin, end).
+__device__ __forceinline__ void stream_k_range(int block, int k_tiles, const StreamK& sk,
+                                               int64_t& begin, int64_t& end) {
+  const int64_t iterations = int64_t(sk.units) * k_tiles;
+  begin = block < sk.workers ? iterations * block / sk.workers : 0;
+  end = block < sk.workers ? iterations * (block + 1) / sk.workers : 0;
+}
+
+// The j-th piece of work of block `block` of `blocks`: first its stream-K pieces (its later unit
+// first), then units block, block + blocks, ... of the units - sk.units whole ones. False when
+// the block has no more.
+__device__ __forceinline__ bool work_item(int j, int block, int blocks, int units, int k_tiles,
+                                          const StreamK& sk, Work& work) {
+  int64_t begin, end;
+  stream_k_range(block, k_tiles, sk, begin, end);
+  const int whole = units - sk.units;
+  const int pieces = end > begin ? int((end - 1) / k_tiles - begin / k_tiles) + 1 : 0;
+  if (j < pieces) {
+    const int64_t unit = (end - 1) / k_tiles - j, first = unit * k_tiles;
+    work = {whole + int(unit), int(max(begin, first) - first),
+            int(min(end, first + k_tiles) - first)};
+    return true;
+  }
+  const int64_t unit = block + int64_t(j - pieces) * blocks;
+  if (unit >= whole) return false;
+  work = {int(unit), 0, k_tiles};
+  return true;
+}
+
 // One box of an operand for product z: a 3-D copy from matrix z of a batched map, or a 2-D copy
 // from a single matrix; `multicast` (a mask of cluster ranks, 0: this CTA only) sends it to the
 // same address in each of those CTAs.
@@ -114,6 +163,65 @@ __device__ __forceinline__ void load_box(unsigned destination, const CUtensorMap
   }
 }
 
+// The end of a stream-K piece for consumer warpgroup `consumer` of block `block`: a piece that
+// does not reach the end of its tile stores its partial sums in the block's slot (coalesced: the
+// 128 threads' float4s side by side) and raises the flag (a barrier over the warpgroup, then one
+// release at GPU scope), and returns false: nothing to write. The tile's last piece waits for
+// the flag of each earlier block whose range reached into the tile, adds that block's slot, and
+// returns true: acc holds the whole sum, to be written to C.
+template <int kBlockN>
+__device__ __forceinline__ bool stream_k_fixup(float (&acc)[kBlockN / 2], const Work& work,
+                                               int units, int block, int k_tiles, const StreamK& sk,
+                                               int consumer) {
+  constexpr int kSlot = 64 * kBlockN;  // floats of one warpgroup's accumulators
+  const int thread = threadIdx.x % 128, barrier = 1 + consumer;
+  const auto slot = [&](int b) {
+    return reinterpret_cast<float4*>(sk.partials + (int64_t(b) * kConsumers + consumer) * kSlot) +
+           thread;
+  };
+  const auto flag = [&](int b) { return sk.flags + b * kConsumers + consumer; };
+  if (work.k_end < k_tiles) {
+    float4* out = slot(block);
+#pragma unroll
+    for (int q = 0; q < kBlockN / 8; ++q) {
+      __stcg(out + 128 * q,
+             make_float4(acc[4 * q], acc[4 * q + 1], acc[4 * q + 2], acc[4 * q + 3]));
+    }
+    mbarrier::named_sync(barrier, 128);  // every thread's partial sums are written
+    if (thread == 0) {
+      asm volatile("fence.acq_rel.gpu;\nst.relaxed.gpu.global.b32 [%0], 1;\n" ::"l"(flag(block))
+                   : "memory");
+    }
+    return false;
+  }
+  // The earlier blocks whose ranges end inside this tile (k tiles first .. first + k_tiles of
+  // the stream-K range): block - 1, block - 2, ... while their ranges end after `first`.
+  const int64_t iterations = int64_t(sk.units) * k_tiles;
+  const int64_t first = int64_t(work.unit - (units - sk.units)) * k_tiles;
+  for (int b = block - 1; b >= 0 && iterations * (b + 1) / sk.workers > first; --b) {
+    if (thread == 0) {
+      int raised = 0;
+      do {
+        asm volatile("ld.acquire.gpu.global.b32 %0, [%1];\n"
+                     : "=r"(raised)
+                     : "l"(flag(b))
+                     : "memory");
+      } while (raised == 0);
+    }
+    mbarrier::named_sync(barrier, 128);  // thread 0 saw the flag: the slot is complete
+    const float4* in = slot(b);
+#pragma unroll
+    for (int q = 0; q < kBlockN / 8; ++q) {
+      const float4 v = __ldcg(in + 128 * q);
+      acc[4 * q] += v.x;
+      acc[4 * q + 1] += v.y;
+      acc[4 * q + 2] += v.z;
+      acc[4 * q + 3] += v.w;
+    }
+  }
+  return true;
+}
+
 // kTransA: A is given as A^T, (k, m) row-major (MN-major for wgmma, read in two 64-row boxes);
 // otherwise (m, k) row-major (K-major, one box). kTransB: B is given as B^T, (n, k) row-major
 // (K-major, one kBlockN-row box); otherwise (k, n) row-major (MN-major, kBlockN / 64 boxes of 64
@@ -130,7 +238,8 @@ template <int kBlockN, int kCluster, typename In, bool kTransA, bool kTransB, ty
 __global__ void __launch_bounds__(Layout<kBlockN>::kThreads, Tiles<kBlockN>::kBlocksPerSm)
     gemm_warp_specialized_kernel(const __grid_constant__ CUtensorMap map_a,
                                  const __grid_constant__ CUtensorMap map_b, int m, int n, int k,
-                                 const bf16_gemm::Epilogue<Out> epilogue, const Batch batch) {
+                                 const bf16_gemm::Epilogue<Out> epilogue, const Batch batch,
+                                 const StreamK stream_k) {
 #if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
   using L = Layout<kBlockN>;
   using T = Tiles<kBlockN>;
@@ -174,9 +283,10 @@ __global__ void __launch_bounds__(Layout<kBlockN>::kThreads, Tiles<kBlockN>::kBl
       constexpr uint16_t kEveryRank = (1u << kCluster) - 1;
       constexpr uint16_t kMulticast = kCluster > 1 ? kEveryRank : 0;
       int i = 0;
-      for (int unit = first_unit; unit < units; unit += unit_step) {
-        const auto [z, tm, tn] = unit_tile<kCluster>(unit, units_m, tiles_n, rank);
-        for (int t = 0; t < k_tiles; ++t, ++i) {
+      Work work;
+      for (int j = 0; work_item(j, first_unit, unit_step, units, k_tiles, stream_k, work); ++j) {
+        const auto [z, tm, tn] = unit_tile<kCluster>(work.unit, units_m, tiles_n, rank);
+        for (int t = work.k_begin; t < work.k_end; ++t, ++i) {
           const int s = i % kStages;
           // Wait for the consumers (of every CTA of the cluster) to free fill i - kStages.
           if (i >= kStages) mbarrier::wait<(kCluster > 1)>(empty + 8 * s, ((i / kStages) + 1) & 1);
@@ -223,12 +333,13 @@ __global__ void __launch_bounds__(Layout<kBlockN>::kThreads, Tiles<kBlockN>::kBl
       }
     };
     int i = 0;
-    for (int unit = first_unit; unit < units; unit += unit_step) {
-      const auto [z, tm, tn] = unit_tile<kCluster>(unit, units_m, tiles_n, rank);
+    Work work;
+    for (int j = 0; work_item(j, first_unit, unit_step, units, k_tiles, stream_k, work); ++j) {
+      const auto [z, tm, tn] = unit_tile<kCluster>(work.unit, units_m, tiles_n, rank);
       float acc[kBlockN / 2];
 #pragma unroll
       for (int e = 0; e < kBlockN / 2; ++e) acc[e] = 0.0f;
-      for (int t = 0; t < k_tiles; ++t, ++i) {
+      for (int t = work.k_begin; t < work.k_end; ++t, ++i) {
         const int s = i % kStages;
         mbarrier::wait(full + 8 * s, (i / kStages) & 1);
         const unsigned a_tile = tiles_a + s * kTileA + consumer * 64 * 128;
@@ -252,11 +363,17 @@ __global__ void __launch_bounds__(Layout<kBlockN>::kThreads, Tiles<kBlockN>::kBl
         wgmma::commit();
         wgmma::wait<1>();  // step i - 1's products are done: its stage can be refilled
         wgmma::fence_operands(acc);
-        if (t > 0) release((i - 1) % kStages);
+        if (t > work.k_begin) release((i - 1) % kStages);
       }
       wgmma::wait<0>();
       wgmma::fence_operands(acc);
-      if (k_tiles > 0) release((i - 1) % kStages);
+      if (work.k_end > work.k_begin) release((i - 1) % kStages);
+      if (work.k_end < k_tiles || work.k_begin > 0) {
+        // A stream-K piece: hand the partial sums on, or (the tile's last piece) add the others'.
+        if (!stream_k_fixup<kBlockN>(acc, work, units, first_unit, k_tiles, stream_k, consumer)) {
+          continue;
+        }
+      }
       bf16_gemm::Epilogue<Out> out = epilogue;
       out.c += z * batch.stride_c;
       bf16_gemm::store_accumulators<kBlockN>(acc, tm * kBlockM + consumer * 64, tn * kBlockN, m, n,
@@ -267,6 +384,31 @@ __global__ void __launch_bounds__(Layout<kBlockN>::kThreads, Tiles<kBlockN>::kBl
   if constexpr (kCluster > 1) mbarrier::cluster_sync();
 #endif
 }
+
+// The stream-K workspace of one launch, from the stream-ordered pool: the partial-sum slots and
+// the flags (zeroed on the stream), given back on the stream when the launch has been queued (or
+// has failed to be).
+class StreamKWorkspace {
+ public:
+  explicit StreamKWorkspace(cudaStream_t stream) : stream_(stream) {}
+  StreamKWorkspace(const StreamKWorkspace&) = delete;
+  StreamKWorkspace& operator=(const StreamKWorkspace&) = delete;
+  ~StreamKWorkspace() {
+    if (memory_ != nullptr) cudaFreeAsync(memory_, stream_);
+  }
+  StreamK allocate(int units, int workers, int slot_floats, int flags_per_worker) {
+    const size_t slots = size_t(workers) * slot_floats * sizeof(float);
+    const size_t flags = size_t(workers) * flags_per_worker * sizeof(int);
+    PA_CUDA_CHECK(cudaMallocAsync(&memory_, slots + flags, stream_));
+    char* base = static_cast<char*>(memory_);
+    PA_CUDA_CHECK(cudaMemsetAsync(base + slots, 0, flags, stream_));
+    return {units, workers, reinterpret_cast<float*>(base), reinterpret_cast<int*>(base + slots)};
+  }
+
+ private:
+  cudaStream_t stream_;
+  void* memory_ = nullptr;
+};
 
 // The batch of a launch: `count` products, operands and results `stride_*` elements apart (0: one
 // A or B shared by every product).
@@ -320,13 +462,34 @@ int resident_clusters(int threads, size_t shared_bytes) {
   return clusters;
 }
 
+// How a launch hands out its units: each whole to one block (DataParallel: v15-v17), or the last
+// partial wave split along k (StreamKTail: v18, gemm_bf16).
+enum class Schedule { DataParallel, StreamKTail };
+
+// The stream-K split for `units` units of `k_tiles` k tiles on `resident` blocks: the units past
+// the last full wave (all of them when there are fewer than the blocks) shared by as many
+// blocks as give each at least kMinPiece k tiles, so that the partial sums a piece writes and
+// its owner reads (a tile of fp32 each) stay small against the products. None (units 0) when
+// that gives no more blocks than there are units to share.
+struct StreamKPlan {
+  int units = 0, workers = 0;
+};
+constexpr int kMinPiece = 8;
+inline StreamKPlan plan_stream_k(int64_t units, int k_tiles, int64_t resident) {
+  const int64_t tail = units % resident;
+  const int64_t workers = std::min(resident, tail * k_tiles / kMinPiece);
+  if (tail == 0 || workers <= tail) return {};
+  return {int(tail), int(workers)};
+}
+
 // Launches the kernel in kBlockN-wide tiles over every tile of the batch, in clusters of kCluster
 // blocks: as many as the SMs keep resident, or one per unit of kCluster tiles when there are
 // fewer.
 template <int kBlockN, bool kTransA, bool kTransB, typename Out, typename In = __nv_bfloat16,
           int kCluster = 1>
 void launch(int m, int n, int k, const In* a, int lda, const In* b, int ldb,
-            const bf16_gemm::Epilogue<Out>& e, cudaStream_t stream, BatchStrides strides = {}) {
+            const bf16_gemm::Epilogue<Out>& e, cudaStream_t stream, BatchStrides strides = {},
+            Schedule schedule = Schedule::DataParallel) {
   using L = Layout<kBlockN>;
   const int64_t a_batches = strides.a != 0 ? strides.count : 1;
   const int64_t b_batches = strides.b != 0 ? strides.count : 1;
@@ -352,13 +515,25 @@ void launch(int m, int n, int k, const In* a, int lda, const In* b, int ldb,
         " output tiles in one launch exceed the int range: split the batch");
   }
   const int64_t resident = resident_clusters<kernel, kCluster>(L::kThreads, L::kSharedBytes);
-  const int blocks = int(std::min(units, resident)) * kCluster;
+  int blocks = int(std::min(units, resident)) * kCluster;
   const Batch batch{int(strides.count), int(a_batches), int(b_batches), strides.c};
+  StreamK stream_k;
+  StreamKWorkspace workspace(stream);
+  if (kCluster == 1 && schedule == Schedule::StreamKTail) {
+    const int k_tiles = (k + 128 / int(sizeof(In)) - 1) / (128 / int(sizeof(In)));
+    const StreamKPlan plan = plan_stream_k(units, k_tiles, resident);
+    if (plan.workers > 0) {
+      stream_k = workspace.allocate(plan.units, plan.workers, kBlockM * kBlockN, kConsumers);
+      blocks = std::max(blocks, plan.workers);
+    }
+  }
   if constexpr (kCluster > 1) {
     const ClusterLaunch launch(kCluster, blocks, L::kThreads, L::kSharedBytes, stream);
-    PA_CUDA_CHECK(cudaLaunchKernelEx(&launch.config, kernel, map_a, map_b, m, n, k, e, batch));
+    PA_CUDA_CHECK(
+        cudaLaunchKernelEx(&launch.config, kernel, map_a, map_b, m, n, k, e, batch, stream_k));
   } else {
-    kernel<<<blocks, L::kThreads, L::kSharedBytes, stream>>>(map_a, map_b, m, n, k, e, batch);
+    kernel<<<blocks, L::kThreads, L::kSharedBytes, stream>>>(map_a, map_b, m, n, k, e, batch,
+                                                             stream_k);
   }
   PA_CUDA_CHECK_LAUNCH();
 }
