@@ -470,15 +470,19 @@ enum class Schedule { DataParallel, StreamKTail };
 // the last full wave (all of them when there are fewer than the blocks) shared by as many
 // blocks as give each at least kMinPiece k tiles, so that the partial sums a piece writes and
 // its owner reads (a tile of fp32 each) stay small against the products. None (units 0) when
-// that gives no more blocks than there are units to share.
+// the tail would not finish at least kMinGain k tiles sooner than whole tiles do: a slot written
+// and read costs about as much as a few k tiles' copies (a 128 x 256 fp32 slot is 128 KB, a
+// k tile's operands 48 KB).
 struct StreamKPlan {
   int units = 0, workers = 0;
 };
-constexpr int kMinPiece = 8;
+constexpr int kMinPiece = 8, kMinGain = 4;
 inline StreamKPlan plan_stream_k(int64_t units, int k_tiles, int64_t resident) {
   const int64_t tail = units % resident;
   const int64_t workers = std::min(resident, tail * k_tiles / kMinPiece);
   if (tail == 0 || workers <= tail) return {};
+  const int64_t longest = (tail * k_tiles + workers - 1) / workers;  // k tiles of a block's range
+  if (k_tiles - longest < kMinGain) return {};
   return {int(tail), int(workers)};
 }
 
