@@ -19,9 +19,12 @@
 #include <atomic>
 #include <climits>
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <utility>
 
 #include "cuda/common/async_copy.cuh"
 #include "cuda/common/check.h"
@@ -107,7 +110,8 @@ struct StreamK {
   int units = 0;              // trailing units split along k (0: none, every unit whole)
   int workers = 0;            // blocks 0 .. workers - 1 share them
   float* partials = nullptr;  // workers slots of kBlockM x kBlockN
-  int* flags = nullptr;       // workers x kConsumers, zero at the launch
+  unsigned* flags = nullptr;  // workers x kConsumers: `epoch` once a slot is written
+  unsigned epoch = 0;         // this launch's number on its workspace, never 0
 };
 
 // A piece of a block's work: unit `unit`, k tiles [k_begin, k_end).
@@ -189,7 +193,8 @@ __device__ __forceinline__ bool stream_k_fixup(float (&acc)[kBlockN / 2], const 
     }
     mbarrier::named_sync(barrier, 128);  // every thread's partial sums are written
     if (thread == 0) {
-      asm volatile("fence.acq_rel.gpu;\nst.relaxed.gpu.global.b32 [%0], 1;\n" ::"l"(flag(block))
+      asm volatile("fence.acq_rel.gpu;\nst.relaxed.gpu.global.b32 [%0], %1;\n" ::"l"(flag(block)),
+                   "r"(sk.epoch)
                    : "memory");
     }
     return false;
@@ -200,13 +205,13 @@ __device__ __forceinline__ bool stream_k_fixup(float (&acc)[kBlockN / 2], const 
   const int64_t first = int64_t(work.unit - (units - sk.units)) * k_tiles;
   for (int b = block - 1; b >= 0 && iterations * (b + 1) / sk.workers > first; --b) {
     if (thread == 0) {
-      int raised = 0;
+      unsigned raised = 0;
       do {
         asm volatile("ld.acquire.gpu.global.b32 %0, [%1];\n"
                      : "=r"(raised)
                      : "l"(flag(b))
                      : "memory");
-      } while (raised == 0);
+      } while (raised != sk.epoch);
     }
     mbarrier::named_sync(barrier, 128);  // thread 0 saw the flag: the slot is complete
     const float4* in = slot(b);
@@ -385,30 +390,47 @@ __global__ void __launch_bounds__(Layout<kBlockN>::kThreads, Tiles<kBlockN>::kBl
 #endif
 }
 
-// The stream-K workspace of one launch, from the stream-ordered pool: the partial-sum slots and
-// the flags (zeroed on the stream), given back on the stream when the launch has been queued (or
-// has failed to be).
-class StreamKWorkspace {
- public:
-  explicit StreamKWorkspace(cudaStream_t stream) : stream_(stream) {}
-  StreamKWorkspace(const StreamKWorkspace&) = delete;
-  StreamKWorkspace& operator=(const StreamKWorkspace&) = delete;
-  ~StreamKWorkspace() {
-    if (memory_ != nullptr) cudaFreeAsync(memory_, stream_);
+// The stream-K workspace of a stream on the current device, kept for the process: the partial
+// sum slots and the flags for `capacity` blocks (or `workers`, when more), grown (the old one
+// freed in stream order) when a launch needs more.
+// Launches on one stream run in order, so they share it; the flags carry each launch's number
+// (its epoch), so no launch needs them cleared, and a flag left by an earlier or failed launch
+// never passes for this one's. Launches on different streams use different workspaces.
+inline StreamK stream_k_workspace(cudaStream_t stream, int units, int workers, int capacity,
+                                  size_t slot_floats, int flags_per_worker) {
+  struct Workspace {
+    float* partials = nullptr;
+    unsigned* flags = nullptr;
+    size_t slots = 0;
+    int flag_count = 0;
+    unsigned epoch = 0;
+  };
+  static std::mutex mutex;
+  static std::map<std::pair<int, cudaStream_t>, Workspace> workspaces;
+  int device = 0;
+  PA_CUDA_CHECK(cudaGetDevice(&device));
+  const std::lock_guard<std::mutex> lock(mutex);
+  Workspace& w = workspaces[{device, stream}];
+  const size_t slots = size_t(std::max(workers, capacity)) * slot_floats;
+  const int flag_count = std::max(workers, capacity) * flags_per_worker;
+  if (w.slots < slots || w.flag_count < flag_count) {
+    if (w.partials != nullptr) PA_CUDA_CHECK(cudaFreeAsync(w.partials, stream));
+    if (w.flags != nullptr) PA_CUDA_CHECK(cudaFreeAsync(w.flags, stream));
+    w = Workspace{};
+    PA_CUDA_CHECK(
+        cudaMallocAsync(reinterpret_cast<void**>(&w.partials), slots * sizeof(float), stream));
+    PA_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&w.flags),
+                                  size_t(flag_count) * sizeof(unsigned), stream));
+    PA_CUDA_CHECK(cudaMemsetAsync(w.flags, 0, size_t(flag_count) * sizeof(unsigned), stream));
+    w.slots = slots;
+    w.flag_count = flag_count;
   }
-  StreamK allocate(int units, int workers, int slot_floats, int flags_per_worker) {
-    const size_t slots = size_t(workers) * slot_floats * sizeof(float);
-    const size_t flags = size_t(workers) * flags_per_worker * sizeof(int);
-    PA_CUDA_CHECK(cudaMallocAsync(&memory_, slots + flags, stream_));
-    char* base = static_cast<char*>(memory_);
-    PA_CUDA_CHECK(cudaMemsetAsync(base + slots, 0, flags, stream_));
-    return {units, workers, reinterpret_cast<float*>(base), reinterpret_cast<int*>(base + slots)};
+  if (++w.epoch == 0) {  // wrapped: clear the flags once and start again at 1
+    PA_CUDA_CHECK(cudaMemsetAsync(w.flags, 0, size_t(w.flag_count) * sizeof(unsigned), stream));
+    w.epoch = 1;
   }
-
- private:
-  cudaStream_t stream_;
-  void* memory_ = nullptr;
-};
+  return {units, workers, w.partials, w.flags, w.epoch};
+}
 
 // The batch of a launch: `count` products, operands and results `stride_*` elements apart (0: one
 // A or B shared by every product).
@@ -522,12 +544,13 @@ void launch(int m, int n, int k, const In* a, int lda, const In* b, int ldb,
   int blocks = int(std::min(units, resident)) * kCluster;
   const Batch batch{int(strides.count), int(a_batches), int(b_batches), strides.c};
   StreamK stream_k;
-  StreamKWorkspace workspace(stream);
   if (kCluster == 1 && schedule == Schedule::StreamKTail) {
     const int k_tiles = (k + 128 / int(sizeof(In)) - 1) / (128 / int(sizeof(In)));
     const StreamKPlan plan = plan_stream_k(units, k_tiles, resident);
     if (plan.workers > 0) {
-      stream_k = workspace.allocate(plan.units, plan.workers, kBlockM * kBlockN, kConsumers);
+      // Slots for every resident block, so that the workspace is allocated once per stream.
+      stream_k = stream_k_workspace(stream, plan.units, plan.workers, int(resident),
+                                    kBlockM * kBlockN, kConsumers);
       blocks = std::max(blocks, plan.workers);
     }
   }
