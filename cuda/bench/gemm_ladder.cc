@@ -94,6 +94,15 @@ void bf16_tiles(int m, int n, int k, float alpha, const __nv_bfloat16* a, int ld
   pa::cuda::set_bf16_tiles(pa::cuda::Bf16Tiles::Auto);
 }
 
+// gemm_bf16's pick with the stream-K tail turned off (every tile whole, as v15 and v16).
+void bf16_best_no_stream_k(int m, int n, int k, float alpha, const __nv_bfloat16* a, int lda,
+                           const __nv_bfloat16* b, int ldb, float beta, float* c, int ldc,
+                           const float* bias, cudaStream_t stream) {
+  pa::cuda::set_bf16_stream_k(false);
+  bf16_best(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, stream);
+  pa::cuda::set_bf16_stream_k(true);
+}
+
 // The bf16 rungs (gemm_bf16.h), slowest first, then gemm_bf16's pick; the Hopper ones run only
 // on an sm_90 GPU.
 using Bf16Gemm = void (*)(int, int, int, float, const __nv_bfloat16*, int, const __nv_bfloat16*,
@@ -113,6 +122,7 @@ constexpr Bf16Version kBf16Versions[] = {
     {"bf16_wide", bf16_tiles<pa::cuda::Bf16Tiles::Wide>, true},
     {"bf16_narrow", bf16_tiles<pa::cuda::Bf16Tiles::Narrow>, true},
     {"bf16_best", bf16_best, true},
+    {"bf16_best_no_stream_k", bf16_best_no_stream_k, true},
 };
 
 // max |result - reference| over the elements; infinity when any difference is NaN.

@@ -22,6 +22,7 @@ using warp_specialized::launch;
 using warp_specialized::Schedule;
 
 std::atomic<Bf16Tiles> forced_tiles{Bf16Tiles::Auto};
+std::atomic<bool> stream_k_enabled{true};
 
 // v15's 128 x 256 tiles (true) or v16's 128 x 128 (false) for a product of this shape. Measured
 // on the H100 (results/gpu/h100/gemm_bf16_ladder.jsonl, after the compact epilogue): v15 is the
@@ -41,7 +42,7 @@ template <int kBlockN, typename Out>
 void launch_layout(bool trans_a, bool trans_b, int m, int n, int k, const __nv_bfloat16* a, int lda,
                    const __nv_bfloat16* b, int ldb, const bf16_gemm::Epilogue<Out>& e,
                    cudaStream_t stream, BatchStrides strides) {
-  constexpr Schedule kTail = Schedule::StreamKTail;
+  const Schedule kTail = stream_k_enabled.load() ? Schedule::StreamKTail : Schedule::DataParallel;
   if (trans_a && trans_b) {
     return launch<kBlockN, true, true>(m, n, k, a, lda, b, ldb, e, stream, strides, kTail);
   }
@@ -111,6 +112,7 @@ void gemm_any_layout(bool trans_a, bool trans_b, int m, int n, int k, const __nv
 }  // namespace
 
 void set_bf16_tiles(Bf16Tiles tiles) { forced_tiles.store(tiles); }
+void set_bf16_stream_k(bool enabled) { stream_k_enabled.store(enabled); }
 
 void gemm_bf16(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const __nv_bfloat16* a,
                int lda, const __nv_bfloat16* b, int ldb, float beta, float* c, int ldc,

@@ -37,6 +37,8 @@ NCU_KERNELS = [(r"nvjet|xmma|cutlass", "cublas_bf16"), (r"gemm_bf16_mma_kernel",
                (r"gemm_warp_specialized_kernel<256, 2,", "v17_bf16_cluster_pair")]
 NCU_REQUIRED = ["cublas_bf16", "v14_bf16_wgmma_tma", "v15_bf16_warp_specialized"]
 PICK = "bf16_best"  # gemm_bf16's choice of rung by shape: what the engine runs
+# gemm_bf16 with its tiles forced (optional rows): the two candidates its rule picks between.
+CANDIDATES = {"bf16_wide": "Wide", "bf16_narrow": "Narrow", "bf16_best_no_stream_k": "NoStreamK"}
 
 
 def read_ncu(path, need_pipe=True):
@@ -91,7 +93,9 @@ def tf_text(value):
 
 def label(variant):
     return {"cublas_sgemm": "cuBLAS SGEMM (fp32)", "cublas_bf16": "cuBLAS bf16",
-            PICK: "gemm_bf16 (its pick)"}.get(variant, variant.replace("_", " "))
+            PICK: "gemm_bf16 (its pick)", "bf16_wide": "gemm_bf16, 128 x 256 tiles",
+            "bf16_narrow": "gemm_bf16, 128 x 128 tiles",
+            "bf16_best_no_stream_k": "gemm_bf16 without stream-K"}.get(variant, variant.replace("_", " "))
 
 
 def main():
@@ -151,7 +155,9 @@ def main():
     if unknown:
         common.fail("%s: shapes %s are neither squares nor the transformer's" % (path, unknown))
     fp32 = [v for v in variants["sgemm"] if v != ANCHORS["sgemm"]]
-    rungs = [v for v in variants["gemm_bf16"] if v not in (ANCHORS["gemm_bf16"], PICK)]
+    rungs = [v for v in variants["gemm_bf16"]
+             if v not in (ANCHORS["gemm_bf16"], PICK) and v not in CANDIDATES]
+    candidates = [v for v in CANDIDATES if v in variants["gemm_bf16"]]
     picked = PICK in variants["gemm_bf16"]
     tf32 = [v for v in variants["gemm_tf32"] if v != ANCHORS["gemm_tf32"]]
 
@@ -233,9 +239,9 @@ def main():
         best = ["\\textbf{%.2f}" % ratio(v, s) if max(rungs, key=lambda r: ratio(r, s)) == v
                 else "%.2f" % ratio(v, s) for s in all_columns]
         lines.append("%s & %s \\\\" % (common.tex_escape(label(v)), " & ".join(best)))
-    if picked:
-        lines.append("%s & %s \\\\" % (common.tex_escape(label(PICK)), " & ".join(
-            "%.2f" % ratio(PICK, s) for s in all_columns)))
+    for v in candidates + ([PICK] if picked else []):
+        lines.append("%s & %s \\\\" % (common.tex_escape(label(v)), " & ".join(
+            "%.2f" % ratio(v, s) for s in all_columns)))
     lines.append("\\midrule")
     lines.append("cuBLAS bf16 TFLOP/s & %s \\\\" % " & ".join(
         tf_text(tflops("gemm_bf16", ANCHORS["gemm_bf16"], s)) for s in all_columns))
@@ -261,8 +267,9 @@ def main():
         for s in all_columns:
             numbers.append((base + "Tflops" + shape_name(s), tf_text(tflops(op, v, s)),
                             "%s: %s gflops / 1000 at %dx%dx%d" % (file_name, v, *s)))
-    for v in rungs + ([PICK] if picked else []):
-        base = "paGemmBfPick" if v == PICK else "paGemmBf" + version_name(v)
+    for v in rungs + candidates + ([PICK] if picked else []):
+        base = ("paGemmBfPick" + CANDIDATES.get(v, "") if v == PICK or v in CANDIDATES
+                else "paGemmBf" + version_name(v))
         for s in all_columns:
             numbers += [
                 (base + "Tflops" + shape_name(s), tf_text(tflops("gemm_bf16", v, s)),
