@@ -73,8 +73,8 @@ void gemm_bf16(bool trans_a, bool trans_b, int m, int n, int k, float alpha, con
 enum class Bf16Tiles { Auto, Wide, Narrow };
 void set_bf16_tiles(Bf16Tiles tiles);
 // Whether gemm_bf16 and gemm_bf16_batched split a partial last wave of tiles along k (stream-K,
-// v18's schedule; on by default) or hand every tile whole to one block (v15's and v16's). Per
-// process, for the bench and the tests.
+// v18's schedule) or hand every tile whole to one block (v15's and v16's; the default until the
+// ladder shows the tail faster). Per process, for the bench and the tests.
 void set_bf16_stream_k(bool enabled);
 
 // A batch of `count` such products: product z reads A at a + z stride_a and B at b + z stride_b

@@ -22,7 +22,8 @@ using warp_specialized::launch;
 using warp_specialized::Schedule;
 
 std::atomic<Bf16Tiles> forced_tiles{Bf16Tiles::Auto};
-std::atomic<bool> stream_k_enabled{true};
+// Off until a ladder run with the kept workspace shows the tail faster (cuda/gemm/README.md, v18).
+std::atomic<bool> stream_k_enabled{false};
 
 // v15's 128 x 256 tiles (true) or v16's 128 x 128 (false) for a product of this shape. Measured
 // on the H100 (results/gpu/h100/gemm_bf16_ladder.jsonl, after the compact epilogue): v15 is the

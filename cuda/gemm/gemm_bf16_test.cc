@@ -175,16 +175,21 @@ void expect_cases(const Launcher& launch, const std::vector<Bf16Case>& cases, ui
 }
 
 // Each case through gemm_bf16 with its own flags, C in fp32 and in bf16.
-// Runs `body` once with each of the Hopper kernel's tile shapes forced (v15's and v16's; on other
-// GPUs both runs take v13), then gives gemm_bf16 its choice by shape back.
+// Runs `body` with each of the Hopper kernel's tile shapes forced (v15's and v16's) and the
+// stream-K tail on, then once as gemm_bf16 runs by default (its choice of tiles, no stream-K);
+// on other GPUs every run takes v13.
 void for_each_tile_shape(const std::function<void()>& body) {
-  for (const auto& [tiles, name] :
-       {std::pair{Bf16Tiles::Wide, "128 x 256 tiles"}, {Bf16Tiles::Narrow, "128 x 128 tiles"}}) {
+  for (const auto& [tiles, stream_k, name] :
+       {std::tuple{Bf16Tiles::Wide, true, "128 x 256 tiles, stream-K"},
+        {Bf16Tiles::Narrow, true, "128 x 128 tiles, stream-K"},
+        {Bf16Tiles::Auto, false, "the default"}}) {
     SCOPED_TRACE(name);
     set_bf16_tiles(tiles);
+    set_bf16_stream_k(stream_k);
     body();
   }
   set_bf16_tiles(Bf16Tiles::Auto);
+  set_bf16_stream_k(false);
 }
 
 void expect_gemm_bf16_cases(const std::vector<Bf16Case>& cases, uint32_t seed) {

@@ -37,8 +37,9 @@ NCU_KERNELS = [(r"nvjet|xmma|cutlass", "cublas_bf16"), (r"gemm_bf16_mma_kernel",
                (r"gemm_warp_specialized_kernel<256, 2,", "v17_bf16_cluster_pair")]
 NCU_REQUIRED = ["cublas_bf16", "v14_bf16_wgmma_tma", "v15_bf16_warp_specialized"]
 PICK = "bf16_best"  # gemm_bf16's choice of rung by shape: what the engine runs
-# gemm_bf16 with its tiles forced (optional rows): the two candidates its rule picks between.
-CANDIDATES = {"bf16_wide": "Wide", "bf16_narrow": "Narrow", "bf16_best_no_stream_k": "NoStreamK"}
+# Optional rows of gemm_bf16 with the stream-K tail: its tiles forced (the two candidates its rule
+# picks between) or its own pick.
+CANDIDATES = {"bf16_wide": "Wide", "bf16_narrow": "Narrow", "bf16_best_stream_k": "StreamK"}
 
 
 def read_ncu(path, need_pipe=True):
@@ -95,7 +96,7 @@ def label(variant):
     return {"cublas_sgemm": "cuBLAS SGEMM (fp32)", "cublas_bf16": "cuBLAS bf16",
             PICK: "gemm_bf16 (its pick)", "bf16_wide": "gemm_bf16, 128 x 256 tiles",
             "bf16_narrow": "gemm_bf16, 128 x 128 tiles",
-            "bf16_best_no_stream_k": "gemm_bf16 without stream-K"}.get(variant, variant.replace("_", " "))
+            "bf16_best_stream_k": "gemm_bf16 with stream-K"}.get(variant, variant.replace("_", " "))
 
 
 def main():
