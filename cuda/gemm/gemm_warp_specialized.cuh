@@ -294,7 +294,7 @@ __global__ void __launch_bounds__(Layout<kBlockN>::kThreads, Tiles<kBlockN>::kBl
         for (int t = work.k_begin; t < work.k_end; ++t, ++i) {
           const int s = i % kStages;
           // Wait for the consumers (of every CTA of the cluster) to free fill i - kStages.
-          if (i >= kStages) mbarrier::wait<(kCluster > 1)>(empty + 8 * s, ((i / kStages) + 1) & 1);
+          if (i >= kStages) mbarrier::wait(empty + 8 * s, ((i / kStages) + 1) & 1);
           tma::expect_bytes(full + 8 * s, kTileA + L::kTileB);
           if constexpr (kTransA) {
 #pragma unroll
