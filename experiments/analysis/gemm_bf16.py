@@ -370,9 +370,57 @@ def main():
                                 "%s: v15, %r stall, percent of cycles between issues"
                                 % (role_name, fetch)))
             sources.append(recorded.source(role_path, entry["commit"], device))
+    # Warp states of v15 and v17 at n = 4096 (where recorded): cycles between a warp's issued
+    # instructions, and v17's stall reasons per issued instruction.
+    if "gemm_bf16_ncu_stalls" in roles:
+        _, entry, role_path = recorded.manifest_entry(args.results, "gemm_bf16_ncu_stalls")
+        states = read_warp_states(role_path)
+        role_name = os.path.basename(role_path)
+        for variant in ("v15_bf16_warp_specialized", "v17_bf16_cluster_pair"):
+            if variant not in states or "cycles" not in states[variant]:
+                common.fail("%s: no warp cycles per issued instruction for %s" % (role_path,
+                                                                                  variant))
+            numbers.append(("paGemmBfStalls%sCycles" % version_name(variant),
+                            "%.1f" % states[variant]["cycles"],
+                            "%s: %s, warp cycles per issued instruction" % (role_name, variant)))
+        for reason, macro in (("Membar", "Membar"), ("GMMA", "Gmma"), ("Barrier", "Barrier")):
+            value = states["v17_bf16_cluster_pair"]["stalls"].get(reason)
+            if value is None:
+                common.fail("%s: no Stall %s for v17" % (role_path, reason))
+            numbers.append(("paGemmBfStallsVSeventeen" + macro, "%.1f" % value,
+                            "%s: v17_bf16_cluster_pair, Stall %s, cycles per issued instruction"
+                            % (role_name, reason)))
+        membar = states["v15_bf16_warp_specialized"]["stalls"].get("Membar", 0.0)
+        numbers.append(("paGemmBfStallsVFifteenMembar", "%.1f" % membar,
+                        "%s: v15_bf16_warp_specialized, Stall Membar, cycles per issued "
+                        "instruction" % role_name))
+        sources.append(recorded.source(role_path, entry["commit"], device))
     common.write_numbers(args.out, NAME, numbers)
     common.write_sources(args.out, NAME, [NAME + ".pdf", NAME + ".png", NAME + "_table.tex",
                                           NAME + "_numbers.tex"], sources)
+
+
+def read_warp_states(path):
+    """Per variant, from Nsight Compute's Warp State Statistics section: warp cycles per issued
+    instruction ("cycles") and each "Stall X" row (cycles per issued instruction) by X."""
+    states, current = {}, None
+    with open(path) as f:
+        for line in f:
+            if line.startswith("  void "):
+                current = next((v for pattern, v in NCU_KERNELS if re.search(pattern, line)), None)
+                if current is None or current in states:
+                    common.fail("%s: kernel %r unknown or profiled twice" % (path, line[:60]))
+                states[current] = {"stalls": {}}
+                continue
+            if current is None:
+                continue
+            match = re.match(r"\s+Warp Cycles Per Issued Instruction\s+cycle\s+([\d.]+)", line)
+            if match:
+                states[current]["cycles"] = float(match.group(1))
+            match = re.match(r"\s+Stall ([A-Za-z ]+?)\s+inst\s+([\d.]+)\s*$", line)
+            if match:
+                states[current]["stalls"][match.group(1)] = float(match.group(2))
+    return states
 
 
 if __name__ == "__main__":
