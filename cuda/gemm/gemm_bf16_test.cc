@@ -288,6 +288,36 @@ TEST_F(GemmBf16Hopper, V18MatchesTheDoubleReference) {
   expect_cases(gemm_v18_bf16_stream_k, cases, 1580);
 }
 
+// gemm_bf16 with the stream-K tail on, captured into a CUDA graph on a fresh stream: a captured
+// launch takes no stream-K (a replay would find the previous replay's flags raised), so the
+// graph is the one kernel (a stream-K launch would have captured the workspace's allocation and
+// clearing too), and its replays write a correct C.
+TEST_F(GemmBf16Hopper, StreamKIsLeftOutOfCapturedGraphs) {
+  const Launcher captured = [](int m, int n, int k, float alpha, const bf16* a, int lda,
+                               const bf16* b, int ldb, float beta, float* c, int ldc,
+                               const float* bias, cudaStream_t) {
+    cudaStream_t stream = nullptr;
+    PA_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+    cudaGraph_t graph = nullptr;
+    PA_CUDA_CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
+    gemm_bf16(false, false, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, stream);
+    PA_CUDA_CHECK(cudaStreamEndCapture(stream, &graph));
+    size_t nodes = 0;
+    PA_CUDA_CHECK(cudaGraphGetNodes(graph, nullptr, &nodes));
+    EXPECT_EQ(nodes, 1u) << "the captured gemm_bf16 is more than its kernel";
+    cudaGraphExec_t exec = nullptr;
+    PA_CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
+    for (int replay = 0; replay < 3; ++replay) PA_CUDA_CHECK(cudaGraphLaunch(exec, stream));
+    PA_CUDA_CHECK(cudaStreamSynchronize(stream));
+    PA_CUDA_CHECK(cudaGraphExecDestroy(exec));
+    PA_CUDA_CHECK(cudaGraphDestroy(graph));
+    PA_CUDA_CHECK(cudaStreamDestroy(stream));
+  };
+  set_bf16_stream_k(true);
+  expect_cases(captured, {kStreamKCases[1]}, 1590);  // beta 0: each replay overwrites C
+  set_bf16_stream_k(false);
+}
+
 // gemm_bf16 reads transposed operands in place (v15's and v16's four layouts on sm_90), C in fp32
 // and bf16.
 TEST_F(GemmBf16Hopper, TransposedOperandsMatchTheDoubleReference) {

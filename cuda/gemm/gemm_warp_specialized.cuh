@@ -395,7 +395,8 @@ __global__ void __launch_bounds__(Layout<kBlockN>::kThreads, Tiles<kBlockN>::kBl
 // freed in stream order) when a launch needs more.
 // Launches on one stream run in order, so they share it; the flags carry each launch's number
 // (its epoch), so no launch needs them cleared, and a flag left by an earlier or failed launch
-// never passes for this one's. Launches on different streams use different workspaces.
+// never passes for this one's. Launches on different streams use different workspaces. A
+// launch being captured into a CUDA graph gets none: no stream-K.
 inline StreamK stream_k_workspace(cudaStream_t stream, int units, int workers, int capacity,
                                   size_t slot_floats, int flags_per_worker) {
   struct Workspace {
@@ -407,6 +408,11 @@ inline StreamK stream_k_workspace(cudaStream_t stream, int units, int workers, i
   };
   static std::mutex mutex;
   static std::map<std::pair<int, cudaStream_t>, Workspace> workspaces;
+  // A launch captured into a CUDA graph gets no stream-K (units 0): a replay would find the
+  // flags of the previous replay already carrying its epoch and read slots not yet written.
+  cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
+  PA_CUDA_CHECK(cudaStreamIsCapturing(stream, &capture));
+  if (capture != cudaStreamCaptureStatusNone) return {};
   int device = 0;
   PA_CUDA_CHECK(cudaGetDevice(&device));
   const std::lock_guard<std::mutex> lock(mutex);
@@ -551,7 +557,7 @@ void launch(int m, int n, int k, const In* a, int lda, const In* b, int ldb,
       // Slots for every resident block, so that the workspace is allocated once per stream.
       stream_k = stream_k_workspace(stream, plan.units, plan.workers, int(resident),
                                     kBlockM * kBlockN, kConsumers);
-      blocks = std::max(blocks, plan.workers);
+      blocks = std::max(blocks, stream_k.workers);
     }
   }
   if constexpr (kCluster > 1) {
