@@ -1,9 +1,13 @@
 // CUDA runtime wrappers: raw cudaMalloc/cudaFree (engine/core's CachingAllocator sits on top
 // of them, so tensors do not call cudaMalloc per op), copies, and the per-thread current stream.
+#include <map>
+#include <mutex>
+#include <tuple>
 #include <vector>
 
 #include "cuda/common/check.h"
 #include "cuda/common/runtime.h"
+#include "cuda/common/stream_workspace.h"
 
 namespace pa::cuda {
 
@@ -111,5 +115,35 @@ void synchronize_stream(void* stream) {
 
 void* current_stream() { return current; }
 void set_current_stream(void* stream) { current = stream; }
+
+StreamBuffer stream_workspace(cudaStream_t stream, size_t bytes, Workspace purpose) {
+  struct Buffer {
+    void* data = nullptr;
+    size_t capacity = 0;
+    uint64_t uses = 0;
+  };
+  static std::mutex mutex;
+  static std::map<std::tuple<int, cudaStream_t, Workspace>, Buffer> buffers;
+  int device = 0;
+  PA_CUDA_CHECK(cudaGetDevice(&device));
+  const std::lock_guard<std::mutex> lock(mutex);
+  Buffer& buffer = buffers[{device, stream, purpose}];
+  bool fresh = false;
+  if (bytes > buffer.capacity || buffer.data == nullptr) {
+    if (buffer.data != nullptr) PA_CUDA_CHECK(cudaFree(buffer.data));  // waits: no kernel uses it
+    buffer.data = nullptr;
+    buffer.capacity = 0;
+    PA_CUDA_CHECK(cudaMalloc(&buffer.data, bytes == 0 ? 256 : bytes));
+    buffer.capacity = bytes;
+    fresh = true;
+  }
+  return {buffer.data, fresh, buffer.uses++};
+}
+
+bool stream_capturing(cudaStream_t stream) {
+  cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
+  PA_CUDA_CHECK(cudaStreamIsCapturing(stream, &status));
+  return status != cudaStreamCaptureStatusNone;
+}
 
 }  // namespace pa::cuda

@@ -97,9 +97,10 @@ void gemm_bf16_batched(bool trans_a, bool trans_b, int m, int n, int k, float al
 // C (m, n) fp32 = act(alpha A op(B) + beta C + bias), A (m, k) row-major fp32, op(B) = B (k, n)
 // row-major or (trans_b) B^T given (n, k) row-major; the products read the operands as tf32 (10
 // significand bits, as PyTorch with allow_tf32) and accumulate in fp32. v15's kernel with the
-// tf32 wgmma, which reads both operands K-major: a row-major B is first transposed into a
-// stream-ordered scratch buffer. Needs sm_90, k > 0, 16-byte aligned operands and leading
-// dimensions that are multiples of 4 (gemm_tf32_takes); otherwise std::invalid_argument.
+// tf32 wgmma, which reads both operands K-major: a row-major B is first transposed into the
+// stream's kept scratch buffer (cuda/common/stream_workspace.h). Needs sm_90, k > 0, 16-byte
+// aligned operands and leading dimensions that are multiples of 4 (gemm_tf32_takes); otherwise
+// std::invalid_argument.
 bool gemm_tf32_takes(int k, const float* a, int lda, const float* b, int ldb, bool trans_b);
 void gemm_tf32(bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
                const float* b, int ldb, float beta, float* c, int ldc, const float* bias,

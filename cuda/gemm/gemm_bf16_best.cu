@@ -9,6 +9,7 @@
 
 #include "cuda/common/check.h"
 #include "cuda/common/runtime.h"
+#include "cuda/common/stream_workspace.h"
 #include "cuda/common/tensor_map.h"
 #include "cuda/gemm/gemm_bf16.h"
 #include "cuda/gemm/gemm_bf16_common.cuh"
@@ -177,17 +178,23 @@ void gemm_tf32(bool trans_b, int m, int n, int k, float alpha, const float* a, i
   const bf16_gemm::Epilogue<float> e{alpha, beta, c,
                                      ldc,   bias, activation == GemmActivation::GeluTanh};
   if (trans_b) return launch<256, false, true, float, float>(m, n, k, a, lda, b, ldb, e, stream);
-  // tf32 reads B K-major only: B^T into a stream-ordered scratch buffer first (k n reads and
-  // writes against the product's 2 m n k flops).
+  // tf32 reads B K-major only: B^T into the stream's kept scratch buffer first (k n reads and
+  // writes against the product's 2 m n k flops); under graph capture, a buffer of the graph's
+  // own (allocated and freed in stream order), since a kept one could be grown under it.
   const int ldbt = (k + 3) / 4 * 4;
+  const size_t bytes = size_t(n) * ldbt * sizeof(float);
+  const bool capturing = stream_capturing(stream);
   float* bt = nullptr;
-  PA_CUDA_CHECK(
-      cudaMallocAsync(reinterpret_cast<void**>(&bt), size_t(n) * ldbt * sizeof(float), stream));
+  if (capturing) {
+    PA_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&bt), bytes, stream));
+  } else {
+    bt = static_cast<float*>(stream_workspace(stream, bytes, Workspace::Transpose).data);
+  }
   transpose_kernel<<<dim3((n + 31) / 32, (k + 31) / 32), dim3(32, 8), 0, stream>>>(b, ldb, k, n, bt,
                                                                                    ldbt);
   PA_CUDA_CHECK_LAUNCH();
   launch<256, false, true, float, float>(m, n, k, a, lda, bt, ldbt, e, stream);
-  PA_CUDA_CHECK(cudaFreeAsync(bt, stream));
+  if (capturing) PA_CUDA_CHECK(cudaFreeAsync(bt, stream));
 }
 
 }  // namespace pa::cuda

@@ -3,9 +3,7 @@
 // applies alpha, beta. The result is bitwise the same on every run, at the price of writing and
 // reading splits x M x N extra floats. gemm_splitk_atomic.cu is the atomicAdd counterpart.
 // What it measured: cuda/gemm/README.md (the ladder, split-K).
-#include <map>
-#include <mutex>
-
+#include "cuda/common/stream_workspace.h"
 #include "cuda/gemm/gemm.h"
 #include "cuda/gemm/gemm_splitk_common.cuh"
 
@@ -31,24 +29,6 @@ __global__ void reduce_kernel(int m, int n, int splits, float alpha, const float
   }
 }
 
-// A grow-only workspace per (device, stream), kept for the life of the process: launches on one
-// stream run in order, so they can share it; two streams never do.
-float* workspace(size_t floats, cudaStream_t stream) {
-  static std::mutex mutex;
-  static std::map<std::pair<int, cudaStream_t>, std::pair<float*, size_t>> buffers;
-  const std::lock_guard<std::mutex> lock(mutex);
-  int device = 0;
-  PA_CUDA_CHECK(cudaGetDevice(&device));
-  auto& [buffer, capacity] = buffers[{device, stream}];
-  if (floats > capacity) {
-    if (buffer != nullptr) PA_CUDA_CHECK(cudaFree(buffer));  // synchronises: no kernel uses it
-    buffer = nullptr;
-    PA_CUDA_CHECK(cudaMalloc(&buffer, floats * sizeof(float)));
-    capacity = floats;
-  }
-  return buffer;
-}
-
 }  // namespace
 
 void gemm_splitk_reduce(int m, int n, int k, float alpha, const float* a, int lda, const float* b,
@@ -57,7 +37,10 @@ void gemm_splitk_reduce(int m, int n, int k, float alpha, const float* a, int ld
   if (!check_arguments("gemm_splitk_reduce", m, n, k, a, lda, b, ldb, c, ldc)) return;
   const SplitPlan plan = plan_splits(m, n, k);
   const int64_t total = int64_t{m} * n;
-  float* partials = workspace(static_cast<size_t>(plan.splits) * total, stream);
+  float* partials = static_cast<float*>(
+      stream_workspace(stream, static_cast<size_t>(plan.splits) * total * sizeof(float),
+                       Workspace::SplitK)
+          .data);
   const dim3 grid(ceil_div(n, kSplitBlock), ceil_div(m, kSplitBlock), plan.splits);
   splitk_partial_kernel<false>
       <<<grid, kSplitThreads, 0, stream>>>(m, n, k, plan.slice, alpha, a, lda, b, ldb, partials, n);

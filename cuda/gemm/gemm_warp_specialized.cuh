@@ -19,18 +19,16 @@
 #include <atomic>
 #include <climits>
 #include <cstdint>
-#include <map>
-#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
-#include <utility>
 
 #include "cuda/common/async_copy.cuh"
 #include "cuda/common/check.h"
 #include "cuda/common/launch.cuh"
 #include "cuda/common/mbarrier.cuh"
 #include "cuda/common/runtime.h"
+#include "cuda/common/stream_workspace.h"
 #include "cuda/common/tensor_map.h"
 #include "cuda/common/tma.cuh"
 #include "cuda/common/wgmma.cuh"
@@ -390,52 +388,27 @@ __global__ void __launch_bounds__(Layout<kBlockN>::kThreads, Tiles<kBlockN>::kBl
 #endif
 }
 
-// The stream-K workspace of a stream on the current device, kept for the process: the partial
-// sum slots and the flags for `capacity` blocks (or `workers`, when more), grown (the old one
-// freed in stream order) when a launch needs more.
-// Launches on one stream run in order, so they share it; the flags carry each launch's number
-// (its epoch), so no launch needs them cleared, and a flag left by an earlier or failed launch
-// never passes for this one's. Launches on different streams use different workspaces. A
-// launch being captured into a CUDA graph gets none: no stream-K.
+// The stream-K workspace of a launch: the partial-sum slots for `capacity` blocks (or `workers`,
+// when more) and their flags, in the stream's kept buffer (stream_workspace.h), so that launches
+// on one stream share it in order. The flags carry each launch's number on that buffer (its
+// epoch), so no launch needs them cleared (only a new buffer, and once in 2^32 launches), and a
+// flag left by an earlier or failed launch never passes for this one's. A launch being captured
+// into a CUDA graph gets no stream-K (units 0): a replay would find the flags of the previous
+// replay already carrying its epoch.
 inline StreamK stream_k_workspace(cudaStream_t stream, int units, int workers, int capacity,
                                   size_t slot_floats, int flags_per_worker) {
-  struct Workspace {
-    float* partials = nullptr;
-    unsigned* flags = nullptr;
-    size_t slots = 0;
-    int flag_count = 0;
-    unsigned epoch = 0;
-  };
-  static std::mutex mutex;
-  static std::map<std::pair<int, cudaStream_t>, Workspace> workspaces;
-  // A launch captured into a CUDA graph gets no stream-K (units 0): a replay would find the
-  // flags of the previous replay already carrying its epoch and read slots not yet written.
-  cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
-  PA_CUDA_CHECK(cudaStreamIsCapturing(stream, &capture));
-  if (capture != cudaStreamCaptureStatusNone) return {};
-  int device = 0;
-  PA_CUDA_CHECK(cudaGetDevice(&device));
-  const std::lock_guard<std::mutex> lock(mutex);
-  Workspace& w = workspaces[{device, stream}];
-  const size_t slots = size_t(std::max(workers, capacity)) * slot_floats;
-  const int flag_count = std::max(workers, capacity) * flags_per_worker;
-  if (w.slots < slots || w.flag_count < flag_count) {
-    if (w.partials != nullptr) PA_CUDA_CHECK(cudaFreeAsync(w.partials, stream));
-    if (w.flags != nullptr) PA_CUDA_CHECK(cudaFreeAsync(w.flags, stream));
-    w = Workspace{};
-    PA_CUDA_CHECK(
-        cudaMallocAsync(reinterpret_cast<void**>(&w.partials), slots * sizeof(float), stream));
-    PA_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&w.flags),
-                                  size_t(flag_count) * sizeof(unsigned), stream));
-    PA_CUDA_CHECK(cudaMemsetAsync(w.flags, 0, size_t(flag_count) * sizeof(unsigned), stream));
-    w.slots = slots;
-    w.flag_count = flag_count;
+  if (stream_capturing(stream)) return {};
+  const int blocks = std::max(workers, capacity);
+  const size_t slot_bytes = size_t(blocks) * slot_floats * sizeof(float);
+  const size_t flag_bytes = size_t(blocks) * flags_per_worker * sizeof(unsigned);
+  const StreamBuffer buffer = stream_workspace(stream, slot_bytes + flag_bytes, Workspace::StreamK);
+  char* base = static_cast<char*>(buffer.data);
+  const unsigned epoch = unsigned(buffer.use % 0xffffffffu) + 1;  // 1 .. 2^32 - 1
+  if (buffer.fresh || epoch == 1) {
+    PA_CUDA_CHECK(cudaMemsetAsync(base + slot_bytes, 0, flag_bytes, stream));
   }
-  if (++w.epoch == 0) {  // wrapped: clear the flags once and start again at 1
-    PA_CUDA_CHECK(cudaMemsetAsync(w.flags, 0, size_t(w.flag_count) * sizeof(unsigned), stream));
-    w.epoch = 1;
-  }
-  return {units, workers, w.partials, w.flags, w.epoch};
+  return {units, workers, reinterpret_cast<float*>(base),
+          reinterpret_cast<unsigned*>(base + slot_bytes), epoch};
 }
 
 // The batch of a launch: `count` products, operands and results `stride_*` elements apart (0: one
