@@ -30,7 +30,7 @@ build() {
   cp -L bazel-bin/cuda/bench/gemm_ladder bazel-bin/cuda/gemm/gemm_bf16_test "$pack/bin/"
   chmod u+w "$pack"/bin/* && strip "$pack"/bin/*
   tar -C "$pack/bin" -cf - . | xz -6 -T0 > "$pack/p.tar.xz"
-  rm -rf "$pack/bin"
+  rm -rf "${pack:?}/bin"
   { git rev-parse HEAD | tr -d '\n'; git diff --quiet HEAD || echo -n "-dirty"; echo; } \
     > "$pack/COMMIT"
   echo "gpu_gemm_bf16: $pack/p.tar.xz ($(du -h "$pack/p.tar.xz" | cut -f1)) from $(cat "$pack/COMMIT")"

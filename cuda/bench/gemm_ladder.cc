@@ -93,7 +93,7 @@ void bf16_best_stream_k(int m, int n, int k, float alpha, const __nv_bfloat16* a
 }
 
 // gemm_bf16 with its tiles forced: the two candidates its pick rule chooses between, timed beside
-// the pick, with the stream-K tail (otherwise they are v15 and v16).
+// the pick, with the stream-K tail turned on (which only v15's tiles take: bf16_narrow is v16).
 template <pa::cuda::Bf16Tiles kTiles>
 void bf16_tiles(int m, int n, int k, float alpha, const __nv_bfloat16* a, int lda,
                 const __nv_bfloat16* b, int ldb, float beta, float* c, int ldc, const float* bias,

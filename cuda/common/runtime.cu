@@ -1,7 +1,9 @@
 // CUDA runtime wrappers: raw cudaMalloc/cudaFree (engine/core's CachingAllocator sits on top
 // of them, so tensors do not call cudaMalloc per op), copies, and the per-thread current stream.
+#include <algorithm>
 #include <map>
 #include <mutex>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -122,19 +124,26 @@ StreamBuffer stream_workspace(cudaStream_t stream, size_t bytes, Workspace purpo
     size_t capacity = 0;
     uint64_t uses = 0;
   };
+  // The default streams (the legacy one, or per-thread ones under that compile option) are keyed
+  // by the host thread as well: under per-thread default streams the handle names a different
+  // stream in each thread.
+  const bool default_stream = stream == nullptr || stream == cudaStreamPerThread;
+  const std::thread::id thread = default_stream ? std::this_thread::get_id() : std::thread::id();
   static std::mutex mutex;
-  static std::map<std::tuple<int, cudaStream_t, Workspace>, Buffer> buffers;
+  static std::map<std::tuple<int, cudaStream_t, std::thread::id, Workspace>, Buffer> buffers;
   int device = 0;
   PA_CUDA_CHECK(cudaGetDevice(&device));
   const std::lock_guard<std::mutex> lock(mutex);
-  Buffer& buffer = buffers[{device, stream, purpose}];
+  Buffer& buffer = buffers[{device, stream, thread, purpose}];
   bool fresh = false;
   if (bytes > buffer.capacity || buffer.data == nullptr) {
-    if (buffer.data != nullptr) PA_CUDA_CHECK(cudaFree(buffer.data));  // waits: no kernel uses it
+    // The old buffer is left allocated, not freed: another host thread may have been handed it
+    // for a launch on this stream that is not queued yet. Growing at least twofold bounds what is
+    // left behind by the final size.
+    const size_t capacity = std::max(std::max<size_t>(bytes, 256), 2 * buffer.capacity);
     buffer.data = nullptr;
-    buffer.capacity = 0;
-    PA_CUDA_CHECK(cudaMalloc(&buffer.data, bytes == 0 ? 256 : bytes));
-    buffer.capacity = bytes;
+    PA_CUDA_CHECK(cudaMalloc(&buffer.data, capacity));
+    buffer.capacity = capacity;
     fresh = true;
   }
   return {buffer.data, fresh, buffer.uses++};

@@ -9,7 +9,7 @@
 //   block that finishes the tile waits for those flags, adds the slots and writes C.
 // - Each block takes its later piece first, so every partial sum is handed on before its block
 //   waits for anyone: no chain of waits. The workspace (a 128 x 256 fp32 slot a block, and the
-//   flags) comes from the stream-ordered pool per launch.
+//   flags) is the stream's kept buffer (cuda/common/stream_workspace.h).
 #include <cuda_bf16.h>
 
 #include "cuda/gemm/gemm_bf16.h"

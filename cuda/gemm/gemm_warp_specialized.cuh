@@ -112,6 +112,13 @@ struct StreamK {
   unsigned epoch = 0;         // this launch's number on its workspace, never 0
 };
 
+// Which kernels can split the tail: v15's tiles without clusters. Those that do are their own
+// instantiation (kSplit): the fixup's code, inlined after the main loop, pushed the 128-wide
+// kernel (96 registers a thread at most) into spills and the 256-wide one into a small stack
+// frame, even where no tile is split; v15 and v16 stay as they were.
+template <int kBlockN, int kCluster>
+constexpr bool kCanSplit = kBlockN == 256 && kCluster == 1;
+
 // A piece of a block's work: unit `unit`, k tiles [k_begin, k_end).
 struct Work {
   int unit, k_begin, k_end;
@@ -127,10 +134,16 @@ __device__ __forceinline__ void stream_k_range(int block, int k_tiles, const Str
 }
 
 // The j-th piece of work of block `block` of `blocks`: first its stream-K pieces (its later unit
-// first), then units block, block + blocks, ... of the units - sk.units whole ones. False when
-// the block has no more.
+// first), then units block, block + blocks, ... of the units - sk.units whole ones (a kernel
+// that does not split: units block, block + blocks, ...). False when the block has no more.
+template <bool kSplit>
 __device__ __forceinline__ bool work_item(int j, int block, int blocks, int units, int k_tiles,
                                           const StreamK& sk, Work& work) {
+  if constexpr (!kSplit) {  // every unit whole: v15-v17's loop
+    const int unit = block + j * blocks;
+    work = {unit, 0, k_tiles};
+    return unit < units;
+  }
   int64_t begin, end;
   stream_k_range(block, k_tiles, sk, begin, end);
   const int whole = units - sk.units;
@@ -176,7 +189,16 @@ __device__ __forceinline__ bool stream_k_fixup(float (&acc)[kBlockN / 2], const 
                                                int units, int block, int k_tiles, const StreamK& sk,
                                                int consumer) {
   constexpr int kSlot = 64 * kBlockN;  // floats of one warpgroup's accumulators
-  const int thread = threadIdx.x % 128, barrier = 1 + consumer;
+  const int thread = threadIdx.x % 128;
+  // Named barrier 1 or 2 over the warpgroup's 128 threads (a constant id each: a run-time id makes
+  // ptxas reserve all 16).
+  const auto sync_warpgroup = [&] {
+    if (consumer == 0) {
+      mbarrier::named_sync(1, 128);
+    } else {
+      mbarrier::named_sync(2, 128);
+    }
+  };
   const auto slot = [&](int b) {
     return reinterpret_cast<float4*>(sk.partials + (int64_t(b) * kConsumers + consumer) * kSlot) +
            thread;
@@ -189,7 +211,7 @@ __device__ __forceinline__ bool stream_k_fixup(float (&acc)[kBlockN / 2], const 
       __stcg(out + 128 * q,
              make_float4(acc[4 * q], acc[4 * q + 1], acc[4 * q + 2], acc[4 * q + 3]));
     }
-    mbarrier::named_sync(barrier, 128);  // every thread's partial sums are written
+    sync_warpgroup();  // every thread's partial sums are written
     if (thread == 0) {
       asm volatile("fence.acq_rel.gpu;\nst.relaxed.gpu.global.b32 [%0], %1;\n" ::"l"(flag(block)),
                    "r"(sk.epoch)
@@ -211,7 +233,7 @@ __device__ __forceinline__ bool stream_k_fixup(float (&acc)[kBlockN / 2], const 
                      : "memory");
       } while (raised != sk.epoch);
     }
-    mbarrier::named_sync(barrier, 128);  // thread 0 saw the flag: the slot is complete
+    sync_warpgroup();  // thread 0 saw the flag: the slot is complete
     const float4* in = slot(b);
 #pragma unroll
     for (int q = 0; q < kBlockN / 8; ++q) {
@@ -237,7 +259,8 @@ __device__ __forceinline__ bool stream_k_fixup(float (&acc)[kBlockN / 2], const 
 // CTAs, so each B byte leaves L2 once per pair. A stage is then refilled only when the consumers
 // of both CTAs are done with it: each consumer warpgroup's first thread arrives on the `empty`
 // barrier of every CTA of the cluster.
-template <int kBlockN, int kCluster, typename In, bool kTransA, bool kTransB, typename Out>
+template <int kBlockN, int kCluster, typename In, bool kTransA, bool kTransB, typename Out,
+          bool kSplit = false>
 __global__ void __launch_bounds__(Layout<kBlockN>::kThreads, Tiles<kBlockN>::kBlocksPerSm)
     gemm_warp_specialized_kernel(const __grid_constant__ CUtensorMap map_a,
                                  const __grid_constant__ CUtensorMap map_b, int m, int n, int k,
@@ -248,6 +271,7 @@ __global__ void __launch_bounds__(Layout<kBlockN>::kThreads, Tiles<kBlockN>::kBl
   using T = Tiles<kBlockN>;
   constexpr int kStages = L::kStages;
   constexpr bool kTf32 = std::is_same_v<In, float>;
+  static_assert(!kSplit || kCanSplit<kBlockN, kCluster>, "only v15's tiles split the tail");
   static_assert(!kTf32 || (!kTransA && kTransB && kBlockN == 256),
                 "tf32 operands must both be K-major, in 256-wide tiles");
   constexpr bool kMoveRegisters = T::kConsumerRegs > 0;
@@ -287,7 +311,8 @@ __global__ void __launch_bounds__(Layout<kBlockN>::kThreads, Tiles<kBlockN>::kBl
       constexpr uint16_t kMulticast = kCluster > 1 ? kEveryRank : 0;
       int i = 0;
       Work work;
-      for (int j = 0; work_item(j, first_unit, unit_step, units, k_tiles, stream_k, work); ++j) {
+      for (int j = 0; work_item<kSplit>(j, first_unit, unit_step, units, k_tiles, stream_k, work);
+           ++j) {
         const auto [z, tm, tn] = unit_tile<kCluster>(work.unit, units_m, tiles_n, rank);
         for (int t = work.k_begin; t < work.k_end; ++t, ++i) {
           const int s = i % kStages;
@@ -337,7 +362,8 @@ __global__ void __launch_bounds__(Layout<kBlockN>::kThreads, Tiles<kBlockN>::kBl
     };
     int i = 0;
     Work work;
-    for (int j = 0; work_item(j, first_unit, unit_step, units, k_tiles, stream_k, work); ++j) {
+    for (int j = 0; work_item<kSplit>(j, first_unit, unit_step, units, k_tiles, stream_k, work);
+         ++j) {
       const auto [z, tm, tn] = unit_tile<kCluster>(work.unit, units_m, tiles_n, rank);
       float acc[kBlockN / 2];
 #pragma unroll
@@ -371,10 +397,13 @@ __global__ void __launch_bounds__(Layout<kBlockN>::kThreads, Tiles<kBlockN>::kBl
       wgmma::wait<0>();
       wgmma::fence_operands(acc);
       if (work.k_end > work.k_begin) release((i - 1) % kStages);
-      if (work.k_end < k_tiles || work.k_begin > 0) {
-        // A stream-K piece: hand the partial sums on, or (the tile's last piece) add the others'.
-        if (!stream_k_fixup<kBlockN>(acc, work, units, first_unit, k_tiles, stream_k, consumer)) {
-          continue;
+      if constexpr (kSplit) {
+        if (work.k_end < k_tiles || work.k_begin > 0) {
+          // A stream-K piece: hand the partial sums on, or (the tile's last piece) add the
+          // others'.
+          if (!stream_k_fixup<kBlockN>(acc, work, units, first_unit, k_tiles, stream_k, consumer)) {
+            continue;
+          }
         }
       }
       bf16_gemm::Epilogue<Out> out = epilogue;
@@ -510,7 +539,7 @@ void launch(int m, int n, int k, const In* a, int lda, const In* b, int ldb,
                     : make_tensor_map_bf16(b, k, n, ldb, kBlockK, 64, b_batches, strides.b);
   }
   constexpr auto kernel =
-      gemm_warp_specialized_kernel<kBlockN, kCluster, In, kTransA, kTransB, Out>;
+      gemm_warp_specialized_kernel<kBlockN, kCluster, In, kTransA, kTransB, Out, false>;
   raise_shared_limit<kernel>(L::kSharedBytes);
   const int64_t units_m = ((m + kBlockM - 1) / kBlockM + kCluster - 1) / kCluster;
   const int64_t units = units_m * int64_t((n + kBlockN - 1) / kBlockN) * strides.count;
@@ -523,14 +552,25 @@ void launch(int m, int n, int k, const In* a, int lda, const In* b, int ldb,
   int blocks = int(std::min(units, resident)) * kCluster;
   const Batch batch{int(strides.count), int(a_batches), int(b_batches), strides.c};
   StreamK stream_k;
-  if (kCluster == 1 && schedule == Schedule::StreamKTail) {
-    const int k_tiles = (k + 128 / int(sizeof(In)) - 1) / (128 / int(sizeof(In)));
-    const StreamKPlan plan = plan_stream_k(units, k_tiles, resident);
-    if (plan.workers > 0) {
-      // Slots for every resident block, so that the workspace is allocated once per stream.
-      stream_k = stream_k_workspace(stream, plan.units, plan.workers, int(resident),
-                                    kBlockM * kBlockN, kConsumers);
+  if constexpr (kCanSplit<kBlockN, kCluster>) {
+    if (schedule == Schedule::StreamKTail) {
+      const int k_tiles = (k + 128 / int(sizeof(In)) - 1) / (128 / int(sizeof(In)));
+      const StreamKPlan plan = plan_stream_k(units, k_tiles, resident);
+      if (plan.workers > 0) {
+        // Slots for every resident block, so that the workspace is allocated once per stream.
+        stream_k = stream_k_workspace(stream, plan.units, plan.workers, int(resident),
+                                      kBlockM * kBlockN, kConsumers);
+      }
+    }
+    if (stream_k.units > 0) {  // the splitting kernel (same resources: the same residency)
+      constexpr auto split =
+          gemm_warp_specialized_kernel<kBlockN, kCluster, In, kTransA, kTransB, Out, true>;
+      raise_shared_limit<split>(L::kSharedBytes);
       blocks = std::max(blocks, stream_k.workers);
+      split<<<blocks, L::kThreads, L::kSharedBytes, stream>>>(map_a, map_b, m, n, k, e, batch,
+                                                              stream_k);
+      PA_CUDA_CHECK_LAUNCH();
+      return;
     }
   }
   if constexpr (kCluster > 1) {
