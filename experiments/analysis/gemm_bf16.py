@@ -395,9 +395,47 @@ def main():
                         "%s: v15_bf16_warp_specialized, Stall Membar, cycles per issued "
                         "instruction" % role_name))
         sources.append(recorded.source(role_path, entry["commit"], device))
+    # v18's first timing (where recorded: a printed table only): v18 against v15 in that run at
+    # the shapes where it split tiles, and the most time it added.
+    if "gemm_bf16_ladder_v18_first" in roles:
+        _, entry, role_path = recorded.manifest_entry(args.results, "gemm_bf16_ladder_v18_first")
+        printed = read_printed_ladder(role_path)
+        role_name = os.path.basename(role_path)
+        added = []
+        for shape, name in [((1024, 1024, 1024), "OneK"), ((4096, 4096, 4096), "FourK"),
+                            ((8192, 8192, 8192), "EightK"), ((8192, 768, 768), "AttnProj")]:
+            for variant in ("v15_bf16_warp_specialized", "v18_bf16_stream_k"):
+                if (variant, shape) not in printed:
+                    common.fail("%s: no %s row at %dx%dx%d" % (role_path, variant, *shape))
+                numbers.append(("paGemmBfStreamKFirst%sRatio%s" % (version_name(variant), name),
+                                "%.2f" % printed[(variant, shape)]["ratio"],
+                                "%s: %s ratio at %dx%dx%d" % (role_name, variant, *shape)))
+        for (variant, shape), row in printed.items():
+            if variant == "v18_bf16_stream_k" and ("v15_bf16_warp_specialized", shape) in printed:
+                added.append(1000 * (row["ms"] - printed[("v15_bf16_warp_specialized",
+                                                          shape)]["ms"]))
+        numbers.append(("paGemmBfStreamKFirstAddedUsMax", "%.0f" % max(added),
+                        "%s: largest v18 ms - v15 ms over the shapes, microseconds" % role_name))
+        sources.append(recorded.source(role_path, entry["commit"], device))
     common.write_numbers(args.out, NAME, numbers)
     common.write_sources(args.out, NAME, [NAME + ".pdf", NAME + ".png", NAME + "_table.tex",
                                           NAME + "_numbers.tex"], sources)
+
+
+def read_printed_ladder(path):
+    """gemm_ladder's printed table: {(variant, (m, n, k)): {"ms", "ratio"}}."""
+    rows = {}
+    pattern = re.compile(r"^(\d+)x(\d+)x(\d+)\s+(\S+)\s+([\d.]+) ms\s+[\d.]+ GFLOP/s\s+ratio ([\d.]+)")
+    with open(path) as f:
+        for line in f:
+            match = pattern.match(line)
+            if match:
+                shape = tuple(int(match.group(i)) for i in (1, 2, 3))
+                rows[(match.group(4), shape)] = {"ms": float(match.group(5)),
+                                                 "ratio": float(match.group(6))}
+    if not rows:
+        common.fail("%s: no rows of gemm_ladder's table" % path)
+    return rows
 
 
 def read_warp_states(path):
