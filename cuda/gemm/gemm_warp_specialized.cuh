@@ -33,6 +33,7 @@
 #include "cuda/common/tma.cuh"
 #include "cuda/common/wgmma.cuh"
 #include "cuda/gemm/gemm_bf16_common.cuh"
+#include "cuda/gemm/stream_k_schedule.h"
 
 namespace pa::cuda::warp_specialized {
 
@@ -97,68 +98,12 @@ struct Batch {
   int64_t stride_c;
 };
 
-// Stream-K (v18): the last `units` units of a launch (the partial last wave, which would leave
-// SMs idle) are not handed out whole: their k tiles, laid end to end, are cut into `workers`
-// equal ranges, one per block. A block whose range does not reach the end of its tile leaves
-// its fp32 partial sums in its slot of `partials` (a kBlockM x kBlockN tile, in the accumulator
-// registers' order) and raises its consumers' flags; the block whose range ends the tile waits
-// for those flags, adds the slots and writes C. Each block takes its later piece first, so a
-// block hands its partial sums on before it waits for anyone's: no wait depends on another.
-struct StreamK {
-  int units = 0;              // trailing units split along k (0: none, every unit whole)
-  int workers = 0;            // blocks 0 .. workers - 1 share them
-  float* partials = nullptr;  // workers slots of kBlockM x kBlockN
-  unsigned* flags = nullptr;  // workers x kConsumers: `epoch` once a slot is written
-  unsigned epoch = 0;         // this launch's number on its workspace, never 0
-};
-
 // Which kernels can split the tail: v15's tiles without clusters. Those that do are their own
 // instantiation (kSplit): the fixup's code, inlined after the main loop, pushed the 128-wide
 // kernel (96 registers a thread at most) into spills and the 256-wide one into a small stack
 // frame, even where no tile is split; v15 and v16 stay as they were.
 template <int kBlockN, int kCluster>
 constexpr bool kCanSplit = kBlockN == 256 && kCluster == 1;
-
-// A piece of a block's work: unit `unit`, k tiles [k_begin, k_end).
-struct Work {
-  int unit, k_begin, k_end;
-};
-
-// Block `block`'s stream-K range of k tiles (over the units units - sk.units .. units - 1 laid
-// end to end): [begin, end).
-__device__ __forceinline__ void stream_k_range(int block, int k_tiles, const StreamK& sk,
-                                               int64_t& begin, int64_t& end) {
-  const int64_t iterations = int64_t(sk.units) * k_tiles;
-  begin = block < sk.workers ? iterations * block / sk.workers : 0;
-  end = block < sk.workers ? iterations * (block + 1) / sk.workers : 0;
-}
-
-// The j-th piece of work of block `block` of `blocks`: first its stream-K pieces (its later unit
-// first), then units block, block + blocks, ... of the units - sk.units whole ones (a kernel
-// that does not split: units block, block + blocks, ...). False when the block has no more.
-template <bool kSplit>
-__device__ __forceinline__ bool work_item(int j, int block, int blocks, int units, int k_tiles,
-                                          const StreamK& sk, Work& work) {
-  if constexpr (!kSplit) {  // every unit whole: v15-v17's loop
-    const int unit = block + j * blocks;
-    work = {unit, 0, k_tiles};
-    return unit < units;
-  }
-  int64_t begin, end;
-  stream_k_range(block, k_tiles, sk, begin, end);
-  const int whole = units - sk.units;
-  const int pieces = end > begin ? int((end - 1) / k_tiles - begin / k_tiles) + 1 : 0;
-  if (j < pieces) {
-    const int64_t unit = (end - 1) / k_tiles - j, first = unit * k_tiles;
-    work = {whole + int(unit), int(max(begin, first) - first),
-            int(min(end, first + k_tiles) - first)};
-    return true;
-  }
-  const int64_t unit = block + int64_t(j - pieces) * blocks;
-  if (unit >= whole) return false;
-  work = {int(unit), 0, k_tiles};
-  return true;
-}
 
 // One box of an operand for product z: a 3-D copy from matrix z of a batched map, or a 2-D copy
 // from a single matrix; `multicast` (a mask of cluster ranks, 0: this CTA only) sends it to the
@@ -220,10 +165,9 @@ __device__ __forceinline__ bool stream_k_fixup(float (&acc)[kBlockN / 2], const 
     return false;
   }
   // The earlier blocks whose ranges end inside this tile (k tiles first .. first + k_tiles of
-  // the stream-K range): block - 1, block - 2, ... while their ranges end after `first`.
-  const int64_t iterations = int64_t(sk.units) * k_tiles;
+  // the stream-K range).
   const int64_t first = int64_t(work.unit - (units - sk.units)) * k_tiles;
-  for (int b = block - 1; b >= 0 && iterations * (b + 1) / sk.workers > first; --b) {
+  for (int b = block - 1; stream_k_contributes(b, k_tiles, sk, first); --b) {
     if (thread == 0) {
       unsigned raised = 0;
       do {
@@ -490,30 +434,6 @@ int resident_clusters(int threads, size_t shared_bytes) {
   }
   if (device < kMaxDevices) known[device].store(clusters);
   return clusters;
-}
-
-// How a launch hands out its units: each whole to one block (DataParallel: v15-v17), or the last
-// partial wave split along k (StreamKTail: v18, gemm_bf16).
-enum class Schedule { DataParallel, StreamKTail };
-
-// The stream-K split for `units` units of `k_tiles` k tiles on `resident` blocks: the units past
-// the last full wave (all of them when there are fewer than the blocks) shared by as many
-// blocks as give each at least kMinPiece k tiles, so that the partial sums a piece writes and
-// its owner reads (a tile of fp32 each) stay small against the products. None (units 0) when
-// the tail would not finish at least kMinGain k tiles sooner than whole tiles do: a slot written
-// and read costs about as much as a few k tiles' copies (a 128 x 256 fp32 slot is 128 KB, a
-// k tile's operands 48 KB).
-struct StreamKPlan {
-  int units = 0, workers = 0;
-};
-constexpr int kMinPiece = 8, kMinGain = 4;
-inline StreamKPlan plan_stream_k(int64_t units, int k_tiles, int64_t resident) {
-  const int64_t tail = units % resident;
-  const int64_t workers = std::min(resident, tail * k_tiles / kMinPiece);
-  if (tail == 0 || workers <= tail) return {};
-  const int64_t longest = (tail * k_tiles + workers - 1) / workers;  // k tiles of a block's range
-  if (k_tiles - longest < kMinGain) return {};
-  return {int(tail), int(workers)};
 }
 
 // Launches the kernel in kBlockN-wide tiles over every tile of the batch, in clusters of kCluster
