@@ -35,8 +35,8 @@ struct Work {
 
 // Block `block`'s stream-K range of k tiles (over the units units - sk.units .. units - 1 laid
 // end to end): [begin, end).
-PA_HOST_DEVICE void stream_k_range(int block, int k_tiles, const StreamK& sk,
-                                               int64_t& begin, int64_t& end) {
+PA_HOST_DEVICE void stream_k_range(int block, int k_tiles, const StreamK& sk, int64_t& begin,
+                                   int64_t& end) {
   const int64_t iterations = int64_t(sk.units) * k_tiles;
   begin = block < sk.workers ? iterations * block / sk.workers : 0;
   end = block < sk.workers ? iterations * (block + 1) / sk.workers : 0;
@@ -47,7 +47,7 @@ PA_HOST_DEVICE void stream_k_range(int block, int k_tiles, const StreamK& sk,
 // that does not split: units block, block + blocks, ...). False when the block has no more.
 template <bool kSplit>
 PA_HOST_DEVICE bool work_item(int j, int block, int blocks, int units, int k_tiles,
-                                          const StreamK& sk, Work& work) {
+                              const StreamK& sk, Work& work) {
   if constexpr (!kSplit) {  // every unit whole: v15-v17's loop
     const int unit = block + j * blocks;
     work = {unit, 0, k_tiles};

@@ -117,8 +117,12 @@ TEST(StreamKSchedule, TheLaddersShapesSplitAsCounted) {
   // The tests' cases (gemm_bf16_test.cc): 9 units of 24 k tiles in 27 ranges; 6 of 18 in 13.
   EXPECT_EQ(plan(384, 520, 1500).workers, 27);
   EXPECT_EQ(plan(260, 300, 1096).workers, 13);
-  for (const auto& [m, n, k] : {std::tuple{4096, 4096, 4096}, {8192, 768, 768}, {384, 520, 1500},
-                                {260, 300, 1096}, {8192, 8192, 8192}, {8192, 768, 3072}}) {
+  for (const auto& [m, n, k] : {std::tuple{4096, 4096, 4096},
+                                {8192, 768, 768},
+                                {384, 520, 1500},
+                                {260, 300, 1096},
+                                {8192, 8192, 8192},
+                                {8192, 768, 3072}}) {
     const int units = ((m + 127) / 128) * ((n + 255) / 256);
     check_schedule(units, (k + 63) / 64, 132);
   }
