@@ -9,6 +9,9 @@
 // - Persistent: the blocks walk the output tiles in a grouped order (16 tiles down M, then the
 //   next column of tiles), so the tiles in flight at once share rows of A and columns of B in L2,
 //   and no block waits for a launch.
+// - Stream-K (v18; the kSplit instantiation, 128 x 256 tiles): the partial last wave's k tiles
+//   shared by all the blocks, partial sums handed on through a workspace (stream_k_schedule.h says
+//   who computes what; stream_k_fixup below hands the sums on).
 // Each consumer holds a 64 x kBlockN accumulator tile (kBlockN / 2 fp32 registers a thread).
 #pragma once
 
