@@ -13,7 +13,8 @@
 #                                  the per-instruction source page), and compute-sanitizer
 #                                  memcheck and racecheck over the Hopper rungs.
 # Everything goes to one archive, $OUT/gemm_bf16.tgz (the device tool returns few files), and
-# the ladder's table to $OUT/ladder.log; about 6 minutes on an H100.
+# the ladder's table to $OUT/ladder.log; about 6 minutes on an H100. tools/ncu_excerpt.py turns
+# its details_0.txt and details_2.txt into the curated warp-state excerpt.
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 pack="$root/.gpu-gemm"
