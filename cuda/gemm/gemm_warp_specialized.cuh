@@ -475,6 +475,7 @@ void launch(int m, int n, int k, const In* a, int lda, const In* b, int ldb,
   int blocks = int(std::min(units, resident)) * kCluster;
   const Batch batch{int(strides.count), int(a_batches), int(b_batches), strides.c};
   StreamK stream_k;
+  auto* chosen = kernel;
   if constexpr (kCanSplit<kBlockN, kCluster>) {
     if (schedule == Schedule::StreamKTail) {
       const int k_tiles = (k + 128 / int(sizeof(In)) - 1) / (128 / int(sizeof(In)));
@@ -489,11 +490,8 @@ void launch(int m, int n, int k, const In* a, int lda, const In* b, int ldb,
       constexpr auto split =
           gemm_warp_specialized_kernel<kBlockN, kCluster, In, kTransA, kTransB, Out, true>;
       raise_shared_limit<split>(L::kSharedBytes);
+      chosen = split;
       blocks = std::max(blocks, stream_k.workers);
-      split<<<blocks, L::kThreads, L::kSharedBytes, stream>>>(map_a, map_b, m, n, k, e, batch,
-                                                              stream_k);
-      PA_CUDA_CHECK_LAUNCH();
-      return;
     }
   }
   if constexpr (kCluster > 1) {
@@ -501,7 +499,7 @@ void launch(int m, int n, int k, const In* a, int lda, const In* b, int ldb,
     PA_CUDA_CHECK(
         cudaLaunchKernelEx(&launch.config, kernel, map_a, map_b, m, n, k, e, batch, stream_k));
   } else {
-    kernel<<<blocks, L::kThreads, L::kSharedBytes, stream>>>(map_a, map_b, m, n, k, e, batch,
+    chosen<<<blocks, L::kThreads, L::kSharedBytes, stream>>>(map_a, map_b, m, n, k, e, batch,
                                                              stream_k);
   }
   PA_CUDA_CHECK_LAUNCH();

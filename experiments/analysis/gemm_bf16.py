@@ -42,6 +42,18 @@ PICK = "bf16_best"  # gemm_bf16's choice of rung by shape: what the engine runs
 CANDIDATES = {"bf16_wide": "Wide", "bf16_narrow": "Narrow", "bf16_best_stream_k": "StreamK"}
 
 
+def ncu_kernel(line, path, seen):
+    """The variant whose kernel an Nsight Compute kernel line names (NCU_KERNELS); fails on a
+    kernel of none of them or on one already in `seen`."""
+    variant = next((v for pattern, v in NCU_KERNELS if re.search(pattern, line)), None)
+    if variant is None:
+        common.fail("%s: kernel %r is none of %s" % (path, line.strip()[:60],
+                                                    [v for _, v in NCU_KERNELS]))
+    if variant in seen:
+        common.fail("%s: %s profiled twice" % (path, variant))
+    return variant
+
+
 def read_ncu(path, need_pipe=True):
     """Per variant, from Nsight Compute's printed sections: the busiest pipeline's share of the
     elapsed cycles ("... is the highest-utilized pipeline (X%)") and each stall rule's share of
@@ -51,12 +63,7 @@ def read_ncu(path, need_pipe=True):
     with open(path) as f:
         for line in f:
             if line.startswith("  ") and not line.startswith("   ") and "Context" in line:
-                current = next((v for pattern, v in NCU_KERNELS if re.search(pattern, line)), None)
-                if current is None:
-                    common.fail("%s: kernel %r is none of %s" % (path, line.strip()[:60],
-                                                                [v for _, v in NCU_KERNELS]))
-                if current in kernels:
-                    common.fail("%s: %s profiled twice" % (path, current))
+                current = ncu_kernel(line, path, kernels)
                 kernels[current] = {"stalls": {}}
                 continue
             if current is None:
@@ -445,9 +452,7 @@ def read_warp_states(path):
     with open(path) as f:
         for line in f:
             if line.startswith("  void "):
-                current = next((v for pattern, v in NCU_KERNELS if re.search(pattern, line)), None)
-                if current is None or current in states:
-                    common.fail("%s: kernel %r unknown or profiled twice" % (path, line[:60]))
+                current = ncu_kernel(line, path, states)
                 states[current] = {"stalls": {}}
                 continue
             if current is None:
